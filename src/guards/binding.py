@@ -1,0 +1,216 @@
+"""Binding a call of a tracked Python function, as Dynamo's ``bind_args_cached`` does.
+
+``bind_args(fn, args, kwargs)`` installs ``CLOSURE_MATCH`` on the function and
+binds the arguments with the function's real signature.  The caller's
+arguments come back as they were given (trackers or plain values); each
+default that the call *uses* becomes a lazy tracker on
+``DefaultsSource(fn, i)`` (or ``DefaultsSource(fn, name, is_kw=True)``), and
+each closure cell a lazy tracker on ``fn.__closure__[i].cell_contents``.  So an
+unused default or an unread cell gets no guard.
+
+Bad calls raise the very ``TypeError`` Python would: binding runs a stub
+function generated with the same parameters, names and qualified name, whose
+defaults are markers that say which defaults were used.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from guards.builder import GuardBuilder
+from guards.errors import describe
+from guards.sources import (
+    AttrSource,
+    ClosureSource,
+    DefaultsSource,
+    GetItemSource,
+    SkipGuardSource,
+    is_plain_identifier,
+)
+from guards.tracker import LazyTracker, UntrackableError
+
+
+@attrs.frozen
+class BoundCall:
+    """The result of :func:`bind_args`.
+
+    ``arguments`` maps every parameter, in signature order, to its value: what
+    the caller passed, or a lazy tracker of the default used.  ``cells`` maps
+    each free variable to the lazy tracker of its cell's contents;
+    ``annotations`` is the function's ``__annotations__`` read through
+    :class:`~guards.SkipGuardSource`, so it installs no guards.
+    """
+
+    function: types.FunctionType
+    arguments: dict[str, Any]
+    cells: dict[str, LazyTracker]
+    annotations: LazyTracker
+    defaults_used: tuple[str, ...]
+
+
+@attrs.frozen
+class _PositionalDefault:
+    index: int
+
+
+@attrs.frozen
+class _KeywordDefault:
+    name: str
+
+
+@attrs.frozen
+class _Shape:
+    """What a binding stub depends on: the code object's parameters and the defaults' shape."""
+
+    positional: tuple[str, ...]
+    posonly_count: int
+    varargs: str | None
+    kwonly: tuple[str, ...]
+    varkw: str | None
+    n_defaults: int
+    kwdefault_names: tuple[str, ...]
+
+
+# code object -> {shape: stub}; entries go away with the code object.
+_STUBS: weakref.WeakKeyDictionary[types.CodeType, dict[_Shape, Callable[..., tuple[Any, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def bind_args(
+    fn: LazyTracker, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+) -> BoundCall:
+    """Bind ``fn(*args, **kwargs)`` for a tracked Python function; see the module doc."""
+    if not isinstance(fn, LazyTracker):
+        msg = f"fn must be a LazyTracker of a Python function, got {describe(fn)}"
+        raise UntrackableError(msg)
+    function = fn.peek()
+    if type(function) is not types.FunctionType:
+        msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"
+        raise UntrackableError(msg)
+    fn._install(GuardBuilder.CLOSURE_MATCH)
+    shape = _shape_of(function)
+    values = _stub_for(function.__code__, shape)(*args, **(kwargs or {}))
+    names = [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
+             *filter(None, [shape.varkw])]
+    context = fn._context
+    arguments: dict[str, Any] = {}
+    used: list[str] = []
+    for name, value in zip(names, values, strict=True):
+        if isinstance(value, _PositionalDefault):
+            used.append(name)
+            default = function.__defaults__[value.index]  # type: ignore[index]
+            if context.skip_guards_on_constant_func_defaults and _is_literal(default):
+                arguments[name] = default
+            else:
+                arguments[name] = context.track(DefaultsSource(fn.source, value.index))
+        elif isinstance(value, _KeywordDefault):
+            used.append(name)
+            arguments[name] = context.track(DefaultsSource(fn.source, value.name, is_kw=True))
+        else:
+            arguments[name] = value
+    closure = ClosureSource(fn.source)
+    cells = {
+        name: context.track(AttrSource(GetItemSource(closure, i), "cell_contents"))
+        for i, name in enumerate(function.__code__.co_freevars)
+    }
+    annotations = context.track(SkipGuardSource(AttrSource(fn.source, "__annotations__")))
+    return BoundCall(function, arguments, cells, annotations, tuple(used))
+
+
+def _shape_of(function: types.FunctionType) -> _Shape:
+    code = function.__code__
+    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames
+    index = n_pos + n_kwonly
+    varargs = varkw = None
+    if code.co_flags & inspect.CO_VARARGS:
+        varargs = names[index]
+        index += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        varkw = names[index]
+    n_defaults = len(function.__defaults__ or ())
+    if n_defaults > n_pos:
+        msg = f"{function.__qualname__} has more __defaults__ ({n_defaults}) than parameters"
+        raise UntrackableError(msg)
+    kwonly = names[n_pos:n_pos + n_kwonly]
+    kwdefaults = function.__kwdefaults__ or {}
+    return _Shape(
+        positional=names[:n_pos],
+        posonly_count=code.co_posonlyargcount,
+        varargs=varargs,
+        kwonly=kwonly,
+        varkw=varkw,
+        n_defaults=n_defaults,
+        kwdefault_names=tuple(name for name in kwonly if name in kwdefaults),
+    )
+
+
+def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+    stubs = _STUBS.setdefault(code, {})
+    stub = stubs.get(shape)
+    if stub is None:
+        stub = stubs[shape] = _make_stub(code, shape)
+    return stub
+
+
+def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+    """A function with ``code``'s parameters that returns what each one was bound to."""
+    every = [*shape.positional, *shape.kwonly, shape.varargs or "", shape.varkw or ""]
+    if not all(is_plain_identifier(name) for name in every if name):
+        msg = f"cannot bind {code.co_qualname}: a parameter name is not an identifier"
+        raise UntrackableError(msg)
+    markers: dict[str, Any] = {}
+    params: list[str] = []
+    first_default = len(shape.positional) - shape.n_defaults
+    for i, name in enumerate(shape.positional):
+        if i >= first_default:
+            markers[f"_d{i - first_default}"] = _PositionalDefault(i - first_default)
+            params.append(f"{name}=_d{i - first_default}")
+        else:
+            params.append(name)
+        if i == shape.posonly_count - 1:
+            params.append("/")
+    if shape.varargs:
+        params.append(f"*{shape.varargs}")
+    elif shape.kwonly:
+        params.append("*")
+    for name in shape.kwonly:
+        if name in shape.kwdefault_names:
+            markers[f"_kw_{name}"] = _KeywordDefault(name)
+            params.append(f"{name}=_kw_{name}")
+        else:
+            params.append(name)
+    if shape.varkw:
+        params.append(f"**{shape.varkw}")
+    results = [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
+               *filter(None, [shape.varkw])]
+    text = (
+        f"def _make_stub({', '.join(markers)}):\n"
+        f"    def _stub({', '.join(params)}):\n"
+        f"        return ({''.join(f'{name}, ' for name in results)})\n"
+        f"    return _stub\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(text, f"<guards binding stub for {code.co_qualname}>", "exec"), namespace)
+    stub: Any = namespace["_make_stub"](**markers)
+    # Python's binding errors name the function by its code's qualified name.
+    stub.__code__ = stub.__code__.replace(co_name=code.co_name, co_qualname=code.co_qualname)
+    stub.__name__, stub.__qualname__ = code.co_name, code.co_qualname
+    return stub  # type: ignore[no-any-return]
+
+
+_LITERALS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _is_literal(value: Any) -> bool:
+    """A value that can be written as a literal in a ``def`` line."""
+    if type(value) is tuple:
+        return all(_is_literal(item) for item in value)
+    return type(value) in _LITERALS

@@ -1,0 +1,521 @@
+"""GuardBuilder: turns guards into checks against the values they were made from.
+
+A builder is bound to one frame's ``f_locals`` and ``f_globals``.  Each guard
+kind is a method (``TYPE_MATCH``, ``EQUALS_MATCH``, ...) that reads the guarded
+value through its source and emits one or more :class:`Check` records: a small
+expression template over the values of some sources and some bound constants.
+Code generation (``guards.codegen``) turns the checks into one fast function;
+the verbose path (``guards.verbose``) evaluates the very same templates one by
+one to explain a failure.
+
+Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import math
+import string
+import types
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from guards.errors import (
+    GuardBuildError,
+    GuardsError,
+    GuardsTypeError,
+    GuardsValueError,
+    check_type,
+    describe,
+)
+from guards.guard import _KINDS, Guard
+from guards.sources import (
+    AttrSource,
+    ClosureSource,
+    CodeSource,
+    DefaultsSource,
+    GetItemSource,
+    Source,
+    WeakRefCallSource,
+)
+
+#: Costs order the checks on one value: cheapest first.
+COST_IDENTITY = 0  #: ``is`` tests and exact type tests; never run user code
+COST_CHEAP = 1  #: lengths, comparisons of built-in values
+COST_USER_CODE = 2  #: may run user code (``hasattr``, a user ``__eq__``)
+
+_FORMATTER = string.Formatter()
+
+
+def show(value: Any) -> str:
+    """A short display of ``value`` for explanations; never raises."""
+    try:
+        if isinstance(value, type):
+            module = value.__module__
+            return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
+        if isinstance(value, types.FunctionType):
+            return f"<function {value.__qualname__}>"
+        if isinstance(value, types.CodeType):
+            return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
+        text = repr(value)
+    except Exception as exc:
+        return f"<unrepresentable {type(value).__qualname__}: {type(exc).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _brace_safe(text: str) -> str:
+    """``text`` for a ``describe`` template: its braces stay literal under ``str.format``."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _same_float(a: float, b: float) -> bool:
+    """The same float: a NaN matches a NaN, and -0.0 is not 0.0."""
+    if a != a:
+        return b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _identity(*values: Any) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+@attrs.frozen(eq=False)
+class Check:
+    """One boolean test emitted by a guard kind.
+
+    ``expr`` is a template: ``{0}``, ``{1}``... stand for the values of
+    ``sources``, ``{NAME}`` for the constant bound as ``NAME``.  ``actual``
+    maps the source values to what an explanation shows as "actual".
+    """
+
+    guard: Guard
+    sources: tuple[Source, ...]
+    expr: str
+    constants: tuple[tuple[str, Any], ...]
+    description: str
+    expected: Any
+    actual: Callable[..., Any]
+    cost: int
+    label: str | None
+
+    @property
+    def dedup_key(self) -> tuple[Any, ...]:
+        """Two checks with equal keys test the same thing; compile keeps one."""
+        return (self.sources, self.expr, tuple((k, id(v)) for k, v in self.constants))
+
+
+class GuardBuilder:
+    """Builds checks for guards, bound to the values of one frame.
+
+    The guard kinds are its methods, used as ``source.make_guard(GuardBuilder.TYPE_MATCH)``.
+    """
+
+    def __init__(
+        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
+    ) -> None:
+        check_type("f_locals", f_locals, Mapping)
+        if f_globals is not None:
+            check_type("f_globals", f_globals, Mapping)
+        self.f_locals = f_locals
+        self.f_globals = f_globals
+        self.checks: list[Check] = []
+        self.dropped_guards: list[Guard] = []
+        self._values: dict[Source, Any] = {}
+        self._current: Guard | None = None
+
+    # -- driving ----------------------------------------------------------------
+    def build(self, guard: Guard) -> None:
+        """Emit the checks of ``guard``, or record it as dropped if it is on a skipped path."""
+        check_type("guard", guard, Guard)
+        if guard.is_skipped:
+            self.dropped_guards.append(guard)
+            return
+        kind = _KINDS.get(guard.kind)
+        if kind is None:
+            msg = f"guard {guard} has unknown kind {guard.kind!r}"
+            raise GuardsValueError(msg)
+        self._current = guard
+        try:
+            kind(self, guard, **guard.arguments)
+        except GuardsError:
+            raise
+        except Exception as exc:
+            msg = f"cannot build {guard}: {type(exc).__name__}: {exc}"
+            raise GuardBuildError(msg, guard=guard) from exc
+        finally:
+            self._current = None
+
+    def get(self, source: Source) -> Any:
+        """The value at ``source`` in the bound frame (each source is read once)."""
+        try:
+            return self._values[source]
+        except KeyError:
+            pass
+        base = source.base
+        try:
+            if base is None:
+                value = source._root_value(self.f_locals, self.f_globals)
+            else:
+                value = source._step(self.get(base))
+        except GuardBuildError:
+            raise
+        except Exception as exc:
+            msg = f"cannot read {source.name}: {type(exc).__name__}: {exc}"
+            raise GuardBuildError(msg, guard=self._current) from exc
+        self._values[source] = value
+        return value
+
+    def add_check(
+        self,
+        guard: Guard,
+        expr: str,
+        *,
+        expected: Any,
+        describe: str,
+        sources: tuple[Source, ...] | None = None,
+        actual: Callable[..., Any] = _identity,
+        cost: int = COST_CHEAP,
+        **constants: Any,
+    ) -> None:
+        """Emit one check for ``guard``.
+
+        ``expr`` is a Python expression template over ``{0}``, ``{1}``... (the
+        values of ``sources``, which default to the guard's own source) and
+        ``{NAME}`` for each constant passed as ``NAME=value``.  Constants are
+        bound to the generated function, never pasted into its text.
+        ``describe`` is the same template for people: ``{0}`` becomes the
+        source's name and ``{expected}`` a display of ``expected``.
+        """
+        check_type("guard", guard, Guard)
+        check_type("expr", expr, str)
+        if sources is None:
+            sources = (guard.source,)
+        for source in sources:
+            check_type("sources[...]", source, Source)
+        _validate_template(expr, len(sources), constants)
+        names = [s.name for s in sources]
+        description = describe.format(*names, expected=show(expected))
+        self.checks.append(
+            Check(
+                guard=guard,
+                sources=tuple(sources),
+                expr=expr,
+                constants=tuple(constants.items()),
+                description=description,
+                expected=expected,
+                actual=actual,
+                cost=cost,
+                label=self._label(sources[0]),
+            )
+        )
+
+    def _label(self, source: Source) -> str | None:
+        """The user's name for a closure cell or default on the path, if there is one."""
+        for step in reversed(source.chain()):
+            try:
+                if isinstance(step, GetItemSource) and isinstance(step.base, ClosureSource):
+                    code = self.get(step.base.base).__code__
+                    return str(code.co_freevars[step.index])
+                if isinstance(step, DefaultsSource):
+                    if step.is_kw:
+                        return str(step.idx_key)
+                    fn = self.get(step.base)
+                    code = fn.__code__
+                    first = code.co_argcount - len(fn.__defaults__)
+                    return str(code.co_varnames[first + int(step.idx_key)])
+            except Exception:
+                return None
+        return None
+
+    # -- helpers for kinds -------------------------------------------------------
+    def _type_check(self, guard: Guard, value: Any) -> None:
+        self.add_check(
+            guard, "type({0}) is {T}", T=type(value), expected=type(value),
+            describe="type({0}) is {expected}", actual=type, cost=COST_IDENTITY,
+        )
+
+    def _identity_check(self, guard: Guard, source: Source, obj: Any) -> None:
+        try:
+            ref = weakref.ref(obj)
+        except TypeError:
+            self.add_check(
+                guard, "{0} is {obj}", sources=(source,), obj=obj, expected=obj,
+                describe="{0} is {expected}", cost=COST_IDENTITY,
+            )
+            return
+        # A weak reference keeps the user's object collectable; once it is dead,
+        # ref() is None, which must not match a None in its place.
+        self.add_check(
+            guard, "{ref}() is {0} is not None", sources=(source,), ref=ref, expected=obj,
+            describe="{0} is {expected}", cost=COST_IDENTITY,
+        )
+
+    # -- the built-in kinds ------------------------------------------------------
+    def TYPE_MATCH(self, guard: Guard) -> None:
+        """The value's exact type is the same type object."""
+        self._type_check(guard, self.get(guard.source))
+
+    def ID_MATCH(self, guard: Guard) -> None:
+        """The value is the same object (held by weak reference where possible)."""
+        self._identity_check(guard, guard.source, self.get(guard.source))
+
+    def FUNCTION_MATCH(self, guard: Guard) -> None:
+        """The same function object (an identity check)."""
+        self._identity_check(guard, guard.source, self.get(guard.source))
+
+    def CLOSURE_MATCH(self, guard: Guard) -> None:
+        """A Python function with the same ``__code__``; other callables by identity.
+
+        A fresh closure of the same ``def`` matches; its cells are guarded
+        separately, and only when read.
+        """
+        value = self.get(guard.source)
+        if type(value) is not types.FunctionType:
+            self._identity_check(guard, guard.source, value)
+            return
+        self._type_check(guard, value)
+        code_source = CodeSource(guard.source)
+        self.add_check(
+            guard, "{0} is {code}", sources=(code_source,), code=value.__code__,
+            expected=value.__code__, describe="{0} is {expected}", cost=COST_IDENTITY,
+        )
+
+    def EQUALS_MATCH(self, guard: Guard) -> None:
+        """Exact type and ``==``; NaN matches NaN of the same type, and -0.0 is not 0.0."""
+        value = self.get(guard.source)
+        t = type(value)
+        if t is complex:
+            self.add_check(
+                guard, "type({0}) is {T} and {same}({0}.real, {re}) and {same}({0}.imag, {im})",
+                T=t, same=_same_float, re=value.real, im=value.imag, expected=value,
+                describe="{0} == {expected}", cost=COST_CHEAP,
+            )
+            return
+        if t is float and value != value:
+            self.add_check(
+                guard, "type({0}) is {T} and {0} != {0}", T=t, expected=value,
+                describe="{0} is {expected}", cost=COST_CHEAP,
+            )
+            return
+        if t is float and value == 0.0:
+            self.add_check(
+                guard, "type({0}) is {T} and {0} == 0.0 and {copysign}(1.0, {0}) == {sign}",
+                T=t, copysign=math.copysign, sign=math.copysign(1.0, value),
+                expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
+            )
+            return
+        expected = _snapshot(value)
+        cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
+        self.add_check(
+            guard, "{0} is {V} or (type({0}) is {T} and {0} == {V})", V=expected, T=t,
+            expected=expected, describe="{0} == {expected}", cost=cost,
+        )
+
+    def CONSTANT_MATCH(self, guard: Guard) -> None:
+        """``None`` and bools by identity, every other value as ``EQUALS_MATCH``."""
+        value = self.get(guard.source)
+        if value is None:
+            self.NONE_MATCH(guard)
+        elif type(value) is bool:
+            self.BOOL_MATCH(guard)
+        else:
+            self.EQUALS_MATCH(guard)
+
+    def NONE_MATCH(self, guard: Guard) -> None:
+        """The value is ``None``."""
+        self.add_check(
+            guard, "{0} is None", expected=None, describe="{0} is None", cost=COST_IDENTITY,
+        )
+
+    def NOT_NONE_MATCH(self, guard: Guard) -> None:
+        """The value is not ``None``."""
+        self.add_check(
+            guard, "{0} is not None", expected="not None", describe="{0} is not None",
+            actual=lambda v: "None" if v is None else "not None", cost=COST_IDENTITY,
+        )
+
+    def BOOL_MATCH(self, guard: Guard) -> None:
+        """The value is the very bool ``True`` (or ``False``) it was."""
+        value = self.get(guard.source)
+        if type(value) is not bool:
+            msg = f"BOOL_MATCH needs a bool at {guard.source.name}, got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        expr = "{0} is True" if value else "{0} is False"
+        self.add_check(guard, expr, expected=value, describe=expr, cost=COST_IDENTITY)
+
+    def HASATTR(self, guard: Guard) -> None:
+        """On ``AttrSource(base, name)``: ``base`` has (or lacks) ``name``, as it did."""
+        source = guard.source
+        if not isinstance(source, AttrSource):
+            msg = f"HASATTR needs an AttrSource, got {source.name} ({type(source).__name__})"
+            raise GuardBuildError(msg, guard=guard)
+        present = hasattr(self.get(source.base), source.member)
+        expr = "hasattr({0}, {member})" if present else "not hasattr({0}, {member})"
+        member = source.member
+        self.add_check(
+            guard, expr, sources=(source.base,), member=member, expected=present,
+            describe=f"hasattr({{0}}, {_brace_safe(repr(member))}) is {present}",
+            actual=lambda v: hasattr(v, member), cost=COST_USER_CODE,
+        )
+
+    def SEQUENCE_LENGTH(self, guard: Guard) -> None:
+        """The same exact type and the same ``len``."""
+        value = self.get(guard.source)
+        self._type_check(guard, value)
+        self.add_check(
+            guard, "len({0}) == {N}", N=len(value), expected=len(value),
+            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
+        )
+
+    def DICT_KEYS_MATCH(self, guard: Guard) -> None:
+        """The same exact type and the same keys in the same order."""
+        value = self.get(guard.source)
+        if not isinstance(value, Mapping):
+            msg = f"DICT_KEYS_MATCH needs a mapping at {guard.source.name}, got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        keys = list(value)
+        self._type_check(guard, value)
+        self.add_check(
+            guard, "list({0}) == {K}", K=keys, expected=keys,
+            describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
+        )
+
+    def DICT_CONTAINS(self, guard: Guard) -> None:
+        """On ``GetItemSource(base, key)``: ``key in base`` is as it was (present or absent)."""
+        source = guard.source
+        if not isinstance(source, GetItemSource):
+            kind = type(source).__name__
+            msg = f"DICT_CONTAINS needs a GetItemSource, got {source.name} ({kind})"
+            raise GuardBuildError(msg, guard=guard)
+        key = source.index
+        present = key in self.get(source.base)
+        expr = "{key} in {0}" if present else "{key} not in {0}"
+        self.add_check(
+            guard, expr, sources=(source.base,), key=key, expected=present,
+            describe=f"({_brace_safe(show(key))} in {{0}}) is {present}",
+            actual=lambda v: key in v, cost=COST_CHEAP,
+        )
+
+    def DUPLICATE_INPUT(self, guard: Guard, source_b: Source | None = None) -> None:
+        """The guard's source and ``source_b`` are the same object."""
+        if not isinstance(source_b, Source):
+            msg = f"DUPLICATE_INPUT needs source_b=<Source>, got {describe(source_b)}"
+            raise GuardsTypeError(msg)
+        self.get(guard.source)
+        self.get(source_b)
+        self.add_check(
+            guard, "{0} is {1}", sources=(guard.source, source_b), expected=True,
+            describe="{0} is {1}", actual=lambda a, b: a is b, cost=COST_IDENTITY,
+        )
+
+    def WEAKREF_ALIVE(self, guard: Guard) -> None:
+        """The weak reference's referent is alive (made on ``WeakRefCallSource(r)`` or ``r``)."""
+        source = guard.source
+        if isinstance(source, WeakRefCallSource):
+            self.get(source)
+            self.add_check(
+                guard, "{0} is not None", expected="alive", describe="{0} is not None",
+                actual=lambda v: "dead" if v is None else "alive", cost=COST_IDENTITY,
+            )
+            return
+        value = self.get(source)
+        if not isinstance(value, weakref.ref):
+            msg = f"WEAKREF_ALIVE needs a weak reference at {source.name}, got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        self.add_check(
+            guard, "{0}() is not None", expected="alive", describe="{0}() is not None",
+            actual=lambda r: "dead" if r() is None else "alive", cost=COST_CHEAP,
+        )
+
+    def CELL_EMPTY(self, guard: Guard) -> None:
+        """On ``AttrSource(cell, "cell_contents")``: the cell is empty (or not), as it was."""
+        source = guard.source
+        if not (isinstance(source, AttrSource) and source.member == "cell_contents"):
+            msg = f"CELL_EMPTY needs a ...cell_contents source, got {source.name}"
+            raise GuardBuildError(msg, guard=guard)
+        empty = _cell_is_empty(self.get(source.base))
+        state = "empty" if empty else "not empty"
+        self.add_check(
+            guard, "{is_empty}({0}) is {empty}", sources=(source.base,), is_empty=_cell_is_empty,
+            empty=empty, expected=empty, describe=f"the cell {{0}} is {state}",
+            actual=_cell_is_empty, cost=COST_CHEAP,
+        )
+
+
+def _cell_is_empty(cell: Any) -> bool:
+    """True for an empty closure cell; raises TypeError for anything that is not a cell."""
+    if type(cell) is not types.CellType:
+        msg = f"expected a closure cell, got {describe(cell)}"
+        raise TypeError(msg)
+    try:
+        cell.cell_contents  # noqa: B018 - reading is the test
+    except ValueError:
+        return True
+    return False
+
+
+BUILTIN_KINDS: tuple[str, ...] = (
+    "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
+    "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
+    "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
+    "CELL_EMPTY",
+)
+for _name in BUILTIN_KINDS:
+    _KINDS[_name] = getattr(GuardBuilder, _name)
+
+
+def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) -> None:
+    try:
+        fields = [f for _, f, _, _ in _FORMATTER.parse(expr) if f is not None]
+    except ValueError as exc:
+        msg = f"check template {expr!r} is malformed: {exc}"
+        raise GuardsValueError(msg) from None
+    for field in fields:
+        if field.isdigit():
+            if int(field) >= n_sources:
+                msg = f"check template {expr!r} uses {{{field}}} but has {n_sources} source(s)"
+                raise GuardsValueError(msg)
+        elif field not in constants:
+            msg = f"check template {expr!r} uses {{{field}}}, which is not a bound constant"
+            raise GuardsValueError(msg)
+    for name in constants:
+        if not name.isidentifier():
+            msg = f"constant name {name!r} of check template {expr!r} is not an identifier"
+            raise GuardsValueError(msg)
+
+
+_IMMUTABLE_SCALARS = (
+    int, float, complex, str, bytes, bool, type(None), type(...), type(NotImplemented),
+    range, types.CodeType,
+)
+
+
+def _is_immutable(value: Any) -> bool:
+    """True when ``value`` cannot change after the guard is built."""
+    t = type(value)
+    if t in _IMMUTABLE_SCALARS or isinstance(value, (type, enum.Enum)):
+        return True
+    if t in (tuple, frozenset):
+        return all(_is_immutable(item) for item in value)
+    return False
+
+
+def _snapshot(value: Any) -> Any:
+    """The value an equality check compares against: a private copy of a built-in container.
+
+    A user's list may change after the guard is built; the check must compare
+    against what the list held then.  Other objects are compared as they are.
+    """
+    if _is_immutable(value):
+        return value
+    if type(value) in (list, dict, set, bytearray, tuple, frozenset):
+        try:
+            return copy.deepcopy(value)
+        except Exception as exc:
+            msg = f"cannot snapshot {describe(value)} for EQUALS_MATCH: {exc}"
+            raise GuardBuildError(msg) from exc
+    return value

@@ -1,0 +1,134 @@
+"""compile_guards and CheckFunction: a guard set compiled into one fast check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from guards.builder import Check, GuardBuilder
+from guards.codegen import Generated, access_tree, generate
+from guards.errors import GuardBuildError, GuardsTypeError, check_type, describe
+from guards.guard import Guard
+from guards.verbose import CheckResult, evaluate
+
+
+class CheckFunction:
+    """A compiled guard set.
+
+    ``check(f_locals, f_globals=None) -> bool`` is the hot path: one generated
+    function that never raises.  ``check_verbose`` explains every failing
+    guard.  ``code`` is the generated text, ``guards`` the guards it checks and
+    ``dropped_guards`` those dropped because their path is skipped.
+    """
+
+    __slots__ = ("__weakref__", "_generated", "check", "dropped_guards", "guards")
+
+    def __init__(
+        self, guards: Sequence[Guard], dropped_guards: Sequence[Guard], generated: Generated
+    ) -> None:
+        self.guards: tuple[Guard, ...] = tuple(guards)
+        self.dropped_guards: tuple[Guard, ...] = tuple(dropped_guards)
+        self.check = generated.check
+        self._generated = generated
+
+    @property
+    def code(self) -> str:
+        """The generated Python source of ``check`` (also shown by tracebacks and debuggers)."""
+        return self._generated.code
+
+    @property
+    def filename(self) -> str:
+        """The name under which :attr:`code` is registered in ``linecache``."""
+        return self._generated.filename
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """The checks, in the order ``check`` runs them."""
+        return self._generated.ordered_checks
+
+    def check_verbose(
+        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
+    ) -> CheckResult:
+        """Every failing guard, with expected and actual values; same verdict as ``check``."""
+        check_type("f_locals", f_locals, Mapping)
+        return evaluate(self.checks, self._generated.predicates, f_locals, f_globals)
+
+    def __repr__(self) -> str:
+        return f"<CheckFunction: {len(self.guards)} guards, {len(self.checks)} checks>"
+
+    def __str__(self) -> str:
+        return render_tree(self.checks, header=repr(self))
+
+
+def render_tree(checks: Sequence[Check], header: str) -> str:
+    """The checks grouped by access path, each path under the path it extends."""
+    root, relational = access_tree(checks)
+    lines = [header]
+
+    def walk(node: Any, depth: int) -> None:
+        pad = "    " * depth
+        lines.append(f"{pad}{node.source.name}")
+        for check in node.checks:
+            lines.append(f"{pad}  - {check.guard.kind}: {check.description}")
+        for child in node.children.values():
+            walk(child, depth + 1)
+
+    for child in root.children.values():
+        walk(child, 0)
+    if relational:
+        lines.append("across paths")
+        lines += [f"  - {c.guard.kind}: {c.description}" for c in relational]
+    return "\n".join(lines)
+
+
+def compile_guards(
+    guard_list: Iterable[Guard],
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None = None,
+) -> CheckFunction:
+    """Build ``guard_list`` against the values it describes and compile one check.
+
+    Duplicate guards (same source, kind and arguments) are built once.  Raises
+    :class:`GuardBuildError` if a guard cannot be built, or if the compiled
+    check rejects the very values it was built from.
+    """
+    if isinstance(guard_list, Guard) or not isinstance(guard_list, Iterable):
+        msg = f"guard_list must be an iterable of Guard, got {describe(guard_list)}"
+        raise GuardsTypeError(msg)
+    guards = list(dict.fromkeys(guard_list))
+    for i, guard in enumerate(guards):
+        check_type(f"guard_list[{i}]", guard, Guard)
+    builder = GuardBuilder(f_locals, f_globals)
+    for guard in guards:
+        builder.build(guard)
+    checks = _unique_checks(builder.checks)
+    kept = [g for g in guards if g not in builder.dropped_guards]
+    label = ", ".join(dict.fromkeys(g.source.root.name for g in kept)) or "no guards"
+    function = CheckFunction(kept, builder.dropped_guards, generate(checks, label))
+    _self_check(function, f_locals, f_globals)
+    return function
+
+
+def _unique_checks(checks: Sequence[Check]) -> list[Check]:
+    """Keep the first of checks that test the same thing (TYPE_MATCH inside SEQUENCE_LENGTH...)."""
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for check in checks:
+        if check.dedup_key not in seen:
+            seen.add(check.dedup_key)
+            unique.append(check)
+    return unique
+
+
+def _self_check(
+    function: CheckFunction, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None
+) -> None:
+    """A guard set that rejects its own values is a bug; say so at build time."""
+    if function.check(f_locals, f_globals):
+        return
+    result = function.check_verbose(f_locals, f_globals)
+    msg = (
+        "the compiled guards reject the values they were built from "
+        "(a guard kind or a value's __eq__ is not consistent):\n" + str(result)
+    )
+    raise GuardBuildError(msg, failures=result.failures)

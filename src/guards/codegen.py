@@ -1,0 +1,185 @@
+"""Code generation: many checks become one Python function.
+
+The checks are arranged in a tree by access path, so each prefix of a path is
+walked once and kept in a local; a value's own checks run (cheapest first)
+before any path below it is walked.  Checks on several sources (such as
+``DUPLICATE_INPUT``) run last, when all their values are at hand.
+
+Only identifiers reach the generated text: every constant, key and attribute
+name that is not a plain identifier is bound as an argument of a factory
+function, so the check sees it as a closure cell.  Comments carry source names
+with every character that is not printable ASCII escaped, so no name can end a
+comment line.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import linecache
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from guards.builder import Check
+from guards.sources import Source
+
+_counter = itertools.count()
+
+CheckFn = Callable[..., bool]
+
+
+@attrs.define
+class _Node:
+    source: Source | None
+    checks: list[Check] = attrs.Factory(list)
+    children: dict[Source, _Node] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Generated:
+    """The output of :func:`generate`: the function, its text and the checks in run order."""
+
+    check: CheckFn
+    predicates: tuple[Callable[..., Any], ...]
+    ordered_checks: tuple[Check, ...]
+    code: str
+    filename: str
+
+
+def comment_safe(text: str) -> str:
+    """``text`` with everything but printable ASCII escaped: safe inside a ``#`` comment."""
+    return "".join(
+        ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in text
+    )
+
+
+class _Emitter:
+    """Collects lines and bound constants; one per generated function."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self._by_id: dict[tuple[int, str], str] = {}
+        self._vars = itertools.count()
+
+    def bind(self, value: Any, hint: str) -> str:
+        key = (id(value), hint)
+        name = self._by_id.get(key)
+        if name is None:
+            name = f"_k{len(self.constants)}_{hint}"
+            self.constants[name] = value
+            self._by_id[key] = name
+        return name
+
+    def new_var(self) -> str:
+        return f"_v{next(self._vars)}"
+
+
+def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
+    """The access-path tree of single-source checks, and the multi-source ones."""
+    root = _Node(None)
+    nodes: dict[Source, _Node] = {}
+
+    def node_for(source: Source) -> _Node:
+        node = nodes.get(source)
+        if node is None:
+            parent = root if source.base is None else node_for(source.base)
+            node = parent.children.setdefault(source, _Node(source))
+            nodes[source] = node
+        return node
+
+    relational: list[Check] = []
+    for check in checks:
+        for source in check.sources:
+            node_for(source)
+        if len(check.sources) == 1:
+            nodes[check.sources[0]].checks.append(check)
+        else:
+            relational.append(check)
+    return root, relational
+
+
+def _render_expr(check: Check, value_vars: Sequence[str], emitter: _Emitter) -> str:
+    names = {name: emitter.bind(value, name) for name, value in check.constants}
+    return check.expr.format(*value_vars, **names)
+
+
+def generate(checks: Sequence[Check], label: str) -> Generated:
+    """Compile ``checks`` into one function ``check(L, G=None) -> bool`` that never raises."""
+    emitter = _Emitter()
+    root, relational = access_tree(checks)
+    var_of: dict[Source, str] = {}
+    ordered: list[Check] = []
+    body: list[str] = []
+
+    def emit_check(check: Check, value_vars: Sequence[str]) -> None:
+        ordered.append(check)
+        expr = _render_expr(check, value_vars, emitter)
+        # Kind and path only: the description shows expected values, which stay out of code.
+        where = ", ".join(s.name for s in check.sources)
+        body.append(f"# {comment_safe(check.guard.kind)} on {comment_safe(where)}")
+        body.append(f"if not ({expr}):")
+        body.append("    return False")
+
+    needed = {source for check in relational for source in check.sources}
+    # Depth-first, with an explicit stack so deep paths cannot exhaust recursion.
+    # A step with no checks of its own and one path below it (the closure tuple
+    # on the way to a cell) is not stored: its expression feeds the next step.
+    stack: list[tuple[_Node, str]] = [(child, "") for child in reversed(root.children.values())]
+    while stack:
+        node, base_expr = stack.pop()
+        assert node.source is not None
+        expr = node.source._step_code(base_expr, emitter.bind)
+        if not node.checks and len(node.children) == 1 and node.source not in needed:
+            stack.extend((child, expr) for child in node.children.values())
+            continue
+        var = emitter.new_var()
+        var_of[node.source] = var
+        body.append(f"# {comment_safe(node.source.name)}")
+        body.append(f"{var} = {expr}")
+        for check in sorted(node.checks, key=lambda c: c.cost):
+            emit_check(check, (var,))
+        stack.extend((child, var) for child in reversed(node.children.values()))
+    for check in relational:
+        emit_check(check, [var_of[s] for s in check.sources])
+
+    factory_params = ", ".join(emitter.constants)
+    lines = [f"def _make_check({factory_params}):", "    def check(L, G=None):", "        try:"]
+    lines += [f"            {line}" for line in body]
+    lines += ["            return True", "        except Exception:", "            return False"]
+    lines += ["    return check"]
+    code = "\n".join(lines) + "\n"
+    filename = f"<guards check #{next(_counter)}: {comment_safe(label)[:80]}>"
+    check_fn = _run_factory(code, filename, "_make_check", emitter.constants)
+    _register_linecache(filename, code, check_fn)
+    predicates = _predicates(ordered, emitter, filename)
+    return Generated(check_fn, predicates, tuple(ordered), code, filename)
+
+
+def _predicates(
+    ordered: Sequence[Check], emitter: _Emitter, filename: str
+) -> tuple[Callable[..., Any], ...]:
+    """One function per check, from the same template, for the verbose path."""
+    lines = [f"def _make_predicates({', '.join(emitter.constants)}):"]
+    for i, check in enumerate(ordered):
+        params = [f"_p{j}" for j in range(len(check.sources))]
+        lines.append(f"    def _pred{i}({', '.join(params)}):")
+        lines.append(f"        return {_render_expr(check, params, emitter)}")
+    lines.append(f"    return ({''.join(f'_pred{i}, ' for i in range(len(ordered)))})")
+    code = "\n".join(lines) + "\n"
+    return tuple(_run_factory(code, filename + " (verbose)", "_make_predicates", emitter.constants))
+
+
+def _run_factory(code: str, filename: str, factory: str, constants: dict[str, Any]) -> Any:
+    namespace: dict[str, Any] = {"__builtins__": builtins}
+    exec(compile(code, filename, "exec"), namespace)  # text built from identifiers only
+    return namespace[factory](**constants)
+
+
+def _register_linecache(filename: str, code: str, owner: object) -> None:
+    """Show the generated text in tracebacks and debuggers for as long as it lives."""
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    weakref.finalize(owner, linecache.cache.pop, filename, None)

@@ -1,0 +1,72 @@
+"""The one exception hierarchy of ``guards``.
+
+Every error the library raises on purpose derives from :class:`GuardsError`, so
+``except guards.GuardsError`` catches all of them.  Errors about bad arguments
+also derive from the matching built-in (:class:`TypeError` or
+:class:`ValueError`), so code written against the built-ins keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guards.guard import Guard
+    from guards.verbose import GuardFailure
+
+
+class GuardsError(Exception):
+    """Base class of every error raised by ``guards``."""
+
+
+class GuardsTypeError(GuardsError, TypeError):
+    """An argument or field has the wrong type."""
+
+
+class GuardsValueError(GuardsError, ValueError):
+    """An argument or field has the right type but an unusable value."""
+
+
+class GuardBuildError(GuardsError):
+    """Guards could not be built or compiled against the values they describe.
+
+    ``guard`` is the guard being built when the error happened, if one was;
+    ``failures`` holds the explained failures when a freshly built guard set
+    rejected the very values it was built from (which is always a bug in the
+    guard kind or in the values' ``__eq__``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        guard: Guard | None = None,
+        failures: Sequence[GuardFailure] = (),
+    ) -> None:
+        super().__init__(message)
+        self.guard = guard
+        self.failures = tuple(failures)
+
+
+def describe(value: Any) -> str:
+    """``value!r`` followed by its type, for error messages; never raises."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a hostile __repr__ must not hide the real error
+        text = f"<unrepresentable: {type(exc).__name__}>"
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{text} (type {type(value).__qualname__})"
+
+
+def check_type(arg: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    """Raise :class:`GuardsTypeError` naming ``arg`` unless ``value`` is an ``expected``."""
+    if not isinstance(value, expected):
+        names = (
+            " or ".join(t.__qualname__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__qualname__
+        )
+        msg = f"{arg} must be {names}, got {describe(value)}"
+        raise GuardsTypeError(msg)

@@ -1,0 +1,459 @@
+"""Sources: immutable access paths from a frame's locals or globals to a value.
+
+A source is data, never a string to ``eval``.  Each class below knows three
+things about its one step along a path, side by side so they cannot drift:
+
+* ``_render``: how the step reads in a name (``L['cfg'].mode``), matching the
+  renderings of PyTorch Dynamo character for character;
+* ``_step``: how to take the step on a real value (used by :meth:`Source.get`);
+* ``_step_code``: the Python expression that takes the step in a generated
+  check function, given the expression of the base and a ``bind`` callback
+  that turns any value into the name of a bound constant.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+import unicodedata
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from guards.errors import GuardsTypeError, GuardsValueError, describe
+
+if TYPE_CHECKING:
+    from guards.guard import Guard
+
+#: ``bind(value, hint)`` returns the identifier a generated function uses for ``value``.
+Binder = Callable[[Any, str], str]
+
+
+class GuardSource(enum.Enum):
+    """Where the root of a source lives."""
+
+    LOCAL = "local"
+    GLOBAL = "global"
+    CONSTANT = "constant"
+
+
+def _validate_source(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Source):
+        msg = f"{type(instance).__name__}.{attribute.name} must be a Source, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+def _validate_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"{type(instance).__name__}.{attribute.name} must be a str, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+def _validate_identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _validate_str(instance, attribute, value)
+    assert isinstance(value, str)
+    if not value.isidentifier() or keyword.iskeyword(value):
+        msg = (
+            f"{type(instance).__name__}.{attribute.name} must be a Python identifier, "
+            f"got {describe(value)}"
+        )
+        raise GuardsValueError(msg)
+
+
+def is_plain_identifier(text: str) -> bool:
+    """True when ``text`` may stand in generated code as a name or attribute.
+
+    Python reads identifiers NFKC-normalized (``x.\ufb01`` is ``x.fi``), so a
+    name that normalization changes is not plain: it must go through ``getattr``.
+    """
+    return (
+        text.isidentifier()
+        and not keyword.iskeyword(text)
+        and unicodedata.normalize("NFKC", text) == text
+    )
+
+
+@attrs.frozen(cache_hash=True)
+class Source:
+    """Base class of every access path.
+
+    Subclasses are frozen ``attrs`` classes: hashable, picklable and equal when
+    their fields are.  The rendered name is computed once, at construction.
+    """
+
+    _name: str = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_name", self._render())
+
+    # -- what every source offers -------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The path as Dynamo renders it, such as ``L['fn'].__closure__[0].cell_contents``."""
+        return self._name
+
+    @property
+    def base(self) -> Source | None:
+        """The source this one steps from; ``None`` for a root."""
+        return None
+
+    @property
+    def root(self) -> Source:
+        """The first source of the chain (a local, global or constant)."""
+        source: Source = self
+        while source.base is not None:
+            source = source.base
+        return source
+
+    @property
+    def guard_source(self) -> GuardSource:
+        """Whether the path starts in the locals, the globals or a constant."""
+        return self.root._root_kind()
+
+    @property
+    def is_skipped(self) -> bool:
+        """True when the path passes through a :class:`SkipGuardSource`."""
+        source: Source | None = self
+        while source is not None:
+            if isinstance(source, SkipGuardSource):
+                return True
+            source = source.base
+        return False
+
+    def chain(self) -> tuple[Source, ...]:
+        """Every source on the path, root first, this source last."""
+        out: list[Source] = []
+        source: Source | None = self
+        while source is not None:
+            out.append(source)
+            source = source.base
+        return tuple(reversed(out))
+
+    def get(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None) -> Any:
+        """Walk the path on real values and return what it reaches.
+
+        Errors of the walk itself (a missing key, a missing attribute) propagate
+        unchanged, exactly as evaluating :attr:`name` would raise them.
+        """
+        steps = self.chain()
+        value = steps[0]._root_value(f_locals, f_globals)
+        for step in steps[1:]:
+            value = step._step(value)
+        return value
+
+    def make_guard(self, kind: Any, **args: Hashable) -> Guard:
+        """A :class:`~guards.Guard` of ``kind`` (``GuardBuilder.TYPE_MATCH``, ...) on this source.
+
+        ``args`` are the kind's arguments, such as ``source_b=`` for
+        ``DUPLICATE_INPUT``.  The guard records the user code line that made it.
+        """
+        from guards.guard import make_guard
+
+        return make_guard(self, kind, args)
+
+    def __str__(self) -> str:
+        return self._name
+
+    # -- what each subclass defines ------------------------------------------------
+    def _render(self) -> str:
+        raise NotImplementedError
+
+    def _root_kind(self) -> GuardSource:
+        raise NotImplementedError
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        raise NotImplementedError
+
+    def _step(self, base_value: Any) -> Any:
+        raise NotImplementedError
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        """The expression taking this step; for a root, ``base_expr`` is unused."""
+        raise NotImplementedError
+
+
+def _need_globals(source: Source, f_globals: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if f_globals is None:
+        msg = f"source {source.name} reads the globals, but f_globals is None"
+        raise GuardsValueError(msg)
+    return f_globals
+
+
+# ---------------------------------------------------------------------------- roots
+@attrs.frozen(cache_hash=True)
+class LocalSource(Source):
+    """A local variable of the frame: ``L['x']``."""
+
+    local_name: str = attrs.field(validator=_validate_str)
+
+    def _render(self) -> str:
+        return f"L[{self.local_name!r}]"
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.LOCAL
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return f_locals[self.local_name]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"L[{bind(self.local_name, 'local')}]"
+
+
+@attrs.frozen(cache_hash=True)
+class GlobalSource(Source):
+    """A global variable of the frame: ``G['y']``."""
+
+    global_name: str = attrs.field(validator=_validate_str)
+
+    def _render(self) -> str:
+        return f"G[{self.global_name!r}]"
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.GLOBAL
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return _need_globals(self, f_globals)[self.global_name]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"G[{bind(self.global_name, 'global')}]"
+
+
+@attrs.frozen(cache_hash=True)
+class ConstantSource(Source):
+    """A named constant, rendered bare (``NAME``) and read from the globals."""
+
+    source_name: str = attrs.field(validator=_validate_identifier)
+
+    def _render(self) -> str:
+        return self.source_name
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.CONSTANT
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return _need_globals(self, f_globals)[self.source_name]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"G[{bind(self.source_name, 'constant')}]"
+
+
+# ------------------------------------------------------------------------- chained
+@attrs.frozen(cache_hash=True)
+class ChainedSource(Source):
+    """A source one step away from ``base``."""
+
+    # A frozen field narrows Source.base, a read-only property, to never-None.
+    base: Source = attrs.field(validator=_validate_source)
+
+    def _root_kind(self) -> GuardSource:
+        return self.root._root_kind()
+
+
+@attrs.frozen(cache_hash=True)
+class AttrSource(ChainedSource):
+    """An attribute: ``L['cfg'].mode``, or ``getattr(L['cfg'], 'a b')`` for other names."""
+
+    member: str = attrs.field(validator=_validate_str)
+
+    def _render(self) -> str:
+        if is_plain_identifier(self.member):
+            return f"{self.base.name}.{self.member}"
+        return f"getattr({self.base.name}, {self.member!r})"
+
+    def _step(self, base_value: Any) -> Any:
+        return getattr(base_value, self.member)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        if is_plain_identifier(self.member):
+            return f"{base_expr}.{self.member}"
+        return f"getattr({base_expr}, {bind(self.member, 'attr')})"
+
+
+def _hashable_key(index: Any) -> Hashable:
+    """A key that tells ``1``, ``True`` and ``1.0`` apart, since their names differ."""
+    if isinstance(index, slice):
+        return ("slice", _hashable_key(index.start), _hashable_key(index.stop),
+                _hashable_key(index.step))
+    if type(index) is tuple:
+        return ("tuple", *(_hashable_key(item) for item in index))
+    if type(index) is frozenset:
+        return ("frozenset", frozenset(_hashable_key(item) for item in index))
+    if type(index) in (float, complex):
+        return (type(index), index, repr(index))  # -0.0 and 0.0 render differently
+    return (type(index), index)
+
+
+def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, Source):
+        msg = f"GetItemSource.index must be a constant key, not a Source, got {describe(value)}"
+        raise GuardsTypeError(msg)
+    if isinstance(value, slice):
+        if not instance.index_is_slice:
+            msg = (
+                f"GetItemSource.index is a slice, {describe(value)}; "
+                "pass index_is_slice=True to index with a slice"
+            )
+            raise GuardsValueError(msg)
+        return
+    if instance.index_is_slice:
+        msg = f"GetItemSource.index must be a slice when index_is_slice=True, got {describe(value)}"
+        raise GuardsTypeError(msg)
+    try:
+        hash(value)
+    except Exception:
+        msg = f"GetItemSource.index must be hashable, got {describe(value)}"
+        raise GuardsTypeError(msg) from None
+
+
+def _validate_bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not bool:
+        msg = f"{type(instance).__name__}.{attribute.name} must be a bool, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+@attrs.frozen(cache_hash=True)
+class GetItemSource(ChainedSource):
+    """A subscript: ``L['d']['k']``, ``L['d'][0]``, ``L['d'][slice(1, 3, None)]``.
+
+    A slice index needs ``index_is_slice=True``, so that a slice is never taken
+    by accident.
+    """
+
+    index: Any = attrs.field(eq=False, hash=False)
+    index_is_slice: bool = attrs.field(default=False, validator=_validate_bool)
+    _key: Hashable = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # attrs runs validators in field order, before index_is_slice is known
+        # to be valid, so the index is checked here, once both are set.
+        _validate_index(self, attrs.fields(GetItemSource).index, self.index)
+        object.__setattr__(self, "_key", _hashable_key(self.index))
+        super().__attrs_post_init__()
+
+    def _render(self) -> str:
+        return f"{self.base.name}[{self.index!r}]"
+
+    def _step(self, base_value: Any) -> Any:
+        return base_value[self.index]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{base_expr}[{bind(self.index, 'key')}]"
+
+
+@attrs.frozen(cache_hash=True)
+class ClosureSource(ChainedSource):
+    """A function's closure tuple: ``L['fn'].__closure__``."""
+
+    def _render(self) -> str:
+        return f"{self.base.name}.__closure__"
+
+    def _step(self, base_value: Any) -> Any:
+        return base_value.__closure__
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{base_expr}.__closure__"
+
+
+def _validate_defaults_key(instance: DefaultsSource, attribute: attrs.Attribute[Any],
+                           value: Any) -> None:
+    if instance.is_kw:
+        if not isinstance(value, str) or not value.isidentifier():
+            msg = (
+                "DefaultsSource.idx_key must be a parameter name (str) when is_kw=True, "
+                f"got {describe(value)}"
+            )
+            raise GuardsTypeError(msg)
+    elif type(value) is not int:
+        msg = (
+            "DefaultsSource.idx_key must be an int index into __defaults__ "
+            f"(pass is_kw=True for a keyword-only default), got {describe(value)}"
+        )
+        raise GuardsTypeError(msg)
+
+
+@attrs.frozen(cache_hash=True)
+class DefaultsSource(ChainedSource):
+    """A default: ``L['fn'].__defaults__[1]`` or ``L['fn'].__kwdefaults__['k']``."""
+
+    idx_key: int | str = attrs.field()
+    is_kw: bool = attrs.field(default=False, validator=_validate_bool)
+
+    def __attrs_post_init__(self) -> None:
+        _validate_defaults_key(self, attrs.fields(DefaultsSource).idx_key, self.idx_key)
+        super().__attrs_post_init__()
+
+    @property
+    def field(self) -> str:
+        """The function attribute holding the default: ``__defaults__`` or ``__kwdefaults__``."""
+        return "__kwdefaults__" if self.is_kw else "__defaults__"
+
+    def _render(self) -> str:
+        if self.is_kw:
+            return f"{self.base.name}.__kwdefaults__['{self.idx_key}']"
+        return f"{self.base.name}.__defaults__[{self.idx_key}]"
+
+    def _step(self, base_value: Any) -> Any:
+        return getattr(base_value, self.field)[self.idx_key]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{base_expr}.{self.field}[{bind(self.idx_key, 'default')}]"
+
+
+@attrs.frozen(cache_hash=True)
+class CodeSource(ChainedSource):
+    """A function's code object: ``L['fn'].__code__``."""
+
+    def _render(self) -> str:
+        return f"{self.base.name}.__code__"
+
+    def _step(self, base_value: Any) -> Any:
+        return base_value.__code__
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{base_expr}.__code__"
+
+
+@attrs.frozen(cache_hash=True)
+class TypeSource(ChainedSource):
+    """The exact type of a value: ``type(L['x'])``."""
+
+    def _render(self) -> str:
+        return f"type({self.base.name})"
+
+    def _step(self, base_value: Any) -> Any:
+        return type(base_value)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"type({base_expr})"
+
+
+@attrs.frozen(cache_hash=True)
+class WeakRefCallSource(ChainedSource):
+    """The referent of a weak reference: ``L['r']()``."""
+
+    def _render(self) -> str:
+        return f"{self.base.name}()"
+
+    def _step(self, base_value: Any) -> Any:
+        return base_value()
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{base_expr}()"
+
+
+@attrs.frozen(cache_hash=True)
+class SkipGuardSource(ChainedSource):
+    """The same value as ``base``, but every guard made on it or through it is dropped.
+
+    Compiling records the dropped guards in ``CheckFunction.dropped_guards``.
+    """
+
+    def _render(self) -> str:
+        return self.base.name
+
+    def _step(self, base_value: Any) -> Any:
+        return base_value
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return base_expr

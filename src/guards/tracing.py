@@ -1,0 +1,184 @@
+"""Tracing contexts: where the guards of one trace are collected.
+
+``with guards.tracing(f_locals, f_globals) as tx:`` opens a context bound to the
+frame being traced.  ``guards.install_guard(*guards)`` adds to the innermost
+open context of the calling thread; lazy trackers made by ``tx`` install into
+``tx`` itself.  ``tx.compile()`` gives the :class:`~guards.CheckFunction`.
+
+Contexts are thread-local: two threads trace independently.  A context opened
+inside another is independent of it: its guards stay its own, and the outer
+context is current again when the inner one closes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from guards.check import CheckFunction, compile_guards
+from guards.errors import GuardsError, check_type
+from guards.guard import Guard
+from guards.sources import GlobalSource, LocalSource, Source
+
+if TYPE_CHECKING:
+    from guards.tracker import LazyTracker
+
+
+class NoTracingContextError(GuardsError, RuntimeError):
+    """``install_guard`` was called with no tracing context open in this thread."""
+
+
+#: A guard of one of these kinds pins the value's exact type, so a TYPE_MATCH
+#: on the same source adds nothing.
+_PINS_TYPE = frozenset(
+    {
+        "CONSTANT_MATCH", "EQUALS_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH",
+        "NONE_MATCH", "BOOL_MATCH", "SEQUENCE_LENGTH", "DICT_KEYS_MATCH",
+    }
+)
+
+
+class TracingContext:
+    """The guards of one trace, and the lazy trackers that install them.
+
+    Made by :func:`tracing`; ``f_locals`` and ``f_globals`` are the frame being
+    traced.  ``full_stack=True`` makes each guard record the whole user stack
+    rather than the one line that installed it.
+    ``skip_guards_on_constant_func_defaults=True`` binds a function's literal
+    positional defaults as plain values with no guard, as Dynamo's option of
+    that name does.  It is **unsafe**: ``fn.__defaults__`` can be reassigned,
+    and a fresh closure of the same ``def`` can have other default values, and
+    neither is then noticed.  Off by default.
+    """
+
+    def __init__(
+        self,
+        f_locals: Mapping[str, Any],
+        f_globals: Mapping[str, Any] | None = None,
+        *,
+        full_stack: bool = False,
+        skip_guards_on_constant_func_defaults: bool = False,
+    ) -> None:
+        check_type("f_locals", f_locals, Mapping)
+        if f_globals is not None:
+            check_type("f_globals", f_globals, Mapping)
+        check_type("full_stack", full_stack, bool)
+        check_type(
+            "skip_guards_on_constant_func_defaults", skip_guards_on_constant_func_defaults, bool
+        )
+        self.f_locals = f_locals
+        self.f_globals = f_globals
+        self.full_stack = full_stack
+        self.skip_guards_on_constant_func_defaults = skip_guards_on_constant_func_defaults
+        self._guards: dict[Guard, None] = {}
+        self._type_pinned: set[Source] = set()
+        self._trackers: dict[Source, LazyTracker] = {}
+        self._values: dict[Source, Any] = {}
+
+    # -- guards ---------------------------------------------------------------------
+    @property
+    def guards(self) -> tuple[Guard, ...]:
+        """The guards installed so far, in installation order, without duplicates."""
+        return tuple(self._guards)
+
+    def install_guard(self, *guards: Guard) -> None:
+        """Add guards; a TYPE_MATCH already implied by a stronger guard is left out."""
+        for guard in guards:
+            check_type("guard", guard, Guard)
+            if guard.kind == "TYPE_MATCH" and guard.source in self._type_pinned:
+                continue
+            if guard.kind in _PINS_TYPE:
+                self._type_pinned.add(guard.source)
+                self._guards.pop(Guard(guard.source, "TYPE_MATCH"), None)
+            self._guards.setdefault(guard, None)
+
+    def compile(self) -> CheckFunction:
+        """Compile the installed guards against the traced frame's values."""
+        return compile_guards(self._guards, self.f_locals, self.f_globals)
+
+    # -- trackers -------------------------------------------------------------------
+    def track(self, source: Source) -> LazyTracker:
+        """The lazy tracker of ``source`` in this trace (one per source: asking twice gives
+        the same object).  Making it installs nothing."""
+        check_type("source", source, Source)
+        tracker = self._trackers.get(source)
+        if tracker is None:
+            from guards.tracker import LazyTracker
+
+            tracker = LazyTracker(self, source)
+            self._trackers[source] = tracker
+        return tracker
+
+    def local(self, name: str) -> LazyTracker:
+        """The tracker of the local variable ``name``: ``L[name]``."""
+        return self.track(LocalSource(name))
+
+    def global_var(self, name: str) -> LazyTracker:
+        """The tracker of the global variable ``name``: ``G[name]``."""
+        return self.track(GlobalSource(name))
+
+    def value_of(self, source: Source) -> Any:
+        """The value at ``source`` in the traced frame, read once; installs nothing."""
+        try:
+            return self._values[source]
+        except KeyError:
+            pass
+        base = source.base
+        if base is None:
+            value = source._root_value(self.f_locals, self.f_globals)
+        else:
+            value = source._step(self.value_of(base))
+        self._values[source] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<TracingContext: {len(self._guards)} guards, {len(self._trackers)} trackers>"
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[TracingContext] = []
+
+
+_state = _ThreadState()
+
+
+@contextmanager
+def tracing(
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None = None,
+    *,
+    full_stack: bool = False,
+    skip_guards_on_constant_func_defaults: bool = False,
+) -> Iterator[TracingContext]:
+    """Open a tracing context for one trace of the frame ``f_locals``/``f_globals``.
+
+    The options are :class:`TracingContext`'s.
+    """
+    context = TracingContext(
+        f_locals,
+        f_globals,
+        full_stack=full_stack,
+        skip_guards_on_constant_func_defaults=skip_guards_on_constant_func_defaults,
+    )
+    _state.stack.append(context)
+    try:
+        yield context
+    finally:
+        _state.stack.pop()
+
+
+def current_tracing() -> TracingContext | None:
+    """The innermost tracing context open in this thread, or ``None``."""
+    return _state.stack[-1] if _state.stack else None
+
+
+def install_guard(*guards: Guard) -> None:
+    """Add guards to the innermost tracing context of this thread."""
+    context = current_tracing()
+    if context is None:
+        msg = "install_guard() needs an open tracing context: use `with guards.tracing(...):`"
+        raise NoTracingContextError(msg)
+    context.install_guard(*guards)

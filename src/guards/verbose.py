@@ -1,0 +1,150 @@
+"""The slow path: evaluate every check on its own and explain each failure.
+
+It evaluates the same predicates as the fast check (generated from the same
+templates, in the same order), reading each source once, so the two agree on
+the verdict; unlike the fast path it does not stop at the first failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from guards.builder import Check, show
+from guards.guard import Guard, Provenance
+from guards.sources import Source
+
+
+@attrs.frozen
+class Unreadable:
+    """Stands for the value of a path that could not be walked (or a test that raised)."""
+
+    what: str
+    error: BaseException
+
+    def __repr__(self) -> str:
+        return f"<{self.what}: {type(self.error).__name__}: {self.error}>"
+
+
+@attrs.frozen
+class GuardFailure:
+    """One failing check: which guard, what it expected, what it found, and why."""
+
+    guard: Guard
+    check: Check = attrs.field(repr=False)
+    expected: Any
+    actual: Any
+    message: str
+
+    @property
+    def source(self) -> Source:
+        """The guarded source (the guard's own)."""
+        return self.guard.source
+
+    @property
+    def kind(self) -> str:
+        """The guard kind's name, such as ``"EQUALS_MATCH"``."""
+        return self.guard.kind
+
+    @property
+    def provenance(self) -> Provenance | None:
+        """The user code line that installed the guard, when known."""
+        return self.guard.provenance
+
+    @property
+    def label(self) -> str | None:
+        """The user's name for the guarded closure cell or default, when there is one."""
+        return self.check.label
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@attrs.frozen
+class CheckResult:
+    """The verdict of ``check_verbose``: ``passed`` and every failure, in check order."""
+
+    passed: bool
+    failures: tuple[GuardFailure, ...]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        if self.passed:
+            return "all guards passed"
+        lines = [f"{len(self.failures)} guard failure(s):"]
+        lines += [f"  - {failure.message}" for failure in self.failures]
+        return "\n".join(lines)
+
+
+def failure_message(check: Check, actual: Any) -> str:
+    """``KIND description (guard on 'x'): expected E, got A; installed at file:line``."""
+    text = f"{check.guard.kind} {check.description}"
+    if check.label is not None:
+        text += f" (guard on {check.label!r})"
+    text += f": expected {show(check.expected)}, got {show(actual)}"
+    provenance = check.guard.provenance
+    if provenance is not None:
+        text += f"; installed at {provenance}"
+    return text
+
+
+def evaluate(
+    checks: Sequence[Check],
+    predicates: Sequence[Callable[..., Any]],
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None,
+) -> CheckResult:
+    """Run every check; collect a :class:`GuardFailure` for each one that does not hold."""
+    values: dict[Source, Any] = {}
+
+    def read(source: Source) -> Any:
+        if source in values:
+            return values[source]
+        base = source.base
+        try:
+            if base is None:
+                value = source._root_value(f_locals, f_globals)
+            else:
+                base_value = read(base)
+                value = base_value if isinstance(base_value, Unreadable) else source._step(
+                    base_value
+                )
+        except Exception as exc:
+            value = Unreadable(f"cannot read {source.name}", exc)
+        values[source] = value
+        return value
+
+    failures: list[GuardFailure] = []
+    for check, predicate in zip(checks, predicates, strict=True):
+        args = [read(source) for source in check.sources]
+        actual = _first_unreadable(args)
+        if actual is None:
+            try:
+                if predicate(*args):
+                    continue
+            except Exception as exc:
+                actual = Unreadable("the check raised", exc)
+            else:
+                actual = _actual(check, args)
+        failures.append(
+            GuardFailure(check.guard, check, check.expected, actual, failure_message(check, actual))
+        )
+    return CheckResult(not failures, tuple(failures))
+
+
+def _first_unreadable(args: Sequence[Any]) -> Unreadable | None:
+    for arg in args:
+        if isinstance(arg, Unreadable):
+            return arg
+    return None
+
+
+def _actual(check: Check, args: Sequence[Any]) -> Any:
+    try:
+        return check.actual(*args)
+    except Exception as exc:
+        return Unreadable("cannot show the actual value", exc)
