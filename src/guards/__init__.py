@@ -14,9 +14,21 @@ from guards.builder import (
     Check,
     GuardBuilder,
 )
+from guards.cache import (
+    MISS,
+    CacheEntry,
+    CacheInfo,
+    CacheLimitError,
+    EntryFailure,
+    GuardedCache,
+    MissExplanation,
+)
 from guards.check import CheckFunction, compile_guards
+from guards.config import Config, config
 from guards.errors import GuardBuildError, GuardsError, GuardsTypeError, GuardsValueError
 from guards.guard import Guard, Provenance, register_guard_kind, unregister_guard_kind
+from guards.logs import configure_from_env as _configure_logs_from_env
+from guards.markers import constant, disable
 from guards.sources import (
     AttrSource,
     ChainedSource,
@@ -33,6 +45,8 @@ from guards.sources import (
     TypeSource,
     WeakRefCallSource,
 )
+from guards.specialize import StaleHitError, specialize
+from guards.tracer import UntrackedCallError
 from guards.tracing import (
     NoTracingContextError,
     TracingContext,
@@ -45,22 +59,30 @@ from guards.verbose import CheckResult, GuardFailure, Unreadable
 
 __version__ = "0.1.0"
 
+_configure_logs_from_env()
+
 __all__ = [
     "BUILTIN_KINDS",
     "COST_CHEAP",
     "COST_IDENTITY",
     "COST_USER_CODE",
+    "MISS",
     "AttrSource",
     "BoundCall",
+    "CacheEntry",
+    "CacheInfo",
+    "CacheLimitError",
     "ChainedSource",
     "Check",
     "CheckFunction",
     "CheckResult",
     "ClosureSource",
     "CodeSource",
+    "Config",
     "ConstantSource",
     "DefaultsSource",
     "EmptyCellError",
+    "EntryFailure",
     "GetItemSource",
     "GlobalSource",
     "Guard",
@@ -68,26 +90,34 @@ __all__ = [
     "GuardBuilder",
     "GuardFailure",
     "GuardSource",
+    "GuardedCache",
     "GuardsError",
     "GuardsTypeError",
     "GuardsValueError",
     "LazyTracker",
     "LocalSource",
+    "MissExplanation",
     "NoTracingContextError",
     "Provenance",
     "SkipGuardSource",
     "Source",
+    "StaleHitError",
     "TracingContext",
     "TypeSource",
     "Unreadable",
     "UntrackableError",
+    "UntrackedCallError",
     "WeakRefCallSource",
     "__version__",
     "bind_args",
     "compile_guards",
+    "config",
+    "constant",
     "current_tracing",
+    "disable",
     "install_guard",
     "register_guard_kind",
+    "specialize",
     "tracing",
     "unregister_guard_kind",
 ]

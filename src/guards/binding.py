@@ -25,6 +25,7 @@ import attrs
 
 from guards.builder import GuardBuilder
 from guards.errors import describe
+from guards.generated import run_factory
 from guards.sources import (
     AttrSource,
     ClosureSource,
@@ -66,8 +67,10 @@ class _KeywordDefault:
 
 @attrs.frozen
 class _Shape:
-    """What a binding stub depends on: the code object's parameters and the defaults' shape."""
+    """What a binding stub depends on: the code object's parameters, the defaults' shape,
+    and the function's ``__qualname__``, which Python's binding errors name."""
 
+    qualname: str
     positional: tuple[str, ...]
     posonly_count: int
     varargs: str | None
@@ -115,6 +118,7 @@ def bind_args(
             arguments[name] = context.track(DefaultsSource(fn.source, value.name, is_kw=True))
         else:
             arguments[name] = value
+    _guard_defaults_exist(fn, arguments, used)
     closure = ClosureSource(fn.source)
     cells = {
         name: context.track(AttrSource(GetItemSource(closure, i), "cell_contents"))
@@ -122,6 +126,22 @@ def bind_args(
     }
     annotations = context.track(SkipGuardSource(AttrSource(fn.source, "__annotations__")))
     return BoundCall(function, arguments, cells, annotations, tuple(used))
+
+
+def _guard_defaults_exist(fn: LazyTracker, arguments: dict[str, Any], used: list[str]) -> None:
+    """A call that used a default depends on that default still being there.
+
+    Reassigning ``__defaults__`` (to another length) or ``__kwdefaults__`` changes
+    which parameters are required, and which index holds which default.
+    """
+    tracked = [arguments[name] for name in used if isinstance(arguments[name], LazyTracker)]
+    sources = [t.source for t in tracked if isinstance(t.source, DefaultsSource)]
+    if any(not s.is_kw for s in sources):
+        fn._install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))
+    for s in sources:
+        if s.is_kw:
+            kwdefaults = AttrSource(fn.source, "__kwdefaults__")
+            fn._install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
 
 
 def _shape_of(function: types.FunctionType) -> _Shape:
@@ -142,6 +162,7 @@ def _shape_of(function: types.FunctionType) -> _Shape:
     kwonly = names[n_pos:n_pos + n_kwonly]
     kwdefaults = function.__kwdefaults__ or {}
     return _Shape(
+        qualname=function.__qualname__,
         positional=names[:n_pos],
         posonly_count=code.co_posonlyargcount,
         varargs=varargs,
@@ -197,12 +218,11 @@ def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, 
         f"        return ({''.join(f'{name}, ' for name in results)})\n"
         f"    return _stub\n"
     )
-    namespace: dict[str, Any] = {}
-    exec(compile(text, f"<guards binding stub for {code.co_qualname}>", "exec"), namespace)
-    stub: Any = namespace["_make_stub"](**markers)
-    # Python's binding errors name the function by its code's qualified name.
-    stub.__code__ = stub.__code__.replace(co_name=code.co_name, co_qualname=code.co_qualname)
-    stub.__name__, stub.__qualname__ = code.co_name, code.co_qualname
+    stub: Any = run_factory(text, f"<guards binding stub for {code.co_qualname}>", "_make_stub",
+                            markers)
+    # Python's binding errors name the function by its __qualname__ (not its code's).
+    stub.__code__ = stub.__code__.replace(co_name=code.co_name, co_qualname=shape.qualname)
+    stub.__name__, stub.__qualname__ = code.co_name, shape.qualname
     return stub  # type: ignore[no-any-return]
 
 

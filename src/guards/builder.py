@@ -13,7 +13,6 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
-import copy
 import enum
 import math
 import string
@@ -79,6 +78,33 @@ def _same_float(a: float, b: float) -> bool:
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
+
+    Exact types at every level (``[True]`` is not ``[1]``), floats as
+    :func:`_same_float`, dicts in order; other values by their own ``==``.
+    """
+    t = type(a)
+    if type(b) is not t:
+        return False
+    if t is float:
+        return _same_float(a, b)
+    if t is complex:
+        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
+    if t is list or t is tuple:
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    if t is dict:
+        return len(a) == len(b) and all(
+            _same_value(ka, kb) and _same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
+        )
+    if t is set or t is frozenset:
+        return {(type(item), item) for item in a} == {(type(item), item) for item in b}
+    return bool(a == b)
+
+
 def _identity(*values: Any) -> Any:
     return values[0] if len(values) == 1 else values
 
@@ -115,7 +141,11 @@ class GuardBuilder:
     """
 
     def __init__(
-        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
+        self,
+        f_locals: Mapping[str, Any],
+        f_globals: Mapping[str, Any] | None = None,
+        *,
+        values: Mapping[Source, Any] | None = None,
     ) -> None:
         check_type("f_locals", f_locals, Mapping)
         if f_globals is not None:
@@ -124,7 +154,8 @@ class GuardBuilder:
         self.f_globals = f_globals
         self.checks: list[Check] = []
         self.dropped_guards: list[Guard] = []
-        self._values: dict[Source, Any] = {}
+        # Values already read (by a trace), so guards describe what was seen.
+        self._values: dict[Source, Any] = dict(values or {})
         self._current: Guard | None = None
 
     # -- driving ----------------------------------------------------------------
@@ -248,10 +279,11 @@ class GuardBuilder:
             )
             return
         # A weak reference keeps the user's object collectable; once it is dead,
-        # ref() is None, which must not match a None in its place.
+        # ref() is None, which must not match a None in its place.  The check
+        # record keeps only the reference too, so "expected" is the weakref.
         self.add_check(
-            guard, "{ref}() is {0} is not None", sources=(source,), ref=ref, expected=obj,
-            describe="{0} is {expected}", cost=COST_IDENTITY,
+            guard, "{ref}() is {0} is not None", sources=(source,), ref=ref, expected=ref,
+            describe=f"{{0}} is {_brace_safe(show(obj))}", cost=COST_IDENTITY,
         )
 
     # -- the built-in kinds ------------------------------------------------------
@@ -290,9 +322,8 @@ class GuardBuilder:
         t = type(value)
         if t is complex:
             self.add_check(
-                guard, "type({0}) is {T} and {same}({0}.real, {re}) and {same}({0}.imag, {im})",
-                T=t, same=_same_float, re=value.real, im=value.imag, expected=value,
-                describe="{0} == {expected}", cost=COST_CHEAP,
+                guard, "type({0}) is {T} and {same}({0}, {V})", T=t, same=_same_value, V=value,
+                expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
         if t is float and value != value:
@@ -310,6 +341,15 @@ class GuardBuilder:
             return
         expected = _snapshot(value)
         cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
+        if t in _CONTAINERS:
+            # == forgives inside containers what EQUALS_MATCH must not: [True] == [1],
+            # (0.0,) == (-0.0,); so an equal container is also compared item by item.
+            self.add_check(
+                guard, "{0} is {V} or (type({0}) is {T} and {0} == {V} and {same}({0}, {V}))",
+                V=expected, T=t, same=_same_value, expected=expected,
+                describe="{0} == {expected}", cost=cost,
+            )
+            return
         self.add_check(
             guard, "{0} is {V} or (type({0}) is {T} and {0} == {V})", V=expected, T=t,
             expected=expected, describe="{0} == {expected}", cost=cost,
@@ -380,7 +420,7 @@ class GuardBuilder:
         keys = list(value)
         self._type_check(guard, value)
         self.add_check(
-            guard, "list({0}) == {K}", K=keys, expected=keys,
+            guard, "{same}(list({0}), {K})", same=_same_value, K=keys, expected=keys,
             describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
@@ -431,6 +471,14 @@ class GuardBuilder:
             actual=lambda r: "dead" if r() is None else "alive", cost=COST_CHEAP,
         )
 
+    def TRUTH_MATCH(self, guard: Guard) -> None:
+        """The value's truth (``bool(v)``) is what it was; finer than its length or value."""
+        truth = bool(self.get(guard.source))
+        self.add_check(
+            guard, "{0}" if truth else "not {0}", expected=truth,
+            describe=f"bool({{0}}) is {truth}", actual=bool, cost=COST_CHEAP,
+        )
+
     def CELL_EMPTY(self, guard: Guard) -> None:
         """On ``AttrSource(cell, "cell_contents")``: the cell is empty (or not), as it was."""
         source = guard.source
@@ -462,7 +510,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
-    "CELL_EMPTY",
+    "CELL_EMPTY", "TRUTH_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
@@ -505,17 +553,22 @@ def _is_immutable(value: Any) -> bool:
 
 
 def _snapshot(value: Any) -> Any:
-    """The value an equality check compares against: a private copy of a built-in container.
+    """The value an equality check compares against: a private copy of built-in containers.
 
     A user's list may change after the guard is built; the check must compare
-    against what the list held then.  Other objects are compared as they are.
+    against what the list held then.  Only the containers' structure is copied
+    (lists, dicts, sets, tuples holding them, bytearrays): the objects they hold
+    stay themselves, so an object compared by identity still equals itself.
     """
     if _is_immutable(value):
         return value
-    if type(value) in (list, dict, set, bytearray, tuple, frozenset):
-        try:
-            return copy.deepcopy(value)
-        except Exception as exc:
-            msg = f"cannot snapshot {describe(value)} for EQUALS_MATCH: {exc}"
-            raise GuardBuildError(msg) from exc
+    t = type(value)
+    if t is list:
+        return [_snapshot(item) for item in value]
+    if t is tuple:
+        return tuple(_snapshot(item) for item in value)
+    if t is dict:
+        return {key: _snapshot(item) for key, item in value.items()}
+    if t in (set, frozenset, bytearray):
+        return t(value)
     return value

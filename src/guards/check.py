@@ -9,6 +9,7 @@ from guards.builder import Check, GuardBuilder
 from guards.codegen import Generated, access_tree, generate
 from guards.errors import GuardBuildError, GuardsTypeError, check_type, describe
 from guards.guard import Guard
+from guards.sources import Source
 from guards.verbose import CheckResult, evaluate
 
 
@@ -92,13 +93,24 @@ def compile_guards(
     :class:`GuardBuildError` if a guard cannot be built, or if the compiled
     check rejects the very values it was built from.
     """
+    return compile_with_values(guard_list, f_locals, f_globals, {})
+
+
+def compile_with_values(
+    guard_list: Iterable[Guard],
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None,
+    values: Mapping[Source, Any],
+) -> CheckFunction:
+    """:func:`compile_guards`, building each guard on ``values[source]`` where given:
+    the value a trace saw, rather than what the frame holds now."""
     if isinstance(guard_list, Guard) or not isinstance(guard_list, Iterable):
         msg = f"guard_list must be an iterable of Guard, got {describe(guard_list)}"
         raise GuardsTypeError(msg)
     guards = list(dict.fromkeys(guard_list))
     for i, guard in enumerate(guards):
         check_type(f"guard_list[{i}]", guard, Guard)
-    builder = GuardBuilder(f_locals, f_globals)
+    builder = GuardBuilder(f_locals, f_globals, values=values)
     for guard in guards:
         builder.build(guard)
     checks = _unique_checks(builder.checks)

@@ -14,7 +14,6 @@ comment line.
 
 from __future__ import annotations
 
-import builtins
 import itertools
 import linecache
 import weakref
@@ -24,6 +23,7 @@ from typing import Any
 import attrs
 
 from guards.builder import Check
+from guards.generated import run_factory
 from guards.sources import Source
 
 _counter = itertools.count()
@@ -153,7 +153,7 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
     lines += ["    return check"]
     code = "\n".join(lines) + "\n"
     filename = f"<guards check #{next(_counter)}: {comment_safe(label)[:80]}>"
-    check_fn = _run_factory(code, filename, "_make_check", emitter.constants)
+    check_fn = run_factory(code, filename, "_make_check", emitter.constants)
     _register_linecache(filename, code, check_fn)
     predicates = _predicates(ordered, emitter, filename)
     return Generated(check_fn, predicates, tuple(ordered), code, filename)
@@ -170,13 +170,7 @@ def _predicates(
         lines.append(f"        return {_render_expr(check, params, emitter)}")
     lines.append(f"    return ({''.join(f'_pred{i}, ' for i in range(len(ordered)))})")
     code = "\n".join(lines) + "\n"
-    return tuple(_run_factory(code, filename + " (verbose)", "_make_predicates", emitter.constants))
-
-
-def _run_factory(code: str, filename: str, factory: str, constants: dict[str, Any]) -> Any:
-    namespace: dict[str, Any] = {"__builtins__": builtins}
-    exec(compile(code, filename, "exec"), namespace)  # text built from identifiers only
-    return namespace[factory](**constants)
+    return tuple(run_factory(code, filename + " (verbose)", "_make_predicates", emitter.constants))
 
 
 def _register_linecache(filename: str, code: str, owner: object) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from guards.check import CheckFunction, compile_guards
+from guards.check import CheckFunction, compile_with_values
 from guards.errors import GuardsError, check_type
 from guards.guard import Guard
 from guards.sources import GlobalSource, LocalSource, Source
@@ -95,8 +95,13 @@ class TracingContext:
             self._guards.setdefault(guard, None)
 
     def compile(self) -> CheckFunction:
-        """Compile the installed guards against the traced frame's values."""
-        return compile_guards(self._guards, self.f_locals, self.f_globals)
+        """Compile the installed guards against the values the trace read.
+
+        If the frame changed since (the traced code wrote to its inputs), the
+        compiled check rejects the frame, and :class:`~guards.GuardBuildError`
+        says which guard.
+        """
+        return compile_with_values(self._guards, self.f_locals, self.f_globals, self._values)
 
     # -- trackers -------------------------------------------------------------------
     def track(self, source: Source) -> LazyTracker:

@@ -207,7 +207,8 @@ class LazyTracker:
         source = GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
         try:
             self._context.value_of(source)
-        except (KeyError, IndexError) as exc:
+        except (KeyError, IndexError, TypeError) as exc:
+            # A TypeError (not subscriptable, a key of the wrong type) depends on the type.
             container = self._value()
             if isinstance(exc, KeyError) and isinstance(container, Mapping):
                 self._install(GuardBuilder.DICT_CONTAINS, source)
@@ -221,6 +222,9 @@ class LazyTracker:
     def keys(self) -> list[Any]:
         """The mapping's keys, in order (installs ``DICT_KEYS_MATCH``)."""
         value = self._value()
+        if not isinstance(value, Mapping):
+            msg = f"cannot take the keys of {self.source.name}, {describe(value)}: not a mapping"
+            raise UntrackableError(msg)
         self._install(GuardBuilder.DICT_KEYS_MATCH)
         return list(value)
 

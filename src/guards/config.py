@@ -1,0 +1,75 @@
+"""Options that steer ``specialize``, and ``config.patch`` to change them for a while.
+
+``guards.config`` is the one instance of :class:`Config`.  Change an option for
+a block or a function with ``guards.config.patch(...)``, which restores the old
+values afterwards (it is a context manager and a decorator), like Dynamo's
+``patch_dynamo_config``.  Options are process-wide: a patch in one thread is
+seen by the others while it lasts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+import attrs
+
+from guards.errors import GuardsTypeError, GuardsValueError, describe
+
+
+@attrs.define
+class Config:
+    """The options, with their defaults."""
+
+    #: Raise ``UntrackedCallError`` instead of running a call uncached.
+    strict: bool = False
+    #: On every hit, also run the function and raise ``StaleHitError`` if the results differ.
+    verify: bool = False
+    #: Trace into functions of the standard library and installed packages too
+    #: (by default they are called with their arguments guarded by value).
+    trace_library_code: bool = False
+    #: Bind literal positional defaults of called functions without guards (unsafe).
+    skip_guards_on_constant_func_defaults: bool = False
+    #: Warn on the ``guards.recompiles`` logger when a call runs uncached.
+    warn_uncached: bool = True
+
+    _lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False, eq=False)
+
+    def patch(self, **changes: Any) -> contextlib.ContextDecorator:
+        """Set options for the duration of a ``with`` block or a decorated function."""
+        for name, value in changes.items():
+            self._validate(name, value)
+        return _Patch(self, changes)
+
+    def _validate(self, name: str, value: Any) -> None:
+        fields = {f.name: f for f in attrs.fields(Config) if not f.name.startswith("_")}
+        if name not in fields:
+            msg = f"unknown option {name!r}; options: {', '.join(sorted(fields))}"
+            raise GuardsValueError(msg)
+        if type(value) is not bool:
+            msg = f"option {name} must be a bool, got {describe(value)}"
+            raise GuardsTypeError(msg)
+
+
+class _Patch(contextlib.ContextDecorator):
+    def __init__(self, config: Config, changes: dict[str, Any]) -> None:
+        self._config = config
+        self._changes = changes
+        self._saved: list[dict[str, Any]] = []
+
+    def __enter__(self) -> _Patch:
+        with self._config._lock:
+            self._saved.append({name: getattr(self._config, name) for name in self._changes})
+            for name, value in self._changes.items():
+                setattr(self._config, name, value)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._config._lock:
+            for name, value in self._saved.pop().items():
+                setattr(self._config, name, value)
+
+
+config = Config()
+

@@ -1,0 +1,89 @@
+"""Marks that steer tracing: ``disable`` (opaque) and ``constant``.
+
+This module imports nothing but the standard library, so code can mark its
+functions without paying for the rest of guards.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _DisabledState(threading.local):
+    def __init__(self) -> None:
+        self.depth = 0
+
+
+_disabled = _DisabledState()
+
+
+def in_disabled_region() -> bool:
+    """True while a function marked ``disable(recursive=True)`` runs in this thread."""
+    return _disabled.depth > 0
+
+
+@overload
+def disable(fn: F, *, recursive: bool = True) -> F: ...
+@overload
+def disable(fn: None = None, *, recursive: bool = True) -> Callable[[F], F]: ...
+def disable(fn: Any = None, *, recursive: bool = True) -> Any:
+    """Mark ``fn`` opaque: ``specialize`` never traces into it.
+
+    A call to it while a specialized function is traced makes that call run
+    uncached (with the reason in the statistics), as a graph break does in
+    Dynamo.  With ``recursive=True`` (the default) specialized functions that
+    ``fn`` calls also run uncached while ``fn`` runs; with ``recursive=False``
+    they keep using their caches.  Usable as ``@disable`` or
+    ``@disable(recursive=False)``.
+    """
+    if fn is None:
+        return functools.partial(disable, recursive=recursive)
+    if not callable(fn):
+        msg = f"disable() needs a callable, got {fn!r} (type {type(fn).__qualname__})"
+        raise TypeError(msg)
+    if not recursive:
+        return _marked(fn, "__guards_disabled__")
+
+    @functools.wraps(fn)
+    def disabled(*args: Any, **kwargs: Any) -> Any:
+        _disabled.depth += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _disabled.depth -= 1
+
+    disabled.__guards_disabled__ = True  # type: ignore[attr-defined]
+    return disabled
+
+
+def constant(fn: F) -> F:
+    """Mark ``fn`` as a constant function of its arguments.
+
+    During tracing it is called with real values, its arguments are guarded by
+    value (each must be a constant: a scalar or a container of them) and its
+    result is treated as a constant, as Dynamo treats functions marked with
+    ``_dynamo_marked_constant``.  It must be pure.
+    """
+    if not callable(fn):
+        msg = f"constant() needs a callable, got {fn!r} (type {type(fn).__qualname__})"
+        raise TypeError(msg)
+    return _marked(fn, "__guards_constant__")
+
+
+def _marked(fn: F, mark: str) -> F:
+    try:
+        setattr(fn, mark, True)
+        return fn
+    except (AttributeError, TypeError):  # a builtin takes no attributes: wrap it
+
+        @functools.wraps(fn)
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        setattr(marked, mark, True)
+        return marked  # type: ignore[return-value]

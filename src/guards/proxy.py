@@ -1,0 +1,190 @@
+"""The proxy that stands in for a tracked value while ``specialize`` runs a function.
+
+A :class:`Tracked` proxy holds a lazy tracker and the running
+:class:`~guards.tracer.Tracer`.  Everything user code does to it (reading an
+attribute, comparing it, iterating it, calling it, writing to it) reaches the
+tracer, which installs the guard that the operation needs and answers with a
+real value or another proxy.
+
+Every special method is generated from one table, :data:`OPERATIONS`, so no
+dunder is written by hand twice and the tests can walk the same table.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guards.tracer import Tracer
+    from guards.tracker import LazyTracker
+
+
+def tracker_of(proxy: Tracked) -> LazyTracker:
+    """The lazy tracker behind a proxy (read past the proxy's own attribute hook)."""
+    tracker: LazyTracker = object.__getattribute__(proxy, "_guards_tracker")
+    return tracker
+
+
+def tracer_of(proxy: Tracked) -> Tracer:
+    """The tracer a proxy reports to."""
+    tracer: Tracer = object.__getattribute__(proxy, "_guards_tracer")
+    return tracer
+
+
+class Tracked:
+    """A tracked value seen by the function being specialized.  Never escapes the trace."""
+
+    __slots__ = ("__weakref__", "_guards_tracer", "_guards_tracker")
+
+    def __init__(self, tracker: LazyTracker, tracer: Tracer) -> None:
+        object.__setattr__(self, "_guards_tracker", tracker)
+        object.__setattr__(self, "_guards_tracer", tracer)
+
+    def __getattribute__(self, name: str) -> Any:
+        return tracer_of(self).get_attr(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tracer_of(self).write(self, "sets the attribute", setattr, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        tracer_of(self).write(self, "deletes the attribute", delattr, name)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        tracer_of(self).write(self, "sets an item of", operator.setitem, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        tracer_of(self).write(self, "deletes an item of", operator.delitem, key)
+
+    def __getitem__(self, key: Any) -> Any:
+        return tracer_of(self).get_item(self, key)
+
+    def __len__(self) -> int:
+        return tracer_of(self).length(self)
+
+    def __bool__(self) -> bool:
+        return tracer_of(self).truth(self)
+
+    def __iter__(self) -> Any:
+        return tracer_of(self).iterate(self)
+
+    def __contains__(self, item: Any) -> bool:
+        return tracer_of(self).contains(self, item)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return tracer_of(self).call(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return tracer_of(self).operate(self, "__repr__", repr, (self,))  # type: ignore[no-any-return]
+
+
+def _binary(name: str, fn: Callable[[Any, Any], Any], *, reflected: bool) -> Callable[..., Any]:
+    def method(self: Tracked, other: Any) -> Any:
+        args = (other, self) if reflected else (self, other)
+        return tracer_of(self).operate(self, name, fn, args)
+
+    return method
+
+
+def _unary(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Tracked, *args: Any) -> Any:
+        return tracer_of(self).operate(self, name, fn, (self, *args))
+
+    return method
+
+
+def _inplace(name: str, fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def method(self: Tracked, other: Any) -> Any:
+        return tracer_of(self).inplace(self, name, fn, other)
+
+    return method
+
+
+#: (dunder, how it is computed on real values, kind): "binary" and "reflected"
+#: operators take one operand, "unary" ones take the value (and any extra
+#: arguments, as ``format`` and ``round`` do), "inplace" may write to a mutable value.
+OPERATIONS: tuple[tuple[str, Callable[..., Any], str], ...] = (
+    ("__eq__", operator.eq, "binary"),
+    ("__ne__", operator.ne, "binary"),
+    ("__lt__", operator.lt, "binary"),
+    ("__le__", operator.le, "binary"),
+    ("__gt__", operator.gt, "binary"),
+    ("__ge__", operator.ge, "binary"),
+    ("__add__", operator.add, "binary"),
+    ("__sub__", operator.sub, "binary"),
+    ("__mul__", operator.mul, "binary"),
+    ("__matmul__", operator.matmul, "binary"),
+    ("__truediv__", operator.truediv, "binary"),
+    ("__floordiv__", operator.floordiv, "binary"),
+    ("__mod__", operator.mod, "binary"),
+    ("__divmod__", divmod, "binary"),
+    ("__pow__", pow, "binary"),
+    ("__lshift__", operator.lshift, "binary"),
+    ("__rshift__", operator.rshift, "binary"),
+    ("__and__", operator.and_, "binary"),
+    ("__xor__", operator.xor, "binary"),
+    ("__or__", operator.or_, "binary"),
+    ("__radd__", operator.add, "reflected"),
+    ("__rsub__", operator.sub, "reflected"),
+    ("__rmul__", operator.mul, "reflected"),
+    ("__rmatmul__", operator.matmul, "reflected"),
+    ("__rtruediv__", operator.truediv, "reflected"),
+    ("__rfloordiv__", operator.floordiv, "reflected"),
+    ("__rmod__", operator.mod, "reflected"),
+    ("__rdivmod__", divmod, "reflected"),
+    ("__rpow__", pow, "reflected"),
+    ("__rlshift__", operator.lshift, "reflected"),
+    ("__rrshift__", operator.rshift, "reflected"),
+    ("__rand__", operator.and_, "reflected"),
+    ("__rxor__", operator.xor, "reflected"),
+    ("__ror__", operator.or_, "reflected"),
+    ("__iadd__", operator.iadd, "inplace"),
+    ("__isub__", operator.isub, "inplace"),
+    ("__imul__", operator.imul, "inplace"),
+    ("__imatmul__", operator.imatmul, "inplace"),
+    ("__itruediv__", operator.itruediv, "inplace"),
+    ("__ifloordiv__", operator.ifloordiv, "inplace"),
+    ("__imod__", operator.imod, "inplace"),
+    ("__ipow__", operator.ipow, "inplace"),
+    ("__ilshift__", operator.ilshift, "inplace"),
+    ("__irshift__", operator.irshift, "inplace"),
+    ("__iand__", operator.iand, "inplace"),
+    ("__ixor__", operator.ixor, "inplace"),
+    ("__ior__", operator.ior, "inplace"),
+    ("__neg__", operator.neg, "unary"),
+    ("__pos__", operator.pos, "unary"),
+    ("__abs__", abs, "unary"),
+    ("__invert__", operator.invert, "unary"),
+    ("__int__", int, "unary"),
+    ("__float__", float, "unary"),
+    ("__complex__", complex, "unary"),
+    ("__index__", operator.index, "unary"),
+    ("__round__", round, "unary"),
+    ("__trunc__", lambda v: v.__trunc__(), "unary"),
+    ("__floor__", lambda v: v.__floor__(), "unary"),
+    ("__ceil__", lambda v: v.__ceil__(), "unary"),
+    ("__hash__", hash, "unary"),
+    ("__str__", str, "unary"),
+    ("__bytes__", bytes, "unary"),
+    ("__format__", format, "unary"),
+    ("__reversed__", reversed, "unary"),
+    ("__enter__", lambda v: v.__enter__(), "unary"),
+    ("__exit__", lambda v, *a: v.__exit__(*a), "unary"),
+    ("__next__", next, "unary"),
+)
+
+
+def _install_operations() -> None:
+    for name, fn, kind in OPERATIONS:
+        if kind == "inplace":
+            method = _inplace(name, fn)
+        elif kind in ("binary", "reflected"):
+            method = _binary(name, fn, reflected=kind == "reflected")
+        else:
+            method = _unary(name, fn)
+        method.__name__ = method.__qualname__ = name
+        setattr(Tracked, name, method)
+
+
+_install_operations()

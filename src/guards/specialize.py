@@ -1,0 +1,389 @@
+"""``@guards.specialize``: a function's results, reused while the guards of what it read hold.
+
+The decorated function gets a generated wrapper with the function's own
+signature.  A call binds its arguments exactly as Python would (so a bad call
+raises Python's own ``TypeError``), then builds the frame's locals as CPython
+shows them in ``frame.f_locals``: every parameter (defaults applied) and every
+free variable's current value.  Those locals and the function's globals are
+what the guards are checked against, so guards read ``L['cfg'].mode``,
+``L['scale']`` (a closure variable) or ``G['TABLE']``.
+
+On a miss the function runs on tracked inputs (``guards.tracer``), and its
+result is stored with the guards of exactly what the run read.  A run that
+could not be tracked returns its result without caching it, and says why.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import threading
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from guards.binding import _Shape, _shape_of
+from guards.builder import _same_value
+from guards.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
+from guards.config import config
+from guards.errors import GuardBuildError, GuardsError, GuardsTypeError, describe
+from guards.generated import run_factory
+from guards.logs import guards_log, recompiles_log
+from guards.markers import in_disabled_region
+from guards.tracer import (
+    TraceOutcome,
+    UntrackedCallError,
+    _call_with,
+    _is_deep_immutable,
+    trace_call,
+)
+from guards.tracing import tracing
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class StaleHitError(GuardsError):
+    """In verify mode: a cache hit returned what a fresh call would not.
+
+    ``entry`` is the entry that hit; its guards are ``entry.check.guards``.
+    """
+
+    def __init__(self, message: str, entry: CacheEntry) -> None:
+        super().__init__(message)
+        self.entry = entry
+
+
+class _Stored:
+    """A stored result, and how to hand it out so that no caller can change it for the next."""
+
+    __slots__ = ("aliased", "immutable", "value")
+
+    def __init__(self, value: Any, aliased: tuple[Any, ...]) -> None:
+        self.immutable = _is_deep_immutable(value)
+        self.aliased = aliased
+        self.value = value if self.immutable else self._copy(value)
+
+    def _copy(self, value: Any) -> Any:
+        # Inputs returned as themselves (guarded by identity) stay themselves.
+        memo = {id(obj): obj for obj in self.aliased}
+        return copy.deepcopy(value, memo)
+
+    def get(self) -> Any:
+        return self.value if self.immutable else self._copy(self.value)
+
+
+class Specialized:
+    """The state behind a specialized function: its cache, options and statistics."""
+
+    def __init__(
+        self,
+        function: types.FunctionType,
+        *,
+        max_entries: int,
+        on_limit: OnLimit,
+        strict: bool | None,
+        verify: bool | None,
+    ) -> None:
+        self.function = function
+        self.cache = GuardedCache(max_entries=max_entries, on_limit=on_limit)
+        self.strict = strict
+        self.verify = verify
+        self.uncached_reasons: dict[str, int] = {}
+        self._miss_lock = threading.RLock()
+        self._warned: set[str] = set()
+
+    # -- calls ----------------------------------------------------------------------
+    def dispatch(self, f_locals: dict[str, Any]) -> Any:
+        """Answer one call whose frame locals are ``f_locals``."""
+        f_globals = self.function.__globals__
+        if in_disabled_region():
+            return self._call_plain(f_locals)
+        entry = self.cache.find(f_locals, f_globals)
+        if entry is not None:
+            stored: _Stored = entry.value
+            result = stored.get()
+            if self.verify or (self.verify is None and config.verify):
+                self._verify(entry, f_locals, result)
+            return result
+        return self._miss(f_locals, f_globals)
+
+    def _call_plain(self, f_locals: dict[str, Any]) -> Any:
+        code = self.function.__code__
+        return _call_with(self.function, code, _parameters(code, f_locals))
+
+    def _miss(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
+        with self._miss_lock:
+            # Another thread may have built the entry while this one waited.
+            for entry in self.cache.entries:
+                if entry.check.check(f_locals, f_globals):
+                    return entry.value.get()
+            explanation = self.cache.explain(f_locals, f_globals) if len(self.cache) else None
+            with tracing(
+                f_locals,
+                f_globals,
+                skip_guards_on_constant_func_defaults=config.skip_guards_on_constant_func_defaults,
+            ) as tx:
+                outcome = trace_call(
+                    self.function, tx, trace_library_code=config.trace_library_code
+                )
+            if not outcome.reasons:
+                try:
+                    check = tx.compile()
+                except GuardBuildError as exc:
+                    outcome.reasons = (f"its guards could not be built: {exc}",)
+                else:
+                    stored = _Stored(outcome.result, outcome.aliased)
+                    self._log_new_entry(explanation, check)
+                    self.cache.add(check, stored, explanation=explanation)
+                    return outcome.result
+            return self._uncached(f_locals, outcome)
+
+    def _uncached(self, f_locals: dict[str, Any], outcome: TraceOutcome) -> Any:
+        reasons = outcome.reasons
+        self.cache.note_uncached()
+        for reason in reasons:
+            self.uncached_reasons[reason] = self.uncached_reasons.get(reason, 0) + 1
+        name = self.function.__qualname__
+        if self.strict or (self.strict is None and config.strict):
+            msg = f"{name} cannot be cached (strict mode): " + "; ".join(reasons)
+            raise UntrackedCallError(msg, reasons)
+        if config.warn_uncached:
+            for reason in reasons:
+                if reason not in self._warned:
+                    self._warned.add(reason)
+                    recompiles_log.warning("running %s uncached: %s", name, reason)
+        if not outcome.completed:
+            return self._call_plain(f_locals)
+        return outcome.result
+
+    def _verify(self, entry: CacheEntry, f_locals: dict[str, Any], cached: Any) -> None:
+        fresh = self._call_plain(f_locals)
+        if not _results_equal(cached, fresh):
+            guards_text = "\n".join(f"  {g}" for g in entry.check.guards)
+            msg = (
+                f"stale hit in {self.function.__qualname__}: the cache returned {cached!r} "
+                f"but a fresh call returns {fresh!r}; the entry's guards:\n{guards_text}"
+            )
+            raise StaleHitError(msg, entry)
+
+    def _log_new_entry(self, explanation: MissExplanation | None, check: Any) -> None:
+        code = self.function.__code__
+        if explanation is not None and recompiles_log.isEnabledFor(20):
+            lines = "\n".join(f"    - {line}" for line in explanation.failure_lines())
+            recompiles_log.info(
+                "Recompiling function %s in %s:%d\n    triggered by the following guard "
+                "failure(s):\n%s", code.co_qualname, code.co_filename, code.co_firstlineno, lines,
+            )
+        if guards_log.isEnabledFor(10):
+            guards_log.debug("GUARDS for %s:\n%s", code.co_qualname, check)
+
+    # -- inspection -------------------------------------------------------------------
+    def explain(self, f_locals: dict[str, Any]) -> MissExplanation:
+        return self.cache.explain(f_locals, self.function.__globals__)
+
+
+def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
+    n = code.co_argcount + code.co_kwonlyargcount
+    n += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    return {name: f_locals[name] for name in code.co_varnames[:n]}
+
+
+def _results_equal(a: Any, b: Any) -> bool:
+    try:
+        return a is b or _same_value(a, b)
+    except Exception:
+        return False
+
+
+# -- the wrapper --------------------------------------------------------------------------
+@overload
+def specialize(function: F) -> F: ...
+@overload
+def specialize(
+    function: None = None,
+    *,
+    max_entries: int = 8,
+    on_limit: OnLimit = "evict",
+    strict: bool | None = None,
+    verify: bool | None = None,
+) -> Callable[[F], F]: ...
+def specialize(
+    function: Any = None,
+    *,
+    max_entries: int = 8,
+    on_limit: OnLimit = "evict",
+    strict: bool | None = None,
+    verify: bool | None = None,
+) -> Any:
+    """Cache a function's results under guards on exactly what each run read.
+
+    ``max_entries`` and ``on_limit`` are the :class:`~guards.GuardedCache`'s;
+    ``strict`` and ``verify`` override ``guards.config`` for this function.
+    The wrapper has ``.cache`` (the ``GuardedCache``) and
+    ``.explain(*args, **kwargs)``, and keeps the function's name, docstring,
+    signature and ``__wrapped__``.
+    """
+    if function is None:
+        return functools.partial(
+            specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
+        )
+    if type(function) is not types.FunctionType:
+        msg = f"specialize needs a Python function, got {describe(function)}"
+        raise GuardsTypeError(msg)
+    flags = function.__code__.co_flags
+    if flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        msg = (
+            f"cannot specialize {function.__qualname__}: a generator or coroutine function "
+            "returns an object that runs later, so there is no result to reuse"
+        )
+        raise GuardsTypeError(msg)
+    for name, value in (("strict", strict), ("verify", verify)):
+        if value is not None and type(value) is not bool:
+            msg = f"{name} must be a bool or None, got {describe(value)}"
+            raise GuardsTypeError(msg)
+    state = Specialized(
+        function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
+    )
+    wrapper = _make_wrapper(function, state.dispatch)
+    frame_locals = _make_wrapper(function, _identity)
+    functools.update_wrapper(wrapper, function)
+    wrapper.cache = state.cache  # type: ignore[attr-defined]
+    wrapper.specialized = state  # type: ignore[attr-defined]
+    wrapper.__guards_specialized__ = state  # type: ignore[attr-defined]
+
+    def explain(*args: Any, **kwargs: Any) -> MissExplanation:
+        """Why a call with these arguments would miss (every entry's failing guards)."""
+        return state.explain(frame_locals(*args, **kwargs))
+
+    wrapper.explain = explain  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _identity(f_locals: dict[str, Any]) -> dict[str, Any]:
+    return f_locals
+
+
+def _make_wrapper(
+    function: types.FunctionType, dispatch_to: Callable[[dict[str, Any]], Any]
+) -> types.FunctionType:
+    """Generate ``def name(<same parameters>): return dispatch_to(<frame locals>)``."""
+    shape = _shape_of(function)
+    code = function.__code__
+    taken = set(code.co_varnames) | set(code.co_freevars)
+    names = _FreshNames(taken)
+    missing, dispatch, pos_default, kw_default, frame = (
+        names.get("MISSING"), names.get("dispatch"), names.get("pos_default"),
+        names.get("kw_default"), names.get("L"),
+    )
+    namespace: dict[str, Any] = {
+        missing: _MISSING, dispatch: dispatch_to,
+        pos_default: _defaults_reader(function, shape), kw_default: _kwdefaults_reader(function),
+    }
+    params, entries = _wrapper_parameters(shape, missing, pos_default, kw_default)
+    lines = [f"def {code.co_name}({', '.join(params)}):", f"    {frame} = {{{', '.join(entries)}}}"]
+    for i, name in enumerate(code.co_freevars):
+        cell = names.get(f"cell{i}")
+        namespace[cell] = function.__closure__[i]  # type: ignore[index]
+        lines += [
+            "    try:",
+            f"        {frame}[{name!r}] = {cell}.cell_contents",
+            "    except ValueError:",
+            "        pass",
+        ]
+    lines.append(f"    return {dispatch}({frame})")
+    text = "\n".join(lines) + "\n"
+    factory = names.get("factory")
+    header = f"def {factory}({', '.join(namespace)}):\n"
+    source = header + _indent(text) + f"    return {code.co_name}\n"
+    wrapper: types.FunctionType = run_factory(
+        source, f"<guards specialize {code.co_qualname}>", factory, namespace
+    )
+    return wrapper
+
+
+def _wrapper_parameters(
+    shape: _Shape, missing: str, pos_default: str, kw_default: str
+) -> tuple[list[str], list[str]]:
+    params: list[str] = []
+    entries: list[str] = []
+    first_default = len(shape.positional) - shape.n_defaults
+    for i, name in enumerate(shape.positional):
+        if i >= first_default:
+            params.append(f"{name}={missing}")
+            value = f"({pos_default}({i - first_default}) if {name} is {missing} else {name})"
+        else:
+            params.append(name)
+            value = name
+        entries.append(f"{name!r}: {value}")
+        if i == shape.posonly_count - 1:
+            params.append("/")
+    if shape.varargs:
+        params.append(f"*{shape.varargs}")
+        entries.append(f"{shape.varargs!r}: {shape.varargs}")
+    elif shape.kwonly:
+        params.append("*")
+    for name in shape.kwonly:
+        if name in shape.kwdefault_names:
+            params.append(f"{name}={missing}")
+            entries.append(f"{name!r}: ({kw_default}({name!r}) if {name} is {missing} else {name})")
+        else:
+            params.append(name)
+            entries.append(f"{name!r}: {name}")
+    if shape.varkw:
+        params.append(f"**{shape.varkw}")
+        entries.append(f"{shape.varkw!r}: {shape.varkw}")
+    return params, entries
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+_MISSING = _Missing()
+
+
+def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
+    n_defaults = shape.n_defaults
+
+    def pos_default(index: int) -> Any:
+        defaults = function.__defaults__
+        if defaults is None or len(defaults) != n_defaults:
+            msg = (
+                f"the __defaults__ of {function.__qualname__} were reassigned after "
+                "@specialize with a different length; decorate it again"
+            )
+            raise GuardsTypeError(msg)
+        return defaults[index]
+
+    return pos_default
+
+
+def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
+    def kw_default(name: str) -> Any:
+        kwdefaults = function.__kwdefaults__ or {}
+        if name not in kwdefaults:
+            msg = f"{function.__qualname__}() missing 1 required keyword-only argument: {name!r}"
+            raise TypeError(msg)
+        return kwdefaults[name]
+
+    return kw_default
+
+
+class _FreshNames:
+    """Helper names for generated code that cannot collide with the user's names."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self._taken = set(taken)
+
+    def get(self, hint: str) -> str:
+        name = f"_g_{hint}"
+        while name in self._taken:
+            name = "_" + name
+        self._taken.add(name)
+        return name
+
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}\n" for line in text.splitlines())

@@ -1,0 +1,724 @@
+"""The tracer: runs a function on tracked inputs and collects the guards its run needs.
+
+``specialize`` calls :func:`trace_call` on a miss.  The function runs for real,
+but on proxies (:class:`~guards.proxy.Tracked`): its arguments, its closure
+cells, the globals it reads and, recursively, the Python functions and methods
+it calls.  Each operation on a proxy installs the guard it needs:
+
+* reading an attribute or item gives another proxy (nothing is guarded yet);
+* a *scalar* (None, bools, numbers, strings, bytes, enum members, classes,
+  builtin functions) is never proxied: it is handed to user code as itself,
+  with its guard (``CONSTANT_MATCH``, or ``ID_MATCH`` for classes and
+  functions) installed when it is read.  C code (``str.join``, ``struct``,
+  ``math``) reads scalars without any hook, so a lazy scalar could not be sound;
+* comparisons and arithmetic on containers guard the container's value, truth
+  tests only its truth (``TRUTH_MATCH``), ``len`` its length, iteration its
+  length or keys, ``in`` on a dict one key;
+* a Python function or method that is called is traced into
+  (``CLOSURE_MATCH`` on it, its used defaults and its cells tracked);
+* anything the tracer cannot follow (a write to an input, a disabled function,
+  C code that would read a tracked object, a generator that escapes, an
+  exception) marks the run *untrackable*: it finishes on real values and its
+  result is not cached.
+
+See ``docs/specialize.md`` for the rules a function must follow.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dis
+import enum
+import gc
+import inspect
+import os
+import sys
+import sysconfig
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from guards.builder import GuardBuilder
+from guards.errors import GuardsError
+from guards.proxy import Tracked, tracer_of, tracker_of
+from guards.sources import (
+    AttrSource,
+    GetItemSource,
+    GlobalSource,
+    LocalSource,
+    Source,
+    TypeSource,
+)
+from guards.tracing import TracingContext
+from guards.tracker import LazyTracker
+
+_BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
+_MUTABLE_CONTAINERS = (list, dict, set, bytearray)
+_ID_SCALARS = (
+    type, types.BuiltinFunctionType, types.CodeType, types.WrapperDescriptorType,
+    types.MethodDescriptorType, types.ClassMethodDescriptorType,
+)
+_VALUE_SCALARS = (int, float, complex, str, bytes, range, enum.Enum)
+_GENERATORS = (
+    types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
+)
+_MUTATORS: dict[type, frozenset[str]] = {
+    list: frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                     "__setitem__", "__delitem__", "__iadd__", "__imul__"}),
+    dict: frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__",
+                     "__delitem__", "__ior__"}),
+    set: frozenset({"add", "discard", "remove", "pop", "clear", "update", "difference_update",
+                    "intersection_update", "symmetric_difference_update", "__ior__", "__iand__",
+                    "__isub__", "__ixor__"}),
+}
+
+
+class UntrackedCallError(GuardsError):
+    """In strict mode: the call could not be tracked, so it could not be cached.
+
+    ``reasons`` says why, in the words the statistics and logs use.
+    """
+
+    def __init__(self, message: str, reasons: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+def is_scalar(value: Any) -> bool:
+    """True for values handed to user code as themselves, guarded when read."""
+    return (
+        value is None
+        or value is Ellipsis
+        or value is NotImplemented
+        or isinstance(value, _VALUE_SCALARS + _ID_SCALARS)
+    )
+
+
+def _scalar_kind(value: Any) -> Any:
+    if value is None:
+        return GuardBuilder.NONE_MATCH
+    if type(value) is bool:
+        return GuardBuilder.BOOL_MATCH
+    if isinstance(value, _VALUE_SCALARS):
+        return GuardBuilder.CONSTANT_MATCH
+    return GuardBuilder.ID_MATCH
+
+
+def is_constant_like(value: Any) -> bool:
+    """Scalars, and built-in containers of constant-like values (compared by value)."""
+    if is_scalar(value):
+        return True
+    t = type(value)
+    if t in (list, tuple, set, frozenset):
+        return all(is_constant_like(item) for item in value)
+    if t is dict:
+        return all(is_constant_like(k) and is_constant_like(v) for k, v in value.items())
+    return False
+
+
+def _is_deep_immutable(value: Any) -> bool:
+    if is_scalar(value):
+        return True
+    if type(value) in (tuple, frozenset):
+        return all(_is_deep_immutable(item) for item in value)
+    return False
+
+
+def _type_lookup(cls: type, name: str) -> Any:
+    """``name`` as the type defines it (what the interpreter calls for a dunder)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+_STDLIB_PREFIXES = tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")} - {""}
+)
+_OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def is_library_code(code: types.CodeType) -> bool:
+    """Code of the standard library, of installed packages, and of guards itself."""
+    filename = code.co_filename
+    return (
+        filename.startswith(_OWN_PREFIX)
+        or filename.startswith(_STDLIB_PREFIXES)
+        or filename.startswith("<frozen ")
+        or "site-packages" in filename.split(os.sep)
+        or "dist-packages" in filename.split(os.sep)
+    )
+
+
+_WRITES: dict[types.CodeType, str | None] = {}
+
+
+def code_writes(code: types.CodeType) -> str | None:
+    """Why running ``code`` on tracked cells and globals would not be faithful, if it would not.
+
+    Assigning a global or rebinding a free variable (``nonlocal``) goes to the
+    traced copies, not the real ones.  Cached per code object (code objects are
+    immortal in practice: they live as long as their module).
+    """
+    if code in _WRITES:
+        return _WRITES[code]
+    reason = None
+    freevars = set(code.co_freevars)
+    for instr in dis.get_instructions(code):
+        if instr.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            reason = f"{code.co_qualname} assigns the global {instr.argval!r}"
+            break
+        if instr.opname in ("STORE_DEREF", "DELETE_DEREF") and instr.argval in freevars:
+            reason = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
+            break
+    if len(_WRITES) > 4096:
+        _WRITES.clear()
+    _WRITES[code] = reason
+    return reason
+
+
+@attrs.define
+class TraceOutcome:
+    """What one traced run gave: its result, and why it may not be cached (if it may not)."""
+
+    result: Any
+    reasons: tuple[str, ...]
+    aliased: tuple[Any, ...]
+    #: False when the function did not run to its end here (it raised, or its
+    #: code writes what a traced copy cannot), so it must be called for real.
+    completed: bool = True
+
+
+class _BuiltinMethod:
+    """``proxy.name`` where ``name`` is a method of a built-in container type."""
+
+    __slots__ = ("name", "proxy")
+
+    def __init__(self, proxy: Tracked, name: str) -> None:
+        self.proxy = proxy
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return tracer_of(self.proxy).call_builtin_method(self.proxy, self.name, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<tracked method {self.name} of {tracker_of(self.proxy).source.name}>"
+
+
+class Tracer:
+    """One traced run of a function; answers every operation on its proxies."""
+
+    def __init__(self, context: TracingContext, *, trace_library_code: bool = False) -> None:
+        self.context = context
+        self.reasons: list[str] = []
+        self.aliased: list[Any] = []
+        self.trace_library_code = trace_library_code
+        self._proxies: dict[int, Tracked] = {}
+        self._globals: dict[tuple[int, Source | None], _TrackedGlobals] = {}
+
+    # -- bookkeeping --------------------------------------------------------------
+    def untrackable(self, reason: str) -> None:
+        """Record why this run's result must not be cached."""
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def install(self, tracker: LazyTracker, kind: Any, source: Source | None = None,
+                **args: Any) -> None:
+        tracker._install(kind, source, **args)
+
+    # -- proxies ------------------------------------------------------------------
+    def wrap(self, tracker: LazyTracker) -> Any:
+        """What user code sees for ``tracker``: a scalar (guarded now) or a proxy."""
+        value = tracker._value()
+        if is_scalar(value):
+            tracker._install(_scalar_kind(value))
+            return value
+        proxy = self._proxies.get(id(value))
+        if proxy is not None:
+            first = tracker_of(proxy)
+            if first.source != tracker.source:
+                # Two paths, one object: user code may compare them with `is`.
+                tracker._install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
+            return proxy
+        proxy = Tracked(tracker, self)
+        self._proxies[id(value)] = proxy
+        return proxy
+
+    def unwrap(self, value: Any) -> Any:
+        """The real value behind proxies, with no guard (for runs already untrackable)."""
+        if isinstance(value, Tracked):
+            return tracker_of(value).peek()
+        if isinstance(value, _BuiltinMethod):
+            return getattr(self.unwrap(value.proxy), value.name)
+        t = type(value)
+        if t in (list, tuple, set, frozenset):
+            return t(self.unwrap(item) for item in value)
+        if t is dict:
+            return {self.unwrap(k): self.unwrap(v) for k, v in value.items()}
+        return value
+
+    def realize(self, value: Any, why: str) -> Any:
+        """The real value, guarded by value; untrackable if it cannot be guarded by value."""
+        if isinstance(value, Tracked):
+            tracker = tracker_of(value)
+            real = tracker._value()
+            if is_constant_like(real):
+                tracker._install(GuardBuilder.CONSTANT_MATCH)
+                return real
+            self.untrackable(f"{why} reads all of {tracker.source.name}")
+            return real
+        t = type(value)
+        if t in (list, tuple, set, frozenset):
+            return t(self.realize(item, why) for item in value)
+        if t is dict:
+            return {self.realize(k, why): self.realize(v, why) for k, v in value.items()}
+        if isinstance(value, _BuiltinMethod):
+            self.untrackable(f"{why} receives {value!r}")
+            return self.unwrap(value)
+        return value
+
+    def _realize_key(self, key: Any) -> Any:
+        if isinstance(key, Tracked):
+            tracker = tracker_of(key)
+            real = tracker._value()
+            if _is_deep_immutable(real):
+                tracker._install(GuardBuilder.CONSTANT_MATCH)
+            else:
+                tracker._install(GuardBuilder.ID_MATCH)
+            return real
+        return self.realize(key, "a subscript")
+
+    # -- operations on proxies ------------------------------------------------------
+    def get_attr(self, proxy: Tracked, name: str) -> Any:
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        if name == "__class__":
+            return tracker.python_type()
+        if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
+            return _BuiltinMethod(proxy, name)
+        return self.wrap(tracker.attr(name))
+
+    def get_item(self, proxy: Tracked, key: Any) -> Any:
+        return self.wrap(tracker_of(proxy).item(self._realize_key(key)))
+
+    def length(self, proxy: Tracked) -> int:
+        tracker = tracker_of(proxy)
+        impl = _type_lookup(type(tracker._value()), "__len__")
+        if isinstance(impl, types.FunctionType):
+            return int(self.call_dunder(proxy, "__len__", ()))
+        return tracker.len()
+
+    def truth(self, proxy: Tracked) -> bool:
+        tracker = tracker_of(proxy)
+        cls = type(tracker._value())
+        for name in ("__bool__", "__len__"):
+            impl = _type_lookup(cls, name)
+            if isinstance(impl, types.FunctionType):
+                return bool(self.call_dunder(proxy, name, ()))
+            if impl is not None:
+                tracker._install(GuardBuilder.TRUTH_MATCH)
+                return bool(tracker._value())
+        tracker._install(GuardBuilder.TYPE_MATCH)  # neither hook: always true
+        return True
+
+    def iterate(self, proxy: Tracked) -> Any:
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        t = type(value)
+        if t in (list, tuple):
+            return (self.wrap(tracker.item(i)) for i in range(tracker.len()))
+        if t is dict:
+            return iter(tracker.keys())
+        if t in (set, frozenset):
+            return iter(self.realize(proxy, "iteration over a set"))
+        if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
+            return self.call_dunder(proxy, "__iter__", ())
+        self.untrackable(f"iterates {tracker.source.name}, {t.__qualname__}, in C code")
+        return iter(value)
+
+    def contains(self, proxy: Tracked, item: Any) -> bool:
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        if type(value) is dict:
+            key = self._realize_key(item)
+            return tracker.contains(key)
+        if type(value) in _BUILTIN_CONTAINERS:
+            return self.realize(item, "`in`") in self.realize(proxy, "`in`")
+        if isinstance(_type_lookup(type(value), "__contains__"), types.FunctionType):
+            return bool(self.call_dunder(proxy, "__contains__", (item,)))
+        self.untrackable(f"`in` on {tracker.source.name} runs C code")
+        return self.unwrap(item) in value
+
+    def operate(self, proxy: Tracked, name: str, fn: Callable[..., Any],
+                args: tuple[Any, ...]) -> Any:
+        """An operator or conversion with ``proxy`` among ``args``."""
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        impl = _type_lookup(type(value), name)
+        if isinstance(impl, types.FunctionType):
+            others = tuple(a for a in args if a is not proxy)
+            return self.call_dunder(proxy, name, others)
+        if type(value) in _BUILTIN_CONTAINERS or type(value) is bytearray:
+            return fn(*(self.realize(a, name) for a in args))
+        if impl is _type_lookup(object, name) and name in ("__eq__", "__ne__", "__hash__"):
+            tracker._install(GuardBuilder.ID_MATCH)  # object's own: identity
+            return fn(*(self.unwrap(a) for a in args))
+        if name in ("__str__", "__format__") and impl is _type_lookup(object, name):
+            return self.operate(proxy, "__repr__", repr, (proxy,))
+        if name == "__repr__" and impl is _type_lookup(object, name):
+            tracker._install(GuardBuilder.ID_MATCH)  # the default repr shows type and address
+            return repr(value)
+        self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
+        return fn(*(self.unwrap(a) for a in args))
+
+    def inplace(self, proxy: Tracked, name: str, fn: Callable[..., Any], other: Any) -> Any:
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        if isinstance(_type_lookup(type(value), name), types.FunctionType):
+            return self.call_dunder(proxy, name, (other,))
+        if isinstance(value, _MUTABLE_CONTAINERS):
+            return self.write(proxy, f"applies {name} to", fn, other)
+        binary = "__" + name[3:]  # __iadd__ -> __add__: a new value, as Python falls back
+        return self.operate(proxy, binary, fn, (proxy, other))
+
+    def write(self, proxy: Tracked, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        self.untrackable(f"{what} {tracker_of(proxy).source.name}, a tracked input")
+        return fn(self.unwrap(proxy), *(self.unwrap(a) for a in args))
+
+    def identity(self, proxy: Tracked) -> int:
+        return id(tracker_of(proxy).identity())
+
+    # -- calls ----------------------------------------------------------------------
+    def call(self, proxy: Tracked, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        if getattr(value, "__guards_disabled__", False):
+            self.untrackable(f"calls {_callable_name(value)}, which guards.disable marks opaque")
+            return value(*self.unwrap(args), **self.unwrap(kwargs))
+        if getattr(value, "__guards_constant__", False):
+            tracker._install(GuardBuilder.ID_MATCH)
+            why = f"the constant function {_callable_name(value)}"
+            return value(*self.realize(args, why), **self.realize(kwargs, why))
+        wrapped = getattr(value, "__guards_specialized__", None)
+        if wrapped is not None:
+            return self.call_function(tracker.attr("__wrapped__"), args, kwargs)
+        if type(value) is types.FunctionType:
+            return self.call_function(tracker, args, kwargs)
+        if type(value) is types.MethodType:
+            self_proxy = self.wrap(tracker.attr("__self__"))
+            return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
+        if isinstance(_type_lookup(type(value), "__call__"), types.FunctionType):
+            return self.call_dunder(proxy, "__call__", args, kwargs)
+        tracker._install(GuardBuilder.ID_MATCH)
+        return self.call_opaque(value, args, kwargs)
+
+    def call_dunder(self, proxy: Tracked, name: str, args: tuple[Any, ...],
+                    kwargs: dict[str, Any] | None = None) -> Any:
+        """Trace ``type(value).name(proxy, *args)``, a special method written in Python."""
+        source = AttrSource(TypeSource(tracker_of(proxy).source), name)
+        return self.call_function(self.context.track(source), (proxy, *args), kwargs or {})
+
+    def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call code the trace does not enter, with arguments guarded by value."""
+        why = f"the untraced {_callable_name(fn)}"
+        return fn(*self.realize(args, why), **self.realize(kwargs, why))
+
+    def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
+                      kwargs: Mapping[str, Any]) -> Any:
+        """Trace a call of the Python function tracked by ``fn``."""
+        function = fn._value()
+        if type(function) is not types.FunctionType:
+            fn._install(GuardBuilder.ID_MATCH)
+            return self.call_opaque(function, tuple(args), dict(kwargs))
+        code = function.__code__
+        if is_library_code(code) and not self.trace_library_code:
+            fn._install(GuardBuilder.ID_MATCH)
+            return self.call_opaque(function, tuple(args), dict(kwargs))
+        reason = code_writes(code)
+        if reason is not None:
+            self.untrackable(reason)
+            fn._install(GuardBuilder.ID_MATCH)
+            return function(*self.unwrap(tuple(args)), **self.unwrap(dict(kwargs)))
+        bound = fn.bind(*args, **kwargs)
+        arguments = {
+            name: self.wrap(value) if isinstance(value, LazyTracker) else value
+            for name, value in bound.arguments.items()
+        }
+        closure = tuple(self._cell_for(cell) for cell in bound.cells.values()) or None
+        run = types.FunctionType(
+            code, self.globals_for(function, fn.source), function.__name__, None, closure
+        )
+        return _call_with(run, code, arguments)
+
+    def _cell_for(self, tracker: LazyTracker) -> types.CellType:
+        try:
+            return types.CellType(self.wrap(tracker))
+        except NameError:  # an empty cell: the guard that it is empty is installed
+            return types.CellType()
+
+    def call_builtin_method(self, proxy: Tracked, name: str, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+        """``container.name(*args)`` for a tracked built-in container."""
+        tracker = tracker_of(proxy)
+        value = tracker._value()
+        t = type(value)
+        if name in _MUTATORS.get(t, frozenset()):
+            return self.write(proxy, f"calls .{name}() on", getattr(t, name), *args, **kwargs)
+        if t is dict:
+            if name == "get" and args and not kwargs:
+                key = self._realize_key(args[0])
+                if tracker.contains(key):
+                    return self.wrap(tracker.item(key))
+                return args[1] if len(args) > 1 else None
+            if name == "keys" and not args:
+                tracker.keys()
+                return value.keys()
+            if name in ("values", "items", "copy") and not args:
+                keys = tracker.keys()
+                pairs = [(key, self.wrap(tracker.item(key))) for key in keys]
+                if name == "values":
+                    return [item for _, item in pairs]
+                return pairs if name == "items" else dict(pairs)
+        if t is list and name == "copy" and not args:
+            return [self.wrap(tracker.item(i)) for i in range(tracker.len())]
+        method = getattr(t, name)
+        why = f".{name}() of {tracker.source.name}"
+        return method(self.realize(proxy, why), *self.realize(args, why),
+                      **self.realize(kwargs, why))
+
+    # -- globals --------------------------------------------------------------------
+    def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
+        """The tracked globals a traced copy of ``function`` runs with."""
+        real = function.__globals__
+        root = self.context.f_globals
+        base: Source | None = None if real is root else AttrSource(fn_source, "__globals__")
+        key = (id(real), base)
+        tracked = self._globals.get(key)
+        if tracked is None:
+            tracked = self._globals[key] = _TrackedGlobals(self, real, base)
+        return tracked
+
+    # -- the result -----------------------------------------------------------------
+    def finalize(self, result: Any) -> Any:
+        """The result as plain values: no proxy may escape into user code or the cache."""
+        try:
+            return self._fix(result, {})
+        except RecursionError:
+            self.untrackable("the result is too deeply nested to check for tracked values")
+            return self.unwrap(result)
+
+    def _fix(self, value: Any, memo: dict[int, Any]) -> Any:
+        if isinstance(value, Tracked):
+            tracker = tracker_of(value)
+            real = tracker._value()
+            if _is_deep_immutable(real):
+                tracker._install(GuardBuilder.CONSTANT_MATCH)
+            else:
+                tracker._install(GuardBuilder.ID_MATCH)  # the result is the input itself
+                self.aliased.append(real)
+            return real
+        if isinstance(value, _BuiltinMethod):
+            self.untrackable(f"returns {value!r}")
+            return self.unwrap(value)
+        if is_scalar(value):
+            return value
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        memo[key] = value
+        t = type(value)
+        if t is list:
+            for i, item in enumerate(value):
+                value[i] = self._fix(item, memo)
+        elif t in (tuple, set, frozenset):
+            items = [self._fix(item, memo) for item in value]
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                memo[key] = t(items)
+        elif t is dict:
+            fixed = {self._fix(k, memo): self._fix(v, memo) for k, v in value.items()}
+            value.clear()
+            value.update(fixed)
+        elif isinstance(value, _GENERATORS):
+            self.untrackable("returns a generator, which would run later on tracked values")
+        elif isinstance(value, types.FunctionType):
+            for cell in value.__closure__ or ():
+                with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
+                    cell.cell_contents = self._fix(cell.cell_contents, memo)
+            if value.__defaults__:
+                value.__defaults__ = tuple(self._fix(d, memo) for d in value.__defaults__)
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
+            for name, item in list(vars(value).items()):
+                fixed_item = self._fix(item, memo)
+                if fixed_item is not item:
+                    vars(value)[name] = fixed_item
+        elif any(isinstance(ref, Tracked) for ref in gc.get_referents(value)):
+            self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
+        return memo[key]
+
+
+class _TrackedGlobals(dict):  # type: ignore[type-arg]
+    """A function's globals as the traced copy sees them: every read is tracked.
+
+    CPython looks a global up through ``__getitem__`` when the globals are a
+    dict subclass; a name that is not a global falls through to the tracked
+    builtins.
+    """
+
+    def __init__(self, tracer: Tracer, real: Mapping[str, Any], base: Source | None) -> None:
+        super().__init__()
+        dict.__setitem__(self, "__builtins__", TRACED_BUILTINS)
+        self._tracer = tracer
+        self._real = real
+        self._base = base
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._real:
+            raise KeyError(name)
+        source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
+        return self._tracer.wrap(self._tracer.context.track(source))
+
+
+def _callable_name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def _call_with(run: types.FunctionType, code: types.CodeType, arguments: dict[str, Any]) -> Any:
+    """Call ``run`` with every parameter bound as in ``arguments`` (defaults already applied)."""
+    names = list(arguments)
+    n_pos = code.co_argcount
+    positional = [arguments[name] for name in names[:n_pos]]
+    rest = names[n_pos:]
+    kwargs: dict[str, Any] = {}
+    if code.co_flags & inspect.CO_VARARGS:
+        positional.extend(arguments[rest.pop(0)])
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        kwargs.update(arguments[rest.pop()])
+    for name in rest:
+        kwargs[name] = arguments[name]
+    return run(*positional, **kwargs)
+
+
+# -- builtins as the traced code sees them -----------------------------------------------
+class _TypeMeta(type):
+    """Makes ``traced_type`` stand in for ``type`` in isinstance and issubclass checks."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, type)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, type)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and isinstance(args[0], Tracked):
+            return tracker_of(args[0]).python_type()
+        return type(*args, **kwargs)
+
+
+class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the builtin `type`
+    """``type`` for traced code: ``type(proxy)`` is the tracked value's type (``TYPE_MATCH``)."""
+
+
+def _traced_id(obj: Any) -> int:
+    if isinstance(obj, Tracked):
+        return tracer_of(obj).identity(obj)
+    return id(obj)
+
+
+def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
+    if isinstance(classinfo, Tracked):
+        classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
+    if isinstance(obj, Tracked):
+        return tracker_of(obj).isinstance(classinfo)
+    return isinstance(obj, classinfo)
+
+
+def _traced_callable(obj: Any) -> bool:
+    if isinstance(obj, Tracked):
+        tracker = tracker_of(obj)
+        tracker.python_type()  # callable() is decided by the type
+        return callable(tracker.peek())
+    return callable(obj)
+
+
+def _traced_super(*args: Any) -> Any:
+    if not args:
+        frame = sys._getframe(1)
+        code = frame.f_code
+        if not code.co_argcount or "__class__" not in frame.f_locals:
+            msg = "super(): no arguments"
+            raise RuntimeError(msg)
+        args = (frame.f_locals["__class__"], frame.f_locals[code.co_varnames[0]])
+    for arg in args:
+        if isinstance(arg, Tracked):
+            tracer_of(arg).untrackable(
+                f"super() on {tracker_of(arg).source.name} reads the object in C code"
+            )
+    return super(*(tracer_of(a).unwrap(a) if isinstance(a, Tracked) else a for a in args))
+
+
+def _untracked_builtin(name: str) -> Callable[..., Any]:
+    real = getattr(builtins, name)
+
+    def untracked(*args: Any, **kwargs: Any) -> Any:
+        frame = sys._getframe(1)
+        tracked = frame.f_globals
+        if isinstance(tracked, _TrackedGlobals):
+            tracked._tracer.untrackable(f"calls {name}(), which the trace cannot follow")
+            if name == "globals":
+                return tracked._real
+            if name in ("eval", "exec") and len(args) < 2 and "globals" not in kwargs:
+                args = (*args, tracked._real)
+        return real(*args, **kwargs)
+
+    untracked.__name__ = name
+    return untracked
+
+
+TRACED_BUILTINS: dict[str, Any] = {
+    **builtins.__dict__,
+    "type": traced_type,
+    "id": _traced_id,
+    "isinstance": _traced_isinstance,
+    "callable": _traced_callable,
+    "super": _traced_super,
+    **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
+}
+
+
+def trace_call(
+    function: types.FunctionType,
+    context: TracingContext,
+    *,
+    trace_library_code: bool = False,
+) -> TraceOutcome:
+    """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
+    tracer = Tracer(context, trace_library_code=trace_library_code)
+    code = function.__code__
+    reason = code_writes(code)
+    if reason is not None:
+        return TraceOutcome(None, (reason,), (), completed=False)
+    n_params = code.co_argcount + code.co_kwonlyargcount
+    n_params += bool(code.co_flags & inspect.CO_VARARGS)
+    n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    arguments = {
+        name: tracer.wrap(context.track(LocalSource(name)))
+        for name in code.co_varnames[:n_params]
+    }
+    closure = tuple(
+        tracer._cell_for(context.track(LocalSource(name))) if name in context.f_locals
+        else types.CellType()
+        for name in code.co_freevars
+    ) or None
+    # The top frame's cells are read as its locals, as a real frame's f_locals holds them.
+    run = types.FunctionType(
+        code, _TrackedGlobals(tracer, function.__globals__, None), function.__name__, None, closure
+    )
+    try:
+        result = tracer.finalize(_call_with(run, code, arguments))
+    except Exception as exc:
+        reasons = (*tracer.reasons, f"raised {type(exc).__name__}: {exc}")
+        return TraceOutcome(None, reasons, (), completed=False)
+    return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
