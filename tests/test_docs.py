@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import re
 from pathlib import Path
 
@@ -26,11 +27,17 @@ def test_docs_have_examples() -> None:
     assert {"README.md", "guard-kinds.md", "sources.md"} <= names
 
 
+def _run(code: str, filename: str, namespace: dict[str, object]) -> None:
+    # Registered like a real file, so guards' provenance can show the line.
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    exec(compile(code, filename, "exec"), namespace)
+
+
 @pytest.mark.parametrize(("name", "index", "code"), _blocks(), ids=lambda v: str(v)[:30])
 def test_doc_example_runs(name: str, index: int, code: str) -> None:
     """Each file's python blocks run in order in one namespace, as a reader would."""
     namespace: dict[str, object] = {"__name__": f"doc_{name}"}
     for earlier_name, earlier_index, earlier in _blocks():
         if earlier_name == name and earlier_index < index:
-            exec(compile(earlier, f"<{name} block {earlier_index}>", "exec"), namespace)
-    exec(compile(code, f"<{name} block {index}>", "exec"), namespace)
+            _run(earlier, f"<{name} block {earlier_index}>", namespace)
+    _run(code, f"<{name} block {index}>", namespace)

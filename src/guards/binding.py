@@ -106,14 +106,15 @@ def bind_args(
     arguments: dict[str, Any] = {}
     used: list[str] = []
     for name, value in zip(names, values, strict=True):
-        if isinstance(value, _PositionalDefault):
+        # Exact type tests: an argument may be a proxy, whose isinstance() would guard.
+        if type(value) is _PositionalDefault:
             used.append(name)
             default = function.__defaults__[value.index]  # type: ignore[index]
             if context.skip_guards_on_constant_func_defaults and _is_literal(default):
                 arguments[name] = default
             else:
                 arguments[name] = context.track(DefaultsSource(fn.source, value.index))
-        elif isinstance(value, _KeywordDefault):
+        elif type(value) is _KeywordDefault:
             used.append(name)
             arguments[name] = context.track(DefaultsSource(fn.source, value.name, is_kw=True))
         else:
@@ -134,7 +135,7 @@ def _guard_defaults_exist(fn: LazyTracker, arguments: dict[str, Any], used: list
     Reassigning ``__defaults__`` (to another length) or ``__kwdefaults__`` changes
     which parameters are required, and which index holds which default.
     """
-    tracked = [arguments[name] for name in used if isinstance(arguments[name], LazyTracker)]
+    tracked = [arguments[name] for name in used if type(arguments[name]) is LazyTracker]
     sources = [t.source for t in tracked if isinstance(t.source, DefaultsSource)]
     if any(not s.is_kw for s in sources):
         fn._install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))

@@ -444,7 +444,7 @@ class Tracer:
             return function(*self.unwrap(tuple(args)), **self.unwrap(dict(kwargs)))
         bound = fn.bind(*args, **kwargs)
         arguments = {
-            name: self.wrap(value) if isinstance(value, LazyTracker) else value
+            name: self.wrap(value) if type(value) is LazyTracker else value
             for name, value in bound.arguments.items()
         }
         closure = tuple(self._cell_for(cell) for cell in bound.cells.values()) or None
