@@ -419,8 +419,12 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard)
         keys = list(value)
         self._type_check(guard, value)
+        # Plain == forgives 1 == True == 1.0; for string keys it is exact, and cheap.
+        expr = "list({0}) == {K}" if all(type(k) is str for k in keys) else (
+            "{same}(list({0}), {K})"
+        )
         self.add_check(
-            guard, "{same}(list({0}), {K})", same=_same_value, K=keys, expected=keys,
+            guard, expr, same=_same_value, K=keys, expected=keys,
             describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 

@@ -12,16 +12,19 @@ reads of the caller's values); only the bookkeeping is locked.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 import attrs
 
 from guards.check import CheckFunction
+from guards.codegen import compile_accessor
 from guards.errors import GuardsError, GuardsTypeError, GuardsValueError, check_type, describe
 from guards.guard import Provenance, capture_provenance
+from guards.sources import Source
 from guards.verbose import CheckResult
 
 OnLimit = Literal["evict", "raise", "run"]
@@ -63,15 +66,36 @@ class CacheInfo(NamedTuple):
     uncached: int = 0
 
 
+def counter_value(counter: itertools.count[int]) -> int:
+    """How many times ``next`` was called on a counter that started at 0."""
+    # itertools.count is the one counter whose next() is atomic under the GIL.
+    return int(repr(counter)[6:-1])
+
+
 @attrs.define(eq=False)
 class CacheEntry:
-    """One cached value, the check that guards it, and where and when it was made."""
+    """One cached value, the check that guards it, and where and when it was made.
+
+    ``last_used`` is a stamp of the cache's clock (higher is more recent);
+    ``hits`` counts the lookups it answered.
+    """
 
     check: CheckFunction
     value: Any
     created: float = attrs.field(factory=time.time)
     provenance: Provenance | None = None
-    hits: int = 0
+    last_used: int = 0
+    hit_counter: itertools.count[int] = attrs.field(factory=itertools.count, repr=False)
+
+    @property
+    def hits(self) -> int:
+        """How many lookups this entry answered."""
+        return counter_value(self.hit_counter)
+
+    def record_hit(self, clock: itertools.count[int]) -> None:
+        """Count a hit and make the entry the most recently used."""
+        self.last_used = next(clock)
+        next(self.hit_counter)
 
     def __str__(self) -> str:
         where = f" at {self.provenance}" if self.provenance else ""
@@ -122,6 +146,10 @@ class CacheLimitError(GuardsError):
         self.explanation = explanation
 
 
+#: From this many entries on, lookups go through an index instead of a scan.
+INDEX_FROM = 12
+
+
 class GuardedCache:
     """Values guarded by compiled checks; see the module docstring."""
 
@@ -138,9 +166,15 @@ class GuardedCache:
             raise GuardsValueError(msg)
         self.max_entries = max_entries
         self.on_limit: OnLimit = on_limit
-        self._entries: list[CacheEntry] = []  # most recently used first
+        self._entries: list[CacheEntry] = []  # kept most recently used first, by find()
         self._lock = threading.RLock()
-        self._hits = self._misses = self._evictions = self._uncached = 0
+        self._clock = itertools.count(1)
+        self._misses = itertools.count()
+        self._uncached = itertools.count()
+        self._evictions = 0
+        self._retired_hits = 0
+        self._index: EntryIndex | None = None
+        self._listeners: list[Callable[[], None]] = []
 
     # -- lookups -------------------------------------------------------------------
     def lookup(
@@ -154,26 +188,38 @@ class GuardedCache:
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> CacheEntry | None:
         """Like :meth:`lookup`, but the matching :class:`CacheEntry` (or ``None``)."""
-        for entry in tuple(self._entries):
+        for entry in self._candidates(f_locals, f_globals):
             if entry.check.check(f_locals, f_globals):
-                with self._lock:
-                    self._hits += 1
-                    entry.hits += 1
+                entry.record_hit(self._clock)
+                if len(self._entries) < INDEX_FROM:
                     self._move_to_front(entry)
                 return entry
-        with self._lock:
-            self._misses += 1
+        next(self._misses)
         return None
+
+    def _candidates(
+        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None
+    ) -> Sequence[CacheEntry]:
+        """The entries that may match, most recently used first."""
+        entries = self._entries
+        if len(entries) < INDEX_FROM:
+            return tuple(entries)
+        index = self._index
+        if index is None:
+            with self._lock:
+                index = self._index = EntryIndex.build(self._entries)
+        return index.candidates(f_locals, f_globals)
 
     def _move_to_front(self, entry: CacheEntry) -> None:
         entries = self._entries
         if entries and entries[0] is entry:
             return
-        try:
-            entries.remove(entry)
-        except ValueError:
-            return  # evicted or cleared meanwhile; it still answered this lookup
-        entries.insert(0, entry)
+        with self._lock:
+            try:
+                entries.remove(entry)
+            except ValueError:
+                return  # evicted or cleared meanwhile; it still answered this lookup
+            entries.insert(0, entry)
 
     def explain(
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
@@ -183,7 +229,7 @@ class GuardedCache:
         return MissExplanation(
             tuple(
                 EntryFailure(i, entry, entry.check.check_verbose(f_locals, f_globals))
-                for i, entry in enumerate(tuple(self._entries))
+                for i, entry in enumerate(self.entries)
             )
         )
 
@@ -206,7 +252,7 @@ class GuardedCache:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 if self.on_limit == "run":
-                    self._uncached += 1
+                    next(self._uncached)
                     return None
                 if self.on_limit == "raise":
                     reason = explanation or MissExplanation(())
@@ -215,21 +261,33 @@ class GuardedCache:
                         f"(on_limit='raise'); the lookup missed because:\n{reason}"
                     )
                     raise CacheLimitError(msg, reason)
-                self._entries.pop()
+                oldest = min(self._entries, key=lambda e: e.last_used)
+                self._entries.remove(oldest)
+                self._retired_hits += oldest.hits
                 self._evictions += 1
+            entry.last_used = next(self._clock)
             self._entries.insert(0, entry)
+            self._changed()
         return entry
 
     def note_uncached(self) -> None:
         """Count a call that ran without caching (used by :func:`guards.specialize`)."""
-        with self._lock:
-            self._uncached += 1
+        next(self._uncached)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` whenever entries are added, evicted or cleared."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self._index = None
+        for listener in self._listeners:
+            listener()
 
     # -- housekeeping ----------------------------------------------------------------
     @property
     def entries(self) -> tuple[CacheEntry, ...]:
         """The entries, most recently used first."""
-        return tuple(self._entries)
+        return tuple(sorted(self._entries, key=lambda e: -e.last_used))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -238,14 +296,19 @@ class GuardedCache:
         """Drop every entry and reset the statistics."""
         with self._lock:
             self._entries.clear()
-            self._hits = self._misses = self._evictions = self._uncached = 0
+            self._misses = itertools.count()
+            self._uncached = itertools.count()
+            self._evictions = self._retired_hits = 0
+            self._changed()
 
     def info(self) -> CacheInfo:
         """Hits, misses, entries and the limit (plus evictions and uncached runs)."""
         with self._lock:
+            entries = tuple(self._entries)
+            hits = self._retired_hits + sum(entry.hits for entry in entries)
             return CacheInfo(
-                self._hits, self._misses, len(self._entries), self.max_entries,
-                self._evictions, self._uncached,
+                hits, counter_value(self._misses), len(entries), self.max_entries,
+                self._evictions, counter_value(self._uncached),
             )
 
     def __repr__(self) -> str:
@@ -261,3 +324,98 @@ class GuardedCache:
             lines.append(f"[{i}] {entry}")
             lines += [f"    {line}" for line in str(entry.check).splitlines()[1:]]
         return "\n".join(lines)
+
+
+_VALUE_KINDS = frozenset({"EQUALS_MATCH", "CONSTANT_MATCH"})
+
+
+@attrs.frozen
+class EntryIndex:
+    """Entries bucketed by the value (or type) they demand at one source.
+
+    Many entries of one cache usually differ in one input: ``L['x'] == 1``,
+    ``L['x'] == 2``...  Bucketing by that value makes a lookup check only the
+    entries that can match, plus those that do not guard the source at all.
+    Keys are ``(type, value)``, so ``1``, ``1.0`` and ``True`` stay apart; a
+    value that is not its own equal (NaN) is never bucketed.
+    """
+
+    source: Source | None
+    by_type: bool
+    accessor: Callable[..., Any] | None
+    buckets: dict[Any, list[CacheEntry]]
+    rest: list[CacheEntry]
+
+    @classmethod
+    def build(cls, entries: Sequence[CacheEntry]) -> EntryIndex:
+        """The best index for ``entries`` (all in ``rest`` when no source tells them apart)."""
+        keys_by_choice: dict[tuple[Source, bool], dict[int, Any]] = {}
+        for position, entry in enumerate(entries):
+            for check in entry.check.checks:
+                choice = _index_choice(check)
+                if choice is not None:
+                    key = _key_of(check.expected, choice[1])
+                    if key is not _UNKEYED:
+                        keys_by_choice.setdefault(choice, {})[position] = key
+        if not keys_by_choice:
+            return cls(None, False, None, {}, list(entries))
+        (source, by_type), keys = max(
+            keys_by_choice.items(), key=lambda item: (len(item[1]), len(set(item[1].values())))
+        )
+        buckets: dict[Any, list[CacheEntry]] = {}
+        rest = []
+        for position, entry in enumerate(entries):
+            if position in keys:
+                buckets.setdefault(keys[position], []).append(entry)
+            else:
+                rest.append(entry)
+        return cls(source, by_type, compile_accessor(source), buckets, rest)
+
+    def candidates(
+        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None
+    ) -> Sequence[CacheEntry]:
+        """The entries that may match these values, most recently used first."""
+        if self.accessor is None:
+            return sorted(self.rest, key=_recency)
+        try:
+            value = self.accessor(f_locals, f_globals)
+            bucket = self.buckets.get(type(value) if self.by_type else (type(value), value), ())
+        except Exception:  # unreadable or unhashable: every entry may match
+            return sorted((e for b in self.buckets.values() for e in b), key=_recency) + sorted(
+                self.rest, key=_recency
+            )
+        found = [*bucket, *self.rest]
+        if len(found) > 1:
+            found.sort(key=_recency)
+        return found
+
+
+def _recency(entry: CacheEntry) -> int:
+    return -entry.last_used
+
+
+_UNKEYED = object()
+
+
+def _index_choice(check: Any) -> tuple[Source, bool] | None:
+    if len(check.sources) != 1:
+        return None
+    kind = check.guard.kind
+    if kind in _VALUE_KINDS and check.guard.source == check.sources[0]:
+        return (check.sources[0], False)
+    if kind == "TYPE_MATCH":
+        return (check.sources[0], True)
+    return None
+
+
+def _key_of(expected: Any, by_type: bool) -> Any:
+    if by_type:
+        return expected
+    try:
+        hash(expected)
+        reflexive = expected == expected
+        if not reflexive:  # NaN: a dict lookup would never find it again
+            return _UNKEYED
+    except Exception:
+        return _UNKEYED
+    return (type(expected), expected)

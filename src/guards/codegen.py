@@ -14,8 +14,10 @@ comment line.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
+import string
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,26 +58,37 @@ def comment_safe(text: str) -> str:
     )
 
 
-class _Emitter:
-    """Collects lines and bound constants; one per generated function."""
+class Emitter:
+    """Names and bound constants of one generated function.
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+    Every name it makes starts with ``prefix``, so a caller that generates code
+    around user names (the ``specialize`` dispatcher) can keep them apart.
+    """
+
+    def __init__(self, prefix: str = "_") -> None:
+        self.prefix = prefix
         self.constants: dict[str, Any] = {}
         self._by_id: dict[tuple[int, str], str] = {}
         self._vars = itertools.count()
 
     def bind(self, value: Any, hint: str) -> str:
+        """The name under which ``value`` is bound (the same name for the same object)."""
         key = (id(value), hint)
         name = self._by_id.get(key)
         if name is None:
-            name = f"_k{len(self.constants)}_{hint}"
+            name = f"{self.prefix}k{len(self.constants)}_{hint}"
             self.constants[name] = value
             self._by_id[key] = name
         return name
 
     def new_var(self) -> str:
-        return f"_v{next(self._vars)}"
+        return f"{self.prefix}v{next(self._vars)}"
+
+
+#: The line that stands for "this check failed" in an emitted body.
+FAIL = "<FAIL>"
+#: ``root_code(source, bind)``: the expression of a root source, or None for the default.
+RootCode = Callable[[Source, Callable[[Any, str], str]], "str | None"]
 
 
 def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
@@ -102,14 +115,27 @@ def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
     return root, relational
 
 
-def _render_expr(check: Check, value_vars: Sequence[str], emitter: _Emitter) -> str:
-    names = {name: emitter.bind(value, name) for name, value in check.constants}
+@functools.lru_cache(maxsize=1024)
+def _fields(template: str) -> frozenset[str]:
+    return frozenset(field for _, field, _, _ in string.Formatter().parse(template) if field)
+
+
+def _render_expr(check: Check, value_vars: Sequence[str], emitter: Emitter) -> str:
+    used = _fields(check.expr)
+    names = {
+        name: emitter.bind(value, name) for name, value in check.constants if name in used
+    }
     return check.expr.format(*value_vars, **names)
 
 
-def generate(checks: Sequence[Check], label: str) -> Generated:
-    """Compile ``checks`` into one function ``check(L, G=None) -> bool`` that never raises."""
-    emitter = _Emitter()
+def emit_body(
+    checks: Sequence[Check], emitter: Emitter, root_code: RootCode | None = None
+) -> tuple[list[str], list[Check]]:
+    """The statements that run ``checks``, with :data:`FAIL` where a check fails.
+
+    Returns the lines and the checks in the order they run.  ``root_code``
+    may give another expression for a root (a parameter instead of ``L['x']``).
+    """
     root, relational = access_tree(checks)
     var_of: dict[Source, str] = {}
     ordered: list[Check] = []
@@ -122,7 +148,7 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
         where = ", ".join(s.name for s in check.sources)
         body.append(f"# {comment_safe(check.guard.kind)} on {comment_safe(where)}")
         body.append(f"if not ({expr}):")
-        body.append("    return False")
+        body.append(f"    {FAIL}")
 
     needed = {source for check in relational for source in check.sources}
     # Depth-first, with an explicit stack so deep paths cannot exhaust recursion.
@@ -132,7 +158,11 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
     while stack:
         node, base_expr = stack.pop()
         assert node.source is not None
-        expr = node.source._step_code(base_expr, emitter.bind)
+        expr = None
+        if root_code is not None and node.source.base is None:
+            expr = root_code(node.source, emitter.bind)
+        if expr is None:
+            expr = node.source._step_code(base_expr, emitter.bind)
         if not node.checks and len(node.children) == 1 and node.source not in needed:
             stack.extend((child, expr) for child in node.children.values())
             continue
@@ -145,22 +175,51 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
         stack.extend((child, var) for child in reversed(node.children.values()))
     for check in relational:
         emit_check(check, [var_of[s] for s in check.sources])
+    return body, ordered
 
+
+def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = None) -> str:
+    """The expression that walks ``source`` from its root (no sharing, no checks)."""
+    expr = ""
+    for step in source.chain():
+        code = root_code(step, emitter.bind) if root_code and step.base is None else None
+        expr = code if code is not None else step._step_code(expr, emitter.bind)
+    return expr
+
+
+def compile_accessor(source: Source) -> Callable[..., Any]:
+    """A generated ``get(L, G=None)`` that walks ``source`` (and may raise)."""
+    emitter = Emitter()
+    expr = access_expr(source, emitter)
+    code = (
+        f"def _make_get({', '.join(emitter.constants)}):\n"
+        f"    def get(L, G=None):\n"
+        f"        return {expr}\n"
+        f"    return get\n"
+    )
+    name = f"<guards accessor {comment_safe(source.name)[:80]}>"
+    return run_factory(code, name, "_make_get", emitter.constants)  # type: ignore[no-any-return]
+
+
+def generate(checks: Sequence[Check], label: str) -> Generated:
+    """Compile ``checks`` into one function ``check(L, G=None) -> bool`` that never raises."""
+    emitter = Emitter()
+    body, ordered = emit_body(checks, emitter)
     factory_params = ", ".join(emitter.constants)
     lines = [f"def _make_check({factory_params}):", "    def check(L, G=None):", "        try:"]
-    lines += [f"            {line}" for line in body]
+    lines += [f"            {line.replace(FAIL, 'return False')}" for line in body]
     lines += ["            return True", "        except Exception:", "            return False"]
     lines += ["    return check"]
     code = "\n".join(lines) + "\n"
     filename = f"<guards check #{next(_counter)}: {comment_safe(label)[:80]}>"
     check_fn = run_factory(code, filename, "_make_check", emitter.constants)
-    _register_linecache(filename, code, check_fn)
+    register_linecache(filename, code, check_fn)
     predicates = _predicates(ordered, emitter, filename)
     return Generated(check_fn, predicates, tuple(ordered), code, filename)
 
 
 def _predicates(
-    ordered: Sequence[Check], emitter: _Emitter, filename: str
+    ordered: Sequence[Check], emitter: Emitter, filename: str
 ) -> tuple[Callable[..., Any], ...]:
     """One function per check, from the same template, for the verbose path."""
     lines = [f"def _make_predicates({', '.join(emitter.constants)}):"]
@@ -173,7 +232,7 @@ def _predicates(
     return tuple(run_factory(code, filename + " (verbose)", "_make_predicates", emitter.constants))
 
 
-def _register_linecache(filename: str, code: str, owner: object) -> None:
+def register_linecache(filename: str, code: str, owner: object) -> None:
     """Show the generated text in tracebacks and debuggers for as long as it lives."""
     linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
     weakref.finalize(owner, linecache.cache.pop, filename, None)

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from guards.errors import GuardsTypeError, GuardsValueError, describe
+from guards.markers import slow_path_reason
 
 
 @attrs.define
@@ -25,7 +26,7 @@ class Config:
     #: Raise ``UntrackedCallError`` instead of running a call uncached.
     strict: bool = False
     #: On every hit, also run the function and raise ``StaleHitError`` if the results differ.
-    verify: bool = False
+    verify: bool = attrs.field(default=False, on_setattr=lambda self, a, v: _verify_set(self, v))
     #: Trace into functions of the standard library and installed packages too
     #: (by default they are called with their arguments guarded by value).
     trace_library_code: bool = False
@@ -69,6 +70,13 @@ class _Patch(contextlib.ContextDecorator):
         with self._config._lock:
             for name, value in self._saved.pop().items():
                 setattr(self._config, name, value)
+
+
+def _verify_set(config: Config, value: bool) -> bool:
+    # Specialized functions check one flag on their fast path; verify mode needs the slow one.
+    if value != getattr(config, "verify", False):
+        slow_path_reason(+1 if value else -1)
+    return value
 
 
 config = Config()

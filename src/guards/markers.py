@@ -21,6 +21,18 @@ class _DisabledState(threading.local):
 
 _disabled = _DisabledState()
 
+#: Nonzero while anything sends specialized functions to their slow path: a
+#: disabled region running in some thread, or verify mode.  A list, so that
+#: generated code reads it as one global and a subscript.
+SLOW_PATH: list[int] = [0]
+_slow_lock = threading.Lock()
+
+
+def slow_path_reason(delta: int) -> None:
+    """Add (or, with -1, remove) a reason for specialized functions to take the slow path."""
+    with _slow_lock:
+        SLOW_PATH[0] += delta
+
 
 def in_disabled_region() -> bool:
     """True while a function marked ``disable(recursive=True)`` runs in this thread."""
@@ -52,9 +64,11 @@ def disable(fn: Any = None, *, recursive: bool = True) -> Any:
     @functools.wraps(fn)
     def disabled(*args: Any, **kwargs: Any) -> Any:
         _disabled.depth += 1
+        slow_path_reason(+1)
         try:
             return fn(*args, **kwargs)
         finally:
+            slow_path_reason(-1)
             _disabled.depth -= 1
 
     disabled.__guards_disabled__ = True  # type: ignore[attr-defined]

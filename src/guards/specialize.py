@@ -23,12 +23,11 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from guards.binding import _Shape, _shape_of
 from guards.builder import _same_value
 from guards.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.config import config
+from guards.dispatch import Dispatcher, frame_locals_builder
 from guards.errors import GuardBuildError, GuardsError, GuardsTypeError, describe
-from guards.generated import run_factory
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.tracer import (
@@ -98,6 +97,7 @@ class Specialized:
         """Answer one call whose frame locals are ``f_locals``."""
         f_globals = self.function.__globals__
         if in_disabled_region():
+            self._count_uncached((_IN_DISABLED,))
             return self._call_plain(f_locals)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
@@ -133,17 +133,26 @@ class Specialized:
                 except GuardBuildError as exc:
                     outcome.reasons = (f"its guards could not be built: {exc}",)
                 else:
-                    stored = _Stored(outcome.result, outcome.aliased)
-                    self._log_new_entry(explanation, check)
-                    self.cache.add(check, stored, explanation=explanation)
-                    return outcome.result
+                    try:
+                        stored = _Stored(outcome.result, outcome.aliased)
+                    except Exception as exc:  # deepcopy refused (a lock, a file, ...)
+                        outcome.reasons = (
+                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}",
+                        )
+                    else:
+                        self._log_new_entry(explanation, check)
+                        self.cache.add(check, stored, explanation=explanation)
+                        return outcome.result
             return self._uncached(f_locals, outcome)
 
-    def _uncached(self, f_locals: dict[str, Any], outcome: TraceOutcome) -> Any:
-        reasons = outcome.reasons
+    def _count_uncached(self, reasons: tuple[str, ...]) -> None:
         self.cache.note_uncached()
         for reason in reasons:
             self.uncached_reasons[reason] = self.uncached_reasons.get(reason, 0) + 1
+
+    def _uncached(self, f_locals: dict[str, Any], outcome: TraceOutcome) -> Any:
+        reasons = outcome.reasons
+        self._count_uncached(reasons)
         name = self.function.__qualname__
         if self.strict or (self.strict is None and config.strict):
             msg = f"{name} cannot be cached (strict mode): " + "; ".join(reasons)
@@ -183,6 +192,9 @@ class Specialized:
         return self.cache.explain(f_locals, self.function.__globals__)
 
 
+_IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
+
+
 def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
     n = code.co_argcount + code.co_kwonlyargcount
     n += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
@@ -190,10 +202,27 @@ def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any
 
 
 def _results_equal(a: Any, b: Any) -> bool:
+    """Equal as verify mode means it: by value, and objects that compare by identity
+    (no ``__eq__`` of their own) by type and attributes."""
     try:
-        return a is b or _same_value(a, b)
-    except Exception:
+        return _equal(a, b)
+    except Exception:  # a hostile __eq__, or a cycle (RecursionError)
         return False
+
+
+def _equal(a: Any, b: Any) -> bool:
+    t = type(a)
+    if a is b:
+        return True
+    if type(b) is not t:
+        return False
+    if t is list or t is tuple:
+        return len(a) == len(b) and all(map(_equal, a, b))
+    if t is dict:
+        return _same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
+    if getattr(t, "__eq__", None) is object.__eq__ and hasattr(a, "__dict__"):
+        return _equal(vars(a), vars(b))
+    return _same_value(a, b)
 
 
 # -- the wrapper --------------------------------------------------------------------------
@@ -245,8 +274,9 @@ def specialize(
     state = Specialized(
         function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
     )
-    wrapper = _make_wrapper(function, state.dispatch)
-    frame_locals = _make_wrapper(function, _identity)
+    dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=verify is not True)
+    wrapper = dispatcher.wrapper
+    frame_locals = frame_locals_builder(function)
     functools.update_wrapper(wrapper, function)
     wrapper.cache = state.cache  # type: ignore[attr-defined]
     wrapper.specialized = state  # type: ignore[attr-defined]
@@ -258,132 +288,3 @@ def specialize(
 
     wrapper.explain = explain  # type: ignore[attr-defined]
     return wrapper
-
-
-def _identity(f_locals: dict[str, Any]) -> dict[str, Any]:
-    return f_locals
-
-
-def _make_wrapper(
-    function: types.FunctionType, dispatch_to: Callable[[dict[str, Any]], Any]
-) -> types.FunctionType:
-    """Generate ``def name(<same parameters>): return dispatch_to(<frame locals>)``."""
-    shape = _shape_of(function)
-    code = function.__code__
-    taken = set(code.co_varnames) | set(code.co_freevars)
-    names = _FreshNames(taken)
-    missing, dispatch, pos_default, kw_default, frame = (
-        names.get("MISSING"), names.get("dispatch"), names.get("pos_default"),
-        names.get("kw_default"), names.get("L"),
-    )
-    namespace: dict[str, Any] = {
-        missing: _MISSING, dispatch: dispatch_to,
-        pos_default: _defaults_reader(function, shape), kw_default: _kwdefaults_reader(function),
-    }
-    params, entries = _wrapper_parameters(shape, missing, pos_default, kw_default)
-    lines = [f"def {code.co_name}({', '.join(params)}):", f"    {frame} = {{{', '.join(entries)}}}"]
-    for i, name in enumerate(code.co_freevars):
-        cell = names.get(f"cell{i}")
-        namespace[cell] = function.__closure__[i]  # type: ignore[index]
-        lines += [
-            "    try:",
-            f"        {frame}[{name!r}] = {cell}.cell_contents",
-            "    except ValueError:",
-            "        pass",
-        ]
-    lines.append(f"    return {dispatch}({frame})")
-    text = "\n".join(lines) + "\n"
-    factory = names.get("factory")
-    header = f"def {factory}({', '.join(namespace)}):\n"
-    source = header + _indent(text) + f"    return {code.co_name}\n"
-    wrapper: types.FunctionType = run_factory(
-        source, f"<guards specialize {code.co_qualname}>", factory, namespace
-    )
-    return wrapper
-
-
-def _wrapper_parameters(
-    shape: _Shape, missing: str, pos_default: str, kw_default: str
-) -> tuple[list[str], list[str]]:
-    params: list[str] = []
-    entries: list[str] = []
-    first_default = len(shape.positional) - shape.n_defaults
-    for i, name in enumerate(shape.positional):
-        if i >= first_default:
-            params.append(f"{name}={missing}")
-            value = f"({pos_default}({i - first_default}) if {name} is {missing} else {name})"
-        else:
-            params.append(name)
-            value = name
-        entries.append(f"{name!r}: {value}")
-        if i == shape.posonly_count - 1:
-            params.append("/")
-    if shape.varargs:
-        params.append(f"*{shape.varargs}")
-        entries.append(f"{shape.varargs!r}: {shape.varargs}")
-    elif shape.kwonly:
-        params.append("*")
-    for name in shape.kwonly:
-        if name in shape.kwdefault_names:
-            params.append(f"{name}={missing}")
-            entries.append(f"{name!r}: ({kw_default}({name!r}) if {name} is {missing} else {name})")
-        else:
-            params.append(name)
-            entries.append(f"{name!r}: {name}")
-    if shape.varkw:
-        params.append(f"**{shape.varkw}")
-        entries.append(f"{shape.varkw!r}: {shape.varkw}")
-    return params, entries
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-_MISSING = _Missing()
-
-
-def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
-    n_defaults = shape.n_defaults
-
-    def pos_default(index: int) -> Any:
-        defaults = function.__defaults__
-        if defaults is None or len(defaults) != n_defaults:
-            msg = (
-                f"the __defaults__ of {function.__qualname__} were reassigned after "
-                "@specialize with a different length; decorate it again"
-            )
-            raise GuardsTypeError(msg)
-        return defaults[index]
-
-    return pos_default
-
-
-def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
-    def kw_default(name: str) -> Any:
-        kwdefaults = function.__kwdefaults__ or {}
-        if name not in kwdefaults:
-            msg = f"{function.__qualname__}() missing 1 required keyword-only argument: {name!r}"
-            raise TypeError(msg)
-        return kwdefaults[name]
-
-    return kw_default
-
-
-class _FreshNames:
-    """Helper names for generated code that cannot collide with the user's names."""
-
-    def __init__(self, taken: set[str]) -> None:
-        self._taken = set(taken)
-
-    def get(self, hint: str) -> str:
-        name = f"_g_{hint}"
-        while name in self._taken:
-            name = "_" + name
-        self._taken.add(name)
-        return name
-
-
-def _indent(text: str) -> str:
-    return "".join(f"    {line}\n" for line in text.splitlines())

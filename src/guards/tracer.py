@@ -18,8 +18,15 @@ it calls.  Each operation on a proxy installs the guard it needs:
   (``CLOSURE_MATCH`` on it, its used defaults and its cells tracked);
 * anything the tracer cannot follow (a write to an input, a disabled function,
   C code that would read a tracked object, a generator that escapes, an
-  exception) marks the run *untrackable*: it finishes on real values and its
-  result is not cached.
+  exception) marks the run *untrackable*: its result is not cached.  A run
+  that would next have an effect the trace cannot replay (a write to an input,
+  a call of a disabled function or of one that assigns globals, ``globals()``,
+  ``eval``, ``exec``) is abandoned *before* that effect, and the call then runs
+  untraced, once: so each effect happens exactly once, and nothing later in the
+  run reads a value the trace cached before the write.
+* an identity test (``x is None``, ``a is b``) cannot be seen on a proxy; when
+  traced code contains one, every tracked object gets ``NOT_NONE_MATCH``, so
+  ``x is None`` stays false only while it is.
 
 See ``docs/specialize.md`` for the rules a function must follow.
 """
@@ -37,7 +44,7 @@ import sys
 import sysconfig
 import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -154,6 +161,23 @@ def is_library_code(code: types.CodeType) -> bool:
 
 
 _WRITES: dict[types.CodeType, str | None] = {}
+_IDENTITY_TESTS: dict[types.CodeType, bool] = {}
+#: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
+_IDENTITY_OPS = frozenset({
+    "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
+    "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
+})
+
+
+def code_tests_identity(code: types.CodeType) -> bool:
+    """True if ``code`` uses ``is`` / ``is not`` (cached per code object)."""
+    found = _IDENTITY_TESTS.get(code)
+    if found is None:
+        found = any(instr.opname in _IDENTITY_OPS for instr in dis.get_instructions(code))
+        if len(_IDENTITY_TESTS) > 4096:
+            _IDENTITY_TESTS.clear()
+        _IDENTITY_TESTS[code] = found
+    return found
 
 
 def code_writes(code: types.CodeType) -> str | None:
@@ -192,6 +216,13 @@ class TraceOutcome:
     completed: bool = True
 
 
+class _Abandon(BaseException):
+    """Stops a traced run before an effect it cannot replay; the call then runs untraced.
+
+    A ``BaseException``, so that ``except Exception`` in user code does not swallow it.
+    """
+
+
 class _BuiltinMethod:
     """``proxy.name`` where ``name`` is a method of a built-in container type."""
 
@@ -216,7 +247,12 @@ class Tracer:
         self.reasons: list[str] = []
         self.aliased: list[Any] = []
         self.trace_library_code = trace_library_code
+        self.abandoned = False
+        self.identity_tested = False
         self._proxies: dict[int, Tracked] = {}
+        # id -> (object, its tracker or None for a part of it): mutable inputs handed
+        # to untraced code as themselves, which that code may hand back.
+        self._realized: dict[int, tuple[Any, LazyTracker | None]] = {}
         self._globals: dict[tuple[int, Source | None], _TrackedGlobals] = {}
 
     # -- bookkeeping --------------------------------------------------------------
@@ -224,6 +260,23 @@ class Tracer:
         """Record why this run's result must not be cached."""
         if reason not in self.reasons:
             self.reasons.append(reason)
+
+    def abandon(self, reason: str) -> NoReturn:
+        """Stop the run before an effect the trace cannot replay (see the module doc)."""
+        self.untrackable(reason)
+        self.abandoned = True
+        raise _Abandon(reason)
+
+    def enter(self, code: types.CodeType) -> None:
+        """Note what running ``code`` on proxies needs guarded (its identity tests)."""
+        if not self.identity_tested and code_tests_identity(code):
+            self.identity_tested = True
+
+    def guard_identities(self) -> None:
+        """``NOT_NONE_MATCH`` on every tracked object, if traced code tested identity."""
+        if self.identity_tested:
+            for proxy in self._proxies.values():
+                tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
 
     def install(self, tracker: LazyTracker, kind: Any, source: Source | None = None,
                 **args: Any) -> None:
@@ -267,6 +320,7 @@ class Tracer:
             real = tracker._value()
             if is_constant_like(real):
                 tracker._install(GuardBuilder.CONSTANT_MATCH)
+                self._note_realized(real, tracker)
                 return real
             self.untrackable(f"{why} reads all of {tracker.source.name}")
             return real
@@ -279,6 +333,19 @@ class Tracer:
             self.untrackable(f"{why} receives {value!r}")
             return self.unwrap(value)
         return value
+
+    def _note_realized(self, real: Any, tracker: LazyTracker) -> None:
+        """Remember the mutable parts of ``real``, handed to untraced code as themselves."""
+        stack: list[tuple[Any, LazyTracker | None]] = [(real, tracker)]
+        while stack:
+            obj, owner = stack.pop()
+            t = type(obj)
+            if t in _MUTABLE_CONTAINERS and (owner is not None or id(obj) not in self._realized):
+                self._realized[id(obj)] = (obj, owner)
+            if t in (list, tuple, set, frozenset):
+                stack.extend((item, None) for item in obj)
+            elif t is dict:
+                stack.extend((item, None) for item in obj.values())
 
     def _realize_key(self, key: Any) -> Any:
         if isinstance(key, Tracked):
@@ -384,9 +451,9 @@ class Tracer:
         binary = "__" + name[3:]  # __iadd__ -> __add__: a new value, as Python falls back
         return self.operate(proxy, binary, fn, (proxy, other))
 
-    def write(self, proxy: Tracked, what: str, fn: Callable[..., Any], *args: Any) -> Any:
-        self.untrackable(f"{what} {tracker_of(proxy).source.name}, a tracked input")
-        return fn(self.unwrap(proxy), *(self.unwrap(a) for a in args))
+    def write(self, proxy: Tracked, what: str, fn: Callable[..., Any], *args: Any) -> NoReturn:
+        """A write to a tracked input: the run is abandoned before it (the call reruns)."""
+        self.abandon(f"{what} {tracker_of(proxy).source.name}, a tracked input")
 
     def identity(self, proxy: Tracked) -> int:
         return id(tracker_of(proxy).identity())
@@ -396,8 +463,7 @@ class Tracer:
         tracker = tracker_of(proxy)
         value = tracker._value()
         if getattr(value, "__guards_disabled__", False):
-            self.untrackable(f"calls {_callable_name(value)}, which guards.disable marks opaque")
-            return value(*self.unwrap(args), **self.unwrap(kwargs))
+            self.abandon(f"calls {_callable_name(value)}, which guards.disable marks opaque")
         if getattr(value, "__guards_constant__", False):
             tracker._install(GuardBuilder.ID_MATCH)
             why = f"the constant function {_callable_name(value)}"
@@ -439,9 +505,8 @@ class Tracer:
             return self.call_opaque(function, tuple(args), dict(kwargs))
         reason = code_writes(code)
         if reason is not None:
-            self.untrackable(reason)
-            fn._install(GuardBuilder.ID_MATCH)
-            return function(*self.unwrap(tuple(args)), **self.unwrap(dict(kwargs)))
+            self.abandon(reason)
+        self.enter(code)
         bound = fn.bind(*args, **kwargs)
         arguments = {
             name: self.wrap(value) if type(value) is LazyTracker else value
@@ -510,20 +575,41 @@ class Tracer:
             self.untrackable("the result is too deeply nested to check for tracked values")
             return self.unwrap(result)
 
+    def _fix_input(self, tracker: LazyTracker) -> Any:
+        """A tracked value in the result: guarded so that a hit returns what a call would."""
+        real = tracker._value()
+        if _is_deep_immutable(real):
+            tracker._install(GuardBuilder.CONSTANT_MATCH)
+        elif self._read_again(tracker) is real:
+            tracker._install(GuardBuilder.ID_MATCH)  # the result is the input itself
+            self.aliased.append(real)
+        elif is_constant_like(real):
+            # A new object at each read of its path (a slice, a property): by value.
+            tracker._install(GuardBuilder.CONSTANT_MATCH)
+        else:
+            self.untrackable(f"returns {tracker.source.name}, a new object at each read")
+        return real
+
+    def _read_again(self, tracker: LazyTracker) -> Any:
+        try:
+            return tracker.source.get(self.context.f_locals, self.context.f_globals)
+        except Exception:
+            return None
+
     def _fix(self, value: Any, memo: dict[int, Any]) -> Any:
         if isinstance(value, Tracked):
-            tracker = tracker_of(value)
-            real = tracker._value()
-            if _is_deep_immutable(real):
-                tracker._install(GuardBuilder.CONSTANT_MATCH)
-            else:
-                tracker._install(GuardBuilder.ID_MATCH)  # the result is the input itself
-                self.aliased.append(real)
-            return real
+            return self._fix_input(tracker_of(value))
         if isinstance(value, _BuiltinMethod):
             self.untrackable(f"returns {value!r}")
             return self.unwrap(value)
         if is_scalar(value):
+            return value
+        realized = self._realized.get(id(value))
+        if realized is not None:  # an input, handed back by code the trace did not enter
+            owner = realized[1]
+            if owner is not None:
+                return self._fix_input(owner)
+            self.untrackable("returns part of an input that untraced code handed back")
             return value
         key = id(value)
         if key in memo:
@@ -586,18 +672,21 @@ def _callable_name(fn: Any) -> str:
 
 
 def _call_with(run: types.FunctionType, code: types.CodeType, arguments: dict[str, Any]) -> Any:
-    """Call ``run`` with every parameter bound as in ``arguments`` (defaults already applied)."""
-    names = list(arguments)
-    n_pos = code.co_argcount
+    """Call ``run`` with every parameter bound as in ``arguments`` (defaults already applied).
+
+    Parameters are found by name in the code's own layout (positional, keyword-only,
+    ``*args``, ``**kwargs``), whatever the order of ``arguments``.
+    """
+    names = code.co_varnames
+    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
     positional = [arguments[name] for name in names[:n_pos]]
-    rest = names[n_pos:]
-    kwargs: dict[str, Any] = {}
+    kwargs = {name: arguments[name] for name in names[n_pos:n_pos + n_kwonly]}
+    index = n_pos + n_kwonly
     if code.co_flags & inspect.CO_VARARGS:
-        positional.extend(arguments[rest.pop(0)])
+        positional.extend(arguments[names[index]])
+        index += 1
     if code.co_flags & inspect.CO_VARKEYWORDS:
-        kwargs.update(arguments[rest.pop()])
-    for name in rest:
-        kwargs[name] = arguments[name]
+        kwargs.update(arguments[names[index]])
     return run(*positional, **kwargs)
 
 
@@ -666,11 +755,7 @@ def _untracked_builtin(name: str) -> Callable[..., Any]:
         frame = sys._getframe(1)
         tracked = frame.f_globals
         if isinstance(tracked, _TrackedGlobals):
-            tracked._tracer.untrackable(f"calls {name}(), which the trace cannot follow")
-            if name == "globals":
-                return tracked._real
-            if name in ("eval", "exec") and len(args) < 2 and "globals" not in kwargs:
-                args = (*args, tracked._real)
+            tracked._tracer.abandon(f"calls {name}(), which the trace cannot follow")
         return real(*args, **kwargs)
 
     untracked.__name__ = name
@@ -716,9 +801,17 @@ def trace_call(
     run = types.FunctionType(
         code, _TrackedGlobals(tracer, function.__globals__, None), function.__name__, None, closure
     )
+    tracer.enter(code)
     try:
         result = tracer.finalize(_call_with(run, code, arguments))
+    except _Abandon:
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     except Exception as exc:
-        reasons = (*tracer.reasons, f"raised {type(exc).__name__}: {exc}")
+        reasons = tuple(tracer.reasons)
+        if not tracer.abandoned:  # else it was raised while the abandoned run unwound
+            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
         return TraceOutcome(None, reasons, (), completed=False)
+    if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    tracer.guard_identities()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))

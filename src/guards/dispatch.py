@@ -1,0 +1,277 @@
+"""The generated front of a specialized function: its own signature, its hits inline.
+
+A specialized function is one generated function with the wrapped function's
+exact parameters.  It binds a call as Python does (defaults of the wrapped
+function read at call time), then checks the most recently used entries
+*inline*: each entry's guards are emitted right in its body, reading the
+parameters themselves instead of a dict of frame locals, so a hit costs no
+dict, no binding and no call but the wrapper's own.  Anything else (more
+entries than are inlined, a miss, verify mode, a disabled region) builds the
+frame locals and goes to the slow path, ``Specialized.dispatch``.
+
+Whenever the cache's entries change, the body is generated again and swapped
+into the same function object (``wrapper.__code__``), so the object users
+hold never changes.  Each generation binds its constants under names of its
+own in the wrapper's private globals, so a thread still running the previous
+body never reads the new one's constants; the generation before that is
+dropped, and a thread that could still be in it would fail its checks into
+the slow path, which is always right.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import threading
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from guards.binding import _Shape, _shape_of
+from guards.cache import CacheEntry, GuardedCache
+from guards.codegen import FAIL, Emitter, comment_safe, emit_body, register_linecache
+from guards.errors import GuardsTypeError
+from guards.markers import SLOW_PATH
+from guards.sources import GlobalSource, LocalSource, Source
+
+#: How many entries (most recently used first) are checked inline.
+INLINE_ENTRIES = 8
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+#: The default of every parameter that has one: "not passed, read the real default".
+MISSING = _Missing()
+
+
+class FreshNames:
+    """Names for generated code that cannot collide with the user's names."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self._taken = set(taken)
+
+    def get(self, hint: str) -> str:
+        name = f"_g_{hint}"
+        while name in self._taken:
+            name = "_" + name
+        self._taken.add(name)
+        return name
+
+    def prefix(self, hint: str) -> str:
+        """A prefix no taken name starts with (for whole families of names)."""
+        prefix = f"_g{hint}_"
+        while any(name.startswith(prefix) for name in self._taken):
+            prefix = "_" + prefix
+        return prefix
+
+
+class Dispatcher:
+    """Owns a specialized function's generated front and keeps it in step with the cache."""
+
+    def __init__(
+        self,
+        function: types.FunctionType,
+        cache: GuardedCache,
+        slow_path: Callable[[dict[str, Any]], Any],
+        *,
+        inline: bool = True,
+    ) -> None:
+        self.function = function
+        self.cache = cache
+        self.inline = inline
+        code = function.__code__
+        self.shape = _shape_of(function)
+        self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
+        self._generation = itertools.count()
+        self._previous: list[str] = []
+        self._lock = threading.Lock()
+        n = self.names
+        self.missing, self.slow, self.flag, self.g = (
+            n.get("MISSING"), n.get("slow"), n.get("SLOW_PATH"), n.get("G"),
+        )
+        self.pos_default, self.kw_default, self.clock, self.cell_items = (
+            n.get("pos_default"), n.get("kw_default"), n.get("clock"), n.get("cell_items"),
+        )
+        self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
+        self.globals: dict[str, Any] = {
+            "__builtins__": builtins,
+            "__name__": "guards.generated",
+            self.missing: MISSING,
+            self.slow: slow_path,
+            self.flag: SLOW_PATH,
+            self.g: function.__globals__,
+            self.pos_default: _defaults_reader(function, self.shape),
+            self.kw_default: _kwdefaults_reader(function),
+            self.clock: cache._clock,
+            self.cell_items: _cell_items,
+            **dict(zip(self.cells, function.__closure__ or (), strict=True)),
+        }
+        self.wrapper = self._define()
+        cache.add_listener(self.refresh)
+
+    # -- generation -------------------------------------------------------------------
+    def _define(self) -> types.FunctionType:
+        text = self._source([], "")
+        filename = f"<guards specialize {comment_safe(self.function.__qualname__)}>"
+        exec(compile(text, filename, "exec"), self.globals)  # text from identifiers only
+        wrapper: types.FunctionType = self.globals.pop(self.function.__code__.co_name)
+        register_linecache(filename, text, wrapper)
+        return wrapper
+
+    def refresh(self) -> None:
+        """Generate the body again for the cache's current entries and swap it in."""
+        with self._lock:
+            entries = list(self.cache.entries[:INLINE_ENTRIES]) if self.inline else []
+            generation = next(self._generation)
+            prefix = self.names.prefix(f"{generation}")
+            constants: dict[str, Any] = {}
+            text = self._source(entries, prefix, constants)
+            filename = (
+                f"<guards specialize {comment_safe(self.function.__qualname__)} #{generation}>"
+            )
+            module = compile(text, filename, "exec")
+            code = next(
+                c for c in module.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == self.function.__code__.co_name
+            )
+            self.globals.update(constants)
+            self.wrapper.__code__ = code
+            register_linecache(filename, text, code)
+            for name in self._previous:  # two generations back: no thread can be there
+                self.globals.pop(name, None)
+            self._previous = list(constants)
+
+    def _source(
+        self, entries: Sequence[CacheEntry], prefix: str, constants: dict[str, Any] | None = None
+    ) -> str:
+        params, resolve = self._parameters()
+        lines = [f"def {self.function.__code__.co_name}({', '.join(params)}):"]
+        lines += [f"    {line}" for line in resolve]
+        if entries:
+            lines += [f"    if not {self.flag}[0]:", "        try:"]
+            for i, entry in enumerate(entries):
+                assert constants is not None
+                lines += [f"            {line}" for line in self._entry(entry, f"{prefix}e{i}_",
+                                                                     constants)]
+            lines += ["        except Exception:", "            pass"]
+        lines.append(f"    return {self.slow}({{{', '.join(self._frame_entries())}}})")
+        return "\n".join(lines) + "\n"
+
+    def _entry(self, entry: CacheEntry, prefix: str, constants: dict[str, Any]) -> list[str]:
+        """One entry's guards inline: ``break`` out of its block on the first failure."""
+        emitter = Emitter(prefix)
+        body, _ = emit_body(entry.check.checks, emitter, self._root_code)
+        entry_name = emitter.bind(entry, "entry")
+        hits = emitter.bind(entry.hit_counter, "hits")
+        stored = entry.value
+        lines = ["while True:"]
+        lines += [f"    {line.replace(FAIL, 'break')}" for line in body]
+        lines += [f"    {entry_name}.last_used = next({self.clock})", f"    next({hits})"]
+        if getattr(stored, "immutable", False):
+            lines.append(f"    return {emitter.bind(stored.value, 'value')}")
+        else:
+            lines.append(f"    return {emitter.bind(stored.get, 'get')}()")
+        constants.update(emitter.constants)
+        return lines
+
+    def _root_code(self, source: Source, bind: Callable[[Any, str], str]) -> str | None:
+        code = self.function.__code__
+        if isinstance(source, LocalSource):
+            name = source.local_name
+            if name in self._parameter_names():
+                return name
+            if name in code.co_freevars:
+                return f"{self.cells[code.co_freevars.index(name)]}.cell_contents"
+            return None
+        if isinstance(source, GlobalSource):
+            return f"{self.g}[{bind(source.global_name, 'global')}]"
+        return None
+
+    def _parameter_names(self) -> list[str]:
+        shape = self.shape
+        return [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
+                *filter(None, [shape.varkw])]
+
+    def _parameters(self) -> tuple[list[str], list[str]]:
+        """The parameter list (defaults are MISSING) and the lines that resolve defaults."""
+        shape = self.shape
+        params: list[str] = []
+        resolve: list[str] = []
+        first_default = len(shape.positional) - shape.n_defaults
+        for i, name in enumerate(shape.positional):
+            if i >= first_default:
+                params.append(f"{name}={self.missing}")
+                resolve += [f"if {name} is {self.missing}:",
+                            f"    {name} = {self.pos_default}({i - first_default})"]
+            else:
+                params.append(name)
+            if i == shape.posonly_count - 1:
+                params.append("/")
+        if shape.varargs:
+            params.append(f"*{shape.varargs}")
+        elif shape.kwonly:
+            params.append("*")
+        for name in shape.kwonly:
+            if name in shape.kwdefault_names:
+                params.append(f"{name}={self.missing}")
+                resolve += [f"if {name} is {self.missing}:",
+                            f"    {name} = {self.kw_default}({name!r})"]
+            else:
+                params.append(name)
+        if shape.varkw:
+            params.append(f"**{shape.varkw}")
+        return params, resolve
+
+    def _frame_entries(self) -> list[str]:
+        """``'name': value`` items of the frame locals: parameters, then free variables."""
+        items = [f"{name!r}: {name}" for name in self._parameter_names()]
+        code = self.function.__code__
+        items += [
+            f"**{self.cell_items}({self.cells[i]}, {name!r})"
+            for i, name in enumerate(code.co_freevars)
+        ]
+        return items
+
+
+def _cell_items(cell: types.CellType, name: str) -> dict[str, Any]:
+    """``{name: contents}``, or ``{}`` for an empty cell (as ``frame.f_locals`` shows it)."""
+    try:
+        return {name: cell.cell_contents}
+    except ValueError:
+        return {}
+
+
+def frame_locals_builder(function: types.FunctionType) -> Callable[..., dict[str, Any]]:
+    """A function with ``function``'s parameters that returns its frame locals (for explain)."""
+    dispatcher = Dispatcher(function, GuardedCache(), lambda f_locals: f_locals, inline=False)
+    return dispatcher.wrapper
+
+
+def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
+    n_defaults = shape.n_defaults
+
+    def pos_default(index: int) -> Any:
+        defaults = function.__defaults__
+        if defaults is None or len(defaults) != n_defaults:
+            msg = (
+                f"the __defaults__ of {function.__qualname__} were reassigned after "
+                "@specialize with a different length; decorate it again"
+            )
+            raise GuardsTypeError(msg)
+        return defaults[index]
+
+    return pos_default
+
+
+def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
+    def kw_default(name: str) -> Any:
+        kwdefaults = function.__kwdefaults__ or {}
+        if name not in kwdefaults:
+            msg = f"{function.__qualname__}() missing 1 required keyword-only argument: {name!r}"
+            raise TypeError(msg)
+        return kwdefaults[name]
+
+    return kw_default

@@ -1,0 +1,438 @@
+"""Sources: renderings, structure, equality, pickling, validation, and name == get."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import weakref
+from typing import Any
+
+import pytest
+import strategies as S
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import guards
+from guards import (
+    AttrSource,
+    ChainedSource,
+    ClosureSource,
+    CodeSource,
+    ConstantSource,
+    DefaultsSource,
+    GetItemSource,
+    GlobalSource,
+    GuardBuilder,
+    GuardSource,
+    LocalSource,
+    SkipGuardSource,
+    Source,
+    TypeSource,
+    WeakRefCallSource,
+)
+
+x = LocalSource("x")
+cfg = LocalSource("cfg")
+d = LocalSource("d")
+fn = LocalSource("fn")
+r = LocalSource("r")
+
+
+def cell(base: Source, i: int) -> AttrSource:
+    return AttrSource(GetItemSource(ClosureSource(base), i), "cell_contents")
+
+
+# ------------------------------------------------------------------------ rendering
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (LocalSource("x"), "L['x']"),
+        (GlobalSource("y"), "G['y']"),
+        (AttrSource(cfg, "mode"), "L['cfg'].mode"),
+        (AttrSource(cfg, "a b"), "getattr(L['cfg'], 'a b')"),
+        (GetItemSource(d, "k"), "L['d']['k']"),
+        (GetItemSource(d, 0), "L['d'][0]"),
+        (GetItemSource(d, (1, 2)), "L['d'][(1, 2)]"),
+        (GetItemSource(d, slice(1, 3), index_is_slice=True), "L['d'][slice(1, 3, None)]"),
+        (ClosureSource(fn), "L['fn'].__closure__"),
+        (DefaultsSource(fn, 1), "L['fn'].__defaults__[1]"),
+        (DefaultsSource(fn, "k", is_kw=True), "L['fn'].__kwdefaults__['k']"),
+        (CodeSource(fn), "L['fn'].__code__"),
+        (TypeSource(x), "type(L['x'])"),
+        (WeakRefCallSource(r), "L['r']()"),
+        (SkipGuardSource(AttrSource(cfg, "mode")), "L['cfg'].mode"),
+        (ConstantSource("NAME"), "NAME"),
+        (cell(fn, 0), "L['fn'].__closure__[0].cell_contents"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else type(v).__name__,
+)
+def test_design_table_renderings(source: Source, expected: str) -> None:
+    assert source.name == expected
+    assert str(source) == expected
+
+
+TYPE_OF = TypeSource(
+    GetItemSource(DefaultsSource(cell(AttrSource(GlobalSource("mod"), "make"), 1), 0), "w")
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            TYPE_OF,
+            "type(G['mod'].make.__closure__[1].cell_contents.__defaults__[0]['w'])",
+        ),
+        (
+            AttrSource(
+                WeakRefCallSource(
+                    DefaultsSource(GetItemSource(LocalSource("fns"), -1), "cb", is_kw=True)
+                ),
+                "a b",
+            ),
+            "getattr(L['fns'][-1].__kwdefaults__['cb'](), 'a b')",
+        ),
+        (
+            CodeSource(cell(cell(fn, 0), 2)),
+            "L['fn'].__closure__[0].cell_contents.__closure__[2].cell_contents.__code__",
+        ),
+        (
+            GetItemSource(
+                GetItemSource(AttrSource(TYPE_OF, "__mro__"), slice(None, -1, 2),
+                              index_is_slice=True),
+                ("k", None, 1.5),
+            ),
+            "type(G['mod'].make.__closure__[1].cell_contents.__defaults__[0]['w'])"
+            ".__mro__[slice(None, -1, 2)][('k', None, 1.5)]",
+        ),
+        (
+            AttrSource(SkipGuardSource(AttrSource(ConstantSource("CFG"), "x")), "y"),
+            "CFG.x.y",
+        ),
+    ],
+)
+def test_compositions_render_step_by_step(source: Source, expected: str) -> None:
+    assert source.name == expected
+
+
+def test_key_renderings() -> None:
+    assert GetItemSource(d, (1, 2)).name == "L['d'][(1, 2)]"
+    assert GetItemSource(d, slice(1, 3), index_is_slice=True).name == "L['d'][slice(1, 3, None)]"
+    assert GetItemSource(d, True).name == "L['d'][True]"
+    assert GetItemSource(d, None).name == "L['d'][None]"
+    assert GetItemSource(d, 1.0).name == "L['d'][1.0]"
+    assert GetItemSource(d, "it's").name == 'L[\'d\']["it\'s"]'
+
+
+def test_attribute_name_that_is_not_an_identifier_renders_as_getattr() -> None:
+    assert AttrSource(x, "a b").name == "getattr(L['x'], 'a b')"
+    assert AttrSource(x, "0").name == "getattr(L['x'], '0')"
+    assert AttrSource(x, "").name == "getattr(L['x'], '')"
+    assert AttrSource(x, "it's").name == 'getattr(L[\'x\'], "it\'s")'
+
+
+def test_keyword_attribute_renders_as_getattr() -> None:
+    """An attribute named like a keyword renders as getattr, since `L['x'].class` is no Python."""
+    assert AttrSource(x, "class").name == "getattr(L['x'], 'class')"
+    assert AttrSource(x, "None").name == "getattr(L['x'], 'None')"
+    assert AttrSource(x, "match").name == "L['x'].match"  # a soft keyword is a fine attribute
+
+
+def test_nfkc_changed_attribute_renders_as_getattr() -> None:
+    """A name Python would NFKC-normalize (U+FB01 reads as 'fi') renders as getattr."""
+    assert AttrSource(x, "\ufb01").name == "getattr(L['x'], '\ufb01')"
+    assert AttrSource(x, "é").name == "L['x'].é"
+
+
+def test_skip_guard_source_reads_and_renders_as_its_base() -> None:
+    base = AttrSource(cfg, "mode")
+    skipped = SkipGuardSource(base)
+    holder = S.Obj()
+    holder.mode = "fast"
+    assert skipped.name == base.name
+    assert skipped.get({"cfg": holder}) == "fast"
+    assert skipped != base
+    assert skipped.is_skipped
+    assert AttrSource(skipped, "x").is_skipped
+    assert not base.is_skipped
+
+
+# ------------------------------------------------------------------------ structure
+def test_base_root_chain_and_guard_source() -> None:
+    path = cell(fn, 0)
+    assert path.base == GetItemSource(ClosureSource(fn), 0)
+    assert path.root == fn
+    assert fn.base is None
+    assert fn.root is fn
+    assert path.chain() == (
+        fn, ClosureSource(fn), GetItemSource(ClosureSource(fn), 0), path,
+    )
+    assert path.guard_source is GuardSource.LOCAL
+    assert AttrSource(GlobalSource("g"), "a").guard_source is GuardSource.GLOBAL
+    assert AttrSource(ConstantSource("K"), "a").guard_source is GuardSource.CONSTANT
+    assert AttrSource(ConstantSource("K"), "a").root == ConstantSource("K")
+    assert isinstance(path, ChainedSource)
+
+
+def test_get_walks_real_values() -> None:
+    def make(scale: int) -> Any:
+        def inner(v: int, width: int = 4, *, k: str = "kw") -> int:
+            return v * scale * width
+
+        return inner
+
+    f = make(3)
+    target = S.Obj()
+    ref = weakref.ref(target)
+    f_locals = {"fn": f, "d": {(1, 2): [10, 20, 30, 40]}, "r": ref}
+    assert cell(fn, 0).get(f_locals) == 3
+    assert DefaultsSource(fn, 0).get(f_locals) == 4
+    assert DefaultsSource(fn, "k", is_kw=True).get(f_locals) == "kw"
+    assert CodeSource(fn).get(f_locals) is f.__code__
+    assert GetItemSource(GetItemSource(d, (1, 2)), slice(1, 3), index_is_slice=True).get(
+        f_locals
+    ) == [20, 30]
+    assert WeakRefCallSource(r).get(f_locals) is target
+    assert TypeSource(r).get(f_locals) is weakref.ref
+    assert GlobalSource("g").get({}, {"g": 5}) == 5
+    assert ConstantSource("K").get({}, {"K": 7}) == 7
+
+
+def test_get_raises_what_evaluating_the_name_raises() -> None:
+    with pytest.raises(KeyError):
+        x.get({})
+    with pytest.raises(AttributeError):
+        AttrSource(x, "missing").get({"x": S.Obj()})
+    with pytest.raises(IndexError):
+        GetItemSource(x, 5).get({"x": [1]})
+
+
+def test_get_of_a_global_without_globals_is_a_guards_error() -> None:
+    with pytest.raises(guards.GuardsValueError, match=r"G\['g'\]"):
+        GlobalSource("g").get({}, None)
+    with pytest.raises(ValueError, match="f_globals"):
+        AttrSource(ConstantSource("K"), "a").get({})
+
+
+def test_make_guard_returns_a_guard_on_this_source() -> None:
+    guard = AttrSource(cfg, "mode").make_guard(GuardBuilder.EQUALS_MATCH)
+    assert isinstance(guard, guards.Guard)
+    assert guard.source == AttrSource(cfg, "mode")
+    assert guard.kind == "EQUALS_MATCH"
+
+
+# ------------------------------------------------------------ equality and pickling
+ALL_KINDS_OF_SOURCE = [
+    LocalSource("x"),
+    GlobalSource("y"),
+    ConstantSource("NAME"),
+    AttrSource(cfg, "mode"),
+    AttrSource(cfg, "a b"),
+    GetItemSource(d, "k"),
+    GetItemSource(d, (1, (2, "z"))),
+    GetItemSource(d, slice(1, 3), index_is_slice=True),
+    GetItemSource(d, frozenset({1, 2})),
+    ClosureSource(fn),
+    DefaultsSource(fn, 1),
+    DefaultsSource(fn, "k", is_kw=True),
+    CodeSource(fn),
+    TypeSource(x),
+    WeakRefCallSource(r),
+    SkipGuardSource(x),
+    cell(cell(fn, 0), 1),
+]
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_pickle_and_copy_round_trip(source: Source) -> None:
+    for clone in (pickle.loads(pickle.dumps(source)), copy.deepcopy(source)):
+        assert clone == source
+        assert hash(clone) == hash(source)
+        assert clone.name == source.name
+        assert type(clone) is type(source)
+        assert {clone: 1}[source] == 1
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_sources_are_immutable(source: Source) -> None:
+    with pytest.raises(AttributeError):
+        source.base = x  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        source.anything = 1  # type: ignore[attr-defined]
+
+
+def test_structural_equality_and_hash() -> None:
+    assert cell(fn, 0) == cell(LocalSource("fn"), 0)
+    assert hash(cell(fn, 0)) == hash(cell(LocalSource("fn"), 0))
+    assert AttrSource(cfg, "a") != AttrSource(cfg, "b")
+    assert LocalSource("x") != GlobalSource("x")
+    assert ClosureSource(fn) != CodeSource(fn)
+    assert DefaultsSource(fn, 0) != DefaultsSource(fn, 1)
+    assert GetItemSource(d, (1, 2)) == GetItemSource(d, (1, 2))
+    assert GetItemSource(d, slice(1, 3), index_is_slice=True) == GetItemSource(
+        d, slice(1, 3), index_is_slice=True
+    )
+    assert GetItemSource(d, slice(1, 3), index_is_slice=True) != GetItemSource(
+        d, slice(1, 4), index_is_slice=True
+    )
+    assert len({cell(fn, 0), cell(fn, 0), cell(fn, 1)}) == 2
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        (1, True, 1.0),
+        ((1, 2), (True, 2), (1.0, 2)),
+        (0, False, 0.0, -0.0),
+        (frozenset({1}), frozenset({True})),
+        (slice(1, 2), slice(True, 2)),
+    ],
+    ids=repr,
+)
+def test_keys_with_different_names_make_different_sources(keys: tuple[Any, ...]) -> None:
+    """GetItemSource(b, 1), (b, True), (b, 1.0), (b, -0.0)...: names differ, so sources differ."""
+    is_slice = isinstance(keys[0], slice)
+    sources = [GetItemSource(d, k, index_is_slice=is_slice) for k in keys]
+    assert len({s.name for s in sources}) == len(keys)
+    for i, a in enumerate(sources):
+        for b in sources[i + 1:]:
+            assert a != b, (a.name, b.name)
+    assert len(set(sources)) == len(keys)
+
+
+def test_defaults_positional_and_kw_differ() -> None:
+    assert DefaultsSource(fn, "k", is_kw=True) != AttrSource(fn, "k")
+    assert DefaultsSource(fn, 0) != GetItemSource(fn, 0)
+
+
+class CountingKey:
+    """A key that counts how often it is hashed."""
+
+    calls = 0
+
+    def __hash__(self) -> int:
+        CountingKey.calls += 1
+        return 7
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __repr__(self) -> str:
+        return "CountingKey()"
+
+
+def test_hash_is_computed_once() -> None:
+    """Hashing a deep source again does not rehash its parts (the hash is cached)."""
+    source = AttrSource(GetItemSource(d, CountingKey()), "a")
+    hash(source)
+    before = CountingKey.calls
+    for _ in range(5):
+        hash(source)
+        hash(AttrSource(source, "b"))  # a new source on top hashes its base: cached too
+    assert CountingKey.calls == before
+
+
+def test_name_is_computed_once() -> None:
+    source = cell(cell(fn, 0), 1)
+    assert source.name is source.name
+
+
+# ----------------------------------------------------------------- bad construction
+@pytest.mark.parametrize(
+    ("make", "error", "words"),
+    [
+        (lambda: AttrSource(x, 3), TypeError, ["member", "3", "int"]),
+        (lambda: AttrSource(x, b"a"), TypeError, ["member", "b'a'", "bytes"]),
+        (lambda: AttrSource("L['x']", "a"), TypeError, ["base", "L['x']", "str"]),
+        (lambda: GetItemSource(None, 0), TypeError, ["base", "None"]),
+        (lambda: GetItemSource(d, slice(1, 3)), ValueError,
+         ["index_is_slice", "slice(1, 3, None)"]),
+        (lambda: GetItemSource(d, 1, index_is_slice=True), TypeError, ["index", "1", "slice"]),
+        (lambda: GetItemSource(d, [1, 2]), TypeError, ["index", "[1, 2]", "hashable"]),
+        (lambda: GetItemSource(d, {"a": 1}), TypeError, ["index", "{'a': 1}"]),
+        (lambda: GetItemSource(d, LocalSource("k")), TypeError,
+         ["index", "LocalSource(local_name='k')"]),
+        (lambda: GetItemSource(d, 0, index_is_slice="yes"), TypeError,
+         ["index_is_slice", "'yes'"]),
+        (lambda: LocalSource(3), TypeError, ["local_name", "3"]),
+        (lambda: GlobalSource(None), TypeError, ["global_name", "None"]),
+        (lambda: ConstantSource("a b"), ValueError, ["source_name", "'a b'"]),
+        (lambda: ClosureSource(3), TypeError, ["base", "3"]),
+        (lambda: DefaultsSource(fn, "k"), TypeError, ["idx_key", "'k'", "is_kw"]),
+        (lambda: DefaultsSource(fn, 0, is_kw=True), TypeError, ["idx_key", "0"]),
+        (lambda: DefaultsSource(fn, True), TypeError, ["idx_key", "True"]),
+        (lambda: DefaultsSource(fn, 1.0), TypeError, ["idx_key", "1.0"]),
+        (lambda: DefaultsSource(fn, 0, is_kw=1), TypeError, ["is_kw", "1"]),
+        (lambda: TypeSource("x"), TypeError, ["base", "'x'"]),
+        (lambda: WeakRefCallSource(weakref), TypeError, ["base"]),
+        (lambda: SkipGuardSource(None), TypeError, ["base", "None"]),
+    ],
+)
+def test_bad_construction_names_the_field_and_value(
+    make: Any, error: type[Exception], words: list[str]
+) -> None:
+    with pytest.raises(error) as info:
+        make()
+    assert isinstance(info.value, guards.GuardsError)
+    message = str(info.value)
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_docs_error_message_for_a_bad_member() -> None:
+    with pytest.raises(TypeError, match=r"AttrSource.member must be a str, got 3 \(type int\)"):
+        AttrSource(x, 3)
+
+
+# ------------------------------------------------------------------------ properties
+def same(a: Any, b: Any) -> bool:
+    return a is b or (type(a) is type(b) and a == b)
+
+
+def evaluate(source: Source, f_locals: Any, f_globals: Any) -> Any:
+    namespace = {"L": f_locals, "G": f_globals}
+    namespace.update({k: f_globals[k] for k in S.CONSTANT_NAMES if k in f_globals})
+    return eval(source.name, namespace)
+
+
+@settings(max_examples=200, deadline=None)
+@given(S.world_and_path())
+def test_name_means_what_get_reads(world_and_path: Any) -> None:
+    """Evaluating a source's rendered name in Python reaches what get() reaches."""
+    _, f_locals, f_globals, path = world_and_path
+    got = path.source.get(f_locals, f_globals)
+    assert same(got, path.value)
+    assert same(evaluate(path.source, f_locals, f_globals), got)
+
+
+@settings(max_examples=100, deadline=None)
+@given(S.worlds, st.data())
+def test_equal_sources_iff_equal_names(world: S.World, data: st.DataObject) -> None:
+    """Within one world, two sources are equal exactly when their names are (and hash alike)."""
+    f_locals, f_globals = world.build()
+    found = [p.source for p in S.paths(f_locals, f_globals)]
+    a = data.draw(S.pick(found))
+    b = data.draw(S.pick(found))
+    assert (a == b) == (a.name == b.name)
+    if a == b:
+        assert hash(a) == hash(b)
+    clone = pickle.loads(pickle.dumps(a))
+    assert clone == a
+    assert hash(clone) == hash(a)
+    assert clone.name == a.name
+    assert same(clone.get(f_locals, f_globals), a.get(f_locals, f_globals))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text().filter(lambda n: not (n.startswith("__") and n.endswith("__"))),
+    st.one_of(st.text(), st.integers(), st.tuples(st.integers(), st.text())),
+)
+def test_arbitrary_text_names_and_keys_evaluate_back(member: str, key: Any) -> None:
+    """Any attribute name or key renders into a name that Python reads back to the same value."""
+    holder = S.Obj()
+    setattr(holder, member, {key: "found"})
+    source = GetItemSource(AttrSource(LocalSource(member), member), key)
+    f_locals = {member: holder}
+    assert source.get(f_locals) == "found"
+    assert eval(source.name, {"L": f_locals}) == "found"
