@@ -576,6 +576,34 @@ def test_a_write_happens_once_per_call_even_when_the_function_then_raises() -> N
     assert items == [1]
 
 
+def test_a_write_inside_a_bare_except_still_happens_once() -> None:
+    """A function that swallows everything around a write still runs it once, uncached."""
+
+    @specialize
+    def add_quietly(items: list[int]) -> int:
+        try:  # noqa: SIM105 - a bare except is the point of the test
+            items.append(1)
+        except:  # noqa: E722
+            pass
+        return len(items)
+
+    items: list[int] = []
+    assert add_quietly(items) == 1 and items == [1]
+    assert add_quietly(items) == 2 and items == [1, 1]
+    assert_uncached(add_quietly, "calls .append() on L['items']", calls=2)
+
+
+def test_calling_globals_runs_uncached(monkeypatch: pytest.MonkeyPatch) -> None:
+    @specialize
+    def table() -> str:
+        return str(globals()["TABLE"])
+
+    assert table() == "orders"
+    monkeypatch.setattr(THIS, "TABLE", "users")
+    assert table() == "users"
+    assert_uncached(table, "calls globals(), which the trace cannot follow", calls=2)
+
+
 def test_assigning_a_global_runs_uncached(caplog: pytest.LogCaptureFixture,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.WARNING, logger="guards.recompiles")
@@ -1277,3 +1305,13 @@ def test_globals_read_through_a_module_are_guarded(monkeypatch: pytest.MonkeyPat
     assert counts() == 2 and counts.cache.info().hits == 1
     kinds = {(g.source.name, g.kind) for g in counts.cache.entries[0].check.guards}
     assert ("G['collections'].Counter", "ID_MATCH") in kinds
+
+
+def test_specialize_accepts_a_lambda() -> None:
+    """A lambda's name is no identifier; the wrapper still keeps it and binds like it."""
+    add = guards.specialize(lambda x, y=2: x + y)
+    assert add(1) == 3 and add(1) == 3
+    assert add.cache.info().hits == 1
+    assert add.__name__ == "<lambda>"
+    with pytest.raises(TypeError, match=r"<lambda>\(\) missing 1 required positional"):
+        add()

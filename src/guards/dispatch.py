@@ -28,14 +28,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from guards.binding import _Shape, _shape_of
-from guards.cache import CacheEntry, GuardedCache
-from guards.codegen import FAIL, Emitter, comment_safe, emit_body, register_linecache
+from guards.cache import CacheEntry, EntryIndex, GuardedCache
+from guards.codegen import (
+    FAIL,
+    Emitter,
+    access_expr,
+    comment_safe,
+    emit_body,
+    register_linecache,
+)
 from guards.errors import GuardsTypeError
 from guards.markers import SLOW_PATH
 from guards.sources import GlobalSource, LocalSource, Source
 
-#: How many entries (most recently used first) are checked inline.
-INLINE_ENTRIES = 8
+#: Up to this many entries are checked inline, most recently used first.
+INLINE_ENTRIES = 4
 
 
 class _Missing:
@@ -45,6 +52,8 @@ class _Missing:
 
 #: The default of every parameter that has one: "not passed, read the real default".
 MISSING = _Missing()
+#: What an entry function returns when its guards fail.
+NO_HIT = _Missing()
 
 
 class FreshNames:
@@ -87,6 +96,7 @@ class Dispatcher:
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
         self._generation = itertools.count()
         self._previous: list[str] = []
+        self._entry_functions: dict[int, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         n = self.names
         self.missing, self.slow, self.flag, self.g = (
@@ -96,6 +106,9 @@ class Dispatcher:
             n.get("pos_default"), n.get("kw_default"), n.get("clock"), n.get("cell_items"),
         )
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
+        # Not the function's own name, which may not be an identifier ("<lambda>");
+        # specialize() gives the wrapper the function's names afterwards.
+        self.def_name = n.get("wrapper")
         self.globals: dict[str, Any] = {
             "__builtins__": builtins,
             "__name__": "guards.generated",
@@ -114,68 +127,131 @@ class Dispatcher:
 
     # -- generation -------------------------------------------------------------------
     def _define(self) -> types.FunctionType:
-        text = self._source([], "")
+        text = self._skeleton([])
         filename = f"<guards specialize {comment_safe(self.function.__qualname__)}>"
         exec(compile(text, filename, "exec"), self.globals)  # text from identifiers only
-        wrapper: types.FunctionType = self.globals.pop(self.function.__code__.co_name)
+        wrapper: types.FunctionType = self.globals.pop(self.def_name)
         register_linecache(filename, text, wrapper)
         return wrapper
 
     def refresh(self) -> None:
         """Generate the body again for the cache's current entries and swap it in."""
         with self._lock:
-            entries = list(self.cache.entries[:INLINE_ENTRIES]) if self.inline else []
+            entries = list(self.cache.entries) if self.inline else []
             generation = next(self._generation)
-            prefix = self.names.prefix(f"{generation}")
-            constants: dict[str, Any] = {}
-            text = self._source(entries, prefix, constants)
+            emitter = Emitter(self.names.prefix(f"{generation}"))
+            if len(entries) > INLINE_ENTRIES:
+                lines = self._indexed(entries, emitter)
+            else:
+                lines = [line for entry in entries for line in self._inline(entry, emitter)]
+            self._entry_functions = {
+                key: fn for key, fn in self._entry_functions.items()
+                if key in {id(e) for e in entries}
+            }
+            text = self._skeleton(lines)
             filename = (
                 f"<guards specialize {comment_safe(self.function.__qualname__)} #{generation}>"
             )
             module = compile(text, filename, "exec")
             code = next(
                 c for c in module.co_consts
-                if isinstance(c, types.CodeType) and c.co_name == self.function.__code__.co_name
+                if isinstance(c, types.CodeType) and c.co_name == self.def_name
             )
-            self.globals.update(constants)
+            self.globals.update(emitter.constants)
             self.wrapper.__code__ = code
             register_linecache(filename, text, code)
             for name in self._previous:  # two generations back: no thread can be there
                 self.globals.pop(name, None)
-            self._previous = list(constants)
+            self._previous = list(emitter.constants)
 
-    def _source(
-        self, entries: Sequence[CacheEntry], prefix: str, constants: dict[str, Any] | None = None
-    ) -> str:
+    def _skeleton(self, lookup: list[str]) -> str:
+        """The whole function: bind the call, try ``lookup``, else the slow path."""
         params, resolve = self._parameters()
-        lines = [f"def {self.function.__code__.co_name}({', '.join(params)}):"]
+        lines = [f"def {self.def_name}({', '.join(params)}):"]
         lines += [f"    {line}" for line in resolve]
-        if entries:
+        if lookup:
             lines += [f"    if not {self.flag}[0]:", "        try:"]
-            for i, entry in enumerate(entries):
-                assert constants is not None
-                lines += [f"            {line}" for line in self._entry(entry, f"{prefix}e{i}_",
-                                                                     constants)]
+            lines += [f"            {line}" for line in lookup]
             lines += ["        except Exception:", "            pass"]
         lines.append(f"    return {self.slow}({{{', '.join(self._frame_entries())}}})")
         return "\n".join(lines) + "\n"
 
-    def _entry(self, entry: CacheEntry, prefix: str, constants: dict[str, Any]) -> list[str]:
+    def _inline(self, entry: CacheEntry, emitter: Emitter) -> list[str]:
         """One entry's guards inline: ``break`` out of its block on the first failure."""
-        emitter = Emitter(prefix)
+        return ["while True:", *(f"    {line}" for line in self._checks(entry, emitter, "break"))]
+
+    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
+        """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
         body, _ = emit_body(entry.check.checks, emitter, self._root_code)
-        entry_name = emitter.bind(entry, "entry")
-        hits = emitter.bind(entry.hit_counter, "hits")
+        lines = [line.replace(FAIL, fail) for line in body]
+        lines += [
+            f"{emitter.bind(entry, 'entry')}.last_used = next({self.clock})",
+            f"next({emitter.bind(entry.hit_counter, 'hits')})",
+        ]
         stored = entry.value
-        lines = ["while True:"]
-        lines += [f"    {line.replace(FAIL, 'break')}" for line in body]
-        lines += [f"    {entry_name}.last_used = next({self.clock})", f"    next({hits})"]
         if getattr(stored, "immutable", False):
-            lines.append(f"    return {emitter.bind(stored.value, 'value')}")
+            lines.append(f"return {emitter.bind(stored.value, 'value')}")
         else:
-            lines.append(f"    return {emitter.bind(stored.get, 'get')}()")
-        constants.update(emitter.constants)
+            lines.append(f"return {emitter.bind(stored.get, 'get')}()")
         return lines
+
+    def _indexed(self, entries: Sequence[CacheEntry], emitter: Emitter) -> list[str]:
+        """Many entries: look the candidates up by the value they demand at one source.
+
+        The index is the cache's own (:class:`~guards.cache.EntryIndex`); each
+        candidate is a small generated function of the parameters that returns
+        the entry's value, or ``NO_HIT``.
+        """
+        index = EntryIndex.build(entries)
+        buckets: dict[Any, tuple[Callable[..., Any], ...]] = {}
+        for key, bucket in index.buckets.items():
+            raw = key if index.by_type else key[1]  # 1, 1.0 and True share; checks tell
+            buckets[raw] = buckets.get(raw, ()) + tuple(map(self._entry_function, bucket))
+        rest = tuple(map(self._entry_function, index.rest))
+        p = emitter.prefix
+        nohit, args = emitter.bind(NO_HIT, "nohit"), ", ".join(self._parameter_names())
+        loops = []
+        if index.source is not None:
+            key = access_expr(index.source, emitter, self._root_code)
+            key = f"type({key})" if index.by_type else key
+            loops.append(f"{emitter.bind(buckets, 'buckets')}.get({key}, ())")
+        if rest:
+            loops.append(emitter.bind(rest, "rest"))
+        lines = []
+        for candidates in loops:
+            lines += [
+                f"for {p}c in {candidates}:",
+                f"    {p}r = {p}c({args})",
+                f"    if {p}r is not {nohit}:",
+                f"        return {p}r",
+            ]
+        return lines
+
+    def _entry_function(self, entry: CacheEntry) -> Callable[..., Any]:
+        """``entry``'s guards as a function of the parameters: its value, or ``NO_HIT``."""
+        function = self._entry_functions.get(id(entry))
+        if function is None:
+            emitter = Emitter(self.names.prefix("x"))
+            nohit = emitter.bind(NO_HIT, "nohit")
+            body = self._checks(entry, emitter, f"return {nohit}")
+            args = ", ".join(self._parameter_names())
+            make = self.names.get("make")
+            text = (
+                f"def {make}({', '.join(emitter.constants)}):\n"
+                f"    def entry({args}):\n"
+                f"        try:\n"
+                + "".join(f"            {line}\n" for line in body)
+                + "        except Exception:\n"
+                "            pass\n"
+                f"        return {nohit}\n"
+                "    return entry\n"
+            )
+            filename = f"<guards entry of {comment_safe(self.function.__qualname__)}>"
+            # In the wrapper's globals: the body reads its clock, cells and globals there.
+            exec(compile(text, filename, "exec"), self.globals)
+            function = self.globals.pop(make)(**emitter.constants)
+            self._entry_functions[id(entry)] = function
+        return function
 
     def _root_code(self, source: Source, bind: Callable[[Any, str], str]) -> str | None:
         code = self.function.__code__
