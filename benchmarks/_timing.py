@@ -2,6 +2,9 @@
 
 These machines are noisy, so absolute times mean little; what a benchmark
 reports is the ratio of medians, each contender timed in alternating rounds.
+Calls are timed as statements (``f(a0, a1)``) with the callable and its
+arguments as names, so no wrapper lambda adds the same cost to every side and
+flattens the ratios.
 """
 
 from __future__ import annotations
@@ -9,21 +12,35 @@ from __future__ import annotations
 import statistics
 import timeit
 from collections.abc import Callable
+from typing import Any
+
+#: A contender: a callable and the positional arguments it is timed with (or a
+#: callable of no arguments).
+Call = tuple[Callable[..., Any], tuple[Any, ...]] | Callable[[], Any]
 
 
-def per_call_ns(fn: Callable[[], object], number: int) -> float:
-    """Nanoseconds per call of ``fn`` over ``number`` calls."""
-    return timeit.timeit(fn, number=number) / number * 1e9
+def _timer(call: Call) -> timeit.Timer:
+    fn, args = call if isinstance(call, tuple) else (call, ())
+    names = {f"a{i}": arg for i, arg in enumerate(args)}
+    stmt = f"f({', '.join(names)})"
+    return timeit.Timer(stmt, globals={"f": fn, **names})
 
 
 def compare(
-    contenders: dict[str, Callable[[], object]], *, number: int = 20_000, rounds: int = 15
+    contenders: dict[str, Call], *, number: int = 20_000, rounds: int = 15
 ) -> dict[str, float]:
     """Median nanoseconds per call of each contender, timed in interleaved rounds."""
+    timers = {name: _timer(call) for name, call in contenders.items()}
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for fn in contenders.values():  # warm up (and let the adaptive interpreter specialize)
-        per_call_ns(fn, number // 10 or 1)
+    for timer in timers.values():  # warm up (and let the adaptive interpreter specialize)
+        timer.timeit(number // 10 or 1)
     for _ in range(rounds):
-        for name, fn in contenders.items():
-            samples[name].append(per_call_ns(fn, number))
+        for name, timer in timers.items():
+            samples[name].append(timer.timeit(number) / number * 1e9)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def row(name: str, case: str, ratio: float, target: float | None) -> dict[str, Any]:
+    """One line of the summary table ``benchmarks/run.py`` prints."""
+    met = None if target is None else ratio <= target
+    return {"benchmark": name, "case": case, "ratio": ratio, "target": target, "met": met}

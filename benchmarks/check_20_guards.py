@@ -155,7 +155,7 @@ def main() -> None:
     manual = hand_written(f_locals)
     assert compiled.check(f_locals) and manual(f_locals)
     ours, theirs = compiled.check, manual
-    times = compare({"guards": lambda: ours(f_locals), "hand-written": lambda: theirs(f_locals)})
+    times = compare({"guards": (ours, (f_locals,)), "hand-written": (theirs, (f_locals,))})
     print(f"20-guard check ({len(compiled.checks)} checks)")
     for name, ns in times.items():
         print(f"  {name:<13} {ns:8.1f} ns/call")

@@ -30,13 +30,12 @@ Targets (issue 6): ours/dynamo <= 0.7 at 10 guards, <= 1.0 at 100 and 1000.
 
 from __future__ import annotations
 
-import functools
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
-from _timing import compare, per_call_ns
+from _timing import compare
 from guard_sets import Config, Spec, floor, guard_set, ours, source_of
 
 try:
@@ -254,11 +253,11 @@ def measure(size: int) -> dict[str, Any]:
         assert check(f_locals), f"{name} rejects the frame it was built from (size {size})"
     verify(size, {"ours": ours_check, "floor": hand, "dynamo": root_check})
     contenders = {
-        "ours": functools.partial(ours_check, f_locals),
-        "floor": functools.partial(hand, f_locals),
-        "dynamo": functools.partial(root_check, f_locals),
+        "ours": (ours_check, (f_locals,)),
+        "floor": (hand, (f_locals,)),
+        "dynamo": (root_check, (f_locals,)),
     }
-    slowest = max(per_call_ns(fn, 200) for fn in contenders.values())
+    slowest = max(compare(contenders, number=200, rounds=1).values())
     number = max(200, int(SAMPLE_NS / slowest))
     times = compare(contenders, number=number, rounds=ROUNDS)
     return {

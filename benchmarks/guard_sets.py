@@ -80,15 +80,17 @@ def guard_set(size: int) -> tuple[dict[str, Any], list[Spec]]:
         f_locals[opts] = {"k": f"v{unit}", "j": unit}
         specs += [
             Spec(cfg, (), "TYPE_MATCH", Config),
-            Spec(cfg, (("attr", "mode"),), "EQUALS_MATCH", f"mode{unit % 4}"),
+            # The expected values are the frame's own objects, as they are for guards
+            # (a guard binds the value it read), so `v is K` holds for both.
+            Spec(cfg, (("attr", "mode"),), "EQUALS_MATCH", f_locals[cfg].mode),
             Spec(cfg, (("attr", "n"),), "EQUALS_MATCH", unit),
             Spec(fn, (), "CLOSURE_MATCH", f_locals[fn].__code__),
             Spec(fn, (("cell", 0),), "EQUALS_MATCH", unit),
-            Spec(fn, (("default", 0),), "EQUALS_MATCH", 8 + unit % 3),
+            Spec(fn, (("default", 0),), "EQUALS_MATCH", f_locals[fn].__defaults__[0]),
             Spec(shape, (), "SEQUENCE_LENGTH", 3),
             Spec(shape, (("item", 1),), "EQUALS_MATCH", unit),
             Spec(opts, (), "DICT_KEYS_MATCH", ["k", "j"]),
-            Spec(opts, (("item", "k"),), "EQUALS_MATCH", f"v{unit}"),
+            Spec(opts, (("item", "k"),), "EQUALS_MATCH", f_locals[opts]["k"]),
         ]
         unit += 1
     return f_locals, specs[:size]
@@ -156,7 +158,8 @@ def floor(specs: list[Spec]) -> Callable[..., bool]:
         if spec.kind == "TYPE_MATCH":
             test = f"type({v}) is {const(spec.value)}"
         elif spec.kind == "CLOSURE_MATCH":
-            test = f"type({v}) is {const(types.FunctionType)} and {v}.__code__ is {const(spec.value)}"
+            fn_type, code = const(types.FunctionType), const(spec.value)
+            test = f"type({v}) is {fn_type} and {v}.__code__ is {code}"
         elif spec.kind == "SEQUENCE_LENGTH":
             test = f"type({v}) is {const(tuple)} and len({v}) == {const(spec.value)}"
         elif spec.kind == "DICT_KEYS_MATCH":

@@ -34,7 +34,6 @@ Target (issue 6): median ours/dynamo <= 0.5.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import statistics
 import sys
@@ -42,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from _timing import compare, per_call_ns
+from _timing import compare
 
 import guards
 
@@ -316,11 +315,11 @@ def measure(
     assert not root_check(dynamo_locals(x, changed)), f"{name}: Dynamo misses the change"
 
     contenders = {
-        "ours": functools.partial(check, L, G),
-        "dynamo": functools.partial(root_check, DL),
-        "fixed": functools.partial(fixed_check, DL),
+        "ours": (check, (L, G)),
+        "dynamo": (root_check, (DL,)),
+        "fixed": (fixed_check, (DL,)),
     }
-    slowest = max(per_call_ns(f, 200) for f in contenders.values())
+    slowest = max(compare(contenders, number=200, rounds=1).values())
     times = compare(contenders, number=max(200, int(SAMPLE_NS / slowest)), rounds=ROUNDS)
     return {
         "name": name,
@@ -373,7 +372,7 @@ def main() -> None:
     print(f"\nmedian ours/dynamo: {median:.2f} (target <= {TARGET}: {status})")
     if input_ratios:
         print(
-            f"median ours/(dynamo - fixed): {statistics.median(input_ratios):.2f} "
+            f"median ours/(dynamo - fixed): {statistics.median(input_ratios):.2f}"
             "\n  (informational, approximate: a difference of medians; against only the part of\n"
             "  Dynamo's check that depends on the function)"
         )

@@ -75,7 +75,7 @@ PAYLOADS = [
 #: What codegen may write as a literal: nothing that came from the user.
 ALLOWED_CONSTANTS = {(type(None), None), (bool, True), (bool, False), (float, 0.0), (float, 1.0)}
 ALLOWED_NAMES = re.compile(
-    r"(L|G|check|_make_check|_v\d+|_k\d+_[A-Za-z_]\w*"
+    r"(L|G|check|_make_check|_part\d+|_v\d+|_d\d+|_k\d+_[A-Za-z_]\w*"
     r"|type|len|list|hasattr|getattr|Exception)\Z"
 )
 

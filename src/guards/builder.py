@@ -14,6 +14,7 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import string
 import types
@@ -246,7 +247,8 @@ class GuardBuilder:
 
     def _label(self, source: Source) -> str | None:
         """The user's name for a closure cell or default on the path, if there is one."""
-        for step in reversed(source.chain()):
+        step: Source | None = source
+        while step is not None:  # innermost step first
             try:
                 if isinstance(step, GetItemSource) and isinstance(step.base, ClosureSource):
                     code = self.get(step.base.base).__code__
@@ -260,6 +262,7 @@ class GuardBuilder:
                     return str(code.co_varnames[first + int(step.idx_key)])
             except Exception:
                 return None
+            step = step.base
         return None
 
     # -- helpers for kinds -------------------------------------------------------
@@ -520,13 +523,18 @@ for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
 
 
-def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) -> None:
+@functools.lru_cache(maxsize=512)
+def _template_fields(expr: str) -> tuple[str, ...]:
+    """The ``{fields}`` of a check template (templates repeat: parse each once)."""
     try:
-        fields = [f for _, f, _, _ in _FORMATTER.parse(expr) if f is not None]
+        return tuple(f for _, f, _, _ in _FORMATTER.parse(expr) if f is not None)
     except ValueError as exc:
         msg = f"check template {expr!r} is malformed: {exc}"
         raise GuardsValueError(msg) from None
-    for field in fields:
+
+
+def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) -> None:
+    for field in _template_fields(expr):
         if field.isdigit():
             if int(field) >= n_sources:
                 msg = f"check template {expr!r} uses {{{field}}} but has {n_sources} source(s)"

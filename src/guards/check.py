@@ -52,7 +52,7 @@ class CheckFunction:
     ) -> CheckResult:
         """Every failing guard, with expected and actual values; same verdict as ``check``."""
         check_type("f_locals", f_locals, Mapping)
-        return evaluate(self.checks, self._generated.predicates, f_locals, f_globals)
+        return evaluate(self.checks, self._generated.predicates.get(), f_locals, f_globals)
 
     def __repr__(self) -> str:
         return f"<CheckFunction: {len(self.guards)} guards, {len(self.checks)} checks>"

@@ -14,10 +14,12 @@ comment line.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import itertools
 import linecache
 import string
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,7 +47,7 @@ class Generated:
     """The output of :func:`generate`: the function, its text and the checks in run order."""
 
     check: CheckFn
-    predicates: tuple[Callable[..., Any], ...]
+    predicates: _LazyPredicates
     ordered_checks: tuple[Check, ...]
     code: str
     filename: str
@@ -53,6 +55,8 @@ class Generated:
 
 def comment_safe(text: str) -> str:
     """``text`` with everything but printable ASCII escaped: safe inside a ``#`` comment."""
+    if text.isascii() and text.isprintable():
+        return text
     return "".join(
         ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in text
     )
@@ -100,7 +104,9 @@ def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
         node = nodes.get(source)
         if node is None:
             parent = root if source.base is None else node_for(source.base)
-            node = parent.children.setdefault(source, _Node(source))
+            node = parent.children.get(source)
+            if node is None:
+                node = parent.children[source] = _Node(source)
             nodes[source] = node
         return node
 
@@ -136,46 +142,67 @@ def emit_body(
     Returns the lines and the checks in the order they run.  ``root_code``
     may give another expression for a root (a parameter instead of ``L['x']``).
     """
+    segments, ordered = emit_segments(checks, emitter, root_code)
+    return [line for segment in segments for line in segment], ordered
+
+
+def emit_segments(
+    checks: Sequence[Check], emitter: Emitter, root_code: RootCode | None = None
+) -> tuple[list[list[str]], list[Check]]:
+    """:func:`emit_body`, cut into one segment per root path.
+
+    No variable crosses from one segment to the next, except into the last
+    segment when there are checks across paths (they need values of several).
+    """
     root, relational = access_tree(checks)
     var_of: dict[Source, str] = {}
     ordered: list[Check] = []
-    body: list[str] = []
+    segments: list[list[str]] = []
 
     def emit_check(check: Check, value_vars: Sequence[str]) -> None:
         ordered.append(check)
         expr = _render_expr(check, value_vars, emitter)
         # Kind and path only: the description shows expected values, which stay out of code.
         where = ", ".join(s.name for s in check.sources)
-        body.append(f"# {comment_safe(check.guard.kind)} on {comment_safe(where)}")
-        body.append(f"if not ({expr}):")
-        body.append(f"    {FAIL}")
+        segments[-1].append(f"# {comment_safe(check.guard.kind)} on {comment_safe(where)}")
+        segments[-1].append(f"if not ({expr}):")
+        segments[-1].append(f"    {FAIL}")
 
     needed = {source for check in relational for source in check.sources}
     # Depth-first, with an explicit stack so deep paths cannot exhaust recursion.
     # A step with no checks of its own and one path below it (the closure tuple
     # on the way to a cell) is not stored: its expression feeds the next step.
-    stack: list[tuple[_Node, str]] = [(child, "") for child in reversed(root.children.values())]
+    # A value is needed only while the paths below it are checked, so values at
+    # one depth share a variable (fewer locals to set up on every call); only
+    # the values of checks across paths keep their own.
+    stack: list[tuple[_Node, str, int]] = [
+        (child, "", 0) for child in reversed(root.children.values())
+    ]
     while stack:
-        node, base_expr = stack.pop()
+        node, base_expr, depth = stack.pop()
         assert node.source is not None
+        if node.source.base is None:
+            segments.append([])
         expr = None
         if root_code is not None and node.source.base is None:
             expr = root_code(node.source, emitter.bind)
         if expr is None:
             expr = node.source._step_code(base_expr, emitter.bind)
         if not node.checks and len(node.children) == 1 and node.source not in needed:
-            stack.extend((child, expr) for child in node.children.values())
+            stack.extend((child, expr, depth + 1) for child in node.children.values())
             continue
-        var = emitter.new_var()
+        var = emitter.new_var() if node.source in needed else f"{emitter.prefix}d{depth}"
         var_of[node.source] = var
-        body.append(f"# {comment_safe(node.source.name)}")
-        body.append(f"{var} = {expr}")
+        segments[-1].append(f"# {comment_safe(node.source.name)}")
+        segments[-1].append(f"{var} = {expr}")
         for check in sorted(node.checks, key=lambda c: c.cost):
             emit_check(check, (var,))
-        stack.extend((child, var) for child in reversed(node.children.values()))
-    for check in relational:
-        emit_check(check, [var_of[s] for s in check.sources])
-    return body, ordered
+        stack.extend((child, var, depth + 1) for child in reversed(node.children.values()))
+    if relational:
+        segments.append([])
+        for check in relational:
+            emit_check(check, [var_of[s] for s in check.sources])
+    return segments, ordered
 
 
 def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = None) -> str:
@@ -201,35 +228,95 @@ def compile_accessor(source: Source) -> Callable[..., Any]:
     return run_factory(code, name, "_make_get", emitter.constants)  # type: ignore[no-any-return]
 
 
+#: Above this many lines, the check is cut into parts: CPython's compiler is
+#: slower than linear on one huge function, and a call per part costs little.
+PART_LINES = 2000
+
+
 def generate(checks: Sequence[Check], label: str) -> Generated:
     """Compile ``checks`` into one function ``check(L, G=None) -> bool`` that never raises."""
     emitter = Emitter()
-    body, ordered = emit_body(checks, emitter)
-    factory_params = ", ".join(emitter.constants)
-    lines = [f"def _make_check({factory_params}):", "    def check(L, G=None):", "        try:"]
-    lines += [f"            {line.replace(FAIL, 'return False')}" for line in body]
-    lines += ["            return True", "        except Exception:", "            return False"]
-    lines += ["    return check"]
+    segments, ordered = emit_segments(checks, emitter)
+    # Checks across paths read values of several segments: those stay in one part.
+    across = any(len(check.sources) > 1 for check in ordered)
+    parts = [[line for seg in segments for line in seg]] if across else _parts(segments)
+    lines: list[str] = []
+    if len(parts) == 1:
+        lines += ["def check(L, G=None):", "    try:"]
+        lines += [f"        {line.replace(FAIL, 'return False')}" for line in parts[0]]
+        lines += ["        return True", "    except Exception:", "        return False"]
+    else:
+        for i, part in enumerate(parts):
+            lines.append(f"def _part{i}(L, G):")
+            lines += [f"    {line.replace(FAIL, 'return False')}" for line in part]
+            lines.append("    return True")
+        calls = " and ".join(f"_part{i}(L, G)" for i in range(len(parts)))
+        lines += ["def check(L, G=None):", "    try:", f"        return {calls}",
+                  "    except Exception:", "        return False"]
     code = "\n".join(lines) + "\n"
     filename = f"<guards check #{next(_counter)}: {comment_safe(label)[:80]}>"
-    check_fn = run_factory(code, filename, "_make_check", emitter.constants)
+    # The constants are the globals of a namespace of the check's own: as fast to
+    # read as closure cells, and compile stays linear in the size of the check.
+    namespace = _namespace(emitter)
+    exec(compile(code, filename, "exec"), namespace)  # text from identifiers only
+    check_fn = namespace["check"]
     register_linecache(filename, code, check_fn)
-    predicates = _predicates(ordered, emitter, filename)
+    predicates = _LazyPredicates(ordered, emitter, filename, namespace)
     return Generated(check_fn, predicates, tuple(ordered), code, filename)
 
 
+def _namespace(emitter: Emitter) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.generated"}
+    namespace.update(emitter.constants)
+    return namespace
+
+
+def _parts(segments: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Whole segments grouped into parts of about :data:`PART_LINES` lines."""
+    parts: list[list[str]] = [[]]
+    for segment in segments:
+        if parts[-1] and len(parts[-1]) + len(segment) > PART_LINES:
+            parts.append([])
+        parts[-1].extend(segment)
+    return parts
+
+
+class _LazyPredicates:
+    """The verbose path's predicates, compiled the first time a failure is explained."""
+
+    def __init__(
+        self, ordered: Sequence[Check], emitter: Emitter, filename: str,
+        namespace: dict[str, Any],
+    ) -> None:
+        self._args: tuple[Sequence[Check], Emitter, str, dict[str, Any]] | None = (
+            ordered, emitter, filename, namespace,
+        )
+        self._predicates: tuple[Callable[..., Any], ...] = ()
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[Callable[..., Any], ...]:
+        with self._lock:
+            if self._args is not None:
+                self._predicates = _predicates(*self._args)
+                self._args = None
+            return self._predicates
+
+
 def _predicates(
-    ordered: Sequence[Check], emitter: Emitter, filename: str
+    ordered: Sequence[Check], emitter: Emitter, filename: str, namespace: dict[str, Any]
 ) -> tuple[Callable[..., Any], ...]:
-    """One function per check, from the same template, for the verbose path."""
-    lines = [f"def _make_predicates({', '.join(emitter.constants)}):"]
+    """One function per check, from the same template, for the verbose path.
+
+    They read the bound constants as globals of their own namespace: thousands
+    of closures over one factory would make ``compile`` super-linear.
+    """
+    lines = []
     for i, check in enumerate(ordered):
         params = [f"_p{j}" for j in range(len(check.sources))]
-        lines.append(f"    def _pred{i}({', '.join(params)}):")
-        lines.append(f"        return {_render_expr(check, params, emitter)}")
-    lines.append(f"    return ({''.join(f'_pred{i}, ' for i in range(len(ordered)))})")
-    code = "\n".join(lines) + "\n"
-    return tuple(run_factory(code, filename + " (verbose)", "_make_predicates", emitter.constants))
+        lines.append(f"def _pred{i}({', '.join(params)}):")
+        lines.append(f"    return {_render_expr(check, params, emitter)}")
+    exec(compile("\n".join(lines) + "\n", filename + " (verbose)", "exec"), namespace)
+    return tuple(namespace[f"_pred{i}"] for i in range(len(ordered)))
 
 
 def register_linecache(filename: str, code: str, owner: object) -> None:

@@ -249,7 +249,7 @@ class Dispatcher:
             filename = f"<guards entry of {comment_safe(self.function.__qualname__)}>"
             # In the wrapper's globals: the body reads its clock, cells and globals there.
             exec(compile(text, filename, "exec"), self.globals)
-            function = self.globals.pop(make)(**emitter.constants)
+            function = self.globals.pop(make)(*emitter.constants.values())
             self._entry_functions[id(entry)] = function
         return function
 

@@ -1,0 +1,78 @@
+"""Build cost: time and memory to build and compile 1k and 10k guards, and to trace 1k reads.
+
+Run: ``python benchmarks/build_cost.py``.  Builds the mixed guard sets of
+``guard_sets.py`` (make the guards, build and compile them) at 1,000 and
+10,000 guards, and traces a specialized function that reads 1,000 values, then
+10,000.  Reports microseconds and bytes (peak traced allocation, tracemalloc)
+per guard.  Target: 10k costs at most 12 times 1k (no super-linear step).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from _timing import row
+from guard_sets import guard_set, ours
+
+import guards
+
+TARGET = 12.0
+
+
+def measure(build: Callable[[], Any], repeats: int) -> tuple[float, int]:
+    """Median seconds of ``build()``, and its peak traced allocation in bytes."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        build()
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    build()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return statistics.median(times), peak
+
+
+def compile_set(size: int) -> Callable[[], Any]:
+    f_locals, specs = guard_set(size)
+    return lambda: ours(f_locals, specs)
+
+
+def trace_reads(size: int) -> Callable[[], Any]:
+    """A fresh specialized function reading ``size`` values of a dict, traced once."""
+    data = {f"k{i}": i for i in range(size)}
+
+    def build() -> Any:
+        @guards.specialize
+        def total(d: dict[str, int]) -> int:
+            return sum(d[key] for key in d)
+
+        return total(data)
+
+    return build
+
+
+def run() -> list[dict[str, Any]]:
+    rows = []
+    print("build cost (median of repeats; memory is the peak traced allocation)")
+    print(f"  {'what':<28} {'n':>6} {'ms':>9} {'us/guard':>9} {'bytes/guard':>12}")
+    for name, maker in (("build + compile guards", compile_set),
+                        ("trace a function reading n", trace_reads)):
+        results = {}
+        for size in (1_000, 10_000):
+            seconds, peak = measure(maker(size), repeats=5 if size == 1_000 else 3)
+            results[size] = seconds
+            print(f"  {name:<28} {size:>6} {seconds * 1e3:>9.1f} {seconds / size * 1e6:>9.1f} "
+                  f"{peak / size:>12.0f}")
+        ratio = results[10_000] / results[1_000]
+        print(f"  {name}: 10k / 1k = {ratio:.1f} (target <= {TARGET:.0f})")
+        rows.append(row("build cost", f"{name}, 10k / 1k", ratio, TARGET))
+    return rows
+
+
+if __name__ == "__main__":
+    run()
