@@ -35,7 +35,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from _timing import compare
+from _timing import compare, row
 from guard_sets import Config, Spec, floor, guard_set, ours, source_of
 
 try:
@@ -265,12 +265,14 @@ def measure(size: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> list[dict[str, Any]]:
+    """Print the table; return the summary rows for ``run.py``."""
     if RootGuardManager is None:
         print("Check vs TorchDynamo: skipped: torch is not installed")
-        return
+        return []
     import torch
 
+    rows = []
     print(f"Check vs TorchDynamo (torch {torch.__version__}, Python {sys.version.split()[0]})")
     print("same guard set: ours = guards CheckFunction.check, floor = hand-written Python,")
     print("dynamo = RootGuardManager.check (C++); ns per call, medians of interleaved rounds\n")
@@ -295,10 +297,13 @@ def main() -> None:
             f"{size:>6} {r['checks']:>6} {r['leaves']:>10} {r['ours']:>9.0f} {r['floor']:>9.0f} "
             f"{r['dynamo']:>10.0f} {ratio:>8.2f} {floor_ratio:>9.2f} {target_text:>6}  {status}"
         )
+        rows.append(row("check vs Dynamo", f"{size} guards", ratio, target))
+        rows.append(row("check vs Dynamo", f"{size} guards, the floor", floor_ratio, None))
     print("\nchecks: our compiled checks; dyn leaves: leaf guards in Dynamo's tree (a dict's")
     print("type and length are checked by its DictGuardManager, not by leaves).")
     print("Verified: every tree passes on its frame and on an equal fresh frame, and all three")
     print("fail when any single guarded value is changed.")
+    return rows
 
 
 if __name__ == "__main__":

@@ -35,7 +35,11 @@ def run() -> list[dict[str, Any]]:
     cached, specialized = functools.lru_cache(maxsize=None)(mix), guards.specialize(mix)
     assert cached(3, 4) == specialized(3, 4) == mix(3, 4)
     times = compare(
-        {"plain": (mix, (3, 4)), "lru_cache": (cached, (3, 4)), "specialize": (specialized, (3, 4))},
+        {
+            "plain": (mix, (3, 4)),
+            "lru_cache": (cached, (3, 4)),
+            "specialize": (specialized, (3, 4)),
+        },
         number=200_000, rounds=15,
     )
     ratio = times["specialize"] / times["lru_cache"]

@@ -76,8 +76,8 @@ def counter_value(counter: itertools.count[int]) -> int:
 class CacheEntry:
     """One cached value, the check that guards it, and where and when it was made.
 
-    ``last_used`` is a stamp of the cache's clock (higher is more recent);
-    ``hits`` counts the lookups it answered.
+    ``hits`` counts the lookups it answered; ``last_used`` is a stamp of the
+    cache's clock (higher is more recent).
     """
 
     check: CheckFunction
@@ -85,7 +85,9 @@ class CacheEntry:
     created: float = attrs.field(factory=time.time)
     provenance: Provenance | None = None
     last_used: int = 0
+    #: Counted with next(): atomic, and one call on specialize's generated fast path.
     hit_counter: itertools.count[int] = attrs.field(factory=itertools.count, repr=False)
+    _synced_hits: int = attrs.field(default=0, repr=False)
 
     @property
     def hits(self) -> int:
@@ -94,8 +96,8 @@ class CacheEntry:
 
     def record_hit(self, clock: itertools.count[int]) -> None:
         """Count a hit and make the entry the most recently used."""
-        self.last_used = next(clock)
         next(self.hit_counter)
+        self.last_used = next(clock)
 
     def __str__(self) -> str:
         where = f" at {self.provenance}" if self.provenance else ""
@@ -261,6 +263,7 @@ class GuardedCache:
                         f"(on_limit='raise'); the lookup missed because:\n{reason}"
                     )
                     raise CacheLimitError(msg, reason)
+                self._sync_recency()
                 oldest = min(self._entries, key=lambda e: e.last_used)
                 self._entries.remove(oldest)
                 self._retired_hits += oldest.hits
@@ -287,7 +290,26 @@ class GuardedCache:
     @property
     def entries(self) -> tuple[CacheEntry, ...]:
         """The entries, most recently used first."""
-        return tuple(sorted(self._entries, key=lambda e: -e.last_used))
+        with self._lock:
+            self._sync_recency()
+            return tuple(sorted(self._entries, key=lambda e: -e.last_used))
+
+    def _sync_recency(self) -> None:
+        """Stamp entries that were hit without a stamp (on specialize's fast path).
+
+        That path only counts a hit; here, an entry whose count moved since the
+        last sync becomes more recent than every entry whose count did not, and
+        those hit in the same interval keep their previous order.  This is LRU
+        up to ties within one interval between misses.
+        """
+        moved = []
+        for entry in self._entries:
+            hits = entry.hits
+            if hits != entry._synced_hits:
+                entry._synced_hits = hits
+                moved.append(entry)
+        for entry in sorted(moved, key=lambda e: e.last_used):
+            entry.last_used = next(self._clock)
 
     def __len__(self) -> int:
         return len(self._entries)

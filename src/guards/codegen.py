@@ -191,10 +191,13 @@ def emit_segments(
         if not node.checks and len(node.children) == 1 and node.source not in needed:
             stack.extend((child, expr, depth + 1) for child in node.children.values())
             continue
-        var = emitter.new_var() if node.source in needed else f"{emitter.prefix}d{depth}"
-        var_of[node.source] = var
         segments[-1].append(f"# {comment_safe(node.source.name)}")
-        segments[-1].append(f"{var} = {expr}")
+        if expr.isidentifier():  # already a local (a parameter of the dispatcher)
+            var = expr
+        else:
+            var = emitter.new_var() if node.source in needed else f"{emitter.prefix}d{depth}"
+            segments[-1].append(f"{var} = {expr}")
+        var_of[node.source] = var
         for check in sorted(node.checks, key=lambda c: c.cost):
             emit_check(check, (var,))
         stack.extend((child, var, depth + 1) for child in reversed(node.children.values()))

@@ -102,8 +102,8 @@ class Dispatcher:
         self.missing, self.slow, self.flag, self.g = (
             n.get("MISSING"), n.get("slow"), n.get("SLOW_PATH"), n.get("G"),
         )
-        self.pos_default, self.kw_default, self.clock, self.cell_items = (
-            n.get("pos_default"), n.get("kw_default"), n.get("clock"), n.get("cell_items"),
+        self.pos_default, self.kw_default, self.cell_items = (
+            n.get("pos_default"), n.get("kw_default"), n.get("cell_items"),
         )
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
         # Not the function's own name, which may not be an identifier ("<lambda>");
@@ -118,7 +118,6 @@ class Dispatcher:
             self.g: function.__globals__,
             self.pos_default: _defaults_reader(function, self.shape),
             self.kw_default: _kwdefaults_reader(function),
-            self.clock: cache._clock,
             self.cell_items: _cell_items,
             **dict(zip(self.cells, function.__closure__ or (), strict=True)),
         }
@@ -185,7 +184,8 @@ class Dispatcher:
         body, _ = emit_body(entry.check.checks, emitter, self._root_code)
         lines = [line.replace(FAIL, fail) for line in body]
         lines += [
-            f"{emitter.bind(entry, 'entry')}.last_used = next({self.clock})",
+            # Only the count: the cache turns moved counts into recency when it
+            # needs recency (GuardedCache._sync_recency), keeping this path short.
             f"next({emitter.bind(entry.hit_counter, 'hits')})",
         ]
         stored = entry.value
@@ -203,24 +203,29 @@ class Dispatcher:
         the entry's value, or ``NO_HIT``.
         """
         index = EntryIndex.build(entries)
-        buckets: dict[Any, tuple[Callable[..., Any], ...]] = {}
+        grouped: dict[Any, list[Callable[..., Any]]] = {}
         for key, bucket in index.buckets.items():
             raw = key if index.by_type else key[1]  # 1, 1.0 and True share; checks tell
-            buckets[raw] = buckets.get(raw, ()) + tuple(map(self._entry_function, bucket))
+            grouped.setdefault(raw, []).extend(map(self._entry_function, bucket))
+        # One candidate is called directly; several are tried in turn by one function.
+        buckets = {key: fns[0] if len(fns) == 1 else _first_of(fns) for key, fns in grouped.items()}
         rest = tuple(map(self._entry_function, index.rest))
         p = emitter.prefix
         nohit, args = emitter.bind(NO_HIT, "nohit"), ", ".join(self._parameter_names())
-        loops = []
+        lines = []
         if index.source is not None:
             key = access_expr(index.source, emitter, self._root_code)
             key = f"type({key})" if index.by_type else key
-            loops.append(f"{emitter.bind(buckets, 'buckets')}.get({key}, ())")
-        if rest:
-            loops.append(emitter.bind(rest, "rest"))
-        lines = []
-        for candidates in loops:
             lines += [
-                f"for {p}c in {candidates}:",
+                f"{p}c = {emitter.bind(buckets, 'buckets')}.get({key})",
+                f"if {p}c is not None:",
+                f"    {p}r = {p}c({args})",
+                f"    if {p}r is not {nohit}:",
+                f"        return {p}r",
+            ]
+        if rest:
+            lines += [
+                f"for {p}c in {emitter.bind(rest, 'rest')}:",
                 f"    {p}r = {p}c({args})",
                 f"    if {p}r is not {nohit}:",
                 f"        return {p}r",
@@ -310,6 +315,19 @@ class Dispatcher:
             for i, name in enumerate(code.co_freevars)
         ]
         return items
+
+
+def _first_of(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
+    """A candidate that tries ``functions`` in turn (entries sharing one index key)."""
+
+    def first(*args: Any) -> Any:
+        for function in functions:
+            result = function(*args)
+            if result is not NO_HIT:
+                return result
+        return NO_HIT
+
+    return first
 
 
 def _cell_items(cell: types.CellType, name: str) -> dict[str, Any]:
