@@ -76,3 +76,33 @@ def test_hits_are_counted_on_the_fast_path_and_recency_drives_eviction() -> None
     assert (info.hits, info.misses) == (4, 4)
     f(2)                       # 2 was evicted: a miss
     assert f.cache.info().misses == 5
+
+
+def test_an_unreadable_index_key_still_tries_the_rest_inline() -> None:
+    """When the indexed path cannot be read, the rest list answers without the slow path."""
+
+    @guards.specialize(max_entries=64)
+    def pick(cfg: Obj) -> object:
+        if hasattr(cfg, "a"):
+            return ("a", cfg.a)
+        return ("b", cfg.b)
+
+    for value in range(6):
+        pick(Obj(a=value))
+    pick(Obj(b=1))
+    slow_calls = []
+    state = pick.specialized  # type: ignore[attr-defined]
+    original = state.dispatch
+
+    def counting(f_locals: dict[str, object]) -> object:
+        slow_calls.append(f_locals)
+        return original(f_locals)
+
+    pick.__globals__[_slow_name(pick)] = counting
+    assert pick(Obj(b=1)) == ("b", 1)
+    assert slow_calls == []
+
+
+def _slow_name(fn: object) -> str:
+    code = fn.__code__  # type: ignore[attr-defined]
+    return next(name for name in code.co_names if name.endswith("slow"))

@@ -217,7 +217,11 @@ class Dispatcher:
             key = access_expr(index.source, emitter, self._root_code)
             key = f"type({key})" if index.by_type else key
             lines += [
-                f"{p}c = {emitter.bind(buckets, 'buckets')}.get({key})",
+                # A value that cannot be read or hashed matches no bucket, only the rest.
+                "try:",
+                f"    {p}c = {emitter.bind(buckets, 'buckets')}.get({key})",
+                "except Exception:",
+                f"    {p}c = None",
                 f"if {p}c is not None:",
                 f"    {p}r = {p}c({args})",
                 f"    if {p}r is not {nohit}:",
