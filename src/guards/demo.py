@@ -15,7 +15,7 @@ from guards.builder import GuardBuilder
 from guards.check import compile_guards
 from guards.logs import recompiles_log
 from guards.sources import AttrSource, ClosureSource, DefaultsSource, GetItemSource, LocalSource
-from guards.specialize import specialize
+from guards.specialization import specialize
 
 _GUARDS_USER_CODE = True  # provenance: treat this module's lines as the user's
 

@@ -49,6 +49,7 @@ from typing import Any, NoReturn
 import attrs
 
 from guards.builder import GuardBuilder
+from guards.contexts import TracingContext
 from guards.errors import GuardsError
 from guards.proxy import Tracked, tracer_of, tracker_of
 from guards.sources import (
@@ -59,7 +60,6 @@ from guards.sources import (
     Source,
     TypeSource,
 )
-from guards.tracing import TracingContext
 from guards.tracker import LazyTracker
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)

@@ -41,7 +41,7 @@ from guards.sources import AttrSource, ClosureSource, GetItemSource, Source
 
 if TYPE_CHECKING:
     from guards.binding import BoundCall
-    from guards.tracing import TracingContext
+    from guards.contexts import TracingContext
 
 
 class UntrackableError(GuardsError, TypeError):

@@ -25,11 +25,12 @@ from typing import Any, TypeVar, overload
 
 from guards.builder import _same_value
 from guards.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
-from guards.config import config
+from guards.contexts import tracing
 from guards.dispatch import Dispatcher, frame_locals_builder
 from guards.errors import GuardBuildError, GuardsError, GuardsTypeError, describe
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
+from guards.options import config
 from guards.tracer import (
     TraceOutcome,
     UntrackedCallError,
@@ -37,7 +38,6 @@ from guards.tracer import (
     _is_deep_immutable,
     trace_call,
 )
-from guards.tracing import tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
