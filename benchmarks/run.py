@@ -17,12 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import build_cost  # noqa: E402
-import check_vs_floor  # noqa: E402
-import dynamo_guards  # noqa: E402
-import hit_overhead  # noqa: E402
-import many_entries  # noqa: E402
-import real_functions  # noqa: E402
+import build_cost
+import check_vs_floor
+import dynamo_guards
+import hit_overhead
+import many_entries
+import real_functions
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("1. check vs the floor", check_vs_floor.run),

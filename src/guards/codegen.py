@@ -159,13 +159,14 @@ def emit_segments(
     ordered: list[Check] = []
     segments: list[list[str]] = []
 
-    def emit_check(check: Check, value_vars: Sequence[str]) -> None:
-        ordered.append(check)
-        expr = _render_expr(check, value_vars, emitter)
-        # Kind and path only: the description shows expected values, which stay out of code.
-        where = ", ".join(s.name for s in check.sources)
-        segments[-1].append(f"# {comment_safe(check.guard.kind)} on {comment_safe(where)}")
-        segments[-1].append(f"if not ({expr}):")
+    def emit_checks(checks: Sequence[Check], value_vars: Sequence[str]) -> None:
+        """One ``if`` for a value's checks, cheapest first: fewer lines and jumps."""
+        ordered.extend(checks)
+        exprs = [f"({_render_expr(check, value_vars, emitter)})" for check in checks]
+        # Kinds only: descriptions show expected values, which stay out of the code.
+        kinds = ", ".join(dict.fromkeys(comment_safe(check.guard.kind) for check in checks))
+        segments[-1].append(f"# {kinds}")
+        segments[-1].append(f"if not ({' and '.join(exprs)}):")
         segments[-1].append(f"    {FAIL}")
 
     needed = {source for check in relational for source in check.sources}
@@ -198,13 +199,13 @@ def emit_segments(
             var = emitter.new_var() if node.source in needed else f"{emitter.prefix}d{depth}"
             segments[-1].append(f"{var} = {expr}")
         var_of[node.source] = var
-        for check in sorted(node.checks, key=lambda c: c.cost):
-            emit_check(check, (var,))
+        if node.checks:
+            emit_checks(sorted(node.checks, key=lambda c: c.cost), (var,))
         stack.extend((child, var, depth + 1) for child in reversed(node.children.values()))
     if relational:
         segments.append([])
         for check in relational:
-            emit_check(check, [var_of[s] for s in check.sources])
+            emit_checks([check], [var_of[s] for s in check.sources])
     return segments, ordered
 
 
