@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from guards.builder import GuardBuilder
-from guards.errors import describe
+from guards.errors import GuardsTypeError, describe
 from guards.generated import run_factory
 from guards.sources import (
     AttrSource,
@@ -93,6 +93,12 @@ def bind_args(
     if not isinstance(fn, LazyTracker):
         msg = f"fn must be a LazyTracker of a Python function, got {describe(fn)}"
         raise UntrackableError(msg)
+    if not isinstance(args, (tuple, list)):
+        msg = f"args must be a tuple or list of arguments, got {describe(args)}"
+        raise GuardsTypeError(msg)
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        msg = f"kwargs must be a mapping of keyword arguments or None, got {describe(kwargs)}"
+        raise GuardsTypeError(msg)
     function = fn.peek()
     if type(function) is not types.FunctionType:
         msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"

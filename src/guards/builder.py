@@ -31,6 +31,7 @@ from guards.errors import (
     GuardsValueError,
     check_type,
     describe,
+    describe as _describe,  # add_check has a parameter named describe
 )
 from guards.guard import _KINDS, Guard
 from guards.sources import (
@@ -53,17 +54,22 @@ _FORMATTER = string.Formatter()
 
 def show(value: Any) -> str:
     """A short display of ``value`` for explanations; never raises."""
+    cls = type(value)  # not isinstance: that would ask the value's own __class__
     try:
-        if isinstance(value, type):
+        if issubclass(cls, type):
             module = value.__module__
             return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
-        if isinstance(value, types.FunctionType):
+        if issubclass(cls, types.FunctionType):
             return f"<function {value.__qualname__}>"
-        if isinstance(value, types.CodeType):
+        if cls is types.CodeType:
             return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
         text = repr(value)
     except Exception as exc:
-        return f"<unrepresentable {type(value).__qualname__}: {type(exc).__name__}>"
+        if issubclass(cls, int) and isinstance(exc, ValueError):
+            # Too many digits for str() (sys.set_int_max_str_digits): hex has no limit.
+            digits = hex(value)
+            return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
+        return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -151,6 +157,8 @@ class GuardBuilder:
         check_type("f_locals", f_locals, Mapping)
         if f_globals is not None:
             check_type("f_globals", f_globals, Mapping)
+        if values is not None:
+            check_type("values", values, Mapping)
         self.f_locals = f_locals
         self.f_globals = f_globals
         self.checks: list[Check] = []
@@ -186,7 +194,7 @@ class GuardBuilder:
         try:
             return self._values[source]
         except KeyError:
-            pass
+            check_type("source", source, Source)
         base = source.base
         try:
             if base is None:
@@ -224,13 +232,29 @@ class GuardBuilder:
         """
         check_type("guard", guard, Guard)
         check_type("expr", expr, str)
+        check_type("describe", describe, str)
+        check_type("cost", cost, int)
+        if not callable(actual):
+            msg = f"actual must be callable, got {_describe(actual)}"
+            raise GuardsTypeError(msg)
         if sources is None:
             sources = (guard.source,)
-        for source in sources:
-            check_type("sources[...]", source, Source)
+        if type(sources) not in (tuple, list) or not sources:
+            msg = f"sources must be a non-empty tuple of Source, got {_describe(sources)}"
+            raise GuardsTypeError(msg)
+        for i, source in enumerate(sources):
+            check_type(f"sources[{i}]", source, Source)
         _validate_template(expr, len(sources), constants)
         names = [s.name for s in sources]
-        description = describe.format(*names, expected=show(expected))
+        try:
+            description = describe.format(*names, expected=show(expected))
+        except (LookupError, ValueError, AttributeError) as exc:
+            msg = (
+                f"describe template {describe!r} of check {expr!r} is malformed "
+                f"({type(exc).__name__}: {exc}); it may use {{0}}..{{{len(sources) - 1}}} "
+                "and {expected}"
+            )
+            raise GuardsValueError(msg) from None
         self.checks.append(
             Check(
                 guard=guard,
@@ -460,19 +484,30 @@ class GuardBuilder:
         )
 
     def WEAKREF_ALIVE(self, guard: Guard) -> None:
-        """The weak reference's referent is alive (made on ``WeakRefCallSource(r)`` or ``r``)."""
+        """The weak reference's referent is alive (made on ``WeakRefCallSource(r)`` or ``r``).
+
+        The reference's exact type is checked first, so that whatever else is found
+        at its path later is never called.
+        """
         source = guard.source
-        if isinstance(source, WeakRefCallSource):
+        ref_source = source.base if isinstance(source, WeakRefCallSource) else source
+        value = self.get(ref_source)
+        if not issubclass(type(value), weakref.ref):
+            where = ref_source.name
+            msg = f"WEAKREF_ALIVE needs a weak reference at {where}, got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        self.add_check(
+            guard, "type({0}) is {T}", sources=(ref_source,), T=type(value),
+            expected=type(value), describe="type({0}) is {expected}", actual=type,
+            cost=COST_IDENTITY,
+        )
+        if ref_source is not source:
             self.get(source)
             self.add_check(
                 guard, "{0} is not None", expected="alive", describe="{0} is not None",
                 actual=lambda v: "dead" if v is None else "alive", cost=COST_IDENTITY,
             )
             return
-        value = self.get(source)
-        if not isinstance(value, weakref.ref):
-            msg = f"WEAKREF_ALIVE needs a weak reference at {source.name}, got {describe(value)}"
-            raise GuardBuildError(msg, guard=guard)
         self.add_check(
             guard, "{0}() is not None", expected="alive", describe="{0}() is not None",
             actual=lambda r: "dead" if r() is None else "alive", cost=COST_CHEAP,
@@ -527,9 +562,23 @@ for _name in BUILTIN_KINDS:
 def _template_fields(expr: str) -> tuple[str, ...]:
     """The ``{fields}`` of a check template (templates repeat: parse each once)."""
     try:
-        return tuple(f for _, f, _, _ in _FORMATTER.parse(expr) if f is not None)
+        fields = tuple(f for _, f, _, _ in _FORMATTER.parse(expr) if f is not None)
     except ValueError as exc:
         msg = f"check template {expr!r} is malformed: {exc}"
+        raise GuardsValueError(msg) from None
+    _check_expression(expr, fields)
+    return fields
+
+
+def _check_expression(expr: str, fields: tuple[str, ...]) -> None:
+    """Raise :class:`GuardsValueError` unless ``expr`` is one expression, as codegen uses it."""
+    n_sources = 1 + max((int(f) for f in fields if f.isdigit()), default=-1)
+    names = {f: "_c" for f in fields if not f.isdigit()}
+    try:
+        text = expr.format(*(f"_s{i}" for i in range(n_sources)), **names)
+        compile(f"if not ({text}):\n    pass\n", "<check template>", "exec")
+    except (SyntaxError, LookupError, ValueError, AttributeError) as exc:
+        msg = f"check template {expr!r} is not a Python expression: {type(exc).__name__}: {exc}"
         raise GuardsValueError(msg) from None
 
 
@@ -557,7 +606,7 @@ _IMMUTABLE_SCALARS = (
 def _is_immutable(value: Any) -> bool:
     """True when ``value`` cannot change after the guard is built."""
     t = type(value)
-    if t in _IMMUTABLE_SCALARS or isinstance(value, (type, enum.Enum)):
+    if t in _IMMUTABLE_SCALARS or issubclass(t, (type, enum.Enum)):
         return True
     if t in (tuple, frozenset):
         return all(_is_immutable(item) for item in value)

@@ -148,6 +148,12 @@ class CacheLimitError(GuardsError):
         self.explanation = explanation
 
 
+def _check_frame(f_locals: Any, f_globals: Any) -> None:
+    check_type("f_locals", f_locals, Mapping)
+    if f_globals is not None:
+        check_type("f_globals", f_globals, Mapping)
+
+
 #: From this many entries on, lookups go through an index instead of a scan.
 INDEX_FROM = 12
 
@@ -196,6 +202,7 @@ class GuardedCache:
                 if len(self._entries) < INDEX_FROM:
                     self._move_to_front(entry)
                 return entry
+        _check_frame(f_locals, f_globals)  # on the miss path only: a hit costs nothing more
         next(self._misses)
         return None
 
@@ -227,7 +234,7 @@ class GuardedCache:
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> MissExplanation:
         """Every entry's failing guards for these values (most recently used first)."""
-        check_type("f_locals", f_locals, Mapping)
+        _check_frame(f_locals, f_globals)
         return MissExplanation(
             tuple(
                 EntryFailure(i, entry, entry.check.check_verbose(f_locals, f_globals))
@@ -279,6 +286,9 @@ class GuardedCache:
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever entries are added, evicted or cleared."""
+        if not callable(listener):
+            msg = f"listener must be callable, got {describe(listener)}"
+            raise GuardsTypeError(msg)
         self._listeners.append(listener)
 
     def _changed(self) -> None:

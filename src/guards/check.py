@@ -27,6 +27,8 @@ class CheckFunction:
     def __init__(
         self, guards: Sequence[Guard], dropped_guards: Sequence[Guard], generated: Generated
     ) -> None:
+        # Made by compile_guards; a hand-made one fails here, not at its first check.
+        check_type("generated", generated, Generated)
         self.guards: tuple[Guard, ...] = tuple(guards)
         self.dropped_guards: tuple[Guard, ...] = tuple(dropped_guards)
         self.check = generated.check
@@ -52,6 +54,8 @@ class CheckFunction:
     ) -> CheckResult:
         """Every failing guard, with expected and actual values; same verdict as ``check``."""
         check_type("f_locals", f_locals, Mapping)
+        if f_globals is not None:
+            check_type("f_globals", f_globals, Mapping)
         return evaluate(self.checks, self._generated.predicates.get(), f_locals, f_globals)
 
     def __repr__(self) -> str:

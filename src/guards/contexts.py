@@ -129,7 +129,7 @@ class TracingContext:
         try:
             return self._values[source]
         except KeyError:
-            pass
+            check_type("source", source, Source)
         base = source.base
         if base is None:
             value = source._root_value(self.f_locals, self.f_globals)

@@ -41,6 +41,8 @@ from guards.errors import GuardsTypeError
 from guards.markers import SLOW_PATH
 from guards.sources import GlobalSource, LocalSource, Source
 
+_dispatchers = itertools.count()
+
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
 
@@ -127,7 +129,10 @@ class Dispatcher:
     # -- generation -------------------------------------------------------------------
     def _define(self) -> types.FunctionType:
         text = self._skeleton([])
-        filename = f"<guards specialize {comment_safe(self.function.__qualname__)}>"
+        # Unique to this dispatcher: two functions of one name (lambdas, closures of one
+        # def) must not share linecache entries, which each one drops when it dies.
+        self.label = f"{comment_safe(self.function.__qualname__)} @{next(_dispatchers)}"
+        filename = f"<guards specialize {self.label}>"
         exec(compile(text, filename, "exec"), self.globals)  # text from identifiers only
         wrapper: types.FunctionType = self.globals.pop(self.def_name)
         register_linecache(filename, text, wrapper)
@@ -148,9 +153,7 @@ class Dispatcher:
                 if key in {id(e) for e in entries}
             }
             text = self._skeleton(lines)
-            filename = (
-                f"<guards specialize {comment_safe(self.function.__qualname__)} #{generation}>"
-            )
+            filename = f"<guards specialize {self.label} #{generation}>"
             module = compile(text, filename, "exec")
             code = next(
                 c for c in module.co_consts
@@ -183,16 +186,21 @@ class Dispatcher:
         """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
         body, _ = emit_body(entry.check.checks, emitter, self._root_code)
         lines = [line.replace(FAIL, fail) for line in body]
+        # The result is read before the hit is counted: a thread still in an old
+        # generation whose constants were dropped fails over to the slow path (a
+        # NameError) before counting, never after, so no call is counted twice.
+        result = f"{emitter.prefix}hit"
+        stored = entry.value
+        if getattr(stored, "immutable", False):
+            lines.append(f"{result} = {emitter.bind(stored.value, 'value')}")
+        else:
+            lines.append(f"{result} = {emitter.bind(stored.get, 'get')}()")
         lines += [
             # Only the count: the cache turns moved counts into recency when it
             # needs recency (GuardedCache._sync_recency), keeping this path short.
             f"next({emitter.bind(entry.hit_counter, 'hits')})",
+            f"return {result}",
         ]
-        stored = entry.value
-        if getattr(stored, "immutable", False):
-            lines.append(f"return {emitter.bind(stored.value, 'value')}")
-        else:
-            lines.append(f"return {emitter.bind(stored.get, 'get')}()")
         return lines
 
     def _indexed(self, entries: Sequence[CacheEntry], emitter: Emitter) -> list[str]:
@@ -212,7 +220,10 @@ class Dispatcher:
         rest = tuple(map(self._entry_function, index.rest))
         p = emitter.prefix
         nohit, args = emitter.bind(NO_HIT, "nohit"), ", ".join(self._parameter_names())
-        lines = []
+        # Read into a local first: after a candidate counted its hit, only locals are
+        # read, so a dropped generation's globals cannot send a hit to the slow path.
+        lines = [f"{p}n = {nohit}"]
+        nohit = f"{p}n"
         if index.source is not None:
             key = access_expr(index.source, emitter, self._root_code)
             key = f"type({key})" if index.by_type else key
@@ -244,7 +255,9 @@ class Dispatcher:
             nohit = emitter.bind(NO_HIT, "nohit")
             body = self._checks(entry, emitter, f"return {nohit}")
             args = ", ".join(self._parameter_names())
-            make = self.names.get("make")
+            # One name for every entry: it is popped right after (names.get() would
+            # take a new, longer one each time, and keep it).
+            make = f"{self.names.prefix('make')}fn"
             text = (
                 f"def {make}({', '.join(emitter.constants)}):\n"
                 f"    def entry({args}):\n"

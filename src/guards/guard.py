@@ -92,7 +92,22 @@ def capture_provenance(skip: int = 1, *, full_stack: bool = False) -> Provenance
     return attrs.evolve(here, stack=(*reversed(outer), here))
 
 
+def _validate_source(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Source):
+        msg = f"Guard.source must be a Source, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+def _validate_kind(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not str:
+        msg = f"Guard.kind must be the name of a guard kind (a str), got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
 def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not tuple:
+        msg = f"Guard.args must be a tuple of (name, value) pairs, got {describe(value)}"
+        raise GuardsTypeError(msg)
     for pair in value:
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
             msg = f"Guard.args must be (name, value) pairs, got {describe(pair)}"
@@ -108,8 +123,8 @@ class Guard:
     in equality.
     """
 
-    source: Source
-    kind: str
+    source: Source = attrs.field(validator=_validate_source)
+    kind: str = attrs.field(validator=_validate_kind)
     args: tuple[tuple[str, Hashable], ...] = attrs.field(default=(), validator=_validate_args)
     provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -200,9 +215,13 @@ def register_guard_kind(
     ``name=``.  Registering a name twice raises :class:`GuardsValueError`.
     """
 
+    if name is not None and type(name) is not str:
+        msg = f"name must be a str (the kind's name), got {describe(name)}"
+        raise GuardsTypeError(msg)
+
     def register(fn: KindFunction) -> KindFunction:
         if not callable(fn):
-            msg = f"a guard kind must be callable, got {describe(fn)}"
+            msg = f"function (a guard kind) must be callable, got {describe(fn)}"
             raise GuardsTypeError(msg)
         kind_name = name if name is not None else getattr(fn, "__name__", None)
         if not isinstance(kind_name, str) or not kind_name.isidentifier():
@@ -230,6 +249,9 @@ def unregister_guard_kind(name: str) -> None:
     """Remove a kind added with :func:`register_guard_kind`; built-in kinds stay."""
     from guards.builder import BUILTIN_KINDS, GuardBuilder
 
+    if type(name) is not str:
+        msg = f"name must be the name of a registered guard kind (a str), got {describe(name)}"
+        raise GuardsTypeError(msg)
     if name in BUILTIN_KINDS:
         msg = f"guard kind {name!r} is built in and cannot be unregistered"
         raise GuardsValueError(msg)

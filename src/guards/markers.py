@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,11 +53,12 @@ def disable(fn: Any = None, *, recursive: bool = True) -> Any:
     they keep using their caches.  Usable as ``@disable`` or
     ``@disable(recursive=False)``.
     """
+    if type(recursive) is not bool:
+        _bad_argument("disable() needs a bool as recursive", recursive)
     if fn is None:
         return functools.partial(disable, recursive=recursive)
     if not callable(fn):
-        msg = f"disable() needs a callable, got {fn!r} (type {type(fn).__qualname__})"
-        raise TypeError(msg)
+        _bad_argument("disable() needs a callable as fn", fn)
     if not recursive:
         return _marked(fn, "__guards_disabled__")
 
@@ -84,9 +85,16 @@ def constant(fn: F) -> F:
     ``_dynamo_marked_constant``.  It must be pure.
     """
     if not callable(fn):
-        msg = f"constant() needs a callable, got {fn!r} (type {type(fn).__qualname__})"
-        raise TypeError(msg)
+        _bad_argument("constant() needs a callable as fn", fn)
     return _marked(fn, "__guards_constant__")
+
+
+def _bad_argument(what: str, value: Any) -> NoReturn:
+    # Imported here: marking functions must not load the rest of guards.
+    from guards.errors import GuardsTypeError, describe
+
+    msg = f"{what}, got {describe(value)}"
+    raise GuardsTypeError(msg)
 
 
 def _marked(fn: F, mark: str) -> F:

@@ -19,21 +19,35 @@ from guards.errors import GuardsTypeError, GuardsValueError, describe
 from guards.markers import slow_path_reason
 
 
+def _bool_option(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not bool:
+        msg = f"option {attribute.name} must be a bool, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
 @attrs.define
 class Config:
     """The options, with their defaults."""
 
     #: Raise ``UntrackedCallError`` instead of running a call uncached.
-    strict: bool = False
+    strict: bool = attrs.field(default=False, validator=_bool_option)
     #: On every hit, also run the function and raise ``StaleHitError`` if the results differ.
-    verify: bool = attrs.field(default=False, on_setattr=lambda self, a, v: _verify_set(self, v))
+    verify: bool = attrs.field(
+        default=False,
+        validator=_bool_option,
+        on_setattr=attrs.setters.pipe(
+            attrs.setters.validate, lambda self, a, v: _verify_set(self, v)
+        ),
+    )
     #: Trace into functions of the standard library and installed packages too
     #: (by default they are called with their arguments guarded by value).
-    trace_library_code: bool = False
+    trace_library_code: bool = attrs.field(default=False, validator=_bool_option)
     #: Bind literal positional defaults of called functions without guards (unsafe).
-    skip_guards_on_constant_func_defaults: bool = False
+    skip_guards_on_constant_func_defaults: bool = attrs.field(
+        default=False, validator=_bool_option
+    )
     #: Warn on the ``guards.recompiles`` logger when a call runs uncached.
-    warn_uncached: bool = True
+    warn_uncached: bool = attrs.field(default=True, validator=_bool_option)
 
     _lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False, eq=False)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from guards.errors import GuardsTypeError, GuardsValueError, describe
+from guards.errors import GuardsTypeError, GuardsValueError, check_type, describe
 
 if TYPE_CHECKING:
     from guards.guard import Guard
@@ -136,6 +136,9 @@ class Source:
         Errors of the walk itself (a missing key, a missing attribute) propagate
         unchanged, exactly as evaluating :attr:`name` would raise them.
         """
+        check_type("f_locals", f_locals, Mapping)
+        if f_globals is not None:
+            check_type("f_globals", f_globals, Mapping)
         steps = self.chain()
         value = steps[0]._root_value(f_locals, f_globals)
         for step in steps[1:]:
@@ -157,7 +160,11 @@ class Source:
 
     # -- what each subclass defines ------------------------------------------------
     def _render(self) -> str:
-        raise NotImplementedError
+        msg = (
+            f"{type(self).__name__} is an abstract base class: make a LocalSource, "
+            "GlobalSource, AttrSource, GetItemSource... instead"
+        )
+        raise GuardsTypeError(msg)
 
     def _root_kind(self) -> GuardSource:
         raise NotImplementedError
@@ -284,6 +291,17 @@ def _hashable_key(index: Any) -> Hashable:
     return (type(index), index)
 
 
+def _render_key(index: Any) -> str:
+    """``repr(index)``; for an int too long for ``repr``, its hex (still the same key),
+    and for a key whose ``__repr__`` raises, ``object.__repr__``."""
+    try:
+        return repr(index)
+    except Exception:
+        if type(index) is int:
+            return hex(index)
+        return object.__repr__(index)
+
+
 def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, Source):
         msg = f"GetItemSource.index must be a constant key, not a Source, got {describe(value)}"
@@ -332,7 +350,7 @@ class GetItemSource(ChainedSource):
         super().__attrs_post_init__()
 
     def _render(self) -> str:
-        return f"{self.base.name}[{self.index!r}]"
+        return f"{self.base.name}[{_render_key(self.index)}]"
 
     def _step(self, base_value: Any) -> Any:
         return base_value[self.index]

@@ -23,11 +23,11 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from guards.builder import _same_value
+from guards.builder import _same_value, show
 from guards.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.contexts import tracing
 from guards.dispatch import Dispatcher, frame_locals_builder
-from guards.errors import GuardBuildError, GuardsError, GuardsTypeError, describe
+from guards.errors import GuardsError, GuardsTypeError, describe
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import config
@@ -130,7 +130,7 @@ class Specialized:
             if not outcome.reasons:
                 try:
                     check = tx.compile()
-                except GuardBuildError as exc:
+                except GuardsError as exc:  # GuardBuildError, or a kind's own complaint
                     outcome.reasons = (f"its guards could not be built: {exc}",)
                 else:
                     try:
@@ -147,8 +147,11 @@ class Specialized:
 
     def _count_uncached(self, reasons: tuple[str, ...]) -> None:
         self.cache.note_uncached()
+        counts = self.uncached_reasons
         for reason in reasons:
-            self.uncached_reasons[reason] = self.uncached_reasons.get(reason, 0) + 1
+            if reason not in counts and len(counts) >= MAX_REASONS:
+                reason = OTHER_REASONS
+            counts[reason] = counts.get(reason, 0) + 1
 
     def _uncached(self, f_locals: dict[str, Any], outcome: TraceOutcome) -> Any:
         reasons = outcome.reasons
@@ -159,7 +162,7 @@ class Specialized:
             raise UntrackedCallError(msg, reasons)
         if config.warn_uncached:
             for reason in reasons:
-                if reason not in self._warned:
+                if reason not in self._warned and len(self._warned) < MAX_REASONS:
                     self._warned.add(reason)
                     recompiles_log.warning("running %s uncached: %s", name, reason)
         if not outcome.completed:
@@ -171,8 +174,8 @@ class Specialized:
         if not _results_equal(cached, fresh):
             guards_text = "\n".join(f"  {g}" for g in entry.check.guards)
             msg = (
-                f"stale hit in {self.function.__qualname__}: the cache returned {cached!r} "
-                f"but a fresh call returns {fresh!r}; the entry's guards:\n{guards_text}"
+                f"stale hit in {self.function.__qualname__}: the cache returned {show(cached)} "
+                f"but a fresh call returns {show(fresh)}; the entry's guards:\n{guards_text}"
             )
             raise StaleHitError(msg, entry)
 
@@ -191,6 +194,12 @@ class Specialized:
     def explain(self, f_locals: dict[str, Any]) -> MissExplanation:
         return self.cache.explain(f_locals, self.function.__globals__)
 
+
+#: At most this many distinct reasons are kept (and logged) per function: a reason
+#: can hold an exception's message, which may differ at every call.
+MAX_REASONS = 64
+#: Where further distinct reasons are counted.
+OTHER_REASONS = f"other reasons (only the first {MAX_REASONS} distinct ones are kept)"
 
 _IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
 
@@ -253,7 +262,12 @@ def specialize(
     ``.explain(*args, **kwargs)``, and keeps the function's name, docstring,
     signature and ``__wrapped__``.
     """
+    for name, value in (("strict", strict), ("verify", verify)):
+        if value is not None and type(value) is not bool:
+            msg = f"{name} must be a bool or None, got {describe(value)}"
+            raise GuardsTypeError(msg)
     if function is None:
+        GuardedCache(max_entries=max_entries, on_limit=on_limit)  # bad options fail here
         return functools.partial(
             specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
         )
@@ -267,16 +281,14 @@ def specialize(
             "returns an object that runs later, so there is no result to reuse"
         )
         raise GuardsTypeError(msg)
-    for name, value in (("strict", strict), ("verify", verify)):
-        if value is not None and type(value) is not bool:
-            msg = f"{name} must be a bool or None, got {describe(value)}"
-            raise GuardsTypeError(msg)
     state = Specialized(
         function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
     )
     dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=verify is not True)
     wrapper = dispatcher.wrapper
     frame_locals = frame_locals_builder(function)
+    # A bad call of explain() raises what a bad call of the function raises, naming it.
+    frame_locals.__name__, frame_locals.__qualname__ = function.__name__, function.__qualname__
     functools.update_wrapper(wrapper, function)
     wrapper.cache = state.cache  # type: ignore[attr-defined]
     wrapper.specialized = state  # type: ignore[attr-defined]

@@ -68,7 +68,6 @@ _ID_SCALARS = (
     type, types.BuiltinFunctionType, types.CodeType, types.WrapperDescriptorType,
     types.MethodDescriptorType, types.ClassMethodDescriptorType,
 )
-_VALUE_SCALARS = (int, float, complex, str, bytes, range, enum.Enum)
 _GENERATORS = (
     types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
 )
@@ -94,13 +93,29 @@ class UntrackedCallError(GuardsError):
         self.reasons = reasons
 
 
+#: Exact types of value scalars.  A subclass of one (``class Tag(str)``) may carry
+#: attributes and Python methods that a guard on its value would not see, so its
+#: instances are tracked like any object; enum members are the one exception.
+_EXACT_VALUE_SCALARS = frozenset({int, float, complex, str, bytes, bool, range})
+
+
+def _is_value_scalar(cls: type) -> bool:
+    return cls in _EXACT_VALUE_SCALARS or issubclass(cls, enum.Enum)
+
+
 def is_scalar(value: Any) -> bool:
-    """True for values handed to user code as themselves, guarded when read."""
+    """True for values handed to user code as themselves, guarded when read.
+
+    Decided by the exact type, never by ``isinstance``, which asks the value's
+    ``__class__`` (user code, which may lie or raise).
+    """
+    cls = type(value)
     return (
         value is None
         or value is Ellipsis
         or value is NotImplemented
-        or isinstance(value, _VALUE_SCALARS + _ID_SCALARS)
+        or _is_value_scalar(cls)
+        or issubclass(cls, _ID_SCALARS)
     )
 
 
@@ -109,7 +124,7 @@ def _scalar_kind(value: Any) -> Any:
         return GuardBuilder.NONE_MATCH
     if type(value) is bool:
         return GuardBuilder.BOOL_MATCH
-    if isinstance(value, _VALUE_SCALARS):
+    if _is_value_scalar(type(value)):
         return GuardBuilder.CONSTANT_MATCH
     return GuardBuilder.ID_MATCH
 
@@ -132,6 +147,9 @@ def _is_deep_immutable(value: Any) -> bool:
     if type(value) in (tuple, frozenset):
         return all(_is_deep_immutable(item) for item in value)
     return False
+
+
+_OBJECT_CLASS = object.__dict__["__class__"]
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -302,9 +320,9 @@ class Tracer:
 
     def unwrap(self, value: Any) -> Any:
         """The real value behind proxies, with no guard (for runs already untrackable)."""
-        if isinstance(value, Tracked):
+        if type(value) is Tracked:
             return tracker_of(value).peek()
-        if isinstance(value, _BuiltinMethod):
+        if type(value) is _BuiltinMethod:
             return getattr(self.unwrap(value.proxy), value.name)
         t = type(value)
         if t in (list, tuple, set, frozenset):
@@ -315,7 +333,7 @@ class Tracer:
 
     def realize(self, value: Any, why: str) -> Any:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
-        if isinstance(value, Tracked):
+        if type(value) is Tracked:
             tracker = tracker_of(value)
             real = tracker._value()
             if is_constant_like(real):
@@ -329,7 +347,7 @@ class Tracer:
             return t(self.realize(item, why) for item in value)
         if t is dict:
             return {self.realize(k, why): self.realize(v, why) for k, v in value.items()}
-        if isinstance(value, _BuiltinMethod):
+        if type(value) is _BuiltinMethod:
             self.untrackable(f"{why} receives {value!r}")
             return self.unwrap(value)
         return value
@@ -348,7 +366,7 @@ class Tracer:
                 stack.extend((item, None) for item in obj.values())
 
     def _realize_key(self, key: Any) -> Any:
-        if isinstance(key, Tracked):
+        if type(key) is Tracked:
             tracker = tracker_of(key)
             real = tracker._value()
             if _is_deep_immutable(real):
@@ -362,8 +380,8 @@ class Tracer:
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         tracker = tracker_of(proxy)
         value = tracker._value()
-        if name == "__class__":
-            return tracker.python_type()
+        if name == "__class__" and _type_lookup(type(value), name) is _OBJECT_CLASS:
+            return tracker.python_type()  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
             return _BuiltinMethod(proxy, name)
         return self.wrap(tracker.attr(name))
@@ -446,7 +464,7 @@ class Tracer:
         value = tracker._value()
         if isinstance(_type_lookup(type(value), name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
-        if isinstance(value, _MUTABLE_CONTAINERS):
+        if issubclass(type(value), _MUTABLE_CONTAINERS):
             return self.write(proxy, f"applies {name} to", fn, other)
         binary = "__" + name[3:]  # __iadd__ -> __add__: a new value, as Python falls back
         return self.operate(proxy, binary, fn, (proxy, other))
@@ -597,9 +615,9 @@ class Tracer:
             return None
 
     def _fix(self, value: Any, memo: dict[int, Any]) -> Any:
-        if isinstance(value, Tracked):
+        if type(value) is Tracked:
             return self._fix_input(tracker_of(value))
-        if isinstance(value, _BuiltinMethod):
+        if type(value) is _BuiltinMethod:
             self.untrackable(f"returns {value!r}")
             return self.unwrap(value)
         if is_scalar(value):
@@ -627,20 +645,20 @@ class Tracer:
             fixed = {self._fix(k, memo): self._fix(v, memo) for k, v in value.items()}
             value.clear()
             value.update(fixed)
-        elif isinstance(value, _GENERATORS):
+        elif issubclass(t, _GENERATORS):
             self.untrackable("returns a generator, which would run later on tracked values")
-        elif isinstance(value, types.FunctionType):
+        elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
                     cell.cell_contents = self._fix(cell.cell_contents, memo)
             if value.__defaults__:
                 value.__defaults__ = tuple(self._fix(d, memo) for d in value.__defaults__)
-        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
+        elif hasattr(value, "__dict__") and not issubclass(t, (type, types.ModuleType)):
             for name, item in list(vars(value).items()):
                 fixed_item = self._fix(item, memo)
                 if fixed_item is not item:
                     vars(value)[name] = fixed_item
-        elif any(isinstance(ref, Tracked) for ref in gc.get_referents(value)):
+        elif any(type(ref) is Tracked for ref in gc.get_referents(value)):
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
 
@@ -701,7 +719,7 @@ class _TypeMeta(type):
         return issubclass(sub, type)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if len(args) == 1 and not kwargs and isinstance(args[0], Tracked):
+        if len(args) == 1 and not kwargs and type(args[0]) is Tracked:
             return tracker_of(args[0]).python_type()
         return type(*args, **kwargs)
 
@@ -711,21 +729,21 @@ class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the buil
 
 
 def _traced_id(obj: Any) -> int:
-    if isinstance(obj, Tracked):
+    if type(obj) is Tracked:
         return tracer_of(obj).identity(obj)
     return id(obj)
 
 
 def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
-    if isinstance(classinfo, Tracked):
+    if type(classinfo) is Tracked:
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
-    if isinstance(obj, Tracked):
+    if type(obj) is Tracked:
         return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
 def _traced_callable(obj: Any) -> bool:
-    if isinstance(obj, Tracked):
+    if type(obj) is Tracked:
         tracker = tracker_of(obj)
         tracker.python_type()  # callable() is decided by the type
         return callable(tracker.peek())
@@ -741,11 +759,11 @@ def _traced_super(*args: Any) -> Any:
             raise RuntimeError(msg)
         args = (frame.f_locals["__class__"], frame.f_locals[code.co_varnames[0]])
     for arg in args:
-        if isinstance(arg, Tracked):
+        if type(arg) is Tracked:
             tracer_of(arg).untrackable(
                 f"super() on {tracker_of(arg).source.name} reads the object in C code"
             )
-    return super(*(tracer_of(a).unwrap(a) if isinstance(a, Tracked) else a for a in args))
+    return super(*(tracer_of(a).unwrap(a) if type(a) is Tracked else a for a in args))
 
 
 def _untracked_builtin(name: str) -> Callable[..., Any]:

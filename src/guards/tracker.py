@@ -30,12 +30,13 @@ inspection                             guard installed
 
 from __future__ import annotations
 
+import abc
 import types
 from collections.abc import Hashable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from guards.builder import GuardBuilder
-from guards.errors import GuardsError, describe
+from guards.errors import GuardsError, GuardsTypeError, check_type, describe
 from guards.guard import make_guard
 from guards.sources import AttrSource, ClosureSource, GetItemSource, Source
 
@@ -75,6 +76,10 @@ class LazyTracker:
     __slots__ = ("_context", "source")
 
     def __init__(self, context: TracingContext, source: Source) -> None:
+        from guards.contexts import TracingContext
+
+        check_type("context", context, TracingContext)
+        check_type("source", source, Source)
         self._context = context
         self.source = source
 
@@ -122,8 +127,32 @@ class LazyTracker:
         return type(value)
 
     def isinstance(self, classinfo: type | tuple[type, ...]) -> bool:
-        """``isinstance(value, classinfo)``, decided by the exact type (``TYPE_MATCH``)."""
+        """``isinstance(value, classinfo)``, decided by the exact type (``TYPE_MATCH``).
+
+        When the answer would depend on more than the type (a class that defines
+        ``__class__``, a metaclass with its own ``__instancecheck__``), raises
+        :class:`UntrackableError` instead.
+        """
         value = self._value()
+        by_type = _decided_by_type(classinfo)
+        if by_type is None:
+            msg = (
+                "classinfo must be a type, a tuple of types or a union of types, "
+                f"got {describe(classinfo)}"
+            )
+            raise GuardsTypeError(msg)
+        cls = type(value)
+        why = None
+        if _lookup(cls, "__class__") is not _OBJECT_CLASS:
+            why = f"the __class__ that {cls.__qualname__} defines"
+        elif not by_type:
+            why = "a custom __instancecheck__"
+        if why is not None:
+            msg = (
+                f"isinstance({self.source.name}, {describe(classinfo)}) runs {why}, "
+                "user code that a tracker cannot see into"
+            )
+            raise UntrackableError(msg)
         self._install(GuardBuilder.TYPE_MATCH)
         return isinstance(value, classinfo)
 
@@ -262,6 +291,35 @@ class LazyTracker:
         from guards.binding import bind_args
 
         return bind_args(self, args, kwargs)
+
+
+def _lookup(cls: type, name: str) -> Any:
+    """``name`` as the type defines it, read from the MRO's dicts (runs no user code)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+_OBJECT_CLASS = object.__dict__["__class__"]
+_PLAIN_INSTANCECHECKS = (
+    type.__dict__["__instancecheck__"], abc.ABCMeta.__dict__["__instancecheck__"]
+)
+
+
+def _decided_by_type(classinfo: Any) -> bool | None:
+    """True when ``isinstance(v, classinfo)`` depends on ``type(v)`` alone (for a ``v``
+    whose ``__class__`` is its type); False when it runs other code; None when
+    ``classinfo`` is not something ``isinstance`` accepts."""
+    if type(classinfo) is tuple:
+        answers = [_decided_by_type(item) for item in classinfo]
+        return None if None in answers else all(answers)
+    if type(classinfo) is types.UnionType:
+        return _decided_by_type(classinfo.__args__)
+    check = _lookup(type(classinfo), "__instancecheck__")
+    if issubclass(type(classinfo), type):
+        return check in _PLAIN_INSTANCECHECKS
+    return False if check is not None else None
 
 
 def _has_truth_hook(cls: type) -> bool:

@@ -85,7 +85,12 @@ def failure_message(check: Check, actual: Any) -> str:
     text = f"{check.guard.kind} {check.description}"
     if check.label is not None:
         text += f" (guard on {check.label!r})"
-    text += f": expected {show(check.expected)}, got {show(actual)}"
+    expected, shown = show(check.expected), show(actual)
+    if expected == shown and type(check.expected) is not type(actual):
+        # 'a' and a str subclass's 'a' look alike: the difference is the type.
+        expected += f" ({show(type(check.expected))})"
+        shown += f" ({show(type(actual))})"
+    text += f": expected {expected}, got {shown}"
     provenance = check.guard.provenance
     if provenance is not None:
         text += f"; installed at {provenance}"
@@ -110,7 +115,7 @@ def evaluate(
                 value = source._root_value(f_locals, f_globals)
             else:
                 base_value = read(base)
-                value = base_value if isinstance(base_value, Unreadable) else source._step(
+                value = base_value if type(base_value) is Unreadable else source._step(
                     base_value
                 )
         except Exception as exc:
@@ -138,7 +143,7 @@ def evaluate(
 
 def _first_unreadable(args: Sequence[Any]) -> Unreadable | None:
     for arg in args:
-        if isinstance(arg, Unreadable):
+        if type(arg) is Unreadable:  # not isinstance: that asks a user's __class__
             return arg
     return None
 

@@ -1,0 +1,313 @@
+"""Concurrency: eight threads on one GuardedCache and one specialized function.
+
+Threads start together (``threading.Barrier``) and run bounded loops of interleaved
+hits, misses, clears and limit evictions; the interpreter is asked to switch threads
+often (``sys.setswitchinterval``) so that the interleavings are many.  What must hold:
+
+* no exception, and no stale result: every answer equals the fresh computation;
+* the entry limit holds at every observation;
+* the statistics add up: without clears, every lookup is counted once, as a hit or a
+  miss (a specialized call as a hit or a miss, an uncached run being a miss too).  A
+  hit on an entry that another thread evicts at that very moment may go uncounted
+  (it is served correctly): so with evictions the test bounds the shortfall, and
+  without evictions it demands equality;
+* a burst of identical first calls of a specialized function traces and stores the
+  entry once: misses are serialized per function and re-checked.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import guards
+from guards import MISS, CheckFunction, GuardBuilder, GuardedCache, LocalSource, compile_guards
+
+THREADS = 8
+
+
+@pytest.fixture(autouse=True)
+def _switch_often() -> Iterator[None]:
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def run_together(work: Callable[[int], None], threads: int = THREADS) -> None:
+    """Run ``work(i)`` in ``threads`` threads started at once; re-raise the first failure."""
+    barrier = threading.Barrier(threads, timeout=60)
+    errors: list[BaseException] = []
+
+    def body(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    pool = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in pool), "a thread did not finish"
+    if errors:
+        raise errors[0]
+
+
+# ------------------------------------------------------------------------ GuardedCache
+def equals_x(value: int) -> CheckFunction:
+    return compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)], {"x": value})
+
+
+CHECKS = [equals_x(i) for i in range(20)]
+
+
+class Tally:
+    """What the threads saw, added up under a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def add(self, hits: int, misses: int) -> None:
+        with self.lock:
+            self.hits += hits
+            self.misses += misses
+
+
+def hammer_cache(
+    cache: GuardedCache, values: int, iterations: int, clear_every: int = 0
+) -> Tally:
+    tally = Tally()
+
+    def work(i: int) -> None:
+        rng = random.Random(i)
+        hits = misses = 0
+        for n in range(iterations):
+            x = rng.randrange(values)
+            value = cache.lookup({"x": x})
+            if value is MISS:
+                misses += 1
+                cache.add(CHECKS[x], ("value", x))
+            else:
+                hits += 1
+                assert value == ("value", x), (value, x)  # never another entry's value
+            assert len(cache) <= cache.max_entries
+            if n % 25 == 0:
+                assert len(cache.entries) <= cache.max_entries
+                assert cache.info().entries <= cache.max_entries
+                explanation = cache.explain({"x": x})
+                assert len(explanation.entries) <= cache.max_entries
+            if clear_every and n % clear_every == i:
+                cache.clear()
+        tally.add(hits, misses)
+
+    run_together(work)
+    return tally
+
+
+def test_cache_with_clears_never_serves_a_stale_value() -> None:
+    cache = GuardedCache(max_entries=4)
+    hammer_cache(cache, values=8, iterations=300, clear_every=40)
+    info = cache.info()
+    assert info.entries == len(cache) <= 4
+    for entry in cache.entries:
+        assert cache.lookup({"x": entry.value[1]}) == entry.value
+
+
+def test_cache_books_add_up_with_evictions() -> None:
+    cache = GuardedCache(max_entries=4)
+    tally = hammer_cache(cache, values=8, iterations=300)
+    info = cache.info()
+    assert info.misses == tally.misses  # every miss is counted, exactly once
+    assert info.hits <= tally.hits
+    # A hit racing with the eviction of its entry is served but may go uncounted.
+    assert tally.hits - info.hits <= info.evictions * (THREADS - 1)
+    assert info.evictions == tally.misses - info.entries  # every add past the limit evicts
+    assert info.entries <= 4
+
+
+def test_cache_books_are_exact_without_evictions() -> None:
+    cache = GuardedCache(max_entries=256)  # room for every value, and for racing duplicates
+    tally = hammer_cache(cache, values=20, iterations=300)  # 12 or more: the index is used
+    info = cache.info()
+    assert (info.hits, info.misses, info.evictions) == (tally.hits, tally.misses, 0)
+    assert info.hits + info.misses == THREADS * 300
+    assert info.entries == tally.misses  # racing threads may each add the same x
+
+
+def test_cache_on_limit_run_and_raise_under_threads() -> None:
+    for policy in ("run", "raise"):
+        cache = GuardedCache(max_entries=3, on_limit=policy)  # type: ignore[arg-type]
+        refused = Tally()
+
+        def work(i: int, cache: GuardedCache = cache, refused: Tally = refused) -> None:
+            rng = random.Random(i)
+            for _ in range(150):
+                x = rng.randrange(6)
+                value = cache.lookup({"x": x})
+                if value is MISS:
+                    try:
+                        added = cache.add(CHECKS[x], ("value", x))
+                    except guards.CacheLimitError:
+                        added = None
+                    if added is None:
+                        refused.add(0, 1)
+                else:
+                    assert value == ("value", x)
+                assert len(cache) <= 3
+
+        run_together(work)
+        info = cache.info()
+        assert info.entries == 3
+        assert info.evictions == 0
+        if policy == "run":
+            assert info.uncached == refused.misses
+
+
+# ------------------------------------------------------------------------- specialize
+class Cfg:
+    def __init__(self, n: int, mode: str) -> None:
+        self.n = n
+        self.mode = mode
+        self.note = object()  # never read: must not matter
+
+
+TABLE = {"fast": 10, "slow": 1}
+
+
+def plan(cfg: Cfg, scale: int = 3) -> tuple[int, str]:
+    return (cfg.n * scale + TABLE[cfg.mode], cfg.mode.upper())
+
+
+def fresh_cfg(rng: random.Random, values: int) -> Cfg:
+    return Cfg(rng.randrange(values), rng.choice(["fast", "slow"]))
+
+
+def hammer_specialized(
+    fast: Any, values: int, iterations: int, clear_every: int = 0
+) -> int:
+    calls = Tally()
+
+    def work(i: int) -> None:
+        rng = random.Random(100 + i)
+        for n in range(iterations):
+            cfg = fresh_cfg(rng, values)
+            scale = rng.choice([3, 3, 3, 4])
+            got = fast(cfg) if scale == 3 else fast(cfg, scale)
+            assert got == plan(cfg, scale), (got, cfg.n, cfg.mode, scale)
+            assert len(fast.cache) <= fast.cache.max_entries
+            if n % 20 == 0:
+                assert fast.cache.info().entries <= fast.cache.max_entries
+            if clear_every and n % clear_every == i:
+                fast.cache.clear()
+        calls.add(iterations, 0)
+
+    run_together(work)
+    return calls.hits
+
+
+def test_specialized_function_with_clears_and_evictions_is_never_stale() -> None:
+    fast = guards.specialize(max_entries=4)(plan)
+    hammer_specialized(fast, values=4, iterations=120, clear_every=30)
+    info = fast.cache.info()
+    assert info.entries <= 4
+    assert info.uncached == 0, fast.specialized.uncached_reasons
+
+
+def test_specialized_books_add_up_with_evictions() -> None:
+    fast = guards.specialize(max_entries=4)(plan)
+    calls = hammer_specialized(fast, values=3, iterations=120)
+    info = fast.cache.info()
+    assert info.uncached == 0, fast.specialized.uncached_reasons
+    assert info.hits + info.misses <= calls
+    assert calls - (info.hits + info.misses) <= info.evictions * (THREADS - 1)
+    assert info.misses >= info.entries + info.evictions  # each entry came from a miss
+
+
+def test_specialized_books_are_exact_without_evictions() -> None:
+    """Every call is a hit, a miss or uncached (an uncached run is also a miss)."""
+    fast = guards.specialize(max_entries=64)(plan)
+    calls = hammer_specialized(fast, values=3, iterations=150)
+    info = fast.cache.info()
+    assert info.hits + info.misses == calls
+    assert info.evictions == 0
+    assert info.uncached == 0
+    # 3 values x 2 modes x 2 scales; misses re-check under the lock: no entry twice.
+    assert info.entries <= 12
+    assert info.misses >= info.entries
+
+
+TRACES = Tally()
+
+
+@guards.constant
+def traced_once_more(n: int) -> int:
+    """Counts how often a run is traced; slow, so that every thread arrives meanwhile."""
+    TRACES.add(1, 0)
+    time.sleep(0.02)
+    return n
+
+
+def test_a_burst_of_identical_first_calls_builds_one_entry() -> None:
+    @guards.specialize
+    def expensive(cfg: Cfg) -> int:
+        return traced_once_more(cfg.n) * 2
+
+    before = TRACES.hits
+    results: list[int] = []
+
+    def work(i: int) -> None:
+        results.append(expensive(Cfg(21, "fast")))
+
+    run_together(work)
+    assert results == [42] * THREADS
+    assert TRACES.hits - before == 1  # one trace: the others waited and found its entry
+    info = expensive.cache.info()
+    assert info.entries == 1
+    assert info.hits + info.misses == THREADS
+    assert info.uncached == 0
+
+
+def test_bursts_of_different_first_calls_build_one_entry_each() -> None:
+    @guards.specialize(max_entries=16)
+    def expensive(cfg: Cfg) -> int:
+        return traced_once_more(cfg.n) + 1
+
+    before = TRACES.hits
+
+    def work(i: int) -> None:
+        for n in range(3):
+            assert expensive(Cfg(n, "slow")) == n + 1
+
+    run_together(work)
+    assert TRACES.hits - before == 3
+    info = expensive.cache.info()
+    assert info.entries == 3
+    assert info.hits + info.misses == 3 * THREADS
+
+
+def test_concurrent_tracing_contexts_stay_apart() -> None:
+    """Each thread's tracing context collects its own guards (contexts are thread-local)."""
+
+    def work(i: int) -> None:
+        for n in range(30):
+            with guards.tracing({"x": i, "n": n}) as tx:
+                assert tx.local("x").as_constant() == i
+                guards.install_guard(LocalSource("n").make_guard(GuardBuilder.TYPE_MATCH))
+                assert guards.current_tracing() is tx
+                check = tx.compile()
+            assert check.check({"x": i, "n": -1})
+            assert not check.check({"x": i + 1, "n": n})
+            assert len(check.guards) == 2
+
+    run_together(work)
+    assert guards.current_tracing() is None
