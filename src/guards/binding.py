@@ -79,6 +79,11 @@ class _Shape:
     n_defaults: int
     kwdefault_names: tuple[str, ...]
 
+    def names(self) -> list[str]:
+        """Every parameter name, in the order a frame's locals hold them."""
+        return [*self.positional, *filter(None, [self.varargs]), *self.kwonly,
+                *filter(None, [self.varkw])]
+
 
 # code object -> {shape: stub}; entries go away with the code object.
 _STUBS: weakref.WeakKeyDictionary[types.CodeType, dict[_Shape, Callable[..., tuple[Any, ...]]]] = (
@@ -106,8 +111,7 @@ def bind_args(
     fn._install(GuardBuilder.CLOSURE_MATCH)
     shape = _shape_of(function)
     values = _stub_for(function.__code__, shape)(*args, **(kwargs or {}))
-    names = [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
-             *filter(None, [shape.varkw])]
+    names = shape.names()
     context = fn._context
     arguments: dict[str, Any] = {}
     used: list[str] = []
@@ -188,19 +192,22 @@ def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, .
     return stub
 
 
-def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
-    """A function with ``code``'s parameters that returns what each one was bound to."""
-    every = [*shape.positional, *shape.kwonly, shape.varargs or "", shape.varkw or ""]
-    if not all(is_plain_identifier(name) for name in every if name):
-        msg = f"cannot bind {code.co_qualname}: a parameter name is not an identifier"
-        raise UntrackableError(msg)
-    markers: dict[str, Any] = {}
+def parameter_list(
+    shape: _Shape,
+    positional_default: Callable[[str, int], str],
+    keyword_default: Callable[[str], str],
+) -> list[str]:
+    """The parameters of a ``def`` with ``shape``'s signature, ``/`` and ``*`` included.
+
+    A parameter with a default gets ``name=EXPR``, where ``EXPR`` is what
+    ``positional_default(name, index into __defaults__)`` or
+    ``keyword_default(name)`` returns.
+    """
     params: list[str] = []
     first_default = len(shape.positional) - shape.n_defaults
     for i, name in enumerate(shape.positional):
         if i >= first_default:
-            markers[f"_d{i - first_default}"] = _PositionalDefault(i - first_default)
-            params.append(f"{name}=_d{i - first_default}")
+            params.append(f"{name}={positional_default(name, i - first_default)}")
         else:
             params.append(name)
         if i == shape.posonly_count - 1:
@@ -211,14 +218,32 @@ def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, 
         params.append("*")
     for name in shape.kwonly:
         if name in shape.kwdefault_names:
-            markers[f"_kw_{name}"] = _KeywordDefault(name)
-            params.append(f"{name}=_kw_{name}")
+            params.append(f"{name}={keyword_default(name)}")
         else:
             params.append(name)
     if shape.varkw:
         params.append(f"**{shape.varkw}")
-    results = [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
-               *filter(None, [shape.varkw])]
+    return params
+
+
+def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+    """A function with ``code``'s parameters that returns what each one was bound to."""
+    every = [*shape.positional, *shape.kwonly, shape.varargs or "", shape.varkw or ""]
+    if not all(is_plain_identifier(name) for name in every if name):
+        msg = f"cannot bind {code.co_qualname}: a parameter name is not an identifier"
+        raise UntrackableError(msg)
+    markers: dict[str, Any] = {}
+
+    def positional_marker(name: str, index: int) -> str:
+        markers[f"_d{index}"] = _PositionalDefault(index)
+        return f"_d{index}"
+
+    def keyword_marker(name: str) -> str:
+        markers[f"_kw_{name}"] = _KeywordDefault(name)
+        return f"_kw_{name}"
+
+    params = parameter_list(shape, positional_marker, keyword_marker)
+    results = shape.names()
     text = (
         f"def _make_stub({', '.join(markers)}):\n"
         f"    def _stub({', '.join(params)}):\n"

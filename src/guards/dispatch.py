@@ -27,7 +27,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from guards.binding import _Shape, _shape_of
+from guards.binding import _Shape, _shape_of, parameter_list
 from guards.cache import CacheEntry, EntryIndex, GuardedCache
 from guards.codegen import (
     FAIL,
@@ -289,39 +289,23 @@ class Dispatcher:
         return None
 
     def _parameter_names(self) -> list[str]:
-        shape = self.shape
-        return [*shape.positional, *filter(None, [shape.varargs]), *shape.kwonly,
-                *filter(None, [shape.varkw])]
+        return self.shape.names()
 
     def _parameters(self) -> tuple[list[str], list[str]]:
         """The parameter list (defaults are MISSING) and the lines that resolve defaults."""
-        shape = self.shape
-        params: list[str] = []
         resolve: list[str] = []
-        first_default = len(shape.positional) - shape.n_defaults
-        for i, name in enumerate(shape.positional):
-            if i >= first_default:
-                params.append(f"{name}={self.missing}")
-                resolve += [f"if {name} is {self.missing}:",
-                            f"    {name} = {self.pos_default}({i - first_default})"]
-            else:
-                params.append(name)
-            if i == shape.posonly_count - 1:
-                params.append("/")
-        if shape.varargs:
-            params.append(f"*{shape.varargs}")
-        elif shape.kwonly:
-            params.append("*")
-        for name in shape.kwonly:
-            if name in shape.kwdefault_names:
-                params.append(f"{name}={self.missing}")
-                resolve += [f"if {name} is {self.missing}:",
-                            f"    {name} = {self.kw_default}({name!r})"]
-            else:
-                params.append(name)
-        if shape.varkw:
-            params.append(f"**{shape.varkw}")
-        return params, resolve
+
+        def positional(name: str, index: int) -> str:
+            resolve.extend([f"if {name} is {self.missing}:",
+                            f"    {name} = {self.pos_default}({index})"])
+            return self.missing
+
+        def keyword(name: str) -> str:
+            resolve.extend([f"if {name} is {self.missing}:",
+                            f"    {name} = {self.kw_default}({name!r})"])
+            return self.missing
+
+        return parameter_list(self.shape, positional, keyword), resolve
 
     def _frame_entries(self) -> list[str]:
         """``'name': value`` items of the frame locals: parameters, then free variables."""
