@@ -361,3 +361,20 @@ def test_default_provenance_is_one_line_in_helper() -> None:
 def test_full_stack_must_be_bool() -> None:
     with pytest.raises(guards.GuardsTypeError, match="full_stack"), tracing({}, full_stack=1):  # type: ignore[arg-type]
         pass
+
+
+@pytest.mark.parametrize("keys_first", [True, False])
+def test_sequence_length_is_left_out_next_to_dict_keys_match(keys_first: bool) -> None:
+    """The same keys in the same order already fix a dict's length."""
+    with guards.tracing({"d": {"a": 1, "b": 2}}) as tx:
+        d = tx.local("d")
+        if keys_first:
+            d.keys()
+            d.len()
+        else:
+            d.len()
+            d.keys()
+    assert {(g.source.name, g.kind) for g in tx.guards} == {("L['d']", "DICT_KEYS_MATCH")}
+    check = tx.compile()
+    assert check.check({"d": {"a": 5, "b": 6}})
+    assert not check.check({"d": {"a": 1}})

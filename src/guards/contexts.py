@@ -30,14 +30,17 @@ class NoTracingContextError(GuardsError, RuntimeError):
     """``install_guard`` was called with no tracing context open in this thread."""
 
 
-#: A guard of one of these kinds pins the value's exact type, so a TYPE_MATCH
-#: on the same source adds nothing.
-_PINS_TYPE = frozenset(
-    {
-        "CONSTANT_MATCH", "EQUALS_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH",
-        "NONE_MATCH", "BOOL_MATCH", "SEQUENCE_LENGTH", "DICT_KEYS_MATCH",
-    }
-)
+#: kind -> the kinds on the same source that a guard of that kind makes
+#: redundant: they can only pass when it passes.  Every one of these pins the
+#: value's exact type; the same keys in the same order also pin the length.
+_IMPLIES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        ("CONSTANT_MATCH", "EQUALS_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH",
+         "NONE_MATCH", "BOOL_MATCH", "SEQUENCE_LENGTH"),
+        frozenset({"TYPE_MATCH"}),
+    ),
+    "DICT_KEYS_MATCH": frozenset({"TYPE_MATCH", "SEQUENCE_LENGTH"}),
+}
 
 
 class TracingContext:
@@ -73,7 +76,7 @@ class TracingContext:
         self.full_stack = full_stack
         self.skip_guards_on_constant_func_defaults = skip_guards_on_constant_func_defaults
         self._guards: dict[Guard, None] = {}
-        self._type_pinned: set[Source] = set()
+        self._implied: set[tuple[Source, str]] = set()
         self._trackers: dict[Source, LazyTracker] = {}
         self._values: dict[Source, Any] = {}
 
@@ -84,14 +87,15 @@ class TracingContext:
         return tuple(self._guards)
 
     def install_guard(self, *guards: Guard) -> None:
-        """Add guards; a TYPE_MATCH already implied by a stronger guard is left out."""
+        """Add guards; one implied by a stronger guard on the same source is left out
+        (a TYPE_MATCH next to a CONSTANT_MATCH, a SEQUENCE_LENGTH next to a DICT_KEYS_MATCH)."""
         for guard in guards:
             check_type("guard", guard, Guard)
-            if guard.kind == "TYPE_MATCH" and guard.source in self._type_pinned:
+            if (guard.source, guard.kind) in self._implied:
                 continue
-            if guard.kind in _PINS_TYPE:
-                self._type_pinned.add(guard.source)
-                self._guards.pop(Guard(guard.source, "TYPE_MATCH"), None)
+            for weaker in _IMPLIES.get(guard.kind, ()):
+                self._implied.add((guard.source, weaker))
+                self._guards.pop(Guard(guard.source, weaker), None)
             self._guards.setdefault(guard, None)
 
     def compile(self) -> CheckFunction:
