@@ -52,7 +52,7 @@ def budget(order: Config, rate: float = 0.2) -> float:
 
 def run_sequence(call: Callable[[], Any], read: list[Callable[[int], None]],
                  unread: list[Callable[[int], None]]) -> None:
-    mutations = itertools.cycle(zip(read, unread))
+    mutations = itertools.cycle(zip(read, unread, strict=False))
     for step in range(20):
         call()
         read_mutation, unread_mutation = next(mutations)
