@@ -43,6 +43,7 @@ import os
 import sys
 import sysconfig
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -178,8 +179,9 @@ def is_library_code(code: types.CodeType) -> bool:
     )
 
 
-_WRITES: dict[types.CodeType, str | None] = {}
-_IDENTITY_TESTS: dict[types.CodeType, bool] = {}
+# Per code object, for as long as the code object lives.
+_WRITES: weakref.WeakKeyDictionary[types.CodeType, str | None] = weakref.WeakKeyDictionary()
+_IDENTITY_TESTS: weakref.WeakKeyDictionary[types.CodeType, bool] = weakref.WeakKeyDictionary()
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
 _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
@@ -192,8 +194,6 @@ def code_tests_identity(code: types.CodeType) -> bool:
     found = _IDENTITY_TESTS.get(code)
     if found is None:
         found = any(instr.opname in _IDENTITY_OPS for instr in dis.get_instructions(code))
-        if len(_IDENTITY_TESTS) > 4096:
-            _IDENTITY_TESTS.clear()
         _IDENTITY_TESTS[code] = found
     return found
 
@@ -202,8 +202,7 @@ def code_writes(code: types.CodeType) -> str | None:
     """Why running ``code`` on tracked cells and globals would not be faithful, if it would not.
 
     Assigning a global or rebinding a free variable (``nonlocal``) goes to the
-    traced copies, not the real ones.  Cached per code object (code objects are
-    immortal in practice: they live as long as their module).
+    traced copies, not the real ones.  Cached per code object.
     """
     if code in _WRITES:
         return _WRITES[code]
@@ -216,8 +215,6 @@ def code_writes(code: types.CodeType) -> str | None:
         if instr.opname in ("STORE_DEREF", "DELETE_DEREF") and instr.argval in freevars:
             reason = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
             break
-    if len(_WRITES) > 4096:
-        _WRITES.clear()
     _WRITES[code] = reason
     return reason
 
@@ -295,10 +292,6 @@ class Tracer:
         if self.identity_tested:
             for proxy in self._proxies.values():
                 tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
-
-    def install(self, tracker: LazyTracker, kind: Any, source: Source | None = None,
-                **args: Any) -> None:
-        tracker._install(kind, source, **args)
 
     # -- proxies ------------------------------------------------------------------
     def wrap(self, tracker: LazyTracker) -> Any:
