@@ -176,6 +176,8 @@ def count_leaf_guards(mgr: GuardManager) -> int:
     if isinstance(mgr, DictGuardManager):
         for key_mgr, value_mgr in mgr.get_key_value_managers().values():
             children += [m for m in (key_mgr, value_mgr) if m is not None]
+    if isinstance(mgr, RootGuardManager):
+        count += len(mgr.get_epilogue_lambda_guards())
     return count + sum(count_leaf_guards(child) for child in children)
 
 

@@ -42,13 +42,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from _timing import compare, row
+from dynamo_guards import count_leaf_guards
 
 import guards
 
 try:
     import torch
     import torch._dynamo
-    from torch._C._dynamo.guards import DictGuardManager, GuardManager, RootGuardManager
+    from torch._C._dynamo.guards import RootGuardManager
     from torch._dynamo.eval_frame import _debug_get_cache_entry_list
 except ImportError:  # torch is optional: the benchmark is skipped without it
     torch = None
@@ -282,18 +283,6 @@ def dynamo(
     root = entries[0].guard_manager.root
     fixed = root.clone_manager(lambda m: m is root or m.get_source() in ("L", "L['x']"))
     return result, root, fixed
-
-
-def count_leaf_guards(mgr: GuardManager) -> int:
-    """Leaf guards in a Dynamo tree (the key and value managers of dict managers included)."""
-    count = len(mgr.get_leaf_guards())
-    children = list(mgr.get_child_managers())
-    if isinstance(mgr, DictGuardManager):
-        for key_mgr, value_mgr in mgr.get_key_value_managers().values():
-            children += [m for m in (key_mgr, value_mgr) if m is not None]
-    if isinstance(mgr, RootGuardManager):
-        count += len(mgr.get_epilogue_lambda_guards())
-    return count + sum(count_leaf_guards(child) for child in children)
 
 
 # -- the benchmark --------------------------------------------------------------------------

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 import strategies as S
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import guards
 from guards import (

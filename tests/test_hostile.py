@@ -15,7 +15,6 @@ Each hostile value goes through three doors:
 
 from __future__ import annotations
 
-import logging
 import math
 import types
 import weakref
@@ -46,14 +45,7 @@ from guards import (
 x = LocalSource("x")
 
 
-@pytest.fixture(autouse=True)
-def _quiet_recompiles() -> Iterator[None]:
-    """Uncached runs warn on guards.recompiles; these tests provoke many on purpose."""
-    logger = logging.getLogger("guards")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("quiet_recompiles")
 
 
 # ------------------------------------------------------------------------ hostile values

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import linecache
-import logging
 import sys
 import tracemalloc
 import weakref
@@ -29,13 +28,7 @@ from guards import GuardBuilder, GuardedCache, LocalSource, compile_guards
 x = LocalSource("x")
 
 
-@pytest.fixture(autouse=True)
-def _quiet_recompiles() -> Iterator[None]:
-    logger = logging.getLogger("guards")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("quiet_recompiles")
 
 
 class Cfg:

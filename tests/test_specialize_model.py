@@ -23,8 +23,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, note, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, note, settings, strategies as st
 
 import guards
 

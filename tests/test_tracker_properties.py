@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from hypothesis import event, given, settings
-from hypothesis import strategies as st
+from hypothesis import event, given, settings, strategies as st
 
 from guards import AttrSource, GetItemSource, LocalSource, Source, tracing
 
