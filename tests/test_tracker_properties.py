@@ -142,8 +142,9 @@ class Inspection:
 
 
 def expected_guards(world: dict[str, Any], inspections: list[Inspection]) -> set[Any]:
-    """The exact guards the inspections need: one per inspection, less the TYPE_MATCHes
-    that a stronger guard on the same source makes redundant."""
+    """The exact guards the inspections need: one per inspection, less those a
+    stronger guard on the same source makes redundant (a TYPE_MATCH next to any
+    guard that fixes the type, a SEQUENCE_LENGTH next to a DICT_KEYS_MATCH)."""
     out: set[tuple[Source, str]] = set()
     for ins in inspections:
         source = source_of(ins.root, ins.path)
@@ -163,7 +164,11 @@ def expected_guards(world: dict[str, Any], inspections: list[Inspection]) -> set
             out.add((source, kind))
     pinned = {s for s, k in out if k in ("CONSTANT_MATCH", "NONE_MATCH", "SEQUENCE_LENGTH",
                                          "DICT_KEYS_MATCH")}
-    return {(s, k) for s, k in out if not (k == "TYPE_MATCH" and s in pinned)}
+    keyed = {s for s, k in out if k == "DICT_KEYS_MATCH"}
+    return {
+        (s, k) for s, k in out
+        if not (k == "TYPE_MATCH" and s in pinned) and not (k == "SEQUENCE_LENGTH" and s in keyed)
+    }
 
 
 def ops_for(value: Any) -> list[str]:
