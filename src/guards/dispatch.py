@@ -107,6 +107,9 @@ class Dispatcher:
         self.pos_default, self.kw_default, self.cell_items = (
             n.get("pos_default"), n.get("kw_default"), n.get("cell_items"),
         )
+        # The defaults as they were: a call compares the function's current
+        # tuple with them by identity, and reads them inline while they stand.
+        self.fn, self.defaults, self.defaults_now = n.get("fn"), n.get("defaults"), n.get("d")
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
         # Not the function's own name, which may not be an identifier ("<lambda>");
         # specialize() gives the wrapper the function's names afterwards.
@@ -119,6 +122,8 @@ class Dispatcher:
             self.flag: SLOW_PATH,
             self.g: function.__globals__,
             self.pos_default: _defaults_reader(function, self.shape),
+            self.fn: function,
+            self.defaults: function.__defaults__,
             self.kw_default: _kwdefaults_reader(function),
             self.cell_items: _cell_items,
             **dict(zip(self.cells, function.__closure__ or (), strict=True)),
@@ -296,8 +301,12 @@ class Dispatcher:
         resolve: list[str] = []
 
         def positional(name: str, index: int) -> str:
-            resolve.extend([f"if {name} is {self.missing}:",
-                            f"    {name} = {self.pos_default}({index})"])
+            resolve.extend([
+                f"if {name} is {self.missing}:",
+                f"    {self.defaults_now} = {self.fn}.__defaults__",
+                f"    {name} = ({self.defaults_now}[{index}] if {self.defaults_now} is "
+                f"{self.defaults} else {self.pos_default}({index}))",
+            ])
             return self.missing
 
         def keyword(name: str) -> str:
