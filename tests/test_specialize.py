@@ -1315,3 +1315,40 @@ def test_specialize_accepts_a_lambda() -> None:
     assert add.__name__ == "<lambda>"
     with pytest.raises(TypeError, match=r"<lambda>\(\) missing 1 required positional"):
         add()
+
+
+@dataclasses.dataclass
+class _Layer:
+    name: str
+    width: int
+    act: str = "relu"
+
+
+def _layer_text(layer: _Layer) -> str:
+    return f"{layer.name}:{layer.width}/{layer.act}"
+
+
+def test_a_realistic_function_with_builtins_and_the_standard_library() -> None:
+    """Comprehensions, max(key=), sorted items, json, Counter, math: cached and exact."""
+
+    @guards.specialize
+    def describe(layers: list[_Layer], opts: dict[str, float], sep: str = ", ") -> object:
+        parts = [_layer_text(layer) for layer in layers if layer.width > 0]
+        widest = max(layers, key=lambda layer: layer.width).name
+        pairs = {k: v for k, v in sorted(opts.items())}
+        counts = collections.Counter(layer.act for layer in layers)
+        total = sum(layer.width for layer in layers)
+        return sep.join(parts), widest, json.dumps(pairs), dict(counts), round(math.log(total), 6)
+
+    layers = [_Layer("a", 3), _Layer("b", 5, "gelu")]
+    opts = {"wd": 0.0, "lr": 0.1}
+    first = describe(layers, opts)
+    assert first == describe.__wrapped__(layers, opts)
+    assert describe(layers, opts) == first
+    assert describe.cache.info().hits == 1
+    layers[1].act = "relu"  # read: a miss with the fresh result
+    assert describe(layers, opts) == describe.__wrapped__(layers, opts)
+    opts["lr"] = 0.2  # read through sorted(opts.items()): a miss too
+    assert describe(layers, opts) == describe.__wrapped__(layers, opts)
+    info = describe.cache.info()
+    assert (info.hits, info.misses, info.uncached) == (1, 3, 0)
