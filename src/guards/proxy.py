@@ -46,16 +46,16 @@ class Tracked:
         return tracer_of(self).get_attr(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        tracer_of(self).write(self, "sets the attribute", setattr, name, value)
+        tracer_of(self).write(self, f"sets the attribute {name!r} of")
 
     def __delattr__(self, name: str) -> None:
-        tracer_of(self).write(self, "deletes the attribute", delattr, name)
+        tracer_of(self).write(self, f"deletes the attribute {name!r} of")
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        tracer_of(self).write(self, "sets an item of", operator.setitem, key, value)
+        tracer_of(self).write(self, "sets an item of")
 
     def __delitem__(self, key: Any) -> None:
-        tracer_of(self).write(self, "deletes an item of", operator.delitem, key)
+        tracer_of(self).write(self, "deletes an item of")
 
     def __getitem__(self, key: Any) -> Any:
         return tracer_of(self).get_item(self, key)

@@ -458,11 +458,11 @@ class Tracer:
         if isinstance(_type_lookup(type(value), name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
         if issubclass(type(value), _MUTABLE_CONTAINERS):
-            return self.write(proxy, f"applies {name} to", fn, other)
+            self.write(proxy, f"applies {name} to")
         binary = "__" + name[3:]  # __iadd__ -> __add__: a new value, as Python falls back
         return self.operate(proxy, binary, fn, (proxy, other))
 
-    def write(self, proxy: Tracked, what: str, fn: Callable[..., Any], *args: Any) -> NoReturn:
+    def write(self, proxy: Tracked, what: str) -> NoReturn:
         """A write to a tracked input: the run is abandoned before it (the call reruns)."""
         self.abandon(f"{what} {tracker_of(proxy).source.name}, a tracked input")
 
@@ -542,7 +542,7 @@ class Tracer:
         value = tracker._value()
         t = type(value)
         if name in _MUTATORS.get(t, frozenset()):
-            return self.write(proxy, f"calls .{name}() on", getattr(t, name), *args, **kwargs)
+            self.write(proxy, f"calls .{name}() on")
         if t is dict:
             if name == "get" and args and not kwargs:
                 key = self._realize_key(args[0])
