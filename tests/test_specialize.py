@@ -1352,3 +1352,48 @@ def test_a_realistic_function_with_builtins_and_the_standard_library() -> None:
     assert describe(layers, opts) == describe.__wrapped__(layers, opts)
     info = describe.cache.info()
     assert (info.hits, info.misses, info.uncached) == (1, 3, 0)
+
+
+def test_a_parameter_the_code_never_reads_is_not_guarded() -> None:
+    """Changing an argument the function ignores is not a miss."""
+
+    @guards.specialize
+    def handler(event: int, context: str, retries: int = 3) -> int:
+        return event * 2
+
+    assert handler(1, "a") == handler(1, "b") == handler(1, "c", 5) == 2
+    info = handler.cache.info()
+    assert (info.misses, info.hits) == (1, 2)
+    assert handler(2, "a") == 4  # the parameter it reads still is
+    assert handler.cache.info().misses == 2
+
+
+def test_a_function_that_can_read_its_frame_guards_every_parameter() -> None:
+    """locals() reads parameters without loading them: they stay guarded."""
+
+    @guards.specialize
+    def names(a: int, b: int) -> list[str]:
+        return sorted(k for k, v in locals().items() if v)
+
+    assert names(1, 0) == ["a"]
+    assert names(1, 2) == ["a", "b"]  # b changed: a miss, not a stale ["a"]
+    assert names.cache.info().misses == 2
+
+
+def test_a_parameter_read_only_through_super_is_guarded() -> None:
+    """Zero-argument super() reads the first parameter from the frame: it stays guarded."""
+
+    class Base:
+        def __init__(self, width: int) -> None:
+            self.width = width
+
+        def size(self) -> int:
+            return self.width
+
+    class Box(Base):
+        @guards.specialize
+        def size(self) -> int:
+            return super().size() + 1
+
+    assert Box(2).size() == 3
+    assert Box(5).size() == 6  # not the stale 3

@@ -24,6 +24,9 @@ it calls.  Each operation on a proxy installs the guard it needs:
   ``eval``, ``exec``) is abandoned *before* that effect, and the call then runs
   untraced, once: so each effect happens exactly once, and nothing later in the
   run reads a value the trace cached before the write.
+* a parameter the code never loads (and cannot reach through ``locals()``,
+  ``super()`` or the frame) is bound as it is, with no guard: changing an
+  argument the function ignores is not a miss;
 * an identity test (``x is None``, ``a is b``) cannot be seen on a proxy; when
   traced code contains one, every tracked object gets ``NOT_NONE_MATCH``, so
   ``x is None`` stays false only while it is.
@@ -217,6 +220,39 @@ def code_writes(code: types.CodeType) -> str | None:
             break
     _WRITES[code] = reason
     return reason
+
+
+_UNUSED: weakref.WeakKeyDictionary[types.CodeType, frozenset[str]] = weakref.WeakKeyDictionary()
+#: Names through which code can read its own frame's locals without loading them
+#: (zero-argument ``super()`` reads the first parameter from the frame).
+_FRAME_READERS = frozenset(
+    {"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals", "stack",
+     "getframeinfo", "getouterframes", "trace", "settrace", "breakpoint", "super"}
+)
+
+
+def unused_parameters(code: types.CodeType) -> frozenset[str]:
+    """Parameters ``code`` never reads: binding them needs no guard.
+
+    A parameter counts as read when any instruction loads it, when an inner
+    function captures it, or when the code could read its frame some other way
+    (``locals()``, ``super()``, ``sys._getframe()``...), in which case every one
+    counts.  Cached per code object.
+    """
+    found = _UNUSED.get(code)
+    if found is None:
+        params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        if _FRAME_READERS & set(code.co_names):
+            found = frozenset()
+        else:
+            loaded: set[str] = set()
+            for instr in dis.get_instructions(code):
+                if instr.opname.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
+                    names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
+                    loaded.update(name for name in names if isinstance(name, str))
+            found = frozenset(params - loaded - set(code.co_cellvars))
+        _UNUSED[code] = found
+    return found
 
 
 @attrs.define
@@ -519,8 +555,9 @@ class Tracer:
             self.abandon(reason)
         self.enter(code)
         bound = fn.bind(*args, **kwargs)
+        unused = unused_parameters(code)
         arguments = {
-            name: self.wrap(value) if type(value) is LazyTracker else value
+            name: self._argument(value, name in unused)
             for name, value in bound.arguments.items()
         }
         closure = tuple(self._cell_for(cell) for cell in bound.cells.values()) or None
@@ -528,6 +565,12 @@ class Tracer:
             code, self.globals_for(function, fn.source), function.__name__, None, closure
         )
         return _call_with(run, code, arguments)
+
+    def _argument(self, value: Any, unused: bool) -> Any:
+        """A parameter's value for the traced run: tracked, unless the code never reads it."""
+        if type(value) is not LazyTracker:
+            return value  # the caller's value, tracked (or not) as the caller got it
+        return value.peek() if unused else self.wrap(value)
 
     def _cell_for(self, tracker: LazyTracker) -> types.CellType:
         try:
@@ -799,8 +842,9 @@ def trace_call(
     n_params = code.co_argcount + code.co_kwonlyargcount
     n_params += bool(code.co_flags & inspect.CO_VARARGS)
     n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    unused = unused_parameters(code)
     arguments = {
-        name: tracer.wrap(context.track(LocalSource(name)))
+        name: tracer._argument(context.track(LocalSource(name)), name in unused)
         for name in code.co_varnames[:n_params]
     }
     closure = tuple(
