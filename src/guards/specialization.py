@@ -69,6 +69,7 @@ class _Stored:
         return copy.deepcopy(value, memo)
 
     def get(self) -> Any:
+        """The result for one more caller: the stored value, or a private copy of it."""
         return self.value if self.immutable else self._copy(self.value)
 
 
@@ -192,6 +193,7 @@ class Specialized:
 
     # -- inspection -------------------------------------------------------------------
     def explain(self, f_locals: dict[str, Any]) -> MissExplanation:
+        """Why a call with these frame locals would miss."""
         return self.cache.explain(f_locals, self.function.__globals__)
 
 

@@ -407,6 +407,7 @@ class Tracer:
 
     # -- operations on proxies ------------------------------------------------------
     def get_attr(self, proxy: Tracked, name: str) -> Any:
+        """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
         tracker = tracker_of(proxy)
         value = tracker._value()
         if name == "__class__" and _type_lookup(type(value), name) is _OBJECT_CLASS:
@@ -416,9 +417,11 @@ class Tracer:
         return self.wrap(tracker.attr(name))
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
+        """``proxy[key]``, the key guarded by value if it is tracked itself."""
         return self.wrap(tracker_of(proxy).item(self._realize_key(key)))
 
     def length(self, proxy: Tracked) -> int:
+        """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
         tracker = tracker_of(proxy)
         impl = _type_lookup(type(tracker._value()), "__len__")
         if isinstance(impl, types.FunctionType):
@@ -426,6 +429,7 @@ class Tracer:
         return tracker.len()
 
     def truth(self, proxy: Tracked) -> bool:
+        """``bool(proxy)``: only the outcome is guarded (TRUTH_MATCH), or a traced hook."""
         tracker = tracker_of(proxy)
         cls = type(tracker._value())
         for name in ("__bool__", "__len__"):
@@ -439,6 +443,7 @@ class Tracer:
         return True
 
     def iterate(self, proxy: Tracked) -> Any:
+        """``iter(proxy)``: length and lazy items, dict keys, or a traced ``__iter__``."""
         tracker = tracker_of(proxy)
         value = tracker._value()
         t = type(value)
@@ -454,6 +459,7 @@ class Tracer:
         return iter(value)
 
     def contains(self, proxy: Tracked, item: Any) -> bool:
+        """``item in proxy``: one key of a dict, the value of other built-ins."""
         tracker = tracker_of(proxy)
         value = tracker._value()
         if type(value) is dict:
@@ -489,6 +495,7 @@ class Tracer:
         return fn(*(self.unwrap(a) for a in args))
 
     def inplace(self, proxy: Tracked, name: str, fn: Callable[..., Any], other: Any) -> Any:
+        """``proxy op= other``: a write for mutable values, a new value otherwise."""
         tracker = tracker_of(proxy)
         value = tracker._value()
         if isinstance(_type_lookup(type(value), name), types.FunctionType):
@@ -503,6 +510,7 @@ class Tracer:
         self.abandon(f"{what} {tracker_of(proxy).source.name}, a tracked input")
 
     def identity(self, proxy: Tracked) -> int:
+        """``id(proxy)``: the object's identity matters, so ID_MATCH."""
         return id(tracker_of(proxy).identity())
 
     # -- calls ----------------------------------------------------------------------
