@@ -12,6 +12,7 @@ defaults, code objects, types and weak references.
 from __future__ import annotations
 
 import contextlib
+import math
 import types
 import weakref
 from collections.abc import Iterator, Mapping
@@ -471,3 +472,22 @@ def mutate(
         base_value.__code__ = alternative_code(base_value)
         return
     mutate(base, f_locals, f_globals, delete=delete, new=new)
+
+
+def strict_same(a: Any, b: Any) -> bool:
+    """Equal as EQUALS_MATCH promises: exact types all the way down, NaN is NaN, -0.0 is not 0.0."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is float:
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if type(a) is complex:
+        return strict_same(a.real, b.real) and strict_same(a.imag, b.imag)
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(strict_same(i, j) for i, j in zip(a, b, strict=True))
+    if type(a) is dict:
+        return strict_same(list(a), list(b)) and all(
+            strict_same(a[k], b[k]) for k in a
+        )
+    return bool(a == b)

@@ -19,23 +19,13 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from strategies import strict_same
 
 from guards import MISS, CacheLimitError, GuardBuilder, GuardedCache, LocalSource, compile_guards
 
 KEYS = st.sampled_from(
     [0, 1, 2, -1, 0.0, -0.0, 1.0, 2.0, 0.5, math.nan, True, False]
 )
-
-
-def same_key(a: Any, b: Any) -> bool:
-    """EQUALS_MATCH's notion of equality on the scalars used here."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is float:
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    return bool(a == b)
 
 
 class CacheMachine(RuleBasedStateMachine):
@@ -98,7 +88,7 @@ class CacheMachine(RuleBasedStateMachine):
     def _lookup(self, key: Any) -> None:
         got = self.cache.lookup({"x": key})
         for i, (entry_key, value) in enumerate(self.model):
-            if same_key(entry_key, key):
+            if strict_same(entry_key, key):
                 assert got is value
                 self.model.insert(0, self.model.pop(i))
                 self.hits += 1
@@ -111,12 +101,12 @@ class CacheMachine(RuleBasedStateMachine):
         why = self.cache.explain({"x": key})
         assert [e.entry.value for e in why.entries] == [v for _, v in self.model]
         for (entry_key, _), failure in zip(self.model, why.entries, strict=True):
-            passed = same_key(entry_key, key)
+            passed = strict_same(entry_key, key)
             assert failure.result.passed is passed
             if not passed:
                 [f] = failure.result.failures
-                assert same_key(f.expected, entry_key) and same_key(f.actual, key)
-        assert why.hit is any(same_key(k, key) for k, _ in self.model)
+                assert strict_same(f.expected, entry_key) and strict_same(f.actual, key)
+        assert why.hit is any(strict_same(k, key) for k, _ in self.model)
 
     @rule()
     def clear(self) -> None:

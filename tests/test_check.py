@@ -7,7 +7,6 @@ import copy
 import gc
 import inspect
 import linecache
-import math
 import sys
 import types
 import weakref
@@ -460,25 +459,6 @@ def test_str_is_a_tree_grouped_by_access_path() -> None:
 # ------------------------------------------------------------------ properties
 #: A reference model of each kind, written from the contract: does the guard
 #: hold on the current values, given what was recorded when it was built?
-def strict_same(a: Any, b: Any) -> bool:
-    """Equal as EQUALS_MATCH promises: exact types all the way down, NaN is NaN, -0.0 is not 0.0."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is float:
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    if type(a) is complex:
-        return strict_same(a.real, b.real) and strict_same(a.imag, b.imag)
-    if type(a) in (list, tuple):
-        return len(a) == len(b) and all(strict_same(i, j) for i, j in zip(a, b, strict=True))
-    if type(a) is dict:
-        return strict_same(list(a), list(b)) and all(
-            strict_same(a[k], b[k]) for k in a
-        )
-    return bool(a == b)
-
-
 def record(guard: Guard, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any]) -> Any:
     """What a model needs to remember about the values a guard was built on."""
     kind, source = guard.kind, guard.source
@@ -516,7 +496,7 @@ def _holds_now(guard: Guard, f_locals: Any, f_globals: Any, then: Any) -> bool:
     if kind in ("ID_MATCH", "FUNCTION_MATCH", "BOOL_MATCH"):
         return now is then
     if kind in ("EQUALS_MATCH", "CONSTANT_MATCH"):
-        return strict_same(now, then)
+        return S.strict_same(now, then)
     if kind == "NONE_MATCH":
         return now is None
     if kind == "NOT_NONE_MATCH":
@@ -524,7 +504,7 @@ def _holds_now(guard: Guard, f_locals: Any, f_globals: Any, then: Any) -> bool:
     if kind == "SEQUENCE_LENGTH":
         return type(now) is then[0] and len(now) == then[1]
     if kind == "DICT_KEYS_MATCH":
-        return type(now) is then[0] and strict_same(list(now), then[1])
+        return type(now) is then[0] and S.strict_same(list(now), then[1])
     if kind == "CLOSURE_MATCH":
         return type(now) is types.FunctionType and now.__code__ is then
     if kind == "WEAKREF_ALIVE":

@@ -510,7 +510,9 @@ def test_setting_an_attribute_of_an_input_runs_uncached(caplog: pytest.LogCaptur
     obj = Obj(seen=0)
     assert touch(obj) == 1 and obj.seen == 1
     assert touch(obj) == 2 and obj.seen == 2
-    reason = assert_uncached(touch, "sets the attribute 'seen' of L['obj'], a tracked input", calls=2)
+    reason = assert_uncached(
+        touch, "sets the attribute 'seen' of L['obj'], a tracked input", calls=2
+    )
     assert uncached_warnings(caplog) == [f"running {touch.__qualname__} uncached: {reason}"]
 
 

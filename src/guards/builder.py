@@ -42,6 +42,7 @@ from guards.sources import (
     GetItemSource,
     Source,
     WeakRefCallSource,
+    read_memoized,
 )
 
 #: Costs order the checks on one value: cheapest first.
@@ -195,19 +196,13 @@ class GuardBuilder:
             return self._values[source]
         except KeyError:
             check_type("source", source, Source)
-        base = source.base
         try:
-            if base is None:
-                value = source._root_value(self.f_locals, self.f_globals)
-            else:
-                value = source._step(self.get(base))
+            return read_memoized(source, self._values, self.f_locals, self.f_globals)
         except GuardBuildError:
             raise
         except Exception as exc:
             msg = f"cannot read {source.name}: {type(exc).__name__}: {exc}"
             raise GuardBuildError(msg, guard=self._current) from exc
-        self._values[source] = value
-        return value
 
     def add_check(
         self,

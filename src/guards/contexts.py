@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from guards.check import CheckFunction, compile_with_values
 from guards.errors import GuardsError, check_type
 from guards.guard import Guard
-from guards.sources import GlobalSource, LocalSource, Source
+from guards.sources import GlobalSource, LocalSource, Source, read_memoized
 
 if TYPE_CHECKING:
     from guards.tracker import LazyTracker
@@ -134,13 +134,7 @@ class TracingContext:
             return self._values[source]
         except KeyError:
             check_type("source", source, Source)
-        base = source.base
-        if base is None:
-            value = source._root_value(self.f_locals, self.f_globals)
-        else:
-            value = source._step(self.value_of(base))
-        self._values[source] = value
-        return value
+        return read_memoized(source, self._values, self.f_locals, self.f_globals)
 
     def __repr__(self) -> str:
         return f"<TracingContext: {len(self._guards)} guards, {len(self._trackers)} trackers>"

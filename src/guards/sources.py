@@ -475,3 +475,27 @@ class SkipGuardSource(ChainedSource):
 
     def _step_code(self, base_expr: str, bind: Binder) -> str:
         return base_expr
+
+
+def read_memoized(
+    source: Source,
+    values: dict[Source, Any],
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None,
+) -> Any:
+    """The value at ``source``, each prefix read once and kept in ``values``.
+
+    Errors of the walk propagate, as :meth:`Source.get`'s do.  Builders and
+    tracing contexts share this, so a path is read the same way everywhere.
+    """
+    try:
+        return values[source]
+    except KeyError:
+        pass
+    base = source.base
+    if base is None:
+        value = source._root_value(f_locals, f_globals)
+    else:
+        value = source._step(read_memoized(base, values, f_locals, f_globals))
+    values[source] = value
+    return value

@@ -182,47 +182,11 @@ def is_library_code(code: types.CodeType) -> bool:
     )
 
 
-# Per code object, for as long as the code object lives.
-_WRITES: weakref.WeakKeyDictionary[types.CodeType, str | None] = weakref.WeakKeyDictionary()
-_IDENTITY_TESTS: weakref.WeakKeyDictionary[types.CodeType, bool] = weakref.WeakKeyDictionary()
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
 _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
 })
-
-
-def code_tests_identity(code: types.CodeType) -> bool:
-    """True if ``code`` uses ``is`` / ``is not`` (cached per code object)."""
-    found = _IDENTITY_TESTS.get(code)
-    if found is None:
-        found = any(instr.opname in _IDENTITY_OPS for instr in dis.get_instructions(code))
-        _IDENTITY_TESTS[code] = found
-    return found
-
-
-def code_writes(code: types.CodeType) -> str | None:
-    """Why running ``code`` on tracked cells and globals would not be faithful, if it would not.
-
-    Assigning a global or rebinding a free variable (``nonlocal``) goes to the
-    traced copies, not the real ones.  Cached per code object.
-    """
-    if code in _WRITES:
-        return _WRITES[code]
-    reason = None
-    freevars = set(code.co_freevars)
-    for instr in dis.get_instructions(code):
-        if instr.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-            reason = f"{code.co_qualname} assigns the global {instr.argval!r}"
-            break
-        if instr.opname in ("STORE_DEREF", "DELETE_DEREF") and instr.argval in freevars:
-            reason = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
-            break
-    _WRITES[code] = reason
-    return reason
-
-
-_UNUSED: weakref.WeakKeyDictionary[types.CodeType, frozenset[str]] = weakref.WeakKeyDictionary()
 #: Names through which code can read its own frame's locals without loading them
 #: (zero-argument ``super()`` reads the first parameter from the frame).
 _FRAME_READERS = frozenset(
@@ -231,28 +195,54 @@ _FRAME_READERS = frozenset(
 )
 
 
-def unused_parameters(code: types.CodeType) -> frozenset[str]:
-    """Parameters ``code`` never reads: binding them needs no guard.
+@attrs.frozen
+class CodeFacts:
+    """What the tracer needs to know of a code object, from one pass over its bytecode.
 
-    A parameter counts as read when any instruction loads it, when an inner
-    function captures it, or when the code could read its frame some other way
-    (``locals()``, ``super()``, ``sys._getframe()``...), in which case every one
-    counts.  Cached per code object.
+    ``writes``: why running it on tracked cells and globals would not be
+    faithful (it assigns a global or rebinds a ``nonlocal``: the write would go
+    to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
+    ``unused``: parameters it never reads, so binding them needs no guard (none,
+    when the code could read its frame another way: ``locals()``, ``super()``).
     """
-    found = _UNUSED.get(code)
-    if found is None:
-        params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-        if _FRAME_READERS & set(code.co_names):
-            found = frozenset()
-        else:
-            loaded: set[str] = set()
-            for instr in dis.get_instructions(code):
-                if instr.opname.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
-                    names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
-                    loaded.update(name for name in names if isinstance(name, str))
-            found = frozenset(params - loaded - set(code.co_cellvars))
-        _UNUSED[code] = found
-    return found
+
+    writes: str | None
+    tests_identity: bool
+    unused: frozenset[str]
+
+
+_FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
+
+
+def code_facts(code: types.CodeType) -> CodeFacts:
+    """The :class:`CodeFacts` of ``code``, cached for as long as the code object lives."""
+    facts = _FACTS.get(code)
+    if facts is None:
+        facts = _FACTS[code] = _scan(code)
+    return facts
+
+
+def _scan(code: types.CodeType) -> CodeFacts:
+    writes = None
+    tests_identity = False
+    loaded: set[str] = set()
+    freevars = set(code.co_freevars)
+    for instr in dis.get_instructions(code):
+        name = instr.opname
+        if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
+        elif writes is None and name in ("STORE_DEREF", "DELETE_DEREF") and (
+            instr.argval in freevars
+        ):
+            writes = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
+        tests_identity = tests_identity or name in _IDENTITY_OPS
+        if name.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
+            names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
+            loaded.update(n for n in names if isinstance(n, str))
+    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    frame_read = bool(_FRAME_READERS & set(code.co_names))
+    unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
+    return CodeFacts(writes, tests_identity, unused)
 
 
 @attrs.define
@@ -320,7 +310,7 @@ class Tracer:
 
     def enter(self, code: types.CodeType) -> None:
         """Note what running ``code`` on proxies needs guarded (its identity tests)."""
-        if not self.identity_tested and code_tests_identity(code):
+        if not self.identity_tested and code_facts(code).tests_identity:
             self.identity_tested = True
 
     def guard_identities(self) -> None:
@@ -558,12 +548,12 @@ class Tracer:
         if is_library_code(code) and not self.trace_library_code:
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
-        reason = code_writes(code)
+        reason = code_facts(code).writes
         if reason is not None:
             self.abandon(reason)
         self.enter(code)
         bound = fn.bind(*args, **kwargs)
-        unused = unused_parameters(code)
+        unused = code_facts(code).unused
         arguments = {
             name: self._argument(value, name in unused)
             for name, value in bound.arguments.items()
@@ -844,13 +834,13 @@ def trace_call(
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
     code = function.__code__
-    reason = code_writes(code)
+    reason = code_facts(code).writes
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
     n_params = code.co_argcount + code.co_kwonlyargcount
     n_params += bool(code.co_flags & inspect.CO_VARARGS)
     n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
-    unused = unused_parameters(code)
+    unused = code_facts(code).unused
     arguments = {
         name: tracer._argument(context.track(LocalSource(name)), name in unused)
         for name in code.co_varnames[:n_params]
