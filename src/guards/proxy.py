@@ -8,11 +8,20 @@ real value or another proxy.
 
 Every special method is generated from one table, :data:`OPERATIONS`, so no
 dunder is written by hand twice and the tests can walk the same table.
+
+C code sees a proxy's own type, never the tracked value's, so the proxy's type
+is made to look like the value's where C code looks without calling a hook:
+:func:`proxy_class` gives each tracked type a proxy class with its C name (the
+``tp_name`` in C error messages) and its mapping or sequence flag (what a
+``match`` statement's mapping and sequence patterns test).
 """
 
 from __future__ import annotations
 
+import collections.abc
+import math
 import operator
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +42,16 @@ def tracer_of(proxy: Tracked) -> Tracer:
     return tracer
 
 
+def is_proxy(obj: object) -> bool:
+    """True for a proxy (decided by the exact type: runs no hook of ``obj``)."""
+    return issubclass(type(obj), Tracked)
+
+
 class Tracked:
-    """A tracked value seen by the function being specialized.  Never escapes the trace."""
+    """A tracked value seen by the function being specialized.  Never escapes the trace.
+
+    Proxies are made from :func:`proxy_class` of the value's type, a subclass.
+    """
 
     __slots__ = ("__weakref__", "_guards_tracer", "_guards_tracker")
 
@@ -77,6 +94,56 @@ class Tracked:
 
     def __repr__(self) -> str:
         return tracer_of(self).operate(self, "__repr__", repr, (self,))  # type: ignore[no-any-return]
+
+
+class _TrackedMapping(Tracked):
+    """Base of proxies for mappings: ``match`` tries mapping patterns on them."""
+
+    __slots__ = ()
+
+
+class _TrackedSequence(Tracked):
+    """Base of proxies for sequences: ``match`` tries sequence patterns on them."""
+
+    __slots__ = ()
+
+
+# Registering sets Py_TPFLAGS_MAPPING / Py_TPFLAGS_SEQUENCE, which subclasses inherit.
+collections.abc.Mapping.register(_TrackedMapping)
+collections.abc.Sequence.register(_TrackedSequence)
+
+_MAPPING_FLAG = 1 << 6  # Py_TPFLAGS_MAPPING
+_SEQUENCE_FLAG = 1 << 5  # Py_TPFLAGS_SEQUENCE
+_IMMUTABLE_FLAG = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type (static or from a spec)
+
+_PROXY_CLASSES: weakref.WeakKeyDictionary[type, type[Tracked]] = weakref.WeakKeyDictionary()
+
+
+def c_type_name(cls: type) -> str:
+    """The name C code gives ``cls`` in messages (its ``tp_name``): ``'collections.deque'``,
+    ``'dict'``, or a Python class's ``__name__``."""
+    if cls.__flags__ & _IMMUTABLE_FLAG and cls.__module__ != "builtins":
+        return f"{cls.__module__}.{cls.__name__}"
+    return cls.__name__
+
+
+def proxy_class(cls: type) -> type[Tracked]:
+    """The proxy class for values of type ``cls``: its C name and its match shape.
+
+    Made once per type and kept while the type lives.
+    """
+    found = _PROXY_CLASSES.get(cls)
+    if found is None:
+        flags = cls.__flags__
+        base: type[Tracked] = Tracked
+        if flags & _MAPPING_FLAG:
+            base = _TrackedMapping
+        elif flags & _SEQUENCE_FLAG:
+            base = _TrackedSequence
+        name = c_type_name(cls)
+        found = type(name, (base,), {"__slots__": (), "__qualname__": name})
+        _PROXY_CLASSES[cls] = found
+    return found
 
 
 def _binary(name: str, fn: Callable[[Any, Any], Any], *, reflected: bool) -> Callable[..., Any]:
@@ -161,18 +228,33 @@ OPERATIONS: tuple[tuple[str, Callable[..., Any], str], ...] = (
     ("__complex__", complex, "unary"),
     ("__index__", operator.index, "unary"),
     ("__round__", round, "unary"),
-    ("__trunc__", lambda v: v.__trunc__(), "unary"),
-    ("__floor__", lambda v: v.__floor__(), "unary"),
-    ("__ceil__", lambda v: v.__ceil__(), "unary"),
+    ("__trunc__", math.trunc, "unary"),
+    ("__floor__", math.floor, "unary"),
+    ("__ceil__", math.ceil, "unary"),
     ("__hash__", hash, "unary"),
     ("__str__", str, "unary"),
     ("__bytes__", bytes, "unary"),
     ("__format__", format, "unary"),
+    ("__dir__", lambda v: v.__dir__(), "unary"),
+    ("__sizeof__", lambda v: v.__sizeof__(), "unary"),
     ("__reversed__", reversed, "unary"),
-    ("__enter__", lambda v: v.__enter__(), "unary"),
-    ("__exit__", lambda v, *a: v.__exit__(*a), "unary"),
+    ("__enter__", lambda v: _with_method(v, "__enter__")(), "unary"),
+    ("__exit__", lambda v, *a: _with_method(v, "__exit__")(*a), "unary"),
     ("__next__", next, "unary"),
 )
+
+
+def _with_method(value: Any, name: str) -> Any:
+    """``value.name`` for a ``with`` statement, which looks it up on the type."""
+    method = getattr(type(value), name, None)
+    if method is None:
+        missed = "" if name == "__enter__" else " (missed __exit__ method)"
+        msg = (
+            f"'{c_type_name(type(value))}' object does not support the context manager "
+            f"protocol{missed}"
+        )
+        raise TypeError(msg)
+    return method.__get__(value, type(value))
 
 
 def _install_operations() -> None:

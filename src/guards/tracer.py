@@ -55,7 +55,8 @@ import attrs
 from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
-from guards.proxy import Tracked, tracer_of, tracker_of
+from guards.polyfills import POLYFILLS
+from guards.proxy import Tracked, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
     GetItemSource,
@@ -67,6 +68,11 @@ from guards.sources import (
 from guards.tracker import LazyTracker
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
+#: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
+#: absence it reports with the proxy's type name (the value's: see ``proxy_class``).
+_PROTOCOL_ATTRIBUTES = frozenset({"keys"})
+#: C methods whose answer depends on an object's memory, not its value (see polyfills).
+_MEMORY_METHODS = frozenset({"__sizeof__"})
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
 _ID_SCALARS = (
     type, types.BuiltinFunctionType, types.CodeType, types.WrapperDescriptorType,
@@ -75,6 +81,10 @@ _ID_SCALARS = (
 _GENERATORS = (
     types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
 )
+#: The views of a dict, by the method that makes each.
+_DICT_VIEWS = {
+    type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items",
+}
 _MUTATORS: dict[type, frozenset[str]] = {
     list: frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
                      "__setitem__", "__delitem__", "__iadd__", "__imul__"}),
@@ -154,6 +164,7 @@ def _is_deep_immutable(value: Any) -> bool:
 
 
 _OBJECT_CLASS = object.__dict__["__class__"]
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -187,6 +198,8 @@ _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
 })
+#: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
+_SHAPE_OPS = frozenset({"MATCH_MAPPING", "MATCH_SEQUENCE"})
 #: Names through which code can read its own frame's locals without loading them
 #: (zero-argument ``super()`` reads the first parameter from the frame).
 _FRAME_READERS = frozenset(
@@ -202,6 +215,8 @@ class CodeFacts:
     ``writes``: why running it on tracked cells and globals would not be
     faithful (it assigns a global or rebinds a ``nonlocal``: the write would go
     to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
+    ``tests_shape``: a ``match`` statement in it has mapping or sequence patterns,
+    which test the subject's type flags without asking the subject.
     ``unused``: parameters it never reads, so binding them needs no guard (none,
     when the code could read its frame another way: ``locals()``, ``super()``).
     """
@@ -209,6 +224,7 @@ class CodeFacts:
     writes: str | None
     tests_identity: bool
     unused: frozenset[str]
+    tests_shape: bool = False
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -224,7 +240,7 @@ def code_facts(code: types.CodeType) -> CodeFacts:
 
 def _scan(code: types.CodeType) -> CodeFacts:
     writes = None
-    tests_identity = False
+    tests_identity = tests_shape = False
     loaded: set[str] = set()
     freevars = set(code.co_freevars)
     for instr in dis.get_instructions(code):
@@ -236,13 +252,14 @@ def _scan(code: types.CodeType) -> CodeFacts:
         ):
             writes = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
         tests_identity = tests_identity or name in _IDENTITY_OPS
+        tests_shape = tests_shape or name in _SHAPE_OPS
         if name.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
             names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
             loaded.update(n for n in names if isinstance(n, str))
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
-    return CodeFacts(writes, tests_identity, unused)
+    return CodeFacts(writes, tests_identity, unused, tests_shape)
 
 
 @attrs.define
@@ -264,8 +281,16 @@ class _Abandon(BaseException):
     """
 
 
+#: Methods written in C, bound to an object: a new one at each attribute read.
+_BOUND_C_METHODS = (types.BuiltinMethodType, types.MethodWrapperType)
+
+
 class _BuiltinMethod:
-    """``proxy.name`` where ``name`` is a method of a built-in container type."""
+    """``proxy.name`` where ``name`` is a method written in C (of a built-in container type,
+    or any C method of the value's type).
+
+    Looks like the bound method it stands for: its class, its names, equality.
+    """
 
     __slots__ = ("name", "proxy")
 
@@ -276,8 +301,33 @@ class _BuiltinMethod:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return tracer_of(self.proxy).call_builtin_method(self.proxy, self.name, args, kwargs)
 
+    def real(self) -> Any:
+        """The bound method itself, on the real value; its type is guarded (TYPE_MATCH)."""
+        tracker = tracker_of(self.proxy)
+        tracker.python_type()
+        return getattr(tracker._value(), self.name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(self.real())
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "__self__":
+            return self.proxy
+        return getattr(self.real(), name)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not _BuiltinMethod:
+            return NotImplemented
+        return self.proxy is other.proxy and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((id(self.proxy), self.name))
+
     def __repr__(self) -> str:
-        return f"<tracked method {self.name} of {tracker_of(self.proxy).source.name}>"
+        # It shows the address of the value it is bound to.
+        tracker_of(self.proxy).identity()
+        return repr(self.real())
 
 
 class Tracer:
@@ -290,11 +340,15 @@ class Tracer:
         self.trace_library_code = trace_library_code
         self.abandoned = False
         self.identity_tested = False
+        self.shape_tested = False
         self._proxies: dict[int, Tracked] = {}
         # id -> (object, its tracker or None for a part of it): mutable inputs handed
         # to untraced code as themselves, which that code may hand back.
         self._realized: dict[int, tuple[Any, LazyTracker | None]] = {}
         self._globals: dict[tuple[int, Source | None], _TrackedGlobals] = {}
+        # id -> (private copy of a tracked dict, its tracker): the dicts whose views
+        # .values() and .items() of a tracked dict are.
+        self._dict_copies: dict[int, tuple[dict[Any, Any], LazyTracker]] = {}
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str) -> None:
@@ -309,9 +363,10 @@ class Tracer:
         raise _Abandon(reason)
 
     def enter(self, code: types.CodeType) -> None:
-        """Note what running ``code`` on proxies needs guarded (its identity tests)."""
-        if not self.identity_tested and code_facts(code).tests_identity:
-            self.identity_tested = True
+        """Note what running ``code`` on proxies needs guarded (identity and shape tests)."""
+        facts = code_facts(code)
+        self.identity_tested = self.identity_tested or facts.tests_identity
+        self.shape_tested = self.shape_tested or facts.tests_shape
 
     def guard_identities(self) -> None:
         """``NOT_NONE_MATCH`` on every tracked object, if traced code tested identity."""
@@ -319,12 +374,26 @@ class Tracer:
             for proxy in self._proxies.values():
                 tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
 
+    def guard_shapes(self) -> None:
+        """``TYPE_MATCH`` on every tracked object, if traced code matched mapping or
+        sequence patterns: a proxy's class has the flags of its value's type, and
+        ``match`` reads them with no hook (so any proxy may have been a subject)."""
+        if self.shape_tested:
+            for proxy in self._proxies.values():
+                tracker_of(proxy)._install(GuardBuilder.TYPE_MATCH)
+
     # -- proxies ------------------------------------------------------------------
     def wrap(self, tracker: LazyTracker) -> Any:
-        """What user code sees for ``tracker``: a scalar (guarded now) or a proxy."""
+        """What user code sees for ``tracker``: a scalar (guarded now) or a proxy.
+
+        A C function that would see through a proxy is replaced by its stand-in
+        (:mod:`guards.polyfills`).
+        """
         value = tracker._value()
         if is_scalar(value):
             tracker._install(_scalar_kind(value))
+            if type(value) is types.BuiltinFunctionType:
+                return POLYFILLS.get(value, value)
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -333,13 +402,13 @@ class Tracer:
                 # Two paths, one object: user code may compare them with `is`.
                 tracker._install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
             return proxy
-        proxy = Tracked(tracker, self)
+        proxy = proxy_class(type(value))(tracker, self)
         self._proxies[id(value)] = proxy
         return proxy
 
     def unwrap(self, value: Any) -> Any:
         """The real value behind proxies, with no guard (for runs already untrackable)."""
-        if type(value) is Tracked:
+        if is_proxy(value):
             return tracker_of(value).peek()
         if type(value) is _BuiltinMethod:
             return getattr(self.unwrap(value.proxy), value.name)
@@ -352,7 +421,7 @@ class Tracer:
 
     def realize(self, value: Any, why: str) -> Any:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
-        if type(value) is Tracked:
+        if is_proxy(value):
             tracker = tracker_of(value)
             real = tracker._value()
             if is_constant_like(real):
@@ -385,7 +454,7 @@ class Tracer:
                 stack.extend((item, None) for item in obj.values())
 
     def _realize_key(self, key: Any) -> Any:
-        if type(key) is Tracked:
+        if is_proxy(key):
             tracker = tracker_of(key)
             real = tracker._value()
             if _is_deep_immutable(real):
@@ -404,7 +473,18 @@ class Tracer:
             return tracker.python_type()  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
             return _BuiltinMethod(proxy, name)
-        return self.wrap(tracker.attr(name))
+        try:
+            child = tracker.attr(name)
+        except AttributeError:
+            if name in _PROTOCOL_ATTRIBUTES:
+                tracker.python_type()  # C code names the type in the error it raises next
+            raise
+        attr = child._value()
+        if type(attr) in _BOUND_C_METHODS and attr.__self__ is value and (
+            _type_lookup(type(value), name) is not None
+        ):  # a new object at each read, so never guarded by identity: its type's method
+            return _BuiltinMethod(proxy, name)
+        return self.wrap(child)
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
         """``proxy[key]``, the key guarded by value if it is tracked itself."""
@@ -468,21 +548,75 @@ class Tracer:
         tracker = tracker_of(proxy)
         value = tracker._value()
         impl = _type_lookup(type(value), name)
+        if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
+            return self._read_memory(proxy, name, ())
         if isinstance(impl, types.FunctionType):
-            others = tuple(a for a in args if a is not proxy)
+            # The proxy is the first operand (the second for a reflected one): drop it
+            # there only, since it may be the other operand too (`x == x`).
+            others = args[1:] if args[0] is proxy else args[:-1]
             return self.call_dunder(proxy, name, others)
         if type(value) in _BUILTIN_CONTAINERS or type(value) is bytearray:
             return fn(*(self.realize(a, name) for a in args))
-        if impl is _type_lookup(object, name) and name in ("__eq__", "__ne__", "__hash__"):
-            tracker._install(GuardBuilder.ID_MATCH)  # object's own: identity
-            return fn(*(self.unwrap(a) for a in args))
-        if name in ("__str__", "__format__") and impl is _type_lookup(object, name):
-            return self.operate(proxy, "__repr__", repr, (proxy,))
-        if name == "__repr__" and impl is _type_lookup(object, name):
-            tracker._install(GuardBuilder.ID_MATCH)  # the default repr shows type and address
-            return repr(value)
+        if impl is not None and impl is _type_lookup(object, name):
+            return self._object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
+
+    def _object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
+                        args: tuple[Any, ...]) -> Any:
+        """``object``'s own special method, followed as CPython runs it.
+
+        ``object.__format__`` rejects a format spec and else calls ``str(x)``;
+        ``object.__str__`` calls ``repr(x)``: each is traced through the type's
+        own next method, whatever it is.  That the type inherits ``object``'s is
+        guarded (``ID_MATCH`` on ``type(x).__str__``), since it decides which runs.
+        """
+        tracker = tracker_of(proxy)
+        if name in ("__eq__", "__ne__", "__hash__", "__repr__"):
+            # Identity: object's ==, hash, and repr (which shows the address).
+            tracker._install(GuardBuilder.ID_MATCH)
+            return fn(*(self.unwrap(a) for a in args))
+        if name == "__dir__":
+            return self._object_dir(proxy)
+        if name in ("__format__", "__str__"):
+            self.context.track(AttrSource(TypeSource(tracker.source), name))._install(
+                GuardBuilder.ID_MATCH
+            )
+            if name == "__str__":
+                return self.operate(proxy, "__repr__", repr, (proxy,))
+            if args[1:] and args[1]:  # raises the TypeError that names the type
+                return object.__format__(tracker._value(), args[1])
+            return self.operate(proxy, "__str__", str, (proxy,))
+        self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
+        return fn(*(self.unwrap(a) for a in args))
+
+    def _object_dir(self, proxy: Tracked) -> list[str]:
+        """``object.__dir__``: the keys of ``x.__dict__`` and of every class's ``__dict__``.
+
+        Guarded as read: the instance dict's keys, the class (``x.__class__``), its
+        ``__mro__`` and the keys of each class that can change (not a C type's).
+        """
+        names: dict[str, None] = {}
+        try:
+            instance_dict = self.get_attr(proxy, "__dict__")
+        except AttributeError:
+            instance_dict = None
+        if is_proxy(instance_dict) and isinstance(tracker_of(instance_dict).peek(), dict):
+            names.update(dict.fromkeys(tracker_of(instance_dict).keys()))
+        tracker = tracker_of(proxy)
+        if _type_lookup(type(tracker._value()), "__class__") is not _OBJECT_CLASS:
+            self.untrackable(f"dir() of {tracker.source.name} reads a __class__ it defines")
+            return list(object.__dir__(tracker._value()))
+        cls = tracker.python_type()
+        mro = self.context.track(AttrSource(TypeSource(tracker.source), "__mro__"))
+        mro.as_constant()
+        for i, klass in enumerate(cls.__mro__):
+            if klass.__flags__ & _IMMUTABLE_TYPE:
+                names.update(dict.fromkeys(klass.__dict__))
+            else:
+                class_dict = AttrSource(GetItemSource(mro.source, i), "__dict__")
+                names.update(dict.fromkeys(self.context.track(class_dict).keys()))
+        return list(names)
 
     def inplace(self, proxy: Tracked, name: str, fn: Callable[..., Any], other: Any) -> Any:
         """``proxy op= other``: a write for mutable values, a new value otherwise."""
@@ -594,17 +728,27 @@ class Tracer:
                 tracker.keys()
                 return value.keys()
             if name in ("values", "items", "copy") and not args:
+                # Views of a private dict of tracked values: views, as the real ones are.
                 keys = tracker.keys()
-                pairs = [(key, self.wrap(tracker.item(key))) for key in keys]
+                copied = {key: self.wrap(tracker.item(key)) for key in keys}
+                self._dict_copies[id(copied)] = (copied, tracker)
                 if name == "values":
-                    return [item for _, item in pairs]
-                return pairs if name == "items" else dict(pairs)
+                    return copied.values()
+                return copied.items() if name == "items" else copied
         if t is list and name == "copy" and not args:
             return [self.wrap(tracker.item(i)) for i in range(tracker.len())]
+        if name in _MEMORY_METHODS:
+            return self._read_memory(proxy, name, args)
         method = getattr(t, name)
         why = f".{name}() of {tracker.source.name}"
         return method(self.realize(proxy, why), *self.realize(args, why),
                       **self.realize(kwargs, why))
+
+    def _read_memory(self, proxy: Tracked, name: str, args: tuple[Any, ...]) -> Any:
+        """A C method that answers from the value's memory (``__sizeof__``): not cached."""
+        tracker = tracker_of(proxy)
+        self.untrackable(f"{name} reads {tracker.source.name} in memory, not by value")
+        return getattr(tracker._value(), name)(*self.unwrap(args))
 
     # -- globals --------------------------------------------------------------------
     def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
@@ -649,7 +793,7 @@ class Tracer:
             return None
 
     def _fix(self, value: Any, memo: dict[int, Any]) -> Any:
-        if type(value) is Tracked:
+        if is_proxy(value):
             return self._fix_input(tracker_of(value))
         if type(value) is _BuiltinMethod:
             self.untrackable(f"returns {value!r}")
@@ -679,6 +823,8 @@ class Tracer:
             fixed = {self._fix(k, memo): self._fix(v, memo) for k, v in value.items()}
             value.clear()
             value.update(fixed)
+        elif t in _DICT_VIEWS:
+            memo[key] = self._fix_view(value, memo)
         elif issubclass(t, _GENERATORS):
             self.untrackable("returns a generator, which would run later on tracked values")
         elif issubclass(t, types.FunctionType):
@@ -692,9 +838,23 @@ class Tracer:
                 fixed_item = self._fix(item, memo)
                 if fixed_item is not item:
                     vars(value)[name] = fixed_item
-        elif any(type(ref) is Tracked for ref in gc.get_referents(value)):
+        elif any(is_proxy(ref) for ref in gc.get_referents(value)):
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
+
+
+    def _fix_view(self, view: Any, memo: dict[int, Any]) -> Any:
+        """A dict view in the result: a view of a tracked dict stays live, as in a plain run."""
+        (mapping,) = gc.get_referents(view)
+        copied = self._dict_copies.get(id(mapping))
+        tracker = copied[1] if copied is not None else None
+        if tracker is None and id(mapping) in self._proxies:
+            tracker = tracker_of(self._proxies[id(mapping)])
+        if tracker is None:  # a view of a dict the run made
+            self._fix(mapping, memo)
+            return view
+        self.untrackable(f"returns a view of {tracker.source.name}, which a later write changes")
+        return getattr(tracker._value(), _DICT_VIEWS[type(view)])()
 
 
 class _TrackedGlobals(dict):  # type: ignore[type-arg]
@@ -753,8 +913,10 @@ class _TypeMeta(type):
         return issubclass(sub, type)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if len(args) == 1 and not kwargs and type(args[0]) is Tracked:
+        if len(args) == 1 and not kwargs and is_proxy(args[0]):
             return tracker_of(args[0]).python_type()
+        if len(args) == 1 and not kwargs and type(args[0]) is _BuiltinMethod:
+            return type(args[0].real())
         return type(*args, **kwargs)
 
 
@@ -763,21 +925,21 @@ class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the buil
 
 
 def _traced_id(obj: Any) -> int:
-    if type(obj) is Tracked:
+    if is_proxy(obj):
         return tracer_of(obj).identity(obj)
     return id(obj)
 
 
 def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
-    if type(classinfo) is Tracked:
+    if is_proxy(classinfo):
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
-    if type(obj) is Tracked:
+    if is_proxy(obj):
         return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
 def _traced_callable(obj: Any) -> bool:
-    if type(obj) is Tracked:
+    if is_proxy(obj):
         tracker = tracker_of(obj)
         tracker.python_type()  # callable() is decided by the type
         return callable(tracker.peek())
@@ -793,11 +955,11 @@ def _traced_super(*args: Any) -> Any:
             raise RuntimeError(msg)
         args = (frame.f_locals["__class__"], frame.f_locals[code.co_varnames[0]])
     for arg in args:
-        if type(arg) is Tracked:
+        if is_proxy(arg):
             tracer_of(arg).untrackable(
                 f"super() on {tracker_of(arg).source.name} reads the object in C code"
             )
-    return super(*(tracer_of(a).unwrap(a) if type(a) is Tracked else a for a in args))
+    return super(*(tracer_of(a).unwrap(a) if is_proxy(a) else a for a in args))
 
 
 def _untracked_builtin(name: str) -> Callable[..., Any]:
@@ -867,4 +1029,5 @@ def trace_call(
     if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     tracer.guard_identities()
+    tracer.guard_shapes()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
