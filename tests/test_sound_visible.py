@@ -160,7 +160,29 @@ VISIBLE: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("C method __self__", lambda x: x.__sizeof__.__self__ is x),
     ("__dir__()", lambda x: sorted(x.__dir__())),
     ("__format__()", lambda x: x.__format__("")),
+    ("percent", lambda x: "%s" % x),  # noqa: UP031 - % is the point
+    ("percent two", lambda x: "%s-%s" % x),  # noqa: UP031
+    ("unpack", lambda x: _unpack(x)),
+    ("call with *", lambda x: max(*x)),
+    ("call with **", lambda x: dict(**x)),
 )
+
+
+def _unpack(x: Any) -> Any:
+    first, *rest = x
+    return first, rest
+
+
+def caught(observe: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``observe``, with any exception caught by the traced code itself (and shown)."""
+
+    def observe_and_catch(x: Any) -> Any:
+        try:
+            return observe(x)
+        except Exception as exc:
+            return ("caught", type(exc).__name__, str(exc))
+
+    return observe_and_catch
 
 
 def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
@@ -198,6 +220,7 @@ def test_what_code_observes_of_a_tracked_value_is_what_a_plain_run_observes(
 ) -> None:
     for make in VALUES.values():
         check_traced_as_plain(observe, make())
+        check_traced_as_plain(caught(observe), make())
 
 
 # -- the proxy's special methods, from the table that makes them ----------------------------
@@ -473,3 +496,27 @@ def test_a_caught_error_names_the_values_type() -> None:
     for value in ([1], collections.deque([1]), Obj()):
         assert merged(value) == merged.__wrapped__(value)
     assert merged([1]) == "'list' object is not a mapping"
+
+
+def test_percent_formatting_with_a_tracked_tuple_runs_plainly() -> None:
+    """C formatting unpacks a tuple operand; a proxy is not one, so the run is abandoned."""
+
+    @specialize
+    def pair(cfg: dict[str, Any]) -> str:
+        return "%s-%s" % cfg["pair"]  # noqa: UP031 - % is the point
+
+    cfg = {"pair": ("x", "y")}
+    assert pair(cfg) == pair(cfg) == "x-y"
+    cfg["pair"] = ("x",)
+    assert outcome(pair, cfg) == outcome(pair.__wrapped__, cfg)
+    reasons = " ".join(pair.specialized.uncached_reasons)
+    assert "formats with % by L['cfg']['pair']" in reasons
+
+
+def test_a_tracked_tuple_inside_a_tuple_display_is_formatted_and_cached() -> None:
+    @specialize
+    def show(t: tuple[int, ...]) -> str:
+        return "%s" % (t,)  # noqa: UP031 - % is the point
+
+    assert show((1, 2)) == show((1, 2)) == "(1, 2)"
+    assert show.cache.info().hits == 1

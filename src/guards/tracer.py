@@ -56,7 +56,7 @@ from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
 from guards.polyfills import POLYFILLS
-from guards.proxy import Tracked, is_proxy, proxy_class, tracer_of, tracker_of
+from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
     GetItemSource,
@@ -71,6 +71,11 @@ _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 #: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
 #: absence it reports with the proxy's type name (the value's: see ``proxy_class``).
 _PROTOCOL_ATTRIBUTES = frozenset({"keys"})
+#: C special methods whose direct call (``x.__format__(spec)``) is what the proxy's
+#: hook of that name answers, and how many arguments that call takes.
+_AS_HOOKS = {"__format__": 1, "__str__": 0, "__repr__": 0, "__dir__": 0}
+#: A tuple's own ``%`` (``t % x``), which is not formatting with ``t``.
+_PERCENT_OWN = frozenset({"__mod__", "__rmod__", "__imod__"})
 #: C methods whose answer depends on an object's memory, not its value (see polyfills).
 _MEMORY_METHODS = frozenset({"__sizeof__"})
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
@@ -198,6 +203,8 @@ _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
 })
+#: BINARY_OP's arguments for ``%`` and ``%=`` (NB_REMAINDER, NB_INPLACE_REMAINDER).
+_PERCENT_ARGS = frozenset({6, 19})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
 _SHAPE_OPS = frozenset({"MATCH_MAPPING", "MATCH_SEQUENCE"})
 #: Names through which code can read its own frame's locals without loading them
@@ -217,6 +224,8 @@ class CodeFacts:
     to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
     ``tests_shape``: a ``match`` statement in it has mapping or sequence patterns,
     which test the subject's type flags without asking the subject.
+    ``percent_operands``: offsets of its ``%`` operations whose right operand may be
+    a tracked tuple (it is not a tuple display ``(a, b)``).
     ``unused``: parameters it never reads, so binding them needs no guard (none,
     when the code could read its frame another way: ``locals()``, ``super()``).
     """
@@ -225,6 +234,7 @@ class CodeFacts:
     tests_identity: bool
     unused: frozenset[str]
     tests_shape: bool = False
+    percent_operands: frozenset[int] = frozenset()
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -242,9 +252,16 @@ def _scan(code: types.CodeType) -> CodeFacts:
     writes = None
     tests_identity = tests_shape = False
     loaded: set[str] = set()
+    percent_operands: set[int] = set()
     freevars = set(code.co_freevars)
+    previous = None
     for instr in dis.get_instructions(code):
         name = instr.opname
+        if name == "BINARY_OP" and instr.arg in _PERCENT_ARGS and (
+            instr.is_jump_target or not _makes_tuple(previous)
+        ):
+            percent_operands.add(instr.offset)
+        previous = instr
         if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
         elif writes is None and name in ("STORE_DEREF", "DELETE_DEREF") and (
@@ -259,7 +276,16 @@ def _scan(code: types.CodeType) -> CodeFacts:
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
-    return CodeFacts(writes, tests_identity, unused, tests_shape)
+    return CodeFacts(writes, tests_identity, unused, tests_shape, frozenset(percent_operands))
+
+
+def _makes_tuple(instr: dis.Instruction | None) -> bool:
+    """The instruction pushes a new tuple: a tuple display or a constant tuple."""
+    if instr is None:
+        return False
+    return instr.opname == "BUILD_TUPLE" or (
+        instr.opname == "LOAD_CONST" and type(instr.argval) is tuple
+    )
 
 
 @attrs.define
@@ -525,6 +551,12 @@ class Tracer:
             return iter(self.realize(proxy, "iteration over a set"))
         if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
             return self.call_dunder(proxy, "__iter__", ())
+        if _type_lookup(t, "__iter__") is None and _type_lookup(t, "__getitem__") is None:
+            message = _not_iterable_message(t)
+            if message is None:
+                self.abandon(f"iterates {tracker.source.name}, which is not iterable, in f(*x)")
+            tracker.python_type()  # not iterable, by its type
+            raise TypeError(message)
         self.untrackable(f"iterates {tracker.source.name}, {t.__qualname__}, in C code")
         return iter(value)
 
@@ -550,6 +582,8 @@ class Tracer:
         impl = _type_lookup(type(value), name)
         if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
             return self._read_memory(proxy, name, ())
+        if issubclass(type(value), tuple) and name not in _PERCENT_OWN:
+            self._check_percent_operand(proxy)
         if isinstance(impl, types.FunctionType):
             # The proxy is the first operand (the second for a reflected one): drop it
             # there only, since it may be the other operand too (`x == x`).
@@ -561,6 +595,20 @@ class Tracer:
             return self._object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
+
+    def _check_percent_operand(self, proxy: Tracked) -> None:
+        """Abandon ``"%s-%s" % t`` for a tracked tuple ``t``.
+
+        C formatting unpacks a tuple operand without asking it (a proxy is not a
+        tuple, so it would be formatted whole); a hook of ``t`` that runs while the
+        calling code is at a ``%`` whose operand may be ``t`` shows that case.
+        """
+        frame = _user_frame()
+        if frame is not None and frame.f_lasti in code_facts(frame.f_code).percent_operands:
+            self.abandon(
+                f"formats with % by {tracker_of(proxy).source.name}, a tuple whose items "
+                "C code reads without the tracer"
+            )
 
     def _object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
                         args: tuple[Any, ...]) -> Any:
@@ -739,6 +787,9 @@ class Tracer:
             return [self.wrap(tracker.item(i)) for i in range(tracker.len())]
         if name in _MEMORY_METHODS:
             return self._read_memory(proxy, name, args)
+        if _AS_HOOKS.get(name) == len(args) and not kwargs and t not in _BUILTIN_CONTAINERS:
+            # `x.__str__()` is `str(x)` when C code implements it: the hook follows it.
+            return getattr(type(proxy), name)(proxy, *args, **kwargs)
         method = getattr(t, name)
         why = f".{name}() of {tracker.source.name}"
         return method(self.realize(proxy, why), *self.realize(args, why),
@@ -877,6 +928,34 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
             raise KeyError(name)
         source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
         return self._tracer.wrap(self._tracer.context.track(source))
+
+
+def _user_frame() -> types.FrameType | None:
+    """The frame of the code whose operation runs the current hook (the first outside guards)."""
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_PREFIX):
+        frame = frame.f_back
+    return frame
+
+
+def _not_iterable_message(cls: type) -> str | None:
+    """The error CPython raises for iterating a ``cls``, at the operation that asked.
+
+    It rewords the error of ``iter()`` for ``[*x]`` and unpacking when the type has
+    no ``__iter__``; a proxy's type has one, so the rewording is done here.  None
+    for ``f(*x)``, whose wording names ``f``, which a hook cannot see.
+    """
+    name = c_type_name(cls)
+    frame = _user_frame()
+    if frame is not None:
+        op = dis.opname[frame.f_code.co_code[frame.f_lasti]]
+        if op == "LIST_EXTEND":
+            return f"Value after * must be an iterable, not {name}"
+        if op in ("UNPACK_SEQUENCE", "UNPACK_EX"):
+            return f"cannot unpack non-iterable {name} object"
+        if op == "CALL_FUNCTION_EX":
+            return None
+    return f"'{name}' object is not iterable"
 
 
 def _callable_name(fn: Any) -> str:
