@@ -242,7 +242,9 @@ def test_specialize_rejects_what_it_cannot_cache() -> None:
         specialize(coro)
     with pytest.raises(GuardsTypeError, match="strict must be a bool or None, got 'yes'"):
         specialize(strict="yes")(lambda: 1)  # type: ignore[arg-type]
-    with pytest.raises(GuardsTypeError, match="verify must be a bool or None, got 1"):
+    with pytest.raises(
+        GuardsTypeError, match=r"verify must be a bool or a float share of hits in \[0, 1\], got 1"
+    ):
         specialize(verify=1)(lambda: 1)  # type: ignore[arg-type]
     with pytest.raises(GuardsValueError, match="max_entries must be at least 1"):
         specialize(max_entries=0)(lambda: 1)
@@ -1067,7 +1069,10 @@ def test_config_patch_rejects_unknown_options_and_non_bools() -> None:
         config.patch(nope=True)
     with pytest.raises(GuardsTypeError, match="option strict must be a bool, got 1 \\(type int\\)"):
         config.patch(strict=1)
-    with pytest.raises(GuardsTypeError, match="option verify must be a bool, got 'yes'"):
+    with pytest.raises(
+        GuardsTypeError,
+        match=r"option verify must be a bool or a float share of hits in \[0, 1\], got 'yes'",
+    ):
         config.patch(verify="yes")
     assert (config.strict, config.verify) == (False, False)
 
