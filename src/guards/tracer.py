@@ -36,6 +36,7 @@ See ``docs/specialize.md`` for the rules a function must follow.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import contextlib
 import dis
@@ -64,6 +65,7 @@ from guards.sources import (
     GetItemSource,
     GlobalSource,
     LocalSource,
+    ModuleSource,
     Source,
     TypeSource,
 )
@@ -645,6 +647,10 @@ class Tracer:
         wrapped = getattr(value, "__guards_specialized__", None)
         if wrapped is not None:
             return self.call_function(tracker.attr("__wrapped__"), args, kwargs)
+        if type(value) is functools.partial:
+            return self.call_partial(tracker, args, kwargs)
+        if type(value) is types.FunctionType and value.__code__ is _SINGLEDISPATCH_CODE and args:
+            return self.call_singledispatch(tracker, args, kwargs)
         if type(value) is types.FunctionType:
             return self.call_function(tracker, args, kwargs)
         if issubclass(type(value), type) and is_user_class(value, is_library_file):
@@ -655,7 +661,52 @@ class Tracer:
         if isinstance(_type_lookup(type(value), "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
         tracker._install(GuardBuilder.ID_MATCH)
+        wrapped = getattr(value, "__wrapped__", None) if type(value) is _LRU_WRAPPER else None
+        if type(wrapped) is types.FunctionType and not is_library_code(wrapped.__code__):
+            # Its result is whatever its own cache holds, which no guard can see.
+            self.untrackable(f"calls {_callable_name(value)} through functools.lru_cache")
         return self.call_opaque(value, args, kwargs)
+
+    def call_partial(self, tracker: LazyTracker, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        """``functools.partial(func, *pargs, **pkw)(*args)``: ``func`` called as traced
+        code would call it, its bound arguments tracked as items of ``.args`` and
+        ``.keywords``."""
+        tracker._install(GuardBuilder.TYPE_MATCH)
+        bound = tracker.attr("args")
+        pargs = [self.wrap(bound.item(i)) for i in range(bound.len())]
+        keywords = tracker.attr("keywords")
+        pkw = {key: self.wrap(keywords.item(key)) for key in keywords.keys()}  # noqa: SIM118 - guarded
+        func = self.wrap(tracker.attr("func"))
+        return func(*pargs, *args, **{**pkw, **kwargs})
+
+    def call_singledispatch(self, tracker: LazyTracker, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+        """A ``functools.singledispatch`` function: dispatch on the first argument's type
+        (guarded), then call the implementation, tracked as an item of ``.registry``.
+
+        A registry holding an abstract class is called as it is: registering a
+        virtual subclass later changes the dispatch without changing the registry.
+        """
+        value = tracker._value()
+        registry = tracker.attr("registry")
+        keys = registry.keys()
+        if any(isinstance(key, abc.ABCMeta) for key in keys):
+            tracker._install(GuardBuilder.ID_MATCH)
+            return self.call_opaque(value, args, kwargs)
+        first = args[0]
+        cls = tracker_of(first).python_type() if type(first) is Tracked else type(first)
+        impl = value.dispatch(cls)
+        key = next(key for key in keys if value.registry[key] is impl)
+        return self.wrap(registry.item(key))(*args, **kwargs)
+
+    def imported(self, module: Any) -> Any:
+        """A module an ``import`` in traced code gave: tracked at ``sys.modules[name]``."""
+        name = getattr(module, "__name__", None)
+        if type(module) is not types.ModuleType or sys.modules.get(str(name)) is not module:
+            self.untrackable(f"imports {name!r}, which is not the module sys.modules holds")
+            return module
+        return self.wrap(self.context.track(ModuleSource(str(name))))
 
     def call_dunder(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any] | None = None) -> Any:
@@ -854,6 +905,21 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         return self._tracer.wrap(tracker)
 
 
+_SINGLEDISPATCH_CODE = functools.singledispatch(lambda value: value).__code__  # type: ignore[attr-defined]
+_LRU_WRAPPER = type(functools.lru_cache(lambda: None))
+
+
+def _traced_import(name: str, globals: Any = None, locals: Any = None,
+                   fromlist: Any = (), level: int = 0) -> Any:
+    """``__import__`` for traced code: the module is tracked through ``sys.modules``."""
+    tracked = sys._getframe(1).f_globals
+    if not isinstance(tracked, _TrackedGlobals):
+        return builtins.__import__(name, globals, locals, fromlist, level)
+    real_globals = tracked._real if globals is tracked else globals
+    module = builtins.__import__(name, real_globals, locals, fromlist, level)
+    return tracked._tracer.imported(module)
+
+
 def _callable_name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
@@ -956,6 +1022,7 @@ TRACED_BUILTINS: dict[str, Any] = {
     "isinstance": _traced_isinstance,
     "callable": _traced_callable,
     "super": _traced_super,
+    "__import__": _traced_import,
     **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
 }
 
