@@ -10,7 +10,6 @@ import logging
 import math
 import sys
 import threading
-import types
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -242,7 +241,9 @@ def test_specialize_rejects_what_it_cannot_cache() -> None:
         specialize(coro)
     with pytest.raises(GuardsTypeError, match="strict must be a bool or None, got 'yes'"):
         specialize(strict="yes")(lambda: 1)  # type: ignore[arg-type]
-    with pytest.raises(GuardsTypeError, match="verify must be a bool or None, got 1"):
+    with pytest.raises(
+        GuardsTypeError, match=r"verify must be a bool or a float share of hits in \[0, 1\], got 1"
+    ):
         specialize(verify=1)(lambda: 1)  # type: ignore[arg-type]
     with pytest.raises(GuardsValueError, match="max_entries must be at least 1"):
         specialize(max_entries=0)(lambda: 1)
@@ -967,46 +968,48 @@ def test_strict_mode_from_config_patch() -> None:
     assert register(names) == 2  # not strict any more
 
 
-def test_verify_mode_raises_on_a_stale_hit(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings_module = types.ModuleType("guards_test_settings")
-    settings_module.VALUE = 1  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "guards_test_settings", settings_module)
+def test_verify_mode_raises_on_a_stale_hit() -> None:
+    state = {"value": 1}
+
+    @guards.constant
+    def current() -> int:  # breaks the rule of guards.constant: it reads state
+        return state["value"]
 
     @specialize
     def read(x: int) -> int:
-        import guards_test_settings  # not tracked: a documented limitation
-
-        return guards_test_settings.VALUE + x  # type: ignore[no-any-return]
+        return current() + x
 
     assert read(1) == 2
-    settings_module.VALUE = 5  # type: ignore[attr-defined]
+    state["value"] = 5
     assert read(1) == 2  # stale, and nothing notices without verify mode
     with config.patch(verify=True), pytest.raises(StaleHitError) as info:
         read(1)
     error = info.value
     assert isinstance(error, GuardsError)
     assert error.entry is read.cache.entries[0]
-    assert [str(g) for g in error.entry.check.guards] == ["CONSTANT_MATCH(L['x'])"]
+    assert [str(g) for g in error.entry.check.guards] == [
+        "CONSTANT_MATCH(L['x'])", "ID_MATCH(L['current'])"
+    ]
     assert str(error).startswith(
         f"stale hit in {read.__qualname__}: the cache returned 2 but a fresh call returns 6"
     )
     assert "CONSTANT_MATCH(L['x'])" in str(error)
 
 
-def test_verify_decorator_option_raises_on_a_stale_hit(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings_module = types.ModuleType("guards_test_settings2")
-    settings_module.VALUE = 1  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "guards_test_settings2", settings_module)
+def test_verify_decorator_option_raises_on_a_stale_hit() -> None:
+    state = {"value": 1}
+
+    @guards.constant
+    def current() -> int:  # breaks the rule of guards.constant: it reads state
+        return state["value"]
 
     @specialize(verify=True)
     def read() -> int:
-        import guards_test_settings2
-
-        return guards_test_settings2.VALUE  # type: ignore[no-any-return]
+        return current()
 
     assert read() == 1
     assert read() == 1  # a verified hit
-    settings_module.VALUE = 2  # type: ignore[attr-defined]
+    state["value"] = 2
     with pytest.raises(StaleHitError):
         read()
 
@@ -1067,7 +1070,10 @@ def test_config_patch_rejects_unknown_options_and_non_bools() -> None:
         config.patch(nope=True)
     with pytest.raises(GuardsTypeError, match="option strict must be a bool, got 1 \\(type int\\)"):
         config.patch(strict=1)
-    with pytest.raises(GuardsTypeError, match="option verify must be a bool, got 'yes'"):
+    with pytest.raises(
+        GuardsTypeError,
+        match=r"option verify must be a bool or a float share of hits in \[0, 1\], got 'yes'",
+    ):
         config.patch(verify="yes")
     assert (config.strict, config.verify) == (False, False)
 

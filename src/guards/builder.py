@@ -450,6 +450,20 @@ class GuardBuilder:
             describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
+    def CLASS_KEYS_MATCH(self, guard: Guard) -> None:
+        """On a class ``__dict__``: the same keys in the same order, not counting the
+        caches that libraries store there (copyreg's ``__slotnames__``, added by the
+        first copy of an instance)."""
+        value = self.get(guard.source)
+        if not isinstance(value, Mapping):
+            msg = f"CLASS_KEYS_MATCH needs a mapping at {guard.source.name}, got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        keys = class_keys(value)
+        self.add_check(
+            guard, "{keys}({0}) == {K}", keys=class_keys, K=keys, expected=keys,
+            describe="class_keys({0}) == {expected}", actual=class_keys, cost=COST_CHEAP,
+        )
+
     def DICT_CONTAINS(self, guard: Guard) -> None:
         """On ``GetItemSource(base, key)``: ``key in base`` is as it was (present or absent)."""
         source = guard.source
@@ -547,7 +561,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
-    "CELL_EMPTY", "TRUTH_MATCH",
+    "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
@@ -596,6 +610,15 @@ _IMMUTABLE_SCALARS = (
     int, float, complex, str, bytes, bool, type(None), type(...), type(NotImplemented),
     range, types.CodeType,
 )
+
+
+#: Keys that libraries add to a class ``__dict__`` as caches, which no guard should see.
+_CLASS_CACHE_KEYS = frozenset({"__slotnames__"})
+
+
+def class_keys(mapping: Mapping[Any, Any]) -> list[Any]:
+    """The keys of a class ``__dict__`` that its behaviour depends on, in order."""
+    return [key for key in mapping if key not in _CLASS_CACHE_KEYS]
 
 
 def _is_immutable(value: Any) -> bool:

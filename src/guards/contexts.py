@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from guards.check import CheckFunction, compile_with_values
 from guards.errors import GuardsError, check_type
 from guards.guard import Guard
+from guards.net import exempt
 from guards.sources import GlobalSource, LocalSource, Source, read_memoized
 
 if TYPE_CHECKING:
@@ -134,7 +135,8 @@ class TracingContext:
             return self._values[source]
         except KeyError:
             check_type("source", source, Source)
-        return read_memoized(source, self._values, self.f_locals, self.f_globals)
+        with exempt():  # a property or __getitem__ on the path: its guard runs it again
+            return read_memoized(source, self._values, self.f_locals, self.f_globals)
 
     def __repr__(self) -> str:
         return f"<TracingContext: {len(self._guards)} guards, {len(self._trackers)} trackers>"

@@ -31,10 +31,11 @@ class Config:
 
     #: Raise ``UntrackedCallError`` instead of running a call uncached.
     strict: bool = attrs.field(default=False, validator=_bool_option)
-    #: On every hit, also run the function and raise ``StaleHitError`` if the results differ.
-    verify: bool = attrs.field(
+    #: On every hit (``True``) or on a share of hits (a float in [0, 1]), also run
+    #: the function and raise ``StaleHitError`` if the results differ.
+    verify: bool | float = attrs.field(
         default=False,
-        validator=_bool_option,
+        validator=lambda self, a, v: check_verify_share(f"option {a.name}", v),
         on_setattr=attrs.setters.pipe(
             attrs.setters.validate, lambda self, a, v: _verify_set(self, v)
         ),
@@ -62,7 +63,9 @@ class Config:
         if name not in fields:
             msg = f"unknown option {name!r}; options: {', '.join(sorted(fields))}"
             raise GuardsValueError(msg)
-        if type(value) is not bool:
+        if name == "verify":
+            check_verify_share("option verify", value)
+        elif type(value) is not bool:
             msg = f"option {name} must be a bool, got {describe(value)}"
             raise GuardsTypeError(msg)
 
@@ -86,9 +89,26 @@ class _Patch(contextlib.ContextDecorator):
                 setattr(self._config, name, value)
 
 
-def _verify_set(config: Config, value: bool) -> bool:
+def check_verify_share(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a bool or a float share of hits in [0, 1].
+
+    ``name`` is how the error names the argument (``verify`` or ``option verify``).
+    An int is refused, as ``strict=1`` is: ``verify=1`` reads like "every hit" but
+    ``1.0`` and ``True`` say it.
+    """
+    if type(value) is bool:
+        return
+    if type(value) is not float:
+        msg = f"{name} must be a bool or a float share of hits in [0, 1], got {describe(value)}"
+        raise GuardsTypeError(msg)
+    if not 0.0 <= value <= 1.0:  # NaN fails both comparisons
+        msg = f"{name} must be a share of hits in [0, 1], got {value!r}"
+        raise GuardsValueError(msg)
+
+
+def _verify_set(config: Config, value: bool | float) -> bool | float:
     # Specialized functions check one flag on their fast path; verify mode needs the slow one.
-    if value != getattr(config, "verify", False):
+    if bool(value) != bool(getattr(config, "verify", False)):
         slow_path_reason(+1 if value else -1)
     return value
 

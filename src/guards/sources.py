@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import keyword
+import sys
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -243,6 +244,25 @@ class ConstantSource(Source):
 
     def _step_code(self, base_expr: str, bind: Binder) -> str:
         return f"G[{bind(self.source_name, 'constant')}]"
+
+
+@attrs.frozen(cache_hash=True)
+class ModuleSource(Source):
+    """A module by name, as an ``import`` statement finds it: ``sys.modules['pkg.mod']``."""
+
+    module_name: str = attrs.field(validator=_validate_str)
+
+    def _render(self) -> str:
+        return f"sys.modules[{self.module_name!r}]"
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.GLOBAL
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return sys.modules[self.module_name]
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{bind(sys.modules, 'modules')}[{bind(self.module_name, 'module')}]"
 
 
 # ------------------------------------------------------------------------- chained

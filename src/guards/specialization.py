@@ -30,7 +30,7 @@ from guards.dispatch import Dispatcher, frame_locals_builder
 from guards.errors import GuardsError, GuardsTypeError, describe
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
-from guards.options import config
+from guards.options import check_verify_share, config
 from guards.tracer import (
     TraceOutcome,
     UntrackedCallError,
@@ -73,6 +73,37 @@ class _Stored:
         return self.value if self.immutable else self._copy(self.value)
 
 
+#: A credit this close to 1 counts as 1: ten shares of 0.1 add up to 0.999...9.
+_WHOLE = 1.0 - 1e-9
+
+
+class VerifySampler:
+    """Which hits verify mode checks, for a share of hits between 0 and 1.
+
+    The checked hits are evenly spaced (a share of 0.01 checks the first hit,
+    then every hundredth), so a stale entry is caught early and the cost is
+    exactly the share.  No random numbers are drawn: the function being
+    specialized may read the ``random`` module's state, and sampling must not
+    change it.  Counting is not locked: under threads a hit may be checked or
+    skipped one turn early or late, which only moves the sample.
+    """
+
+    __slots__ = ("_credit",)
+
+    def __init__(self) -> None:
+        self._credit = 1.0
+
+    def due(self, share: bool | float) -> bool:
+        """Count one hit; True when it is one to check (every hit for ``True``)."""
+        if share is True:
+            return True
+        due = self._credit >= _WHOLE
+        if due:
+            self._credit -= 1.0
+        self._credit += share
+        return due
+
+
 class Specialized:
     """The state behind a specialized function: its cache, options and statistics."""
 
@@ -83,12 +114,13 @@ class Specialized:
         max_entries: int,
         on_limit: OnLimit,
         strict: bool | None,
-        verify: bool | None,
+        verify: bool | float | None,
     ) -> None:
         self.function = function
         self.cache = GuardedCache(max_entries=max_entries, on_limit=on_limit)
         self.strict = strict
         self.verify = verify
+        self._sample = VerifySampler()
         self.uncached_reasons: dict[str, int] = {}
         self._miss_lock = threading.RLock()
         self._warned: set[str] = set()
@@ -104,7 +136,8 @@ class Specialized:
         if entry is not None:
             stored: _Stored = entry.value
             result = stored.get()
-            if self.verify or (self.verify is None and config.verify):
+            share = config.verify if self.verify is None else self.verify
+            if share and self._sample.due(share):
                 self._verify(entry, f_locals, result)
             return result
         return self._miss(f_locals, f_globals)
@@ -246,7 +279,7 @@ def specialize(
     max_entries: int = 8,
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
-    verify: bool | None = None,
+    verify: bool | float | None = None,
 ) -> Callable[[F], F]: ...
 def specialize(
     function: Any = None,
@@ -254,20 +287,29 @@ def specialize(
     max_entries: int = 8,
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
-    verify: bool | None = None,
+    verify: bool | float | None = None,
 ) -> Any:
     """Cache a function's results under guards on exactly what each run read.
 
     ``max_entries`` and ``on_limit`` are the :class:`~guards.GuardedCache`'s;
     ``strict`` and ``verify`` override ``guards.config`` for this function.
+    ``verify`` is ``True`` (call the function again on every hit and raise
+    :class:`StaleHitError` if the results differ), a float share of hits to
+    check that way (``0.01``: one hit in a hundred, evenly spaced), or
+    ``False``.
+
+    Raises :class:`~guards.GuardsTypeError` for a ``strict`` or ``verify`` of
+    the wrong type, :class:`~guards.GuardsValueError` for a share outside
+    [0, 1] or bad cache options.
     The wrapper has ``.cache`` (the ``GuardedCache``) and
     ``.explain(*args, **kwargs)``, and keeps the function's name, docstring,
     signature and ``__wrapped__``.
     """
-    for name, value in (("strict", strict), ("verify", verify)):
-        if value is not None and type(value) is not bool:
-            msg = f"{name} must be a bool or None, got {describe(value)}"
-            raise GuardsTypeError(msg)
+    if strict is not None and type(strict) is not bool:
+        msg = f"strict must be a bool or None, got {describe(strict)}"
+        raise GuardsTypeError(msg)
+    if verify is not None:
+        check_verify_share("verify", verify)
     if function is None:
         GuardedCache(max_entries=max_entries, on_limit=on_limit)  # bad options fail here
         return functools.partial(
@@ -286,7 +328,8 @@ def specialize(
     state = Specialized(
         function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
     )
-    dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=verify is not True)
+    # A hit that may be verified goes through Specialized.dispatch, not the inline front.
+    dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=not verify)
     wrapper = dispatcher.wrapper
     frame_locals = frame_locals_builder(function)
     # A bad call of explain() raises what a bad call of the function raises, naming it.

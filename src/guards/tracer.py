@@ -36,10 +36,12 @@ See ``docs/specialize.md`` for the rules a function must follow.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import contextlib
 import dis
 import enum
+import functools
 import gc
 import inspect
 import os
@@ -52,9 +54,11 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.builder import GuardBuilder
+from guards.builder import GuardBuilder, class_keys
+from guards.classes import BY_IDENTITY, BY_VALUE, entry_kind, is_user_class, pinning, proxy_sites
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
+from guards.net import UntracedCodeNet, exempt
 from guards.polyfills import POLYFILLS
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.sources import (
@@ -62,6 +66,7 @@ from guards.sources import (
     GetItemSource,
     GlobalSource,
     LocalSource,
+    ModuleSource,
     Source,
     TypeSource,
 )
@@ -170,6 +175,8 @@ def _is_deep_immutable(value: Any) -> bool:
 
 _OBJECT_CLASS = object.__dict__["__class__"]
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
+_OBJECT_NEW = object.__new__
+_OBJECT_INIT = object.__dict__["__init__"]
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -188,7 +195,12 @@ _OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 def is_library_code(code: types.CodeType) -> bool:
     """Code of the standard library, of installed packages, and of guards itself."""
-    filename = code.co_filename
+    return is_library_file(code.co_filename)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_library_file(filename: str) -> bool:
+    """:func:`is_library_code` by file name (memoized: the net asks at every call)."""
     return (
         filename.startswith(_OWN_PREFIX)
         or filename.startswith(_STDLIB_PREFIXES)
@@ -196,6 +208,21 @@ def is_library_code(code: types.CodeType) -> bool:
         or "site-packages" in filename.split(os.sep)
         or "dist-packages" in filename.split(os.sep)
     )
+
+
+def is_library_frame(frame: types.FrameType) -> bool:
+    """A frame of library code, or of code a library generated (attrs' methods, a
+    namedtuple's ``__new__``, guards' own stubs and checks), which reads only what it
+    is given.  A specialized function's wrapper is not: a hit there returns a result
+    whose guards the running trace would not see."""
+    filename = frame.f_code.co_filename
+    if is_library_file(filename):
+        return True
+    if filename == "<string>":
+        return str(frame.f_globals.get("__name__", "")).startswith("namedtuple_")
+    if filename.startswith("<guards "):
+        return not filename.startswith("<guards specialize ")
+    return filename.startswith("<attrs generated ")
 
 
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
@@ -375,6 +402,7 @@ class Tracer:
         # id -> (private copy of a tracked dict, its tracker): the dicts whose views
         # .values() and .items() of a tracked dict are.
         self._dict_copies: dict[int, tuple[dict[Any, Any], LazyTracker]] = {}
+        self._pinned: set[Source] = set()
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str) -> None:
@@ -418,7 +446,9 @@ class Tracer:
         value = tracker._value()
         if is_scalar(value):
             tracker._install(_scalar_kind(value))
-            if type(value) is types.BuiltinFunctionType:
+            if issubclass(type(value), type):
+                self.pin_class(tracker)
+            elif type(value) is types.BuiltinFunctionType:
                 return POLYFILLS.get(value, value)
             return value
         proxy = self._proxies.get(id(value))
@@ -431,6 +461,92 @@ class Tracer:
         proxy = proxy_class(type(value))(tracker, self)
         self._proxies[id(value)] = proxy
         return proxy
+
+    # -- classes (see guards.classes) ---------------------------------------------------
+    def pin_class(self, tracker: LazyTracker) -> None:
+        """A class handed to user code as itself: guard all that reading it can see.
+
+        Its MRO by value, then for each user class in it the keys of its
+        ``__dict__`` and each entry (functions and descriptors by identity, data
+        by value); data that cannot be guarded by value makes the run uncached.
+        """
+        source = tracker.source
+        cls = tracker._value()
+        if source in self._pinned or not is_user_class(cls, is_library_file):
+            return
+        self._pinned.add(source)
+        mro = AttrSource(source, "__mro__")
+        self.context.track(mro)._install(GuardBuilder.SEQUENCE_LENGTH)
+        for index in range(1, len(cls.__mro__)):  # by weak identity: classes may die
+            self.context.track(GetItemSource(mro, index))._install(GuardBuilder.ID_MATCH)
+        for index, klass in pinning(cls, is_library_file):
+            klass_source = source if index == 0 else GetItemSource(mro, index)
+            dict_source = AttrSource(klass_source, "__dict__")
+            self.context.track(dict_source)._install(GuardBuilder.CLASS_KEYS_MATCH)
+            for name in class_keys(klass.__dict__):
+                self._pin_entry(GetItemSource(dict_source, name), name, klass.__dict__[name])
+        if type(cls) is not type:
+            self.pin_class(self.context.track(TypeSource(source)))  # a metaclass of its own
+
+    def _pin_entry(self, source: Source, name: str, value: Any) -> None:
+        kind = entry_kind(name, value, is_constant_like)
+        if type(value) in (types.MemberDescriptorType, types.GetSetDescriptorType):
+            # Not weakly referable, and they hold their class: pin what they are instead.
+            entry = self.context.track(source)
+            entry._install(GuardBuilder.TYPE_MATCH)
+            self.context.track(AttrSource(source, "__objclass__"))._install(GuardBuilder.ID_MATCH)
+            self.context.track(AttrSource(source, "__name__"))._install(
+                GuardBuilder.CONSTANT_MATCH
+            )
+        elif kind == BY_VALUE:
+            self.context.track(source)._install(GuardBuilder.CONSTANT_MATCH)
+        elif kind == BY_IDENTITY:
+            self.context.track(source)._install(GuardBuilder.ID_MATCH)
+        else:
+            self.untrackable(
+                f"{source.name} ({type(value).__qualname__}) is class state that cannot be "
+                "guarded by value, and its class is handed over as itself"
+            )
+
+    def type_of(self, tracker: LazyTracker) -> type:
+        """``type(value)`` handed to user code (``TYPE_MATCH``, and the class pinned)."""
+        cls = tracker.python_type()
+        if is_user_class(cls, is_library_file):
+            self.pin_class(self.context.track(TypeSource(tracker.source)))
+        return cls
+
+    def class_at_site(self, tracker: LazyTracker) -> Any:
+        """A user class read where one operation alone consumes it: a proxy (see
+        ``guards.classes``), so that operation is tracked; else the class, pinned."""
+        frame = sys._getframe(2)  # the traced frame executing LOAD_GLOBAL
+        if frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
+            tracker._value(), is_library_file
+        ):
+            tracker._install(GuardBuilder.ID_MATCH)
+            return proxy_class(type(tracker._value()))(tracker, self)
+        return self.wrap(tracker)
+
+    def construct(self, tracker: LazyTracker, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+        """``Cls(*args)`` for a user class: a plain class (no metaclass, no ``__new__`` of
+        its own) is built with ``object.__new__`` and its ``__init__`` traced; any other
+        is called as it is (its own code then runs untraced, and the net notes it)."""
+        cls = tracker._value()
+        tracker._install(GuardBuilder.ID_MATCH)
+        self.pin_class(tracker)
+        init = _type_lookup(cls, "__init__")
+        if type(cls) is not type or _type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
+            type(init) is types.FunctionType or (init is _OBJECT_INIT and not args and not kwargs)
+        ):
+            return cls(*args, **kwargs)
+        instance = _OBJECT_NEW(cls)
+        if init is not _OBJECT_INIT:
+            init_tracker = self.context.track(AttrSource(tracker.source, "__init__"))
+            returned = self.call_function(init_tracker, (instance, *args), kwargs)
+            if returned is not None:
+                msg = f"__init__() should return None, not '{type(returned).__name__}'"
+                raise TypeError(msg)
+        return instance
 
     def unwrap(self, value: Any) -> Any:
         """The real value behind proxies, with no guard (for runs already untrackable)."""
@@ -496,8 +612,9 @@ class Tracer:
         tracker = tracker_of(proxy)
         value = tracker._value()
         if name == "__class__" and _type_lookup(type(value), name) is _OBJECT_CLASS:
-            return tracker.python_type()  # else a property of its own: read it as one
+            return self.type_of(tracker)  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
+            tracker.python_type()  # a subclass may override the method: pin the type
             return _BuiltinMethod(proxy, name)
         try:
             child = tracker.attr(name)
@@ -513,8 +630,19 @@ class Tracer:
         return self.wrap(child)
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
-        """``proxy[key]``, the key guarded by value if it is tracked itself."""
-        return self.wrap(tracker_of(proxy).item(self._realize_key(key)))
+        """``proxy[key]``, the key guarded by value if it is tracked itself.
+
+        A key that a ``__getitem__`` written in Python reports missing is looked up
+        again by tracing that method: no guard on the path can say it stays missing.
+        """
+        tracker = tracker_of(proxy)
+        try:
+            return self.wrap(tracker.item(self._realize_key(key)))
+        except LookupError:
+            impl = _type_lookup(type(tracker._value()), "__getitem__")
+            if not isinstance(impl, types.FunctionType):
+                raise
+        return self.call_dunder(proxy, "__getitem__", (key,))
 
     def length(self, proxy: Tracked) -> int:
         """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
@@ -566,6 +694,7 @@ class Tracer:
         value = tracker._value()
         if type(value) is dict:
             key = self._realize_key(item)
+            tracker.python_type()  # a subclass may define its own __contains__
             return tracker.contains(key)
         if type(value) in _BUILTIN_CONTAINERS:
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
@@ -694,19 +823,72 @@ class Tracer:
         if getattr(value, "__guards_constant__", False):
             tracker._install(GuardBuilder.ID_MATCH)
             why = f"the constant function {_callable_name(value)}"
-            return value(*self.realize(args, why), **self.realize(kwargs, why))
+            args, kwargs = self.realize(args, why), self.realize(kwargs, why)
+            with exempt():  # guards.constant: pure by the user's word, its arguments guarded
+                return value(*args, **kwargs)
         wrapped = getattr(value, "__guards_specialized__", None)
         if wrapped is not None:
             return self.call_function(tracker.attr("__wrapped__"), args, kwargs)
+        if type(value) is functools.partial:
+            return self.call_partial(tracker, args, kwargs)
+        if type(value) is types.FunctionType and value.__code__ is _SINGLEDISPATCH_CODE and args:
+            return self.call_singledispatch(tracker, args, kwargs)
         if type(value) is types.FunctionType:
             return self.call_function(tracker, args, kwargs)
+        if issubclass(type(value), type) and is_user_class(value, is_library_file):
+            return self.construct(tracker, args, kwargs)
         if type(value) is types.MethodType:
             self_proxy = self.wrap(tracker.attr("__self__"))
             return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
         if isinstance(_type_lookup(type(value), "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
         tracker._install(GuardBuilder.ID_MATCH)
+        wrapped = getattr(value, "__wrapped__", None) if type(value) is _LRU_WRAPPER else None
+        if type(wrapped) is types.FunctionType and not is_library_code(wrapped.__code__):
+            # Its result is whatever its own cache holds, which no guard can see.
+            self.untrackable(f"calls {_callable_name(value)} through functools.lru_cache")
         return self.call_opaque(value, args, kwargs)
+
+    def call_partial(self, tracker: LazyTracker, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        """``functools.partial(func, *pargs, **pkw)(*args)``: ``func`` called as traced
+        code would call it, its bound arguments tracked as items of ``.args`` and
+        ``.keywords``."""
+        tracker._install(GuardBuilder.TYPE_MATCH)
+        bound = tracker.attr("args")
+        pargs = [self.wrap(bound.item(i)) for i in range(bound.len())]
+        keywords = tracker.attr("keywords")
+        pkw = {key: self.wrap(keywords.item(key)) for key in keywords.keys()}  # noqa: SIM118 - guarded
+        func = self.wrap(tracker.attr("func"))
+        return func(*pargs, *args, **{**pkw, **kwargs})
+
+    def call_singledispatch(self, tracker: LazyTracker, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+        """A ``functools.singledispatch`` function: dispatch on the first argument's type
+        (guarded), then call the implementation, tracked as an item of ``.registry``.
+
+        A registry holding an abstract class is called as it is: registering a
+        virtual subclass later changes the dispatch without changing the registry.
+        """
+        value = tracker._value()
+        registry = tracker.attr("registry")
+        keys = registry.keys()
+        if any(isinstance(key, abc.ABCMeta) for key in keys):
+            tracker._install(GuardBuilder.ID_MATCH)
+            return self.call_opaque(value, args, kwargs)
+        first = args[0]
+        cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
+        impl = value.dispatch(cls)
+        key = next(key for key in keys if value.registry[key] is impl)
+        return self.wrap(registry.item(key))(*args, **kwargs)
+
+    def imported(self, module: Any) -> Any:
+        """A module an ``import`` in traced code gave: tracked at ``sys.modules[name]``."""
+        name = getattr(module, "__name__", None)
+        if type(module) is not types.ModuleType or sys.modules.get(str(name)) is not module:
+            self.untrackable(f"imports {name!r}, which is not the module sys.modules holds")
+            return module
+        return self.wrap(self.context.track(ModuleSource(str(name))))
 
     def call_dunder(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any] | None = None) -> Any:
@@ -839,7 +1021,8 @@ class Tracer:
 
     def _read_again(self, tracker: LazyTracker) -> Any:
         try:
-            return tracker.source.get(self.context.f_locals, self.context.f_globals)
+            with exempt():  # the guard reads the path again at every check
+                return tracker.source.get(self.context.f_locals, self.context.f_globals)
         except Exception:
             return None
 
@@ -927,7 +1110,25 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         if name not in self._real:
             raise KeyError(name)
         source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
-        return self._tracer.wrap(self._tracer.context.track(source))
+        tracker = self._tracer.context.track(source)
+        if issubclass(type(self._real[name]), type):
+            return self._tracer.class_at_site(tracker)
+        return self._tracer.wrap(tracker)
+
+
+_SINGLEDISPATCH_CODE = functools.singledispatch(lambda value: value).__code__  # type: ignore[attr-defined]
+_LRU_WRAPPER = type(functools.lru_cache(lambda: None))
+
+
+def _traced_import(name: str, globals: Any = None, locals: Any = None,
+                   fromlist: Any = (), level: int = 0) -> Any:
+    """``__import__`` for traced code: the module is tracked through ``sys.modules``."""
+    tracked = sys._getframe(1).f_globals
+    if not isinstance(tracked, _TrackedGlobals):
+        return builtins.__import__(name, globals, locals, fromlist, level)
+    real_globals = tracked._real if globals is tracked else globals
+    module = builtins.__import__(name, real_globals, locals, fromlist, level)
+    return tracked._tracer.imported(module)
 
 
 def _user_frame() -> types.FrameType | None:
@@ -993,7 +1194,7 @@ class _TypeMeta(type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and is_proxy(args[0]):
-            return tracker_of(args[0]).python_type()
+            return tracer_of(args[0]).type_of(tracker_of(args[0]))
         if len(args) == 1 and not kwargs and type(args[0]) is _BuiltinMethod:
             return type(args[0].real())
         return type(*args, **kwargs)
@@ -1062,6 +1263,7 @@ TRACED_BUILTINS: dict[str, Any] = {
     "isinstance": _traced_isinstance,
     "callable": _traced_callable,
     "super": _traced_super,
+    "__import__": _traced_import,
     **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
 }
 
@@ -1097,7 +1299,8 @@ def trace_call(
     )
     tracer.enter(code)
     try:
-        result = tracer.finalize(_call_with(run, code, arguments))
+        with UntracedCodeNet(_TrackedGlobals, is_library_frame, tracer.untrackable):
+            result = tracer.finalize(_call_with(run, code, arguments))
     except _Abandon:
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     except Exception as exc:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from guards.builder import GuardBuilder
 from guards.errors import GuardsError, GuardsTypeError, check_type, describe
 from guards.guard import make_guard
+from guards.net import exempt
 from guards.sources import AttrSource, ClosureSource, GetItemSource, Source
 
 if TYPE_CHECKING:
@@ -199,7 +200,8 @@ class LazyTracker:
         """``hasattr(value, name)`` (installs ``HASATTR``, present or absent)."""
         value = self._value()
         self._install(GuardBuilder.HASATTR, AttrSource(self.source, name))
-        return hasattr(value, name)
+        with exempt():  # a __getattr__ runs: HASATTR runs it again at every check
+            return hasattr(value, name)
 
     def identity(self) -> Any:
         """The object itself, when its identity is what matters (installs ``ID_MATCH``)."""
@@ -255,7 +257,8 @@ class LazyTracker:
             msg = f"cannot take the keys of {self.source.name}, {describe(value)}: not a mapping"
             raise UntrackableError(msg)
         self._install(GuardBuilder.DICT_KEYS_MATCH)
-        return list(value)
+        with exempt():  # a mapping's __iter__: DICT_KEYS_MATCH runs it again at every check
+            return list(value)
 
     def items(self) -> list[tuple[Any, LazyTracker]]:
         """``(key, tracker of value[key])`` pairs (installs ``DICT_KEYS_MATCH``)."""
@@ -280,7 +283,8 @@ class LazyTracker:
         if isinstance(container, Mapping):
             source = GetItemSource(self.source, key)
             self._install(GuardBuilder.DICT_CONTAINS, source)
-            return key in container
+            with exempt():  # a mapping's __contains__: DICT_CONTAINS runs it again
+                return key in container
         if type(container) in _SIZED_BUILTINS:
             return key in self.as_constant()
         msg = f"cannot track `in` on {self.source.name}, {describe(container)}"
