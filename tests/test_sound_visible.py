@@ -13,8 +13,10 @@ import collections
 import collections.abc
 import copy
 import dataclasses
+import inspect
 import pickle
 import sys
+import traceback
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -520,3 +522,55 @@ def test_a_tracked_tuple_inside_a_tuple_display_is_formatted_and_cached() -> Non
 
     assert show((1, 2)) == show((1, 2)) == "(1, 2)"
     assert show.cache.info().hits == 1
+
+
+# -- the call stack ------------------------------------------------------------------------
+def _caller_name() -> str:
+    return sys._getframe(2).f_code.co_name  # who called my caller
+
+
+def _log_prefix() -> str:
+    return f"[{_caller_name()}]"
+
+
+#: Code that reads the call stack (within the specialized function: above it, a
+#: wrapper's frames differ from a direct call's): a traced run would see the tracer's.
+STACK_READERS: tuple[tuple[str, Callable[[], Any]], ...] = (
+    ("sys._getframe", _log_prefix),
+    ("inspect.currentframe", lambda: inspect.currentframe().f_back.f_code.co_name),  # type: ignore[union-attr]
+    ("inspect.stack", lambda: [f.function for f in inspect.stack()[:2]]),
+    ("traceback.format_stack", lambda: [s.split(",")[2] for s in traceback.format_stack(limit=2)]),
+)
+
+
+@pytest.mark.parametrize(("name", "read"), STACK_READERS, ids=[n for n, _ in STACK_READERS])
+def test_code_that_reads_the_call_stack_sees_a_plain_calls_stack(
+    name: str, read: Callable[[], Any]
+) -> None:
+    @specialize
+    def compute(x: int) -> tuple[Any, int]:
+        return read(), x
+
+    assert compute(1) == compute(1) == compute.__wrapped__(1)
+    reasons = " ".join(compute.specialized.uncached_reasons)
+    assert f"calls {name}()" in reasons
+
+
+def test_a_traceback_formatted_in_an_except_block_has_no_frame_of_the_tracer() -> None:
+    @specialize
+    def failing(d: dict[str, int]) -> str:
+        try:
+            return str(d["missing"])
+        except KeyError:
+            return traceback.format_exc()
+
+    text = failing({"a": 1})
+    assert "guards" not in text and "KeyError: 'missing'" in text
+
+
+def test_a_returned_stand_in_is_the_real_function() -> None:
+    @specialize
+    def measurer(mod: types.ModuleType) -> Any:
+        return mod.getsizeof
+
+    assert measurer(sys) is measurer(sys) is sys.getsizeof

@@ -1,25 +1,32 @@
-"""Stand-ins, for traced code, of C functions that see through a proxy.
+"""Stand-ins, for traced code, of functions that would see the trace.
 
 Most C code reaches a proxy through its special methods (``len``, iteration,
-``str``, comparisons), which the tracer answers as the value would.  A few C
-functions read what no special method shows: an object's memory
-(``sys.getsizeof``), or its exact type and the identity of its parts (``pickle``
-writes a list as a list only if its type is ``list``, and writes a shared part
-once).  On a proxy they would answer for the proxy, not the value.
+``str``, comparisons), which the tracer answers as the value would.  Some
+functions read what no special method shows:
+
+* *memory readers* read an object's memory (``sys.getsizeof``), or its exact
+  type and the identity of its parts (``pickle`` writes a list as a list only if
+  its type is ``list``, and writes a shared part once).  On a proxy they would
+  answer for the proxy, so their stand-in gives them the real values and marks
+  the run uncached: memory and sharing are not what a guard on a value vouches for.
+* *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``)
+  read the call stack, which in a traced run holds the tracer's own frames and
+  the traced copies' globals.  Their stand-in abandons the run, so the call runs
+  plainly and they read the stack a plain call has.
 
 Traced code never gets those functions: wherever it would (a module attribute,
 a global, a builtin), the tracer hands it the stand-in from :data:`POLYFILLS`
-(named after Dynamo's polyfills), which calls the real function on the real
-values and marks the run uncached, since a value's memory or sharing is not
-something a guard on its value can vouch for.
+(named after Dynamo's polyfills).
 """
 
 from __future__ import annotations
 
 import _pickle
 import functools
+import inspect
 import marshal
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +35,14 @@ from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
 #: The C functions whose answer depends on more than the value of what they are given.
 MEMORY_READERS: tuple[Callable[..., Any], ...] = (
     sys.getsizeof, _pickle.dumps, _pickle.dump, marshal.dumps, marshal.dump,
+)
+#: The functions that read the call stack, or a traceback (which holds frames).
+STACK_READERS: tuple[Callable[..., Any], ...] = (
+    sys._getframe, sys._current_frames, inspect.currentframe, inspect.stack, inspect.trace,
+    traceback.extract_stack, traceback.format_stack, traceback.print_stack,
+    traceback.walk_stack, traceback.format_exc, traceback.print_exc, traceback.extract_tb,
+    traceback.format_tb, traceback.print_tb, traceback.format_exception,
+    traceback.print_exception, traceback.walk_tb,
 )
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
@@ -46,8 +61,7 @@ def first_proxy(value: Any) -> Tracked | None:
 
 
 def _memory_reader(fn: Callable[..., Any]) -> Callable[..., Any]:
-    name = f"{getattr(fn, '__module__', None) or '?'}.{fn.__name__}"
-    name = name.replace("_pickle.", "pickle.")
+    name = _qualified_name(fn)
 
     @functools.wraps(fn)
     def stand_in(*args: Any, **kwargs: Any) -> Any:
@@ -55,7 +69,7 @@ def _memory_reader(fn: Callable[..., Any]) -> Callable[..., Any]:
         if proxy is not None:
             tracer = tracer_of(proxy)
             tracer.untrackable(
-                f"{name}() reads {tracker_of(proxy).source.name} in memory, not by value"
+                f"{name} reads {tracker_of(proxy).source.name} in memory, not by value"
             )
             args, kwargs = tracer.unwrap(args), tracer.unwrap(kwargs)
         return fn(*args, **kwargs)
@@ -63,5 +77,36 @@ def _memory_reader(fn: Callable[..., Any]) -> Callable[..., Any]:
     return stand_in
 
 
-#: Real C function -> the stand-in that traced code gets in its place.
-POLYFILLS: dict[Any, Callable[..., Any]] = {fn: _memory_reader(fn) for fn in MEMORY_READERS}
+def abandoning(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """A stand-in for ``fn`` that abandons the traced run calling it (then calls ``fn``).
+
+    The run is found through its caller's globals: a traced copy runs with a
+    globals dict whose type has ``abandon_run(globals, reason)``.  Called from
+    anywhere else, the stand-in just calls ``fn``.
+    """
+
+    @functools.wraps(fn)
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        run_globals = sys._getframe(1).f_globals
+        abandon_run = getattr(type(run_globals), "abandon_run", None)
+        if abandon_run is not None:
+            abandon_run(run_globals, f"calls {what}, which the trace cannot follow")
+        return fn(*args, **kwargs)
+
+    return stand_in
+
+
+def _qualified_name(fn: Callable[..., Any]) -> str:
+    module = getattr(fn, "__module__", None) or "?"
+    return f"{module.lstrip('_')}.{fn.__name__}()"
+
+
+#: Real function -> the stand-in that traced code gets in its place.
+POLYFILLS: dict[Any, Callable[..., Any]] = {
+    **{fn: _memory_reader(fn) for fn in MEMORY_READERS},
+    **{fn: abandoning(fn, _qualified_name(fn)) for fn in STACK_READERS},
+}
+#: Stand-in -> the real function (what a result holding a stand-in must hold).
+REAL_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    stand_in: real for real, stand_in in POLYFILLS.items()
+}

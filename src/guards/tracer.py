@@ -59,7 +59,7 @@ from guards.classes import BY_IDENTITY, BY_VALUE, entry_kind, is_user_class, pin
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
 from guards.net import UntracedCodeNet, exempt
-from guards.polyfills import POLYFILLS
+from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
@@ -81,6 +81,9 @@ _PROTOCOL_ATTRIBUTES = frozenset({"keys"})
 _AS_HOOKS = {"__format__": 1, "__str__": 0, "__repr__": 0, "__dir__": 0}
 #: A tuple's own ``%`` (``t % x``), which is not formatting with ``t``.
 _PERCENT_OWN = frozenset({"__mod__", "__rmod__", "__imod__"})
+#: Types of the functions that have stand-ins (hashed by identity: looking one up
+#: runs no user code).
+_POLYFILLED_TYPES = (types.BuiltinFunctionType, types.FunctionType)
 #: C methods whose answer depends on an object's memory, not its value (see polyfills).
 _MEMORY_METHODS = frozenset({"__sizeof__"})
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
@@ -440,16 +443,17 @@ class Tracer:
     def wrap(self, tracker: LazyTracker) -> Any:
         """What user code sees for ``tracker``: a scalar (guarded now) or a proxy.
 
-        A C function that would see through a proxy is replaced by its stand-in
-        (:mod:`guards.polyfills`).
+        A function that would see the trace (through a proxy, or on the call
+        stack) is replaced by its stand-in (:mod:`guards.polyfills`).
         """
         value = tracker._value()
+        if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
+            tracker._install(GuardBuilder.ID_MATCH)
+            return POLYFILLS[value]
         if is_scalar(value):
             tracker._install(_scalar_kind(value))
             if issubclass(type(value), type):
                 self.pin_class(tracker)
-            elif type(value) is types.BuiltinFunctionType:
-                return POLYFILLS.get(value, value)
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -1061,6 +1065,8 @@ class Tracer:
             memo[key] = self._fix_view(value, memo)
         elif issubclass(t, _GENERATORS):
             self.untrackable("returns a generator, which would run later on tracked values")
+        elif t is types.FunctionType and value in REAL_FUNCTIONS:
+            memo[key] = REAL_FUNCTIONS[value]  # a stand-in is the trace's own
         elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
@@ -1105,6 +1111,10 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         self._tracer = tracer
         self._real = real
         self._base = base
+
+    def abandon_run(self, reason: str) -> NoReturn:
+        """Abandon the traced run whose code runs with these globals (see polyfills)."""
+        self._tracer.abandon(reason)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._real:
@@ -1242,20 +1252,6 @@ def _traced_super(*args: Any) -> Any:
     return super(*(tracer_of(a).unwrap(a) if is_proxy(a) else a for a in args))
 
 
-def _untracked_builtin(name: str) -> Callable[..., Any]:
-    real = getattr(builtins, name)
-
-    def untracked(*args: Any, **kwargs: Any) -> Any:
-        frame = sys._getframe(1)
-        tracked = frame.f_globals
-        if isinstance(tracked, _TrackedGlobals):
-            tracked._tracer.abandon(f"calls {name}(), which the trace cannot follow")
-        return real(*args, **kwargs)
-
-    untracked.__name__ = name
-    return untracked
-
-
 TRACED_BUILTINS: dict[str, Any] = {
     **builtins.__dict__,
     "type": traced_type,
@@ -1264,7 +1260,10 @@ TRACED_BUILTINS: dict[str, Any] = {
     "callable": _traced_callable,
     "super": _traced_super,
     "__import__": _traced_import,
-    **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
+    **{
+        name: abandoning(getattr(builtins, name), f"{name}()")
+        for name in ("globals", "eval", "exec")
+    },
 }
 
 
