@@ -13,11 +13,13 @@ import collections
 import collections.abc
 import copy
 import dataclasses
+import gc
 import inspect
 import pickle
 import sys
 import traceback
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -145,6 +147,8 @@ VISIBLE: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("vars", lambda x: sorted(vars(x))),
     ("__dict__.get", lambda x: x.__dict__.get("a")),
     ("sys.getsizeof", lambda x: sys.getsizeof(x)),
+    ("gc.is_tracked", lambda x: gc.is_tracked(x)),
+    ("gc.get_referents", lambda x: len(gc.get_referents(x))),
     ("pickle", lambda x: pickle.dumps(x)),
     ("copy", lambda x: type(copy.copy(x)).__name__),
     ("match", _match),
@@ -162,6 +166,7 @@ VISIBLE: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("C method __self__", lambda x: x.__sizeof__.__self__ is x),
     ("__dir__()", lambda x: sorted(x.__dir__())),
     ("__format__()", lambda x: x.__format__("")),
+    ("weakref", lambda x: weakref.ref(x)() is x),
     ("percent", lambda x: "%s" % x),  # noqa: UP031 - % is the point
     ("percent two", lambda x: "%s-%s" % x),  # noqa: UP031
     ("unpack", lambda x: _unpack(x)),

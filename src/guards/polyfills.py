@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import _pickle
 import functools
+import gc
 import inspect
 import marshal
 import sys
@@ -34,7 +35,8 @@ from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
 
 #: The C functions whose answer depends on more than the value of what they are given.
 MEMORY_READERS: tuple[Callable[..., Any], ...] = (
-    sys.getsizeof, _pickle.dumps, _pickle.dump, marshal.dumps, marshal.dump,
+    sys.getsizeof, sys.getrefcount, gc.get_referents, gc.get_referrers, gc.is_tracked,
+    _pickle.dumps, _pickle.dump, marshal.dumps, marshal.dump,
 )
 #: The functions that read the call stack, or a traceback (which holds frames).
 STACK_READERS: tuple[Callable[..., Any], ...] = (

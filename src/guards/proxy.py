@@ -12,8 +12,9 @@ dunder is written by hand twice and the tests can walk the same table.
 C code sees a proxy's own type, never the tracked value's, so the proxy's type
 is made to look like the value's where C code looks without calling a hook:
 :func:`proxy_class` gives each tracked type a proxy class with its C name (the
-``tp_name`` in C error messages) and its mapping or sequence flag (what a
-``match`` statement's mapping and sequence patterns test).
+``tp_name`` in C error messages), its mapping or sequence flag (what a
+``match`` statement's mapping and sequence patterns test) and its support of
+weak references.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Tracked:
     Proxies are made from :func:`proxy_class` of the value's type, a subclass.
     """
 
-    __slots__ = ("__weakref__", "_guards_tracer", "_guards_tracker")
+    __slots__ = ("_guards_tracer", "_guards_tracker")
 
     def __init__(self, tracker: LazyTracker, tracer: Tracer) -> None:
         object.__setattr__(self, "_guards_tracker", tracker)
@@ -141,7 +142,9 @@ def proxy_class(cls: type) -> type[Tracked]:
         elif flags & _SEQUENCE_FLAG:
             base = _TrackedSequence
         name = c_type_name(cls)
-        found = type(name, (base,), {"__slots__": (), "__qualname__": name})
+        # Weakly referable only if the value is: weakref.ref(x) raises as it would.
+        slots = ("__weakref__",) if cls.__weakrefoffset__ else ()
+        found = type(name, (base,), {"__slots__": slots, "__qualname__": name})
         _PROXY_CLASSES[cls] = found
     return found
 
