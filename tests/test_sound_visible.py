@@ -579,3 +579,30 @@ def test_a_returned_stand_in_is_the_real_function() -> None:
         return mod.getsizeof
 
     assert measurer(sys) is measurer(sys) is sys.getsizeof
+
+
+def test_a_match_in_a_nested_function_guards_the_shape_too() -> None:
+    """An inner function runs without the tracer seeing it start: its patterns still count."""
+
+    @specialize
+    def kind(x: Any) -> str:
+        def inner(y: Any) -> str:
+            match y:
+                case {"a": _}:
+                    return "mapping"
+                case _:
+                    return "other"
+
+        return inner(x)
+
+    assert kind(Obj()) == "other"
+    assert kind({"a": 1}) == kind.__wrapped__({"a": 1}) == "mapping"
+
+
+def test_an_identity_test_in_a_lambda_is_guarded() -> None:
+    @specialize
+    def is_none(x: Any) -> bool:
+        return (lambda v: v is None)(x)
+
+    assert is_none(Obj()) is False
+    assert is_none(None) is True

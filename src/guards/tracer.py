@@ -253,7 +253,8 @@ class CodeFacts:
     faithful (it assigns a global or rebinds a ``nonlocal``: the write would go
     to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
     ``tests_shape``: a ``match`` statement in it has mapping or sequence patterns,
-    which test the subject's type flags without asking the subject.
+    which test the subject's type flags without asking the subject.  Both count
+    the code nested in it (a lambda, a comprehension, an inner function).
     ``percent_operands``: offsets of its ``%`` operations whose right operand may be
     a tracked tuple (it is not a tuple display ``(a, b)``).
     ``unused``: parameters it never reads, so binding them needs no guard (none,
@@ -303,6 +304,13 @@ def _scan(code: types.CodeType) -> CodeFacts:
         if name.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
             names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
             loaded.update(n for n in names if isinstance(n, str))
+    # Functions, lambdas and comprehensions made in it run without the tracer seeing
+    # them start: their tests count as its own.
+    for nested in code.co_consts:
+        if type(nested) is types.CodeType:
+            facts = code_facts(nested)
+            tests_identity = tests_identity or facts.tests_identity
+            tests_shape = tests_shape or facts.tests_shape
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
@@ -356,6 +364,10 @@ class _BuiltinMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return tracer_of(self.proxy).call_builtin_method(self.proxy, self.name, args, kwargs)
+
+    def describe(self) -> str:
+        """How reasons name it (no address; installs nothing)."""
+        return f"the method {self.name} of {tracker_of(self.proxy).source.name}"
 
     def real(self) -> Any:
         """The bound method itself, on the real value; its type is guarded (TYPE_MATCH)."""
@@ -582,7 +594,7 @@ class Tracer:
         if t is dict:
             return {self.realize(k, why): self.realize(v, why) for k, v in value.items()}
         if type(value) is _BuiltinMethod:
-            self.untrackable(f"{why} receives {value!r}")
+            self.untrackable(f"{why} receives {value.describe()}")
             return self.unwrap(value)
         return value
 
@@ -1034,7 +1046,7 @@ class Tracer:
         if is_proxy(value):
             return self._fix_input(tracker_of(value))
         if type(value) is _BuiltinMethod:
-            self.untrackable(f"returns {value!r}")
+            self.untrackable(f"returns {value.describe()}")
             return self.unwrap(value)
         if is_scalar(value):
             return value
