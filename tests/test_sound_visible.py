@@ -19,6 +19,7 @@ import pickle
 import sys
 import traceback
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -606,3 +607,15 @@ def test_an_identity_test_in_a_lambda_is_guarded() -> None:
 
     assert is_none(Obj()) is False
     assert is_none(None) is True
+
+
+def test_a_warning_is_attributed_to_the_users_line() -> None:
+    @specialize
+    def checked(x: int) -> int:
+        warnings.warn("careful", UserWarning, stacklevel=1)
+        return x
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert checked(1) == 1
+    assert [w.filename for w in seen] == [__file__]

@@ -9,8 +9,8 @@ functions read what no special method shows:
   its type is ``list``, and writes a shared part once).  On a proxy they would
   answer for the proxy, so their stand-in gives them the real values and marks
   the run uncached: memory and sharing are not what a guard on a value vouches for.
-* *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``)
-  read the call stack, which in a traced run holds the tracer's own frames and
+* *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``,
+  ``warnings.warn``) read the call stack, which in a traced run holds the tracer's own frames and
   the traced copies' globals.  Their stand-in abandons the run, so the call runs
   plainly and they read the stack a plain call has.
 
@@ -28,6 +28,7 @@ import inspect
 import marshal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,7 @@ STACK_READERS: tuple[Callable[..., Any], ...] = (
     traceback.walk_stack, traceback.format_exc, traceback.print_exc, traceback.extract_tb,
     traceback.format_tb, traceback.print_tb, traceback.format_exception,
     traceback.print_exception, traceback.walk_tb,
+    warnings.warn,  # attributes the warning to a caller `stacklevel` frames up
 )
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
