@@ -117,6 +117,12 @@ def _identity(*values: Any) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _other(expected: bool) -> Callable[..., bool]:
+    """``actual`` of a yes/no check that failed: the other answer.  Asking again would
+    run the value's hook (``__getattr__``, ``__contains__``, ``__bool__``) a second time."""
+    return lambda *values: not expected
+
+
 @attrs.frozen(eq=False)
 class Check:
     """One boolean test emitted by a guard kind.
@@ -154,18 +160,23 @@ class GuardBuilder:
         f_globals: Mapping[str, Any] | None = None,
         *,
         values: Mapping[Source, Any] | None = None,
+        memo: dict[Source, Any] | None = None,
     ) -> None:
         check_type("f_locals", f_locals, Mapping)
         if f_globals is not None:
             check_type("f_globals", f_globals, Mapping)
         if values is not None:
             check_type("values", values, Mapping)
+        if memo is not None:
+            check_type("memo", memo, dict)
         self.f_locals = f_locals
         self.f_globals = f_globals
         self.checks: list[Check] = []
         self.dropped_guards: list[Guard] = []
-        # Values already read (by a trace), so guards describe what was seen.
-        self._values: dict[Source, Any] = dict(values or {})
+        # Values already read (by a trace), so guards describe what was seen.  A
+        # tracing context passes its own ``memo``: the builder then reads and keeps
+        # values in it, so the trace and its guards see every path read once.
+        self._values: dict[Source, Any] = memo if memo is not None else dict(values or {})
         self._current: Guard | None = None
 
     # -- driving ----------------------------------------------------------------
@@ -189,6 +200,12 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard) from exc
         finally:
             self._current = None
+
+    def build_checks(self, guard: Guard) -> tuple[Check, ...]:
+        """:meth:`build` ``guard`` and return the checks it emitted (none if it was dropped)."""
+        before = len(self.checks)
+        self.build(guard)
+        return tuple(self.checks[before:])
 
     def get(self, source: Source) -> Any:
         """The value at ``source`` in the bound frame (each source is read once)."""
@@ -421,7 +438,7 @@ class GuardBuilder:
         self.add_check(
             guard, expr, sources=(source.base,), member=member, expected=present,
             describe=f"hasattr({{0}}, {_brace_safe(repr(member))}) is {present}",
-            actual=lambda v: hasattr(v, member), cost=COST_USER_CODE,
+            actual=_other(present), cost=COST_USER_CODE,
         )
 
     def SEQUENCE_LENGTH(self, guard: Guard) -> None:
@@ -463,7 +480,7 @@ class GuardBuilder:
         self.add_check(
             guard, expr, sources=(source.base,), key=key, expected=present,
             describe=f"({_brace_safe(show(key))} in {{0}}) is {present}",
-            actual=lambda v: key in v, cost=COST_CHEAP,
+            actual=_other(present), cost=COST_CHEAP,
         )
 
     def DUPLICATE_INPUT(self, guard: Guard, source_b: Source | None = None) -> None:
@@ -513,7 +530,7 @@ class GuardBuilder:
         truth = bool(self.get(guard.source))
         self.add_check(
             guard, "{0}" if truth else "not {0}", expected=truth,
-            describe=f"bool({{0}}) is {truth}", actual=bool, cost=COST_CHEAP,
+            describe=f"bool({{0}}) is {truth}", actual=_other(truth), cost=COST_CHEAP,
         )
 
     def CELL_EMPTY(self, guard: Guard) -> None:

@@ -330,12 +330,41 @@ def _validate_bool(instance: object, attribute: attrs.Attribute[Any], value: obj
         raise GuardsTypeError(msg)
 
 
+def calls_missing(base: Any, key: Any) -> bool:
+    """True when ``base[key]`` would call ``__missing__``: ``base`` is a dict subclass
+    that defines it (looked up on the type, as CPython does) and lacks ``key``."""
+    cls = type(base)
+    return (
+        cls is not dict
+        and issubclass(cls, dict)
+        and any("__missing__" in klass.__dict__ for klass in cls.__mro__)
+        and not dict.__contains__(base, key)
+    )
+
+
+#: Exact types whose subscript never calls ``__missing__`` (nor other user code).
+PLAIN_SUBSCRIPT_TYPES = frozenset({dict, list, tuple, str, bytes})
+
+
+def get_item(base: Any, key: Any, /) -> Any:
+    """``base[key]`` as a guard reads it: never through a dict subclass's ``__missing__``.
+
+    ``d[k]`` on a ``defaultdict`` (or any dict subclass with ``__missing__``)
+    that lacks ``k`` calls ``__missing__``, which may insert ``k``: a check must
+    not change what it reads, so a missing key raises ``KeyError`` here instead
+    (and the check fails).  Everything else is ``base[key]``.
+    """
+    if calls_missing(base, key):
+        raise KeyError(key)
+    return base[key]
+
+
 @attrs.frozen(cache_hash=True)
 class GetItemSource(ChainedSource):
     """A subscript: ``L['d']['k']``, ``L['d'][0]``, ``L['d'][slice(1, 3, None)]``.
 
     A slice index needs ``index_is_slice=True``, so that a slice is never taken
-    by accident.
+    by accident.  The step is :func:`get_item`: it never calls ``__missing__``.
     """
 
     index: Any = attrs.field(eq=False, hash=False)
@@ -353,10 +382,20 @@ class GetItemSource(ChainedSource):
         return f"{self.base.name}[{_render_key(self.index)}]"
 
     def _step(self, base_value: Any) -> Any:
-        return base_value[self.index]
+        return get_item(base_value, self.index)
 
     def _step_code(self, base_expr: str, bind: Binder) -> str:
-        return f"{base_expr}[{bind(self.index, 'key')}]"
+        # The common exact types subscript directly; others go through get_item.
+        # The base is evaluated once, into a local named after the bound helper.
+        item = bind(get_item, "item")
+        plain = bind(PLAIN_SUBSCRIPT_TYPES, "plain")
+        key = bind(self.index, "key")
+        if base_expr.isidentifier():  # a local already: read it again
+            base, bound = base_expr, base_expr
+        else:
+            base = f"{item}_base"
+            bound = f"{base} := {base_expr}"
+        return f"({base}[{key}] if type({bound}) in {plain} else {item}({base}, {key}))"
 
 
 @attrs.frozen(cache_hash=True)

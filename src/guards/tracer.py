@@ -63,6 +63,7 @@ from guards.sources import (
     LocalSource,
     Source,
     TypeSource,
+    calls_missing,
 )
 from guards.tracker import LazyTracker
 
@@ -408,7 +409,24 @@ class Tracer:
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
         """``proxy[key]``, the key guarded by value if it is tracked itself."""
-        return self.wrap(tracker_of(proxy).item(self._realize_key(key)))
+        tracker = tracker_of(proxy)
+        real_key = self._realize_key(key)
+        if calls_missing(tracker._value(), real_key):
+            return self._missing_item(proxy, real_key)
+        return self.wrap(tracker.item(real_key))
+
+    def _missing_item(self, proxy: Tracked, key: Any) -> Any:
+        """``proxy[key]`` for a key a dict subclass lacks: its ``__missing__`` answers.
+
+        The key is guarded absent; a ``__missing__`` written in Python is traced,
+        one in C (``defaultdict`` inserts the key) is an effect: the run is abandoned.
+        """
+        tracker = tracker_of(proxy)
+        source = GetItemSource(tracker.source, key)
+        tracker._install(GuardBuilder.DICT_CONTAINS, source)
+        if isinstance(_type_lookup(type(tracker._value()), "__missing__"), types.FunctionType):
+            return self.call_dunder(proxy, "__missing__", (key,))
+        self.abandon(f"reads the missing key {source.name}, whose __missing__ may insert it")
 
     def length(self, proxy: Tracked) -> int:
         """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
