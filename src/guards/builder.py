@@ -13,6 +13,8 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import enum
 import functools
 import math
@@ -89,27 +91,52 @@ def _same_float(a: float, b: float) -> bool:
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
+def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
+    """Aware datetimes in two time zones can be ``==`` and still print differently."""
+    return bool(
+        a.tzinfo == b.tzinfo and a.fold == b.fold
+        and a.replace(tzinfo=None) == b.replace(tzinfo=None)
+    )
+
+
+#: Value types whose ``==`` forgives differences that the rest of their behaviour
+#: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
+#: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
+#: of one instant in two zones.  Each is compared by its full structure.
+_STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
+    range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
+    decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
+    datetime.datetime: _same_moment,
+    datetime.time: _same_moment,
+}
+
+
 def _same_value(a: Any, b: Any) -> bool:
     """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
 
     Exact types at every level (``[True]`` is not ``[1]``), floats as
-    :func:`_same_float`, dicts in order; other values by their own ``==``.
+    :func:`_same_float`, dicts and sets in iteration order (two equal sets can
+    iterate differently, and ``list(s)`` shows it), the value types of
+    :data:`_STRUCTURE` by their full structure; other values by their own ``==``.
     """
     t = type(a)
+    if type(b) is SetSnapshot:
+        return t is b.kind and len(a) == len(b.items) and all(map(_same_value, a, b.items))
     if type(b) is not t:
         return False
     if t is float:
         return _same_float(a, b)
     if t is complex:
         return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
-    if t is list or t is tuple:
+    if t is list or t is tuple or t is set or t is frozenset:
         return len(a) == len(b) and all(map(_same_value, a, b))
     if t is dict:
         return len(a) == len(b) and all(
             _same_value(ka, kb) and _same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
         )
-    if t is set or t is frozenset:
-        return {(type(item), item) for item in a} == {(type(item), item) for item in b}
+    structure = _STRUCTURE.get(t)
+    if structure is not None:
+        return structure(a, b)
     return bool(a == b)
 
 
@@ -356,7 +383,12 @@ class GuardBuilder:
         )
 
     def EQUALS_MATCH(self, guard: Guard) -> None:
-        """Exact type and ``==``; NaN matches NaN of the same type, and -0.0 is not 0.0."""
+        """Exact type and ``==``; NaN matches NaN of the same type, and -0.0 is not 0.0.
+
+        Containers are compared item by item with exact types, sets and dicts in
+        iteration order; ``range``, ``Decimal`` and aware datetimes by their full
+        structure (``range(0, 3, 2)`` is not ``range(0, 4, 2)``).
+        """
         value = self.get(guard.source)
         t = type(value)
         if t is complex:
@@ -380,9 +412,10 @@ class GuardBuilder:
             return
         expected = _snapshot(value)
         cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
-        if t in _CONTAINERS:
+        if t in _CONTAINERS or t in _STRUCTURE:
             # == forgives inside containers what EQUALS_MATCH must not: [True] == [1],
-            # (0.0,) == (-0.0,); so an equal container is also compared item by item.
+            # (0.0,) == (-0.0,), {8, 16} == {16, 8} (another order); and in some value
+            # types (range, Decimal): so an equal value is also compared exactly.
             self.add_check(
                 guard, "{0} is {V} or (type({0}) is {T} and {0} == {V} and {same}({0}, {V}))",
                 V=expected, T=t, same=_same_value, expected=expected,
@@ -630,8 +663,9 @@ def _snapshot(value: Any) -> Any:
 
     A user's list may change after the guard is built; the check must compare
     against what the list held then.  Only the containers' structure is copied
-    (lists, dicts, sets, tuples holding them, bytearrays): the objects they hold
-    stay themselves, so an object compared by identity still equals itself.
+    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
+    the objects they hold stay themselves, so an object compared by identity
+    still equals itself.
     """
     if _is_immutable(value):
         return value
@@ -642,6 +676,37 @@ def _snapshot(value: Any) -> Any:
         return tuple(_snapshot(item) for item in value)
     if t is dict:
         return {key: _snapshot(item) for key, item in value.items()}
-    if t in (set, frozenset, bytearray):
+    if t is set or t is frozenset:
+        return SetSnapshot(t, tuple(value))
+    if t is bytearray:
         return t(value)
     return value
+
+
+@attrs.frozen(eq=False)
+class SetSnapshot:
+    """A set as an equality check remembers it: its exact type and its items in
+    iteration order.  A copy of a set may iterate in another order than the set
+    (the order depends on its history of inserts and deletes, not only on its items).
+
+    ``==`` with a set is the set's own ``==`` (members only); :func:`_same_value`
+    compares the order too.
+    """
+
+    kind: type
+    items: tuple[Any, ...]
+    members: frozenset[Any] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.items))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is self.kind and other == self.members
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if not self.items:
+            return f"{self.kind.__name__}()"
+        body = "{" + ", ".join(map(repr, self.items)) + "}"
+        return body if self.kind is set else f"{self.kind.__name__}({body})"

@@ -13,6 +13,7 @@ things about its one step along a path, side by side so they cannot drift:
 
 from __future__ import annotations
 
+import decimal
 import enum
 import keyword
 import unicodedata
@@ -288,6 +289,10 @@ def _hashable_key(index: Any) -> Hashable:
         return ("frozenset", frozenset(_hashable_key(item) for item in index))
     if type(index) in (float, complex):
         return (type(index), index, repr(index))  # -0.0 and 0.0 render differently
+    if type(index) is range:  # range(0, 3, 2) == range(0, 4, 2): they differ all the same
+        return ("range", index.start, index.stop, index.step)
+    if type(index) is decimal.Decimal:  # Decimal('1.0') == Decimal('1.00') likewise
+        return (decimal.Decimal, index.as_tuple())
     return (type(index), index)
 
 
