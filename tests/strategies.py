@@ -27,6 +27,7 @@ from guards import (
     CodeSource,
     ConstantSource,
     DefaultsSource,
+    DictKeySource,
     GetItemSource,
     GlobalSource,
     Guard,
@@ -261,6 +262,8 @@ def _walk(source: Source, value: Any, depth: int, fresh: bool) -> Iterator[Path]
     if t is dict:
         for key, item in value.items():
             yield from _walk(GetItemSource(source, key), item, depth - 1, fresh)
+        for i, key in enumerate(value):
+            yield Path(DictKeySource(source, i), key, fresh)
     elif t in (list, tuple):
         for i, item in enumerate(value):
             yield from _walk(GetItemSource(source, i), item, depth - 1, fresh)

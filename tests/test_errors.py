@@ -320,8 +320,8 @@ RECORDS_AND_EXCEPTIONS = {
 #: Sources' constructors are table-tested in tests/test_sources.py.
 SOURCES = {
     "AttrSource", "ClosureSource", "CodeSource", "ConstantSource", "DefaultsSource",
-    "GetItemSource", "GlobalSource", "LocalSource", "SkipGuardSource", "TypeSource",
-    "WeakRefCallSource",
+    "DictKeySource", "GetItemSource", "GlobalSource", "LocalSource", "SkipGuardSource",
+    "TypeSource", "WeakRefCallSource",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import decimal
 import enum
+import itertools
 import keyword
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping
@@ -401,6 +402,48 @@ class GetItemSource(ChainedSource):
             base = f"{item}_base"
             bound = f"{base} := {base_expr}"
         return f"({base}[{key}] if type({bound}) in {plain} else {item}({base}, {key}))"
+
+
+def _validate_position(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int or value < 0:
+        msg = (
+            f"{type(instance).__name__}.{attribute.name} must be an int >= 0, "
+            f"got {describe(value)}"
+        )
+        raise GuardsTypeError(msg)
+
+
+def dict_key(base: Any, index: int, /) -> Any:
+    """The ``index``-th key of the dict ``base``, in its iteration order.
+
+    Read with ``dict.keys`` (a subclass's own ``keys`` or ``__iter__`` is not
+    called); ``TypeError`` for anything but a dict, ``IndexError`` past the end.
+    """
+    keys = dict.keys(base)
+    if index >= len(keys):
+        msg = f"dict has {len(keys)} keys, no key at position {index}"
+        raise IndexError(msg)
+    return next(itertools.islice(keys, index, None))
+
+
+@attrs.frozen(cache_hash=True)
+class DictKeySource(ChainedSource):
+    """A dict's key by position: ``list(dict.keys(L['g']))[0]`` (as Dynamo's ConstDictKeySource).
+
+    The path to an object used as a key, so that what is read through it is
+    guarded like anything else the function reads.
+    """
+
+    index: int = attrs.field(validator=_validate_position)
+
+    def _render(self) -> str:
+        return f"list(dict.keys({self.base.name}))[{self.index}]"
+
+    def _step(self, base_value: Any) -> Any:
+        return dict_key(base_value, self.index)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{bind(dict_key, 'dict_key')}({base_expr}, {bind(self.index, 'position')})"
 
 
 @attrs.frozen(cache_hash=True)

@@ -396,6 +396,18 @@ class Tracer:
             return real
         return self.realize(key, "a subscript")
 
+    def _dict_keys(self, tracker: LazyTracker) -> list[Any]:
+        """A tracked dict's keys as user code sees them (``DICT_KEYS_MATCH``).
+
+        A key that is not a deep-immutable value (an object used as a key) is
+        handed over tracked, on its ``DictKeySource`` path: what is read through
+        it is guarded like any other read.
+        """
+        return [
+            key if _is_deep_immutable(key) else self.wrap(tracker.key_at(i))
+            for i, key in enumerate(tracker.keys())
+        ]
+
     # -- operations on proxies ------------------------------------------------------
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
@@ -458,7 +470,7 @@ class Tracer:
         if t in (list, tuple):
             return (self.wrap(tracker.item(i)) for i in range(tracker.len()))
         if t is dict:
-            return iter(tracker.keys())
+            return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
             return iter(self.realize(proxy, "iteration over a set"))
         if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
@@ -609,11 +621,15 @@ class Tracer:
                     return self.wrap(tracker.item(key))
                 return args[1] if len(args) > 1 else None
             if name == "keys" and not args:
-                tracker.keys()
+                if not all(map(_is_deep_immutable, tracker.keys())):
+                    self.untrackable(f".keys() of {tracker.source.name} hands out its keys")
                 return value.keys()
             if name in ("values", "items", "copy") and not args:
                 keys = tracker.keys()
-                pairs = [(key, self.wrap(tracker.item(key))) for key in keys]
+                pairs = [
+                    (shown, self.wrap(tracker.item(key)))
+                    for key, shown in zip(keys, self._dict_keys(tracker), strict=True)
+                ]
                 if name == "values":
                     return [item for _, item in pairs]
                 return pairs if name == "items" else dict(pairs)
