@@ -54,6 +54,12 @@ import attrs
 
 from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
+from guards.delegates import (
+    NOT_DELEGATED,
+    delegated_contains,
+    delegated_iteration,
+    delegated_operation,
+)
 from guards.errors import GuardsError
 from guards.proxy import Tracked, tracer_of, tracker_of
 from guards.sources import (
@@ -475,6 +481,9 @@ class Tracer:
             return iter(self.realize(proxy, "iteration over a set"))
         if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
             return self.call_dunder(proxy, "__iter__", ())
+        by_index = delegated_iteration(self, proxy)
+        if by_index is not None:
+            return by_index
         self.untrackable(f"iterates {tracker.source.name}, {t.__qualname__}, in C code")
         return iter(value)
 
@@ -489,6 +498,9 @@ class Tracer:
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
         if isinstance(_type_lookup(type(value), "__contains__"), types.FunctionType):
             return bool(self.call_dunder(proxy, "__contains__", (item,)))
+        found = delegated_contains(self, proxy, item)
+        if found is not NOT_DELEGATED:
+            return bool(found)
         self.untrackable(f"`in` on {tracker.source.name} runs C code")
         return self.unwrap(item) in value
 
@@ -503,11 +515,12 @@ class Tracer:
             return self.call_dunder(proxy, name, others)
         if type(value) in _BUILTIN_CONTAINERS or type(value) is bytearray:
             return fn(*(self.realize(a, name) for a in args))
+        answer = delegated_operation(self, proxy, name, fn, args)
+        if answer is not NOT_DELEGATED:  # a C default that calls a Python method
+            return answer
         if impl is _type_lookup(object, name) and name in ("__eq__", "__ne__", "__hash__"):
             tracker._install(GuardBuilder.ID_MATCH)  # object's own: identity
             return fn(*(self.unwrap(a) for a in args))
-        if name in ("__str__", "__format__") and impl is _type_lookup(object, name):
-            return self.operate(proxy, "__repr__", repr, (proxy,))
         if name == "__repr__" and impl is _type_lookup(object, name):
             tracker._install(GuardBuilder.ID_MATCH)  # the default repr shows type and address
             return repr(value)
