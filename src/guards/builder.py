@@ -528,6 +528,29 @@ class GuardBuilder:
             describe="{0} is {1}", actual=lambda a, b: a is b, cost=COST_IDENTITY,
         )
 
+    def NO_ALIASING(self, guard: Guard, others: tuple[Source, ...] | None = None) -> None:
+        """The guard's source and every source in ``others`` reach pairwise distinct objects.
+
+        Dynamo's ``NO_TENSOR_ALIASING`` for any object: what keeps ``a is b`` false.
+        """
+        if type(others) is not tuple or not others or not all(
+            isinstance(s, Source) for s in others
+        ):
+            msg = f"NO_ALIASING needs others=<tuple of Source>, got {describe(others)}"
+            raise GuardsTypeError(msg)
+        sources = (guard.source, *others)
+        for source in sources:
+            self.get(source)
+        expr = "{distinct}(" + ", ".join(f"{{{i}}}" for i in range(len(sources))) + ")"
+        shown = ", ".join(f"{{{i}}}" for i in range(min(len(sources), _SHOWN_SOURCES)))
+        if len(sources) > _SHOWN_SOURCES:
+            shown += f" and {len(sources) - _SHOWN_SOURCES} more"
+        self.add_check(
+            guard, expr, sources=sources, distinct=_all_distinct, expected="distinct",
+            describe=f"{shown} are distinct objects", actual=lambda *v: "not distinct",
+            cost=COST_IDENTITY,
+        )
+
     def WEAKREF_ALIVE(self, guard: Guard) -> None:
         """The weak reference's referent is alive (made on ``WeakRefCallSource(r)`` or ``r``).
 
@@ -581,6 +604,15 @@ class GuardBuilder:
         )
 
 
+#: NO_ALIASING's description names this many of its sources.
+_SHOWN_SOURCES = 4
+
+
+def _all_distinct(*values: Any) -> bool:
+    """True when no two of ``values`` are one object."""
+    return len({id(value) for value in values}) == len(values)
+
+
 def _cell_is_empty(cell: Any) -> bool:
     """True for an empty closure cell; raises TypeError for anything that is not a cell."""
     if type(cell) is not types.CellType:
@@ -597,7 +629,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
-    "CELL_EMPTY", "TRUTH_MATCH",
+    "CELL_EMPTY", "TRUTH_MATCH", "NO_ALIASING",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)

@@ -29,7 +29,9 @@ it calls.  Each operation on a proxy installs the guard it needs:
   argument the function ignores is not a miss;
 * an identity test (``x is None``, ``a is b``) cannot be seen on a proxy; when
   traced code contains one, every tracked object gets ``NOT_NONE_MATCH``, so
-  ``x is None`` stays false only while it is.
+  ``x is None`` stays false only while it is; when it compares two values
+  (``a is b``, ``x is SENTINEL``), the tracked objects get one ``NO_ALIASING``
+  check, so objects that were distinct stay distinct.
 
 See ``docs/specialize.md`` for the rules a function must follow.
 """
@@ -216,6 +218,8 @@ class CodeFacts:
     writes: str | None
     tests_identity: bool
     unused: frozenset[str]
+    #: It tests the identity of two values (``a is b``), not only against a constant.
+    compares_identity: bool = False
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -231,11 +235,14 @@ def code_facts(code: types.CodeType) -> CodeFacts:
 
 def _scan(code: types.CodeType) -> CodeFacts:
     writes = None
-    tests_identity = False
+    tests_identity = compares_identity = False
     loaded: set[str] = set()
     freevars = set(code.co_freevars)
+    previous = ""
     for instr in dis.get_instructions(code):
         name = instr.opname
+        compares_identity = compares_identity or (name == "IS_OP" and previous != "LOAD_CONST")
+        previous = name
         if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
         elif writes is None and name in ("STORE_DEREF", "DELETE_DEREF") and (
@@ -249,7 +256,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
-    return CodeFacts(writes, tests_identity, unused)
+    return CodeFacts(writes, tests_identity, unused, compares_identity)
 
 
 @attrs.define
@@ -297,6 +304,7 @@ class Tracer:
         self.trace_library_code = trace_library_code
         self.abandoned = False
         self.identity_tested = False
+        self.identity_compared = False
         self._proxies: dict[int, Tracked] = {}
         # id -> (object, its tracker or None for a part of it): mutable inputs handed
         # to untraced code as themselves, which that code may hand back.
@@ -317,14 +325,26 @@ class Tracer:
 
     def enter(self, code: types.CodeType) -> None:
         """Note what running ``code`` on proxies needs guarded (its identity tests)."""
-        if not self.identity_tested and code_facts(code).tests_identity:
-            self.identity_tested = True
+        facts = code_facts(code)
+        self.identity_tested = self.identity_tested or facts.tests_identity
+        self.identity_compared = self.identity_compared or facts.compares_identity
 
     def guard_identities(self) -> None:
-        """``NOT_NONE_MATCH`` on every tracked object, if traced code tested identity."""
+        """If traced code tested identity: ``NOT_NONE_MATCH`` on every tracked object, and
+        if it compared two values with ``is``, ``NO_ALIASING`` on those not pinned by
+        ``ID_MATCH``: objects that were distinct stay distinct (``a is b`` stays false,
+        ``x is SENTINEL`` too), as ``DUPLICATE_INPUT`` keeps those that were one object."""
         if self.identity_tested:
             for proxy in self._proxies.values():
                 tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
+        if self.identity_compared:
+            pinned = {g.source for g in self.context.guards if g.kind == "ID_MATCH"}
+            sources = [tracker_of(proxy).source for proxy in self._proxies.values()]
+            loose = [source for source in sources if source not in pinned]
+            if loose and len(sources) > 1:
+                others = tuple(s for s in sources if s != loose[0])
+                tracker = self.context.track(loose[0])
+                tracker._install(GuardBuilder.NO_ALIASING, others=others)
 
     # -- proxies ------------------------------------------------------------------
     def wrap(self, tracker: LazyTracker) -> Any:
