@@ -320,7 +320,8 @@ RECORDS_AND_EXCEPTIONS = {
 #: Sources' constructors are table-tested in tests/test_sources.py.
 SOURCES = {
     "AttrSource", "ClosureSource", "CodeSource", "ConstantSource", "DefaultsSource",
-    "DictKeySource", "GetItemSource", "GlobalSource", "LocalSource", "SkipGuardSource",
+    "DictKeySource", "GetItemSource", "GlobalSource", "GlobalsSource", "LocalSource",
+    "SkipGuardSource",
     "TypeSource", "WeakRefCallSource",
 }
 

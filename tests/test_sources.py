@@ -22,6 +22,7 @@ from guards import (
     DictKeySource,
     GetItemSource,
     GlobalSource,
+    GlobalsSource,
     GuardBuilder,
     GuardSource,
     LocalSource,
@@ -61,6 +62,7 @@ def cell(base: Source, i: int) -> AttrSource:
         (TypeSource(x), "type(L['x'])"),
         (WeakRefCallSource(r), "L['r']()"),
         (DictKeySource(d, 0), "list(dict.keys(L['d']))[0]"),
+        (GlobalsSource(), "G"),
         (SkipGuardSource(AttrSource(cfg, "mode")), "L['cfg'].mode"),
         (ConstantSource("NAME"), "NAME"),
         (cell(fn, 0), "L['fn'].__closure__[0].cell_contents"),
@@ -198,6 +200,7 @@ def test_get_walks_real_values() -> None:
     assert TypeSource(r).get(f_locals) is weakref.ref
     assert GlobalSource("g").get({}, {"g": 5}) == 5
     assert ConstantSource("K").get({}, {"K": 7}) == 7
+    assert GetItemSource(GlobalsSource(), "K").get({}, {"K": 7}) == 7
 
 
 def test_get_raises_what_evaluating_the_name_raises() -> None:
@@ -241,6 +244,7 @@ ALL_KINDS_OF_SOURCE = [
     TypeSource(x),
     WeakRefCallSource(r),
     DictKeySource(d, 2),
+    GlobalsSource(),
     SkipGuardSource(x),
     cell(cell(fn, 0), 1),
 ]

@@ -13,6 +13,7 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import decimal
 import enum
@@ -528,6 +529,42 @@ class GuardBuilder:
             describe="{0} is {1}", actual=lambda a, b: a is b, cost=COST_IDENTITY,
         )
 
+    def BUILTIN_MATCH(self, guard: Guard) -> None:
+        """On ``GetItemSource(globals, name)``: ``name`` is not a global, and the builtins of
+        those globals (:func:`builtins_of`) hold the same object under it, or lack it, as
+        they did: what ``LOAD_GLOBAL`` of ``name`` finds.
+
+        The builtins dict is bound as it was when the guard was built (a function's
+        builtins are fixed when it is made); the globals are read at each check.
+        """
+        source = guard.source
+        if not isinstance(source, GetItemSource) or type(source.index) is not str:
+            msg = f"BUILTIN_MATCH needs a GetItemSource with a name, got {source.name}"
+            raise GuardBuildError(msg, guard=guard)
+        name = source.index
+        namespace = self.get(source.base)
+        if name in namespace:
+            msg = f"BUILTIN_MATCH: {name!r} is a global in {source.base.name}, not a builtin"
+            raise GuardBuildError(msg, guard=guard)
+        table = builtins_of(namespace)
+        if name in table:
+            found = table[name]
+            self.add_check(
+                guard, "{key} not in {0} and {B}[{key}] is {obj}", sources=(source.base,),
+                key=name, B=table, obj=found, expected=found,
+                describe=f"{name} is the builtin {_brace_safe(show(found))}, not a global",
+                actual=lambda g: g[name] if name in g else table.get(name, "<absent>"),
+                cost=COST_IDENTITY,
+            )
+            return
+        self.add_check(
+            guard, "{key} not in {0} and {key} not in {B}", sources=(source.base,),
+            key=name, B=table, expected="<absent>",
+            describe=f"{name} is neither a global nor a builtin",
+            actual=lambda g: g[name] if name in g else table.get(name, "<absent>"),
+            cost=COST_IDENTITY,
+        )
+
     def NO_ALIASING(self, guard: Guard, others: tuple[Source, ...] | None = None) -> None:
         """The guard's source and every source in ``others`` reach pairwise distinct objects.
 
@@ -604,6 +641,18 @@ class GuardBuilder:
         )
 
 
+def builtins_of(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The builtins a function defined in the globals ``namespace`` reads, as CPython
+    finds them: ``namespace['__builtins__']`` (a module's dict, or a dict), else
+    the ``builtins`` module's."""
+    found = namespace.get("__builtins__", builtins)
+    if type(found) is types.ModuleType:
+        return found.__dict__
+    if not isinstance(found, Mapping):
+        return builtins.__dict__
+    return found
+
+
 #: NO_ALIASING's description names this many of its sources.
 _SHOWN_SOURCES = 4
 
@@ -629,7 +678,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
-    "CELL_EMPTY", "TRUTH_MATCH", "NO_ALIASING",
+    "CELL_EMPTY", "TRUTH_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)

@@ -229,6 +229,23 @@ class GlobalSource(Source):
 
 
 @attrs.frozen(cache_hash=True)
+class GlobalsSource(Source):
+    """The frame's globals dict itself: ``G`` (to guard that a name is *not* a global)."""
+
+    def _render(self) -> str:
+        return "G"
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.GLOBAL
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return _need_globals(self, f_globals)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return "G"
+
+
+@attrs.frozen(cache_hash=True)
 class ConstantSource(Source):
     """A named constant, rendered bare (``NAME``) and read from the globals."""
 

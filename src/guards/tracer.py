@@ -54,7 +54,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.builder import GuardBuilder
+from guards.builder import GuardBuilder, builtins_of
 from guards.contexts import TracingContext
 from guards.delegates import (
     NOT_DELEGATED,
@@ -68,6 +68,7 @@ from guards.sources import (
     AttrSource,
     GetItemSource,
     GlobalSource,
+    GlobalsSource,
     LocalSource,
     Source,
     TypeSource,
@@ -769,21 +770,78 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
 
     CPython looks a global up through ``__getitem__`` when the globals are a
     dict subclass; a name that is not a global falls through to the tracked
-    builtins.
+    builtins, which guard that it is not a global.
     """
 
     def __init__(self, tracer: Tracer, real: Mapping[str, Any], base: Source | None) -> None:
         super().__init__()
-        dict.__setitem__(self, "__builtins__", TRACED_BUILTINS)
+        dict.__setitem__(self, "__builtins__", _TrackedBuiltins(self))
         self._tracer = tracer
         self._real = real
         self._base = base
 
+    def source_of(self, name: str) -> Source:
+        """The path of the global ``name``."""
+        return GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
+
+    def namespace(self) -> Source:
+        """The path of the globals dict itself."""
+        return GlobalsSource() if self._base is None else self._base
+
     def __getitem__(self, name: str) -> Any:
         if name not in self._real:
             raise KeyError(name)
-        source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
-        return self._tracer.wrap(self._tracer.context.track(source))
+        return self._tracer.wrap(self._tracer.context.track(self.source_of(name)))
+
+
+class _TrackedBuiltins(dict):  # type: ignore[type-arg]
+    """The builtins as a traced copy sees them: looked up when read, and guarded.
+
+    Each name is looked up, at trace time, in the real builtins of the
+    function's globals (:func:`~guards.builder.builtins_of`), so a builtin added
+    or patched after guards was imported (``gettext.install``'s ``_``, a patched
+    ``round``) is the one the run sees; ``BUILTIN_MATCH`` guards that the name is
+    not a global and that the builtins hold the same object (or lack the name:
+    an absent global caught as ``NameError``).  A builtin that is not a plain
+    value (a Python function patched in) is tracked on its path.  While a
+    builtin is the original, the tracer's stand-in for it answers (``type``,
+    ``isinstance``, ``id``...).  The dict's own items, which C code may read
+    without ``__getitem__`` (``__import__``), are :data:`TRACED_BUILTINS`.
+    """
+
+    def __init__(self, owner: _TrackedGlobals) -> None:
+        super().__init__(TRACED_BUILTINS)
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> Any:
+        owner = self._owner
+        if name in owner._real:  # LOAD_NAME reads the globals' own items, then lands here
+            return owner[name]
+        tracer = owner._tracer
+        where = owner.namespace()
+        tracer.context.track(where)._install(GuardBuilder.BUILTIN_MATCH, GetItemSource(where, name))
+        table = builtins_of(owner._real)
+        if name not in table:
+            raise KeyError(name)
+        value = table[name]
+        if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
+            return _STAND_INS[name]
+        if is_scalar(value):
+            return value
+        return self._tracked(name, value)
+
+    def _tracked(self, name: str, value: Any) -> Any:
+        """A builtin that is not a plain value, tracked on ``G['__builtins__']...[name]``."""
+        owner = self._owner
+        tracer = owner._tracer
+        holder = owner.source_of("__builtins__")
+        try:
+            found = tracer.context.value_of(holder)
+        except KeyError:
+            tracer.untrackable(f"reads the builtin {name!r} of globals without __builtins__")
+            return value
+        table = AttrSource(holder, "__dict__") if type(found) is types.ModuleType else holder
+        return tracer.wrap(tracer.context.track(GetItemSource(table, name)))
 
 
 def _callable_name(fn: Any) -> str:
@@ -881,8 +939,12 @@ def _untracked_builtin(name: str) -> Callable[..., Any]:
     return untracked
 
 
-TRACED_BUILTINS: dict[str, Any] = {
-    **builtins.__dict__,
+#: The builtins as guards found them at import: a stand-in replaces one of them
+#: only while it is still the original.
+_ORIGINAL_BUILTINS: dict[str, Any] = dict(builtins.__dict__)
+#: Builtins the traced code must not see as they are: they would read a proxy
+#: without the tracer (``type``, ``id``...), or do what the trace cannot follow.
+_STAND_INS: dict[str, Any] = {
     "type": traced_type,
     "id": _traced_id,
     "isinstance": _traced_isinstance,
@@ -890,6 +952,7 @@ TRACED_BUILTINS: dict[str, Any] = {
     "super": _traced_super,
     **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
 }
+TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **_STAND_INS}
 
 
 def trace_call(
