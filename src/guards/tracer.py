@@ -75,6 +75,7 @@ from guards.sources import (
     calls_missing,
 )
 from guards.tracker import LazyTracker
+from guards.world import held_reads_world, reads_world, traced_library, world_value
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
@@ -352,7 +353,10 @@ class Tracer:
         """What user code sees for ``tracker``: a scalar (guarded now) or a proxy."""
         value = tracker._value()
         if is_scalar(value):
-            tracker._install(_scalar_kind(value))
+            kind = _scalar_kind(value)
+            tracker._install(kind)
+            if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
+                self.note_world(value)
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -597,9 +601,27 @@ class Tracer:
         return self.call_function(self.context.track(source), (proxy, *args), kwargs or {})
 
     def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call code the trace does not enter, with arguments guarded by value."""
+        """Call code the trace does not enter, with arguments guarded by value.
+
+        A callable that reads the outside world (:mod:`guards.world`), or a result
+        whose operations do (a ``Decimal``), makes the run uncached.
+        """
+        reason = reads_world(fn)
+        if reason is not None:
+            self.untrackable(reason)
         why = f"the untraced {_callable_name(fn)}"
-        return fn(*self.realize(args, why), **self.realize(kwargs, why))
+        result = fn(*self.realize(args, why), **self.realize(kwargs, why))
+        reason = world_value(result)
+        if reason is not None:
+            self.untrackable(reason)
+        return result
+
+    def note_world(self, value: Any) -> None:
+        """Make the run uncached if ``value``, handed to user code as itself, reads the
+        outside world (``time.time``, ``os.getenv``, the class ``Decimal``...)."""
+        reason = held_reads_world(value)
+        if reason is not None:
+            self.untrackable(reason)
 
     def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
                       kwargs: Mapping[str, Any]) -> Any:
@@ -609,7 +631,7 @@ class Tracer:
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         code = function.__code__
-        if is_library_code(code) and not self.trace_library_code:
+        if is_library_code(code) and not self.trace_library_code and not traced_library(function):
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         reason = code_facts(code).writes
@@ -827,6 +849,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
         if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
             return _STAND_INS[name]
         if is_scalar(value):
+            tracer.note_world(value)  # open(), input()
             return value
         return self._tracked(name, value)
 
