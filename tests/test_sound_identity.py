@@ -77,3 +77,16 @@ def test_only_comparisons_to_constants_need_no_aliasing_guard() -> None:
     f([1], [2])
     kinds = {g.kind for g in f.cache.entries[0].check.guards}  # type: ignore[attr-defined]
     assert "NO_ALIASING" not in kinds
+
+
+def test_identity_tests_inside_a_comprehension_count() -> None:
+    """The comprehension's own code object tests identity; the tracer never enters it."""
+
+    @guards.specialize
+    def positions(items: list[Any], target: Any) -> list[int]:
+        return [i for i, item in enumerate(items) if item is target]
+
+    x, y = object(), object()
+    for args in (([x, y], x), ([x, y], y), ([x, x], x), ([y, x], x), ([x, y], y)):
+        assert positions(*args) == positions.__wrapped__(*args)  # type: ignore[attr-defined]
+    assert positions.cache.info().hits >= 1  # type: ignore[attr-defined]

@@ -258,6 +258,13 @@ def _scan(code: types.CodeType) -> CodeFacts:
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
+    # Comprehensions, lambdas and nested functions run on the same proxies without
+    # the tracer entering them: their identity tests count as this code's.
+    for const in code.co_consts:
+        if type(const) is types.CodeType:
+            inner = code_facts(const)
+            tests_identity = tests_identity or inner.tests_identity
+            compares_identity = compares_identity or inner.compares_identity
     return CodeFacts(writes, tests_identity, unused, compares_identity)
 
 

@@ -53,7 +53,14 @@ WORLD_READERS: tuple[tuple[str, str], ...] = (
     ("os.path.getctime", _FILES), ("os.path.samefile", _FILES), ("os.path.realpath", _FILES),
     ("builtins.open", _FILES), ("io.open", _FILES), ("glob.*", _FILES),
     ("pathlib.Path", _FILES), ("pathlib.PosixPath", _FILES), ("pathlib.WindowsPath", _FILES),
-    ("builtins.input", "standard input"),
+    ("builtins.input", "standard input"), ("tempfile.gettempdir", _FILES),
+    ("sqlite3.connect", "a database"), ("sqlite3.Connection", "a database"),
+    # other processes, the network, the machine
+    ("subprocess.*", "another process"), ("os.popen", "another process"),
+    ("os.system", "another process"), ("os.get_exec_path", _ENV),
+    ("socket.gethostname", "the network"), ("socket.getfqdn", "the network"),
+    ("socket.socket", "the network"), ("urllib.request.urlopen", "the network"),
+    ("platform.node", "the network"),
     # clocks
     ("time.time", _CLOCK), ("time.time_ns", _CLOCK), ("time.monotonic", _CLOCK),
     ("time.monotonic_ns", _CLOCK), ("time.perf_counter", _CLOCK),
@@ -71,6 +78,8 @@ WORLD_READERS: tuple[tuple[str, str], ...] = (
     ("random.*", _RANDOM), ("random.Random", _RANDOM), ("random.SystemRandom", _RANDOM),
     ("secrets.*", _RANDOM), ("uuid.uuid1", _RANDOM), ("uuid.uuid4", _RANDOM),
     ("uuid.getnode", "the network interfaces"),
+    ("numpy.random.*", _RANDOM), ("numpy.random.RandomState", _RANDOM),
+    ("numpy.random.Generator", _RANDOM),
     # the thread's decimal context, the locale, the running thread
     ("decimal.Decimal", "the thread's decimal context"),
     ("decimal.Context", "the thread's decimal context"),
@@ -137,10 +146,13 @@ class _Table:
     def _add(self, dotted: str, owner: Any, name: str, value: Any, what: str) -> None:
         if issubclass(type(value), type):
             self.classes[id(value)] = (value, what)
-            for attr, item in vars(value).items():
-                function = getattr(item, "__func__", item)
-                if isinstance(function, types.FunctionType):
-                    self.objects[id(function)] = (function, f"{dotted}.{attr} reads {what}")
+            for attr, item in vars(value).items():  # its methods, called unbound
+                function = item.__func__ if type(item) in _WRAPPERS else item
+                qualname = getattr(function, "__qualname__", None)
+                if isinstance(qualname, str) and qualname.startswith(value.__qualname__ + "."):
+                    self.objects.setdefault(
+                        id(function), (function, f"{dotted}.{attr} reads {what}")
+                    )
         reason = f"{dotted} reads {what}"
         if issubclass(type(owner), type):  # a class's method, bound anew at each read
             self.methods[(id(owner), name)] = (owner, reason)
@@ -170,6 +182,7 @@ def _find(dotted: str) -> tuple[Any, str, Any] | None:
     return None
 
 
+_WRAPPERS = (staticmethod, classmethod)
 _TABLE = _Table()
 
 
