@@ -187,3 +187,30 @@ def test_a_path_through_getattr_runs_it_once_per_check() -> None:
     assert o.calls == 1
     assert cf.check_verbose({"o": o})
     assert o.calls == 2
+
+
+def test_a_miss_explains_itself_only_when_someone_looks(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the recompiles log off, a miss does not walk every entry's paths again
+    (through properties and ``__getattr__``) to build an explanation nobody reads."""
+    explained: list[int] = []
+    original = guards.GuardedCache.explain
+
+    def counting(self: Any, *args: Any) -> Any:
+        explained.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(guards.GuardedCache, "explain", counting)
+
+    @guards.specialize
+    def f(d: dict[str, int]) -> int:
+        return d["k"]
+
+    f({"k": 1})
+    f({"k": 2})
+    assert explained == []
+    with caplog.at_level("INFO", logger="guards.recompiles"):
+        f({"k": 3})
+    assert explained == [1]
+    assert "Recompiling" in caplog.text
