@@ -135,3 +135,23 @@ def test_builtin_match_refuses_a_global() -> None:
     guard = GetItemSource(GlobalsSource(), "x").make_guard(GuardBuilder.BUILTIN_MATCH)
     with pytest.raises(guards.GuardBuildError, match="is a global"):
         compile_guards([guard], {}, {"x": 1})
+
+
+def test_gettext_underscore_is_cached_on_its_catalog(
+    module: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gettext.install``'s ``_`` is traced: its catalog lookup is guarded, not uncached."""
+    import gettext
+
+    translations = gettext.GNUTranslations.__new__(gettext.GNUTranslations)
+    translations._catalog = {"items": "Artikel"}  # type: ignore[attr-defined]
+    translations._fallback = None  # type: ignore[attr-defined]
+    translations.plural = lambda n: int(n != 1)  # type: ignore[method-assign]
+    monkeypatch.setattr(builtins, "_", translations.gettext, raising=False)
+    f = module["label"]
+    assert f(3) == "Artikel: 3"
+    assert f(3) == "Artikel: 3"
+    assert f.cache.info().hits == 1
+    assert f.cache.info().uncached == 0
+    translations._catalog["items"] = "Posten"  # type: ignore[attr-defined]
+    assert f(3) == f.__wrapped__(3) == "Posten: 3"

@@ -95,13 +95,17 @@ WORLD_READERS: tuple[tuple[str, str], ...] = (
 
 
 #: Library functions traced like user code, so that what they read is guarded
-#: rather than the run uncached: they only read ``os.environ`` (a tracked mapping)
-#: through its special methods.  ``os.getenv(k)`` is ``environ.get(k)``, and
-#: ``Mapping.get``/``__contains__`` are ``self[k]`` with ``KeyError`` caught.
+#: rather than the run uncached: they only read tracked values through their
+#: special methods.  ``os.getenv(k)`` is ``os.environ.get(k)``,
+#: ``Mapping.get``/``__contains__`` are ``self[k]`` with ``KeyError`` caught, and
+#: gettext's translations look the message up in their catalog dict.
 TRACED_LIBRARY: tuple[str, ...] = (
     "os.getenv",
     "_collections_abc.Mapping.get",
     "_collections_abc.Mapping.__contains__",
+    # gettext's ``_`` (installed as a builtin) reads only its catalog, a tracked dict
+    "gettext.NullTranslations.gettext",
+    "gettext.GNUTranslations.gettext",
 )
 
 
