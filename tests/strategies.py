@@ -27,6 +27,7 @@ from guards import (
     CodeSource,
     ConstantSource,
     DefaultsSource,
+    DictKeySource,
     GetItemSource,
     GlobalSource,
     Guard,
@@ -261,6 +262,8 @@ def _walk(source: Source, value: Any, depth: int, fresh: bool) -> Iterator[Path]
     if t is dict:
         for key, item in value.items():
             yield from _walk(GetItemSource(source, key), item, depth - 1, fresh)
+        for i, key in enumerate(value):
+            yield Path(DictKeySource(source, i), key, fresh)
     elif t in (list, tuple):
         for i, item in enumerate(value):
             yield from _walk(GetItemSource(source, i), item, depth - 1, fresh)
@@ -475,7 +478,8 @@ def mutate(
 
 
 def strict_same(a: Any, b: Any) -> bool:
-    """Equal as EQUALS_MATCH promises: exact types all the way down, NaN is NaN, -0.0 is not 0.0."""
+    """Equal as EQUALS_MATCH promises: exact types all the way down, NaN is NaN, -0.0 is not
+    0.0, sets in iteration order, ranges by start, stop and step."""
     if type(a) is not type(b):
         return False
     if type(a) is float:
@@ -484,8 +488,10 @@ def strict_same(a: Any, b: Any) -> bool:
         return a == b and math.copysign(1, a) == math.copysign(1, b)
     if type(a) is complex:
         return strict_same(a.real, b.real) and strict_same(a.imag, b.imag)
-    if type(a) in (list, tuple):
+    if type(a) in (list, tuple, set, frozenset):  # sets in iteration order, as list(s) shows
         return len(a) == len(b) and all(strict_same(i, j) for i, j in zip(a, b, strict=True))
+    if type(a) is range:
+        return (a.start, a.stop, a.step) == (b.start, b.stop, b.step)
     if type(a) is dict:
         return strict_same(list(a), list(b)) and all(
             strict_same(a[k], b[k]) for k in a

@@ -320,7 +320,8 @@ RECORDS_AND_EXCEPTIONS = {
 #: Sources' constructors are table-tested in tests/test_sources.py.
 SOURCES = {
     "AttrSource", "ClosureSource", "CodeSource", "ConstantSource", "DefaultsSource",
-    "GetItemSource", "GlobalSource", "LocalSource", "ModuleSource", "SkipGuardSource",
+    "DictKeySource", "GetItemSource", "GlobalSource", "GlobalsSource", "LocalSource",
+    "ModuleSource", "SkipGuardSource",
     "TypeSource", "WeakRefCallSource",
 }
 

@@ -967,6 +967,7 @@ NEVER_RUN_USER_CODE: list[tuple[str, Guard, dict[str, Any]]] = [
     ("BOOL_MATCH", g(x, GuardBuilder.BOOL_MATCH), {"x": True}),
     ("DUPLICATE_INPUT", g(x, GuardBuilder.DUPLICATE_INPUT, source_b=y), {"x": _KEEP, "y": _KEEP}),
     ("WEAKREF_ALIVE", g(x, GuardBuilder.WEAKREF_ALIVE), {"x": _REF}),
+    ("NO_ALIASING", g(x, GuardBuilder.NO_ALIASING, others=(y,)), {"x": _KEEP, "y": _REF}),
     ("CELL_EMPTY", g(AttrSource(x, "cell_contents"), GuardBuilder.CELL_EMPTY),
      {"x": closure_over(1).__closure__[0]}),  # type: ignore[index]
     ("EQUALS_MATCH on an int", g(x, GuardBuilder.EQUALS_MATCH), {"x": 1}),

@@ -12,6 +12,7 @@ import functools
 import sys
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -377,3 +378,59 @@ def test_a_missing_key_of_a_python_getitem_is_guarded() -> None:
     assert agrees(f, c) == "default"
     c._d["x"] = 1
     assert agrees(f, c) == 1
+
+
+class CfgMapping(Mapping[str, int]):
+    """A Mapping whose ``__getitem__`` is Python: a missing key is guarded absent."""
+
+    def __init__(self, d: dict[str, int]) -> None:
+        self._d = d
+
+    def __getitem__(self, k: str) -> int:
+        return self._d[k]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+def test_a_missing_key_of_a_mapping_is_guarded_absent() -> None:
+    @guards.specialize
+    def f(c: CfgMapping) -> Any:
+        try:
+            return c["x"]
+        except KeyError:
+            return "default"
+
+    c = CfgMapping({})
+    assert agrees(f, c) == "default"
+    assert agrees(f, c) == "default"
+    assert f.cache.info().hits == 1
+    c._d["x"] = 1
+    assert agrees(f, c) == 1
+
+
+class Token:
+    """An object with a ``__repr__`` of its own."""
+
+    def __repr__(self) -> str:
+        return "Token()"
+
+
+def test_a_guard_built_during_the_run_may_run_user_code() -> None:
+    # Guards are built while the run is traced, and ID_MATCH on the returned input
+    # shows its repr: that repr is the guard's own code, not the traced code's, so
+    # the net lets it run and the run is cached.
+    @guards.specialize
+    def same(token: Token) -> Token:
+        return token
+
+    token = Token()
+    assert same(token) is token
+    assert same(token) is token
+    assert same.cache.info().hits == 1
+    assert same.cache.info().uncached == 0
+    other = Token()
+    assert same(other) is other

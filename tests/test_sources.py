@@ -19,8 +19,10 @@ from guards import (
     CodeSource,
     ConstantSource,
     DefaultsSource,
+    DictKeySource,
     GetItemSource,
     GlobalSource,
+    GlobalsSource,
     GuardBuilder,
     GuardSource,
     LocalSource,
@@ -59,6 +61,8 @@ def cell(base: Source, i: int) -> AttrSource:
         (CodeSource(fn), "L['fn'].__code__"),
         (TypeSource(x), "type(L['x'])"),
         (WeakRefCallSource(r), "L['r']()"),
+        (DictKeySource(d, 0), "list(dict.keys(L['d']))[0]"),
+        (GlobalsSource(), "G"),
         (SkipGuardSource(AttrSource(cfg, "mode")), "L['cfg'].mode"),
         (ConstantSource("NAME"), "NAME"),
         (cell(fn, 0), "L['fn'].__closure__[0].cell_contents"),
@@ -192,9 +196,11 @@ def test_get_walks_real_values() -> None:
         f_locals
     ) == [20, 30]
     assert WeakRefCallSource(r).get(f_locals) is target
+    assert DictKeySource(d, 0).get(f_locals) == (1, 2)
     assert TypeSource(r).get(f_locals) is weakref.ref
     assert GlobalSource("g").get({}, {"g": 5}) == 5
     assert ConstantSource("K").get({}, {"K": 7}) == 7
+    assert GetItemSource(GlobalsSource(), "K").get({}, {"K": 7}) == 7
 
 
 def test_get_raises_what_evaluating_the_name_raises() -> None:
@@ -237,6 +243,8 @@ ALL_KINDS_OF_SOURCE = [
     CodeSource(fn),
     TypeSource(x),
     WeakRefCallSource(r),
+    DictKeySource(d, 2),
+    GlobalsSource(),
     SkipGuardSource(x),
     cell(cell(fn, 0), 1),
 ]
@@ -365,6 +373,8 @@ def test_name_is_computed_once() -> None:
         (lambda: TypeSource("x"), TypeError, ["base", "'x'"]),
         (lambda: WeakRefCallSource(weakref), TypeError, ["base"]),
         (lambda: SkipGuardSource(None), TypeError, ["base", "None"]),
+        (lambda: DictKeySource(d, -1), TypeError, ["DictKeySource.index", "-1"]),
+        (lambda: DictKeySource(d, True), TypeError, ["DictKeySource.index", "True"]),
     ],
 )
 def test_bad_construction_names_the_field_and_value(

@@ -13,6 +13,9 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
+import builtins
+import datetime
+import decimal
 import enum
 import functools
 import math
@@ -89,32 +92,63 @@ def _same_float(a: float, b: float) -> bool:
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
+def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
+    """Aware datetimes in two time zones can be ``==`` and still print differently."""
+    return bool(
+        a.tzinfo == b.tzinfo and a.fold == b.fold
+        and a.replace(tzinfo=None) == b.replace(tzinfo=None)
+    )
+
+
+#: Value types whose ``==`` forgives differences that the rest of their behaviour
+#: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
+#: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
+#: of one instant in two zones.  Each is compared by its full structure.
+_STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
+    range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
+    decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
+    datetime.datetime: _same_moment,
+    datetime.time: _same_moment,
+}
+
+
 def _same_value(a: Any, b: Any) -> bool:
     """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
 
     Exact types at every level (``[True]`` is not ``[1]``), floats as
-    :func:`_same_float`, dicts in order; other values by their own ``==``.
+    :func:`_same_float`, dicts and sets in iteration order (two equal sets can
+    iterate differently, and ``list(s)`` shows it), the value types of
+    :data:`_STRUCTURE` by their full structure; other values by their own ``==``.
     """
     t = type(a)
+    if type(b) is SetSnapshot:
+        return t is b.kind and len(a) == len(b.items) and all(map(_same_value, a, b.items))
     if type(b) is not t:
         return False
     if t is float:
         return _same_float(a, b)
     if t is complex:
         return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
-    if t is list or t is tuple:
+    if t is list or t is tuple or t is set or t is frozenset:
         return len(a) == len(b) and all(map(_same_value, a, b))
     if t is dict:
         return len(a) == len(b) and all(
             _same_value(ka, kb) and _same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
         )
-    if t is set or t is frozenset:
-        return {(type(item), item) for item in a} == {(type(item), item) for item in b}
+    structure = _STRUCTURE.get(t)
+    if structure is not None:
+        return structure(a, b)
     return bool(a == b)
 
 
 def _identity(*values: Any) -> Any:
     return values[0] if len(values) == 1 else values
+
+
+def _other(expected: bool) -> Callable[..., bool]:
+    """``actual`` of a yes/no check that failed: the other answer.  Asking again would
+    run the value's hook (``__getattr__``, ``__contains__``, ``__bool__``) a second time."""
+    return lambda *values: not expected
 
 
 @attrs.frozen(eq=False)
@@ -154,18 +188,23 @@ class GuardBuilder:
         f_globals: Mapping[str, Any] | None = None,
         *,
         values: Mapping[Source, Any] | None = None,
+        memo: dict[Source, Any] | None = None,
     ) -> None:
         check_type("f_locals", f_locals, Mapping)
         if f_globals is not None:
             check_type("f_globals", f_globals, Mapping)
         if values is not None:
             check_type("values", values, Mapping)
+        if memo is not None:
+            check_type("memo", memo, dict)
         self.f_locals = f_locals
         self.f_globals = f_globals
         self.checks: list[Check] = []
         self.dropped_guards: list[Guard] = []
-        # Values already read (by a trace), so guards describe what was seen.
-        self._values: dict[Source, Any] = dict(values or {})
+        # Values already read (by a trace), so guards describe what was seen.  A
+        # tracing context passes its own ``memo``: the builder then reads and keeps
+        # values in it, so the trace and its guards see every path read once.
+        self._values: dict[Source, Any] = memo if memo is not None else dict(values or {})
         self._current: Guard | None = None
 
     # -- driving ----------------------------------------------------------------
@@ -189,6 +228,12 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard) from exc
         finally:
             self._current = None
+
+    def build_checks(self, guard: Guard) -> tuple[Check, ...]:
+        """:meth:`build` ``guard`` and return the checks it emitted (none if it was dropped)."""
+        before = len(self.checks)
+        self.build(guard)
+        return tuple(self.checks[before:])
 
     def get(self, source: Source) -> Any:
         """The value at ``source`` in the bound frame (each source is read once)."""
@@ -339,7 +384,12 @@ class GuardBuilder:
         )
 
     def EQUALS_MATCH(self, guard: Guard) -> None:
-        """Exact type and ``==``; NaN matches NaN of the same type, and -0.0 is not 0.0."""
+        """Exact type and ``==``; NaN matches NaN of the same type, and -0.0 is not 0.0.
+
+        Containers are compared item by item with exact types, sets and dicts in
+        iteration order; ``range``, ``Decimal`` and aware datetimes by their full
+        structure (``range(0, 3, 2)`` is not ``range(0, 4, 2)``).
+        """
         value = self.get(guard.source)
         t = type(value)
         if t is complex:
@@ -363,9 +413,10 @@ class GuardBuilder:
             return
         expected = _snapshot(value)
         cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
-        if t in _CONTAINERS:
+        if t in _CONTAINERS or t in _STRUCTURE:
             # == forgives inside containers what EQUALS_MATCH must not: [True] == [1],
-            # (0.0,) == (-0.0,); so an equal container is also compared item by item.
+            # (0.0,) == (-0.0,), {8, 16} == {16, 8} (another order); and in some value
+            # types (range, Decimal): so an equal value is also compared exactly.
             self.add_check(
                 guard, "{0} is {V} or (type({0}) is {T} and {0} == {V} and {same}({0}, {V}))",
                 V=expected, T=t, same=_same_value, expected=expected,
@@ -421,7 +472,7 @@ class GuardBuilder:
         self.add_check(
             guard, expr, sources=(source.base,), member=member, expected=present,
             describe=f"hasattr({{0}}, {_brace_safe(repr(member))}) is {present}",
-            actual=lambda v: hasattr(v, member), cost=COST_USER_CODE,
+            actual=_other(present), cost=COST_USER_CODE,
         )
 
     def SEQUENCE_LENGTH(self, guard: Guard) -> None:
@@ -477,7 +528,7 @@ class GuardBuilder:
         self.add_check(
             guard, expr, sources=(source.base,), key=key, expected=present,
             describe=f"({_brace_safe(show(key))} in {{0}}) is {present}",
-            actual=lambda v: key in v, cost=COST_CHEAP,
+            actual=_other(present), cost=COST_CHEAP,
         )
 
     def DUPLICATE_INPUT(self, guard: Guard, source_b: Source | None = None) -> None:
@@ -490,6 +541,65 @@ class GuardBuilder:
         self.add_check(
             guard, "{0} is {1}", sources=(guard.source, source_b), expected=True,
             describe="{0} is {1}", actual=lambda a, b: a is b, cost=COST_IDENTITY,
+        )
+
+    def BUILTIN_MATCH(self, guard: Guard) -> None:
+        """On ``GetItemSource(globals, name)``: ``name`` is not a global, and the builtins of
+        those globals (:func:`builtins_of`) hold the same object under it, or lack it, as
+        they did: what ``LOAD_GLOBAL`` of ``name`` finds.
+
+        The builtins dict is bound as it was when the guard was built (a function's
+        builtins are fixed when it is made); the globals are read at each check.
+        """
+        source = guard.source
+        if not isinstance(source, GetItemSource) or type(source.index) is not str:
+            msg = f"BUILTIN_MATCH needs a GetItemSource with a name, got {source.name}"
+            raise GuardBuildError(msg, guard=guard)
+        name = source.index
+        namespace = self.get(source.base)
+        if name in namespace:
+            msg = f"BUILTIN_MATCH: {name!r} is a global in {source.base.name}, not a builtin"
+            raise GuardBuildError(msg, guard=guard)
+        table = builtins_of(namespace)
+        if name in table:
+            found = table[name]
+            self.add_check(
+                guard, "{key} not in {0} and {B}[{key}] is {obj}", sources=(source.base,),
+                key=name, B=table, obj=found, expected=found,
+                describe=f"{name} is the builtin {_brace_safe(show(found))}, not a global",
+                actual=lambda g: g[name] if name in g else table.get(name, "<absent>"),
+                cost=COST_IDENTITY,
+            )
+            return
+        self.add_check(
+            guard, "{key} not in {0} and {key} not in {B}", sources=(source.base,),
+            key=name, B=table, expected="<absent>",
+            describe=f"{name} is neither a global nor a builtin",
+            actual=lambda g: g[name] if name in g else table.get(name, "<absent>"),
+            cost=COST_IDENTITY,
+        )
+
+    def NO_ALIASING(self, guard: Guard, others: tuple[Source, ...] | None = None) -> None:
+        """The guard's source and every source in ``others`` reach pairwise distinct objects.
+
+        Dynamo's ``NO_TENSOR_ALIASING`` for any object: what keeps ``a is b`` false.
+        """
+        if type(others) is not tuple or not others or not all(
+            isinstance(s, Source) for s in others
+        ):
+            msg = f"NO_ALIASING needs others=<tuple of Source>, got {describe(others)}"
+            raise GuardsTypeError(msg)
+        sources = (guard.source, *others)
+        for source in sources:
+            self.get(source)
+        expr = "{distinct}(" + ", ".join(f"{{{i}}}" for i in range(len(sources))) + ")"
+        shown = ", ".join(f"{{{i}}}" for i in range(min(len(sources), _SHOWN_SOURCES)))
+        if len(sources) > _SHOWN_SOURCES:
+            shown += f" and {len(sources) - _SHOWN_SOURCES} more"
+        self.add_check(
+            guard, expr, sources=sources, distinct=_all_distinct, expected="distinct",
+            describe=f"{shown} are distinct objects", actual=lambda *v: "not distinct",
+            cost=COST_IDENTITY,
         )
 
     def WEAKREF_ALIVE(self, guard: Guard) -> None:
@@ -527,7 +637,7 @@ class GuardBuilder:
         truth = bool(self.get(guard.source))
         self.add_check(
             guard, "{0}" if truth else "not {0}", expected=truth,
-            describe=f"bool({{0}}) is {truth}", actual=bool, cost=COST_CHEAP,
+            describe=f"bool({{0}}) is {truth}", actual=_other(truth), cost=COST_CHEAP,
         )
 
     def CELL_EMPTY(self, guard: Guard) -> None:
@@ -543,6 +653,27 @@ class GuardBuilder:
             empty=empty, expected=empty, describe=f"the cell {{0}} is {state}",
             actual=_cell_is_empty, cost=COST_CHEAP,
         )
+
+
+def builtins_of(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The builtins a function defined in the globals ``namespace`` reads, as CPython
+    finds them: ``namespace['__builtins__']`` (a module's dict, or a dict), else
+    the ``builtins`` module's."""
+    found = namespace.get("__builtins__", builtins)
+    if type(found) is types.ModuleType:
+        return found.__dict__
+    if not isinstance(found, Mapping):
+        return builtins.__dict__
+    return found
+
+
+#: NO_ALIASING's description names this many of its sources.
+_SHOWN_SOURCES = 4
+
+
+def _all_distinct(*values: Any) -> bool:
+    """True when no two of ``values`` are one object."""
+    return len({id(value) for value in values}) == len(values)
 
 
 def _cell_is_empty(cell: Any) -> bool:
@@ -561,7 +692,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
-    "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH",
+    "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
@@ -636,8 +767,9 @@ def _snapshot(value: Any) -> Any:
 
     A user's list may change after the guard is built; the check must compare
     against what the list held then.  Only the containers' structure is copied
-    (lists, dicts, sets, tuples holding them, bytearrays): the objects they hold
-    stay themselves, so an object compared by identity still equals itself.
+    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
+    the objects they hold stay themselves, so an object compared by identity
+    still equals itself.
     """
     if _is_immutable(value):
         return value
@@ -648,6 +780,37 @@ def _snapshot(value: Any) -> Any:
         return tuple(_snapshot(item) for item in value)
     if t is dict:
         return {key: _snapshot(item) for key, item in value.items()}
-    if t in (set, frozenset, bytearray):
+    if t is set or t is frozenset:
+        return SetSnapshot(t, tuple(value))
+    if t is bytearray:
         return t(value)
     return value
+
+
+@attrs.frozen(eq=False)
+class SetSnapshot:
+    """A set as an equality check remembers it: its exact type and its items in
+    iteration order.  A copy of a set may iterate in another order than the set
+    (the order depends on its history of inserts and deletes, not only on its items).
+
+    ``==`` with a set is the set's own ``==`` (members only); :func:`_same_value`
+    compares the order too.
+    """
+
+    kind: type
+    items: tuple[Any, ...]
+    members: frozenset[Any] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.items))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is self.kind and other == self.members
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if not self.items:
+            return f"{self.kind.__name__}()"
+        body = "{" + ", ".join(map(repr, self.items)) + "}"
+        return body if self.kind is set else f"{self.kind.__name__}({body})"

@@ -120,11 +120,28 @@ def compile_with_values(
         builder = GuardBuilder(f_locals, f_globals, values=values)
         for guard in guards:
             builder.build(guard)
-        checks = _unique_checks(builder.checks)
-        dropped = set(builder.dropped_guards)
+    return compile_checks(guards, builder.dropped_guards, builder.checks, f_locals, f_globals)
+
+
+def compile_checks(
+    guards: Sequence[Guard],
+    dropped_guards: Sequence[Guard],
+    checks: Sequence[Check],
+    f_locals: Mapping[str, Any],
+    f_globals: Mapping[str, Any] | None,
+) -> CheckFunction:
+    """One :class:`CheckFunction` from checks already built (by a builder) for ``guards``.
+
+    ``dropped_guards`` are those left out because their path is skipped.  The
+    compiled check must pass on ``f_locals``/``f_globals``, else
+    :class:`GuardBuildError` (the frame changed since the checks were built, or
+    a kind or a value's ``__eq__`` is inconsistent).
+    """
+    with gc_paused():
+        dropped = set(dropped_guards)
         kept = [g for g in guards if g not in dropped]
         label = ", ".join(dict.fromkeys(g.source.root.name for g in kept)) or "no guards"
-        function = CheckFunction(kept, builder.dropped_guards, generate(checks, label))
+        function = CheckFunction(kept, dropped_guards, generate(_unique_checks(checks), label))
     _self_check(function, f_locals, f_globals)
     return function
 
@@ -166,7 +183,8 @@ def _self_check(
         return
     result = function.check_verbose(f_locals, f_globals)
     msg = (
-        "the compiled guards reject the values they were built from "
-        "(a guard kind or a value's __eq__ is not consistent):\n" + str(result)
+        "the compiled guards reject the values they were built from (a guard kind or a "
+        "value's __eq__ is not consistent, or the frame changed after they were read):\n"
+        + str(result)
     )
     raise GuardBuildError(msg, failures=result.failures)

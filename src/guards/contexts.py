@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from guards.check import CheckFunction, compile_with_values
+from guards.builder import Check, GuardBuilder
+from guards.check import CheckFunction, compile_checks
 from guards.errors import GuardsError, check_type
 from guards.guard import Guard
 from guards.net import exempt
@@ -76,10 +77,14 @@ class TracingContext:
         self.f_globals = f_globals
         self.full_stack = full_stack
         self.skip_guards_on_constant_func_defaults = skip_guards_on_constant_func_defaults
-        self._guards: dict[Guard, None] = {}
+        # Each guard is built when it is installed, so its expected values are the
+        # ones the trace saw then, not what another thread left in the frame by the
+        # time the trace ends: a guard, its checks (or the error building raised).
+        self._guards: dict[Guard, tuple[Check, ...] | GuardsError] = {}
         self._implied: set[tuple[Source, str]] = set()
         self._trackers: dict[Source, LazyTracker] = {}
         self._values: dict[Source, Any] = {}
+        self._builder: GuardBuilder | None = None
 
     # -- guards ---------------------------------------------------------------------
     @property
@@ -97,16 +102,36 @@ class TracingContext:
             for weaker in _IMPLIES.get(guard.kind, ()):
                 self._implied.add((guard.source, weaker))
                 self._guards.pop(Guard(guard.source, weaker), None)
-            self._guards.setdefault(guard, None)
+            if guard not in self._guards:
+                self._guards[guard] = self._build(guard)
+
+    def _build(self, guard: Guard) -> tuple[Check, ...] | GuardsError:
+        """The checks of ``guard`` on the values as they are now (the trace's read)."""
+        if self._builder is None:
+            self._builder = GuardBuilder(self.f_locals, self.f_globals, memo=self._values)
+        try:
+            with exempt():  # a check's own reads (repr for its explanation, a property)
+                return self._builder.build_checks(guard)
+        except GuardsError as exc:  # raised by compile(), as when guards were built there
+            return exc
 
     def compile(self) -> CheckFunction:
-        """Compile the installed guards against the values the trace read.
+        """Compile the installed guards, built against the values the trace read.
 
-        If the frame changed since (the traced code wrote to its inputs), the
-        compiled check rejects the frame, and :class:`~guards.GuardBuildError`
-        says which guard.
+        Each guard's expected values were taken when it was installed.  If the
+        frame changed since (the traced code, or another thread, wrote to its
+        inputs), the compiled check rejects the frame, and
+        :class:`~guards.GuardBuildError` says which guard.  A guard that could
+        not be built raises its error here.
         """
-        return compile_with_values(self._guards, self.f_locals, self.f_globals, self._values)
+        checks: list[Check] = []
+        for built in self._guards.values():
+            if isinstance(built, GuardsError):
+                raise built
+            checks.extend(built)
+        dropped = self._builder.dropped_guards if self._builder is not None else []
+        dropped = [guard for guard in dropped if guard in self._guards]
+        return compile_checks(tuple(self._guards), dropped, checks, self.f_locals, self.f_globals)
 
     # -- trackers -------------------------------------------------------------------
     def track(self, source: Source) -> LazyTracker:

@@ -39,7 +39,7 @@ from guards.codegen import (
 )
 from guards.errors import GuardsTypeError
 from guards.markers import SLOW_PATH
-from guards.sources import GlobalSource, LocalSource, Source
+from guards.sources import GlobalSource, GlobalsSource, LocalSource, Source
 
 _dispatchers = itertools.count()
 
@@ -291,6 +291,8 @@ class Dispatcher:
             return None
         if isinstance(source, GlobalSource):
             return f"{self.g}[{bind(source.global_name, 'global')}]"
+        if isinstance(source, GlobalsSource):
+            return self.g
         return None
 
     def _parameter_names(self) -> list[str]:

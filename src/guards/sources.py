@@ -13,7 +13,9 @@ things about its one step along a path, side by side so they cannot drift:
 
 from __future__ import annotations
 
+import decimal
 import enum
+import itertools
 import keyword
 import sys
 import unicodedata
@@ -228,6 +230,23 @@ class GlobalSource(Source):
 
 
 @attrs.frozen(cache_hash=True)
+class GlobalsSource(Source):
+    """The frame's globals dict itself: ``G`` (to guard that a name is *not* a global)."""
+
+    def _render(self) -> str:
+        return "G"
+
+    def _root_kind(self) -> GuardSource:
+        return GuardSource.GLOBAL
+
+    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        return _need_globals(self, f_globals)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return "G"
+
+
+@attrs.frozen(cache_hash=True)
 class ConstantSource(Source):
     """A named constant, rendered bare (``NAME``) and read from the globals."""
 
@@ -308,6 +327,10 @@ def _hashable_key(index: Any) -> Hashable:
         return ("frozenset", frozenset(_hashable_key(item) for item in index))
     if type(index) in (float, complex):
         return (type(index), index, repr(index))  # -0.0 and 0.0 render differently
+    if type(index) is range:  # range(0, 3, 2) == range(0, 4, 2): they differ all the same
+        return ("range", index.start, index.stop, index.step)
+    if type(index) is decimal.Decimal:  # Decimal('1.0') == Decimal('1.00') likewise
+        return (decimal.Decimal, index.as_tuple())
     return (type(index), index)
 
 
@@ -350,12 +373,41 @@ def _validate_bool(instance: object, attribute: attrs.Attribute[Any], value: obj
         raise GuardsTypeError(msg)
 
 
+def calls_missing(base: Any, key: Any) -> bool:
+    """True when ``base[key]`` would call ``__missing__``: ``base`` is a dict subclass
+    that defines it (looked up on the type, as CPython does) and lacks ``key``."""
+    cls = type(base)
+    return (
+        cls is not dict
+        and issubclass(cls, dict)
+        and any("__missing__" in klass.__dict__ for klass in cls.__mro__)
+        and not dict.__contains__(base, key)
+    )
+
+
+#: Exact types whose subscript never calls ``__missing__`` (nor other user code).
+PLAIN_SUBSCRIPT_TYPES = frozenset({dict, list, tuple, str, bytes})
+
+
+def get_item(base: Any, key: Any, /) -> Any:
+    """``base[key]`` as a guard reads it: never through a dict subclass's ``__missing__``.
+
+    ``d[k]`` on a ``defaultdict`` (or any dict subclass with ``__missing__``)
+    that lacks ``k`` calls ``__missing__``, which may insert ``k``: a check must
+    not change what it reads, so a missing key raises ``KeyError`` here instead
+    (and the check fails).  Everything else is ``base[key]``.
+    """
+    if calls_missing(base, key):
+        raise KeyError(key)
+    return base[key]
+
+
 @attrs.frozen(cache_hash=True)
 class GetItemSource(ChainedSource):
     """A subscript: ``L['d']['k']``, ``L['d'][0]``, ``L['d'][slice(1, 3, None)]``.
 
     A slice index needs ``index_is_slice=True``, so that a slice is never taken
-    by accident.
+    by accident.  The step is :func:`get_item`: it never calls ``__missing__``.
     """
 
     index: Any = attrs.field(eq=False, hash=False)
@@ -373,10 +425,62 @@ class GetItemSource(ChainedSource):
         return f"{self.base.name}[{_render_key(self.index)}]"
 
     def _step(self, base_value: Any) -> Any:
-        return base_value[self.index]
+        return get_item(base_value, self.index)
 
     def _step_code(self, base_expr: str, bind: Binder) -> str:
-        return f"{base_expr}[{bind(self.index, 'key')}]"
+        # The common exact types subscript directly; others go through get_item.
+        # The base is evaluated once, into a local named after the bound helper.
+        item = bind(get_item, "item")
+        plain = bind(PLAIN_SUBSCRIPT_TYPES, "plain")
+        key = bind(self.index, "key")
+        if base_expr.isidentifier():  # a local already: read it again
+            base, bound = base_expr, base_expr
+        else:
+            base = f"{item}_base"
+            bound = f"{base} := {base_expr}"
+        return f"({base}[{key}] if type({bound}) in {plain} else {item}({base}, {key}))"
+
+
+def _validate_position(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int or value < 0:
+        msg = (
+            f"{type(instance).__name__}.{attribute.name} must be an int >= 0, "
+            f"got {describe(value)}"
+        )
+        raise GuardsTypeError(msg)
+
+
+def dict_key(base: Any, index: int, /) -> Any:
+    """The ``index``-th key of the dict ``base``, in its iteration order.
+
+    Read with ``dict.keys`` (a subclass's own ``keys`` or ``__iter__`` is not
+    called); ``TypeError`` for anything but a dict, ``IndexError`` past the end.
+    """
+    keys = dict.keys(base)
+    if index >= len(keys):
+        msg = f"dict has {len(keys)} keys, no key at position {index}"
+        raise IndexError(msg)
+    return next(itertools.islice(keys, index, None))
+
+
+@attrs.frozen(cache_hash=True)
+class DictKeySource(ChainedSource):
+    """A dict's key by position: ``list(dict.keys(L['g']))[0]`` (as Dynamo's ConstDictKeySource).
+
+    The path to an object used as a key, so that what is read through it is
+    guarded like anything else the function reads.
+    """
+
+    index: int = attrs.field(validator=_validate_position)
+
+    def _render(self) -> str:
+        return f"list(dict.keys({self.base.name}))[{self.index}]"
+
+    def _step(self, base_value: Any) -> Any:
+        return dict_key(base_value, self.index)
+
+    def _step_code(self, base_expr: str, bind: Binder) -> str:
+        return f"{bind(dict_key, 'dict_key')}({base_expr}, {bind(self.index, 'position')})"
 
 
 @attrs.frozen(cache_hash=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import logging
 import threading
 import types
 from collections.abc import Callable
@@ -152,7 +153,7 @@ class Specialized:
             for entry in self.cache.entries:
                 if entry.check.check(f_locals, f_globals):
                     return entry.value.get()
-            explanation = self.cache.explain(f_locals, f_globals) if len(self.cache) else None
+            explanation = self._miss_explanation(f_locals, f_globals)
             with tracing(
                 f_locals,
                 f_globals,
@@ -178,6 +179,21 @@ class Specialized:
                         self.cache.add(check, stored, explanation=explanation)
                         return outcome.result
             return self._uncached(f_locals, outcome)
+
+    def _miss_explanation(
+        self, f_locals: dict[str, Any], f_globals: dict[str, Any]
+    ) -> MissExplanation | None:
+        """Why the lookup missed, only when something will show it: the recompiles log,
+        or ``on_limit="raise"`` on a full cache.  Explaining walks every entry's paths
+        again (running their properties and ``__getattr__``), which a miss that
+        nobody looks at must not do."""
+        cache = self.cache
+        if not len(cache):
+            return None
+        full = cache.on_limit == "raise" and len(cache) >= cache.max_entries
+        if not full and not recompiles_log.isEnabledFor(logging.INFO):
+            return None
+        return cache.explain(f_locals, f_globals)
 
     def _count_uncached(self, reasons: tuple[str, ...]) -> None:
         self.cache.note_uncached()
@@ -215,7 +231,7 @@ class Specialized:
 
     def _log_new_entry(self, explanation: MissExplanation | None, check: Any) -> None:
         code = self.function.__code__
-        if explanation is not None and recompiles_log.isEnabledFor(20):
+        if explanation is not None and recompiles_log.isEnabledFor(logging.INFO):
             lines = "\n".join(f"    - {line}" for line in explanation.failure_lines())
             recompiles_log.info(
                 "Recompiling function %s in %s:%d\n    triggered by the following guard "
@@ -264,6 +280,8 @@ def _equal(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(map(_equal, a, b))
     if t is dict:
         return _same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
+    if t is set or t is frozenset:  # a stored set is a copy: its order may differ
+        return {(type(item), item) for item in a} == {(type(item), item) for item in b}
     if getattr(t, "__eq__", None) is object.__eq__ and hasattr(a, "__dict__"):
         return _equal(vars(a), vars(b))
     return _same_value(a, b)

@@ -29,7 +29,9 @@ it calls.  Each operation on a proxy installs the guard it needs:
   argument the function ignores is not a miss;
 * an identity test (``x is None``, ``a is b``) cannot be seen on a proxy; when
   traced code contains one, every tracked object gets ``NOT_NONE_MATCH``, so
-  ``x is None`` stays false only while it is.
+  ``x is None`` stays false only while it is; when it compares two values
+  (``a is b``, ``x is SENTINEL``), the tracked objects get one ``NO_ALIASING``
+  check, so objects that were distinct stay distinct.
 
 See ``docs/specialize.md`` for the rules a function must follow.
 """
@@ -54,9 +56,15 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.builder import GuardBuilder, class_keys
+from guards.builder import GuardBuilder, builtins_of, class_keys
 from guards.classes import BY_IDENTITY, BY_VALUE, entry_kind, is_user_class, pinning, proxy_sites
 from guards.contexts import TracingContext
+from guards.delegates import (
+    NOT_DELEGATED,
+    delegated_contains,
+    delegated_iteration,
+    delegated_operation,
+)
 from guards.errors import GuardsError
 from guards.net import UntracedCodeNet, exempt
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
@@ -65,12 +73,15 @@ from guards.sources import (
     AttrSource,
     GetItemSource,
     GlobalSource,
+    GlobalsSource,
     LocalSource,
     ModuleSource,
     Source,
     TypeSource,
+    calls_missing,
 )
 from guards.tracker import LazyTracker
+from guards.world import held_reads_world, reads_world, traced_library, world_value
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 #: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
@@ -253,8 +264,10 @@ class CodeFacts:
     faithful (it assigns a global or rebinds a ``nonlocal``: the write would go
     to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
     ``tests_shape``: a ``match`` statement in it has mapping or sequence patterns,
-    which test the subject's type flags without asking the subject.  Both count
-    the code nested in it (a lambda, a comprehension, an inner function).
+    which test the subject's type flags without asking the subject.
+    ``compares_identity``: it compares two values with ``is``, not only one with a
+    constant.  The three flags count the code nested in it (a lambda, a
+    comprehension, an inner function).
     ``percent_operands``: offsets of its ``%`` operations whose right operand may be
     a tracked tuple (it is not a tuple display ``(a, b)``).
     ``unused``: parameters it never reads, so binding them needs no guard (none,
@@ -266,6 +279,8 @@ class CodeFacts:
     unused: frozenset[str]
     tests_shape: bool = False
     percent_operands: frozenset[int] = frozenset()
+    #: It tests the identity of two values (``a is b``), not only against a constant.
+    compares_identity: bool = False
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -281,7 +296,7 @@ def code_facts(code: types.CodeType) -> CodeFacts:
 
 def _scan(code: types.CodeType) -> CodeFacts:
     writes = None
-    tests_identity = tests_shape = False
+    tests_identity = tests_shape = compares_identity = False
     loaded: set[str] = set()
     percent_operands: set[int] = set()
     freevars = set(code.co_freevars)
@@ -292,6 +307,9 @@ def _scan(code: types.CodeType) -> CodeFacts:
             instr.is_jump_target or not _makes_tuple(previous)
         ):
             percent_operands.add(instr.offset)
+        compares_identity = compares_identity or (
+            name == "IS_OP" and (previous is None or previous.opname != "LOAD_CONST")
+        )
         previous = instr
         if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
@@ -311,10 +329,13 @@ def _scan(code: types.CodeType) -> CodeFacts:
             facts = code_facts(nested)
             tests_identity = tests_identity or facts.tests_identity
             tests_shape = tests_shape or facts.tests_shape
+            compares_identity = compares_identity or facts.compares_identity
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
-    return CodeFacts(writes, tests_identity, unused, tests_shape, frozenset(percent_operands))
+    return CodeFacts(
+        writes, tests_identity, unused, tests_shape, frozenset(percent_operands), compares_identity
+    )
 
 
 def _makes_tuple(instr: dis.Instruction | None) -> bool:
@@ -409,6 +430,7 @@ class Tracer:
         self.abandoned = False
         self.identity_tested = False
         self.shape_tested = False
+        self.identity_compared = False
         self._proxies: dict[int, Tracked] = {}
         # id -> (object, its tracker or None for a part of it): mutable inputs handed
         # to untraced code as themselves, which that code may hand back.
@@ -435,13 +457,25 @@ class Tracer:
         """Note what running ``code`` on proxies needs guarded (identity and shape tests)."""
         facts = code_facts(code)
         self.identity_tested = self.identity_tested or facts.tests_identity
+        self.identity_compared = self.identity_compared or facts.compares_identity
         self.shape_tested = self.shape_tested or facts.tests_shape
 
     def guard_identities(self) -> None:
-        """``NOT_NONE_MATCH`` on every tracked object, if traced code tested identity."""
+        """If traced code tested identity: ``NOT_NONE_MATCH`` on every tracked object, and
+        if it compared two values with ``is``, ``NO_ALIASING`` on those not pinned by
+        ``ID_MATCH``: objects that were distinct stay distinct (``a is b`` stays false,
+        ``x is SENTINEL`` too), as ``DUPLICATE_INPUT`` keeps those that were one object."""
         if self.identity_tested:
             for proxy in self._proxies.values():
                 tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
+        if self.identity_compared:
+            pinned = {g.source for g in self.context.guards if g.kind == "ID_MATCH"}
+            sources = [tracker_of(proxy).source for proxy in self._proxies.values()]
+            loose = [source for source in sources if source not in pinned]
+            if loose and len(sources) > 1:
+                others = tuple(s for s in sources if s != loose[0])
+                tracker = self.context.track(loose[0])
+                tracker._install(GuardBuilder.NO_ALIASING, others=others)
 
     def guard_shapes(self) -> None:
         """``TYPE_MATCH`` on every tracked object, if traced code matched mapping or
@@ -463,9 +497,12 @@ class Tracer:
             tracker._install(GuardBuilder.ID_MATCH)
             return POLYFILLS[value]
         if is_scalar(value):
-            tracker._install(_scalar_kind(value))
+            kind = _scalar_kind(value)
+            tracker._install(kind)
             if issubclass(type(value), type):
                 self.pin_class(tracker)
+            if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
+                self.note_world(value)
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -622,6 +659,18 @@ class Tracer:
             return real
         return self.realize(key, "a subscript")
 
+    def _dict_keys(self, tracker: LazyTracker) -> list[Any]:
+        """A tracked dict's keys as user code sees them (``DICT_KEYS_MATCH``).
+
+        A key that is not a deep-immutable value (an object used as a key) is
+        handed over tracked, on its ``DictKeySource`` path: what is read through
+        it is guarded like any other read.
+        """
+        return [
+            key if _is_deep_immutable(key) else self.wrap(tracker.key_at(i))
+            for i, key in enumerate(tracker.keys())
+        ]
+
     # -- operations on proxies ------------------------------------------------------
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
@@ -649,16 +698,37 @@ class Tracer:
         """``proxy[key]``, the key guarded by value if it is tracked itself.
 
         A key that a ``__getitem__`` written in Python reports missing is looked up
-        again by tracing that method: no guard on the path can say it stays missing.
+        again by tracing that method: no guard on the path can say it stays missing,
+        unless the object is a ``Mapping`` (``DICT_CONTAINS`` then guards the key
+        absent, as for ``os.environ``, whose ``__getitem__`` is library code).
         """
         tracker = tracker_of(proxy)
+        real_key = self._realize_key(key)
+        if calls_missing(tracker._value(), real_key):
+            return self._missing_item(proxy, real_key)
         try:
-            return self.wrap(tracker.item(self._realize_key(key)))
-        except LookupError:
-            impl = _type_lookup(type(tracker._value()), "__getitem__")
-            if not isinstance(impl, types.FunctionType):
+            return self.wrap(tracker.item(real_key))
+        except LookupError as exc:
+            value = tracker._value()
+            impl = _type_lookup(type(value), "__getitem__")
+            if not isinstance(impl, types.FunctionType) or (
+                isinstance(exc, KeyError) and isinstance(value, Mapping)
+            ):
                 raise
         return self.call_dunder(proxy, "__getitem__", (key,))
+
+    def _missing_item(self, proxy: Tracked, key: Any) -> Any:
+        """``proxy[key]`` for a key a dict subclass lacks: its ``__missing__`` answers.
+
+        The key is guarded absent; a ``__missing__`` written in Python is traced,
+        one in C (``defaultdict`` inserts the key) is an effect: the run is abandoned.
+        """
+        tracker = tracker_of(proxy)
+        source = GetItemSource(tracker.source, key)
+        tracker._install(GuardBuilder.DICT_CONTAINS, source)
+        if isinstance(_type_lookup(type(tracker._value()), "__missing__"), types.FunctionType):
+            return self.call_dunder(proxy, "__missing__", (key,))
+        self.abandon(f"reads the missing key {source.name}, whose __missing__ may insert it")
 
     def length(self, proxy: Tracked) -> int:
         """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
@@ -690,7 +760,7 @@ class Tracer:
         if t in (list, tuple):
             return (self.wrap(tracker.item(i)) for i in range(tracker.len()))
         if t is dict:
-            return iter(tracker.keys())
+            return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
             return iter(self.realize(proxy, "iteration over a set"))
         if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
@@ -701,6 +771,9 @@ class Tracer:
                 self.abandon(f"iterates {tracker.source.name}, which is not iterable, in f(*x)")
             tracker.python_type()  # not iterable, by its type
             raise TypeError(message)
+        by_index = delegated_iteration(self, proxy)
+        if by_index is not None:
+            return by_index
         self.untrackable(f"iterates {tracker.source.name}, {t.__qualname__}, in C code")
         return iter(value)
 
@@ -716,6 +789,9 @@ class Tracer:
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
         if isinstance(_type_lookup(type(value), "__contains__"), types.FunctionType):
             return bool(self.call_dunder(proxy, "__contains__", (item,)))
+        found = delegated_contains(self, proxy, item)
+        if found is not NOT_DELEGATED:
+            return bool(found)
         self.untrackable(f"`in` on {tracker.source.name} runs C code")
         return self.unwrap(item) in value
 
@@ -736,6 +812,9 @@ class Tracer:
             return self.call_dunder(proxy, name, others)
         if type(value) in _BUILTIN_CONTAINERS or type(value) is bytearray:
             return fn(*(self.realize(a, name) for a in args))
+        answer = delegated_operation(self, proxy, name, fn, args)
+        if answer is not NOT_DELEGATED:  # a C default that calls a Python method
+            return answer
         if impl is not None and impl is _type_lookup(object, name):
             return self._object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
@@ -913,9 +992,27 @@ class Tracer:
         return self.call_function(self.context.track(source), (proxy, *args), kwargs or {})
 
     def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call code the trace does not enter, with arguments guarded by value."""
+        """Call code the trace does not enter, with arguments guarded by value.
+
+        A callable that reads the outside world (:mod:`guards.world`), or a result
+        whose operations do (a ``Decimal``), makes the run uncached.
+        """
+        reason = reads_world(fn)
+        if reason is not None:
+            self.untrackable(reason)
         why = f"the untraced {_callable_name(fn)}"
-        return fn(*self.realize(args, why), **self.realize(kwargs, why))
+        result = fn(*self.realize(args, why), **self.realize(kwargs, why))
+        reason = world_value(result)
+        if reason is not None:
+            self.untrackable(reason)
+        return result
+
+    def note_world(self, value: Any) -> None:
+        """Make the run uncached if ``value``, handed to user code as itself, reads the
+        outside world (``time.time``, ``os.getenv``, the class ``Decimal``...)."""
+        reason = held_reads_world(value)
+        if reason is not None:
+            self.untrackable(reason)
 
     def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
                       kwargs: Mapping[str, Any]) -> Any:
@@ -925,7 +1022,7 @@ class Tracer:
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         code = function.__code__
-        if is_library_code(code) and not self.trace_library_code:
+        if is_library_code(code) and not self.trace_library_code and not traced_library(function):
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         reason = code_facts(code).writes
@@ -971,12 +1068,17 @@ class Tracer:
                     return self.wrap(tracker.item(key))
                 return args[1] if len(args) > 1 else None
             if name == "keys" and not args:
-                tracker.keys()
+                if not all(map(_is_deep_immutable, tracker.keys())):
+                    self.untrackable(f".keys() of {tracker.source.name} hands out its keys")
                 return value.keys()
             if name in ("values", "items", "copy") and not args:
                 # Views of a private dict of tracked values: views, as the real ones are.
                 keys = tracker.keys()
-                copied = {key: self.wrap(tracker.item(key)) for key in keys}
+                # An object used as a key is tracked on its DictKeySource path.
+                copied = {
+                    shown: self.wrap(tracker.item(key))
+                    for key, shown in zip(keys, self._dict_keys(tracker), strict=True)
+                }
                 self._dict_copies[id(copied)] = (copied, tracker)
                 if name == "values":
                     return copied.values()
@@ -1114,12 +1216,12 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
 
     CPython looks a global up through ``__getitem__`` when the globals are a
     dict subclass; a name that is not a global falls through to the tracked
-    builtins.
+    builtins, which guard that it is not a global.
     """
 
     def __init__(self, tracer: Tracer, real: Mapping[str, Any], base: Source | None) -> None:
         super().__init__()
-        dict.__setitem__(self, "__builtins__", TRACED_BUILTINS)
+        dict.__setitem__(self, "__builtins__", _TrackedBuiltins(self))
         self._tracer = tracer
         self._real = real
         self._base = base
@@ -1128,11 +1230,18 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         """Abandon the traced run whose code runs with these globals (see polyfills)."""
         self._tracer.abandon(reason)
 
+    def source_of(self, name: str) -> Source:
+        """The path of the global ``name``."""
+        return GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
+
+    def namespace(self) -> Source:
+        """The path of the globals dict itself."""
+        return GlobalsSource() if self._base is None else self._base
+
     def __getitem__(self, name: str) -> Any:
         if name not in self._real:
             raise KeyError(name)
-        source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
-        tracker = self._tracer.context.track(source)
+        tracker = self._tracer.context.track(self.source_of(name))
         if issubclass(type(self._real[name]), type):
             return self._tracer.class_at_site(tracker)
         return self._tracer.wrap(tracker)
@@ -1179,6 +1288,57 @@ def _not_iterable_message(cls: type) -> str | None:
         if op == "CALL_FUNCTION_EX":
             return None
     return f"'{name}' object is not iterable"
+
+
+class _TrackedBuiltins(dict):  # type: ignore[type-arg]
+    """The builtins as a traced copy sees them: looked up when read, and guarded.
+
+    Each name is looked up, at trace time, in the real builtins of the
+    function's globals (:func:`~guards.builder.builtins_of`), so a builtin added
+    or patched after guards was imported (``gettext.install``'s ``_``, a patched
+    ``round``) is the one the run sees; ``BUILTIN_MATCH`` guards that the name is
+    not a global and that the builtins hold the same object (or lack the name:
+    an absent global caught as ``NameError``).  A builtin that is not a plain
+    value (a Python function patched in) is tracked on its path.  While a
+    builtin is the original, the tracer's stand-in for it answers (``type``,
+    ``isinstance``, ``id``...).  The dict's own items, which C code may read
+    without ``__getitem__`` (``__import__``), are :data:`TRACED_BUILTINS`.
+    """
+
+    def __init__(self, owner: _TrackedGlobals) -> None:
+        super().__init__(TRACED_BUILTINS)
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> Any:
+        owner = self._owner
+        if name in owner._real:  # LOAD_NAME reads the globals' own items, then lands here
+            return owner[name]
+        tracer = owner._tracer
+        where = owner.namespace()
+        tracer.context.track(where)._install(GuardBuilder.BUILTIN_MATCH, GetItemSource(where, name))
+        table = builtins_of(owner._real)
+        if name not in table:
+            raise KeyError(name)
+        value = table[name]
+        if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
+            return _STAND_INS[name]
+        if is_scalar(value):
+            tracer.note_world(value)  # open(), input()
+            return value
+        return self._tracked(name, value)
+
+    def _tracked(self, name: str, value: Any) -> Any:
+        """A builtin that is not a plain value, tracked on ``G['__builtins__']...[name]``."""
+        owner = self._owner
+        tracer = owner._tracer
+        holder = owner.source_of("__builtins__")
+        try:
+            found = tracer.context.value_of(holder)
+        except KeyError:
+            tracer.untrackable(f"reads the builtin {name!r} of globals without __builtins__")
+            return value
+        table = AttrSource(holder, "__dict__") if type(found) is types.ModuleType else holder
+        return tracer.wrap(tracer.context.track(GetItemSource(table, name)))
 
 
 def _callable_name(fn: Any) -> str:
@@ -1264,8 +1424,12 @@ def _traced_super(*args: Any) -> Any:
     return super(*(tracer_of(a).unwrap(a) if is_proxy(a) else a for a in args))
 
 
-TRACED_BUILTINS: dict[str, Any] = {
-    **builtins.__dict__,
+#: The builtins as guards found them at import: a stand-in replaces one of them
+#: only while it is still the original.
+_ORIGINAL_BUILTINS: dict[str, Any] = dict(builtins.__dict__)
+#: Builtins the traced code must not see as they are: they would read a proxy
+#: without the tracer (``type``, ``id``...), or do what the trace cannot follow.
+_STAND_INS: dict[str, Any] = {
     "type": traced_type,
     "id": _traced_id,
     "isinstance": _traced_isinstance,
@@ -1277,6 +1441,7 @@ TRACED_BUILTINS: dict[str, Any] = {
         for name in ("globals", "eval", "exec")
     },
 }
+TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **_STAND_INS}
 
 
 def trace_call(

@@ -16,8 +16,8 @@ inspection                             guard installed
 ``hasattr(name)``                      ``HASATTR``
 ``identity()``, ``is_(other)``         ``ID_MATCH`` (``DUPLICATE_INPUT`` for two
                                        trackers of one object)
-``attr(name)``, ``item(key)``          nothing: a new tracker on the longer path
-                                       (a missing attribute or key installs the
+``attr(name)``, ``item(key)``,        nothing: a new tracker on the longer path
+``key_at(i)``                          (a missing attribute or key installs the
                                        guard that it is missing, then raises)
 ``keys()``, ``items()``                ``DICT_KEYS_MATCH``
 ``iterate()``                          ``SEQUENCE_LENGTH`` (then lazy items) or
@@ -39,7 +39,7 @@ from guards.builder import GuardBuilder
 from guards.errors import GuardsError, GuardsTypeError, check_type, describe
 from guards.guard import make_guard
 from guards.net import exempt
-from guards.sources import AttrSource, ClosureSource, GetItemSource, Source
+from guards.sources import AttrSource, ClosureSource, DictKeySource, GetItemSource, Source
 
 if TYPE_CHECKING:
     from guards.binding import BoundCall
@@ -259,6 +259,16 @@ class LazyTracker:
         self._install(GuardBuilder.DICT_KEYS_MATCH)
         with exempt():  # a mapping's __iter__: DICT_KEYS_MATCH runs it again at every check
             return list(value)
+
+    def key_at(self, index: int) -> LazyTracker:
+        """The tracker of the dict's ``index``-th key (``DictKeySource``); installs nothing.
+
+        For an object used as a key: what is read through it is guarded on this path.
+        """
+        self._value()
+        source = DictKeySource(self.source, index)
+        self._context.value_of(source)
+        return self._child(source)
 
     def items(self) -> list[tuple[Any, LazyTracker]]:
         """``(key, tracker of value[key])`` pairs (installs ``DICT_KEYS_MATCH``)."""

@@ -2,7 +2,11 @@
 
 It evaluates the same predicates as the fast check (generated from the same
 templates, in the same order), reading each source once, so the two agree on
-the verdict; unlike the fast path it does not stop at the first failure.
+the verdict; unlike the fast path it does not stop at the first failure.  Like
+the fast path it changes nothing it reads: items are read as guards read them
+(:func:`guards.sources.get_item`, never ``__missing__``), a failed yes/no check
+is not asked again to show its actual value, and once a value's type or
+identity test failed, its costlier checks (which could run its hooks) are skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from guards.builder import Check, show
+from guards.builder import COST_IDENTITY, Check, show
 from guards.guard import Guard, Provenance
 from guards.sources import Source
 
@@ -124,7 +128,12 @@ def evaluate(
         return value
 
     failures: list[GuardFailure] = []
+    # A value whose type or identity test failed is not what its costlier checks
+    # assume: the fast path stops there, and so do they (they could run its hooks).
+    ended: set[Source] = set()
     for check, predicate in zip(checks, predicates, strict=True):
+        if check.cost > COST_IDENTITY and check.sources[0] in ended and len(check.sources) == 1:
+            continue
         args = [read(source) for source in check.sources]
         actual = _first_unreadable(args)
         if actual is None:
@@ -135,6 +144,8 @@ def evaluate(
                 actual = Unreadable("the check raised", exc)
             else:
                 actual = _actual(check, args)
+        if check.cost == COST_IDENTITY:
+            ended.update(check.sources)
         failures.append(
             GuardFailure(check.guard, check, check.expected, actual, failure_message(check, actual))
         )

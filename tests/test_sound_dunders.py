@@ -1,0 +1,189 @@
+"""Special methods whose C default calls a Python method are traced (issue 9, kind 4).
+
+``a != b`` on a class that defines only ``__eq__`` runs ``object.__ne__``, which
+calls the Python ``__eq__``: that ``__eq__`` is traced, so what it reads is
+guarded.  The same for ``str`` -> ``__repr__``, ``format`` -> ``__str__``,
+``int``/``float`` -> ``__index__``, iteration -> ``__getitem__`` and ``in`` ->
+iteration.  See ``guards.delegates``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import guards
+
+
+class V:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, V) and self.x == other.x
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Plain:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+class Shown:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __str__(self) -> str:
+        return f"shown {self.x}"
+
+    def __repr__(self) -> str:
+        return f"Shown({self.x})"
+
+
+class Reprd:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __repr__(self) -> str:
+        return f"Reprd({self.x})"
+
+
+class Index:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __index__(self) -> int:
+        return self.x
+
+
+class Seq:
+    """Iterable by the old protocol only: ``__getitem__`` until IndexError."""
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def __getitem__(self, i: int) -> int:
+        return self.items[i]
+
+
+class Iterable:
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+
+def check_calls(f: Any, calls: list[tuple[Callable[[], None], tuple[Any, ...]]]) -> None:
+    """After each mutation, the specialized function returns what the plain one does."""
+    for mutate, args in calls:
+        mutate()
+        assert f(*args) == f.__wrapped__(*args)
+
+
+def nothing() -> None:
+    pass
+
+
+def test_ne_falls_back_to_a_python_eq() -> None:
+    @guards.specialize
+    def f(a: V, b: V) -> bool:
+        return a != b
+
+    a, b = V(1), V(1)
+    assert f(a, b) is False
+    assert f(a, b) is False
+    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    a.x = 2
+    assert f(a, b) is True
+
+
+class ByX:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return self.x == getattr(other, "x", None)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_eq_reflects_to_the_other_operands_python_eq() -> None:
+    """``plain == v``: object.__eq__ says NotImplemented, so Python asks ByX.__eq__."""
+
+    @guards.specialize
+    def f(p: Plain, v: ByX) -> bool:
+        return p == v
+
+    p, v = Plain(1), ByX(1)
+    assert f(p, v) is True
+    check_calls(f, [(nothing, (p, v)), (lambda: setattr(v, "x", 3), (p, v)),
+                    (lambda: setattr(p, "x", 3), (p, v))])
+
+
+def test_identity_equality_of_plain_objects() -> None:
+    @guards.specialize
+    def f(a: Plain, b: Plain) -> tuple[bool, bool]:
+        return a == b, a != b
+
+    a, b = Plain(1), Plain(1)
+    assert f(a, b) == (False, True)
+    assert f(a, a) == (True, False)
+    assert f(a, b) == (False, True)
+
+
+def test_format_and_fstrings_use_str() -> None:
+    @guards.specialize
+    def f(s: Shown, r: Reprd) -> tuple[str, str, str, str]:
+        return f"{s}", format(s), str(r), f"{r}"
+
+    s, r = Shown(1), Reprd(2)
+    assert f(s, r) == ("shown 1", "shown 1", "Reprd(2)", "Reprd(2)")
+    check_calls(f, [(nothing, (s, r)), (lambda: setattr(s, "x", 5), (s, r)),
+                    (lambda: setattr(r, "x", 6), (s, r))])
+
+
+def test_a_format_spec_on_a_class_without_format_raises_as_plain() -> None:
+    @guards.specialize
+    def f(s: Shown) -> str:
+        return format(s, ">10")
+
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f(Shown(1))
+
+
+def test_int_and_float_fall_back_to_index() -> None:
+    @guards.specialize
+    def f(i: Index) -> tuple[int, float]:
+        return int(i), float(i)
+
+    i = Index(3)
+    assert f(i) == (3, 3.0)
+    assert f(i) == (3, 3.0)
+    i.x = 4
+    assert f(i) == (4, 4.0)
+
+
+def test_iteration_by_getitem_is_traced() -> None:
+    @guards.specialize
+    def f(s: Seq) -> list[int]:
+        return [x * 2 for x in s]
+
+    s = Seq([1, 2])
+    check_calls(f, [(nothing, (s,)), (nothing, (s,)), (lambda: s.items.append(3), (s,)),
+                    (lambda: s.items.__setitem__(0, 9), (s,))])
+    assert f.cache.info().hits >= 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("make", [Seq, Iterable])
+def test_in_falls_back_to_iteration(make: Any) -> None:
+    @guards.specialize
+    def f(c: Any, x: int) -> bool:
+        return x in c
+
+    c = make([1, 2])
+    check_calls(f, [(nothing, (c, 2)), (nothing, (c, 2)), (lambda: c.items.remove(2), (c, 2)),
+                    (lambda: c.items.append(2), (c, 2)), (nothing, (c, 5))])

@@ -1,0 +1,216 @@
+"""Guards read, never write: a check and an explanation change nothing they read.
+
+Issue 9, kind 5.  A guard on ``d["x"]`` must not insert ``"x"`` into a caller's
+``defaultdict`` (``d[k]`` calls ``__missing__``), and neither may ``explain`` or
+``check_verbose``.  A path through a counting ``__getattr__`` runs it once per
+check, as the documented path does, and no more.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import pytest
+
+import guards
+from guards import GuardBuilder, compile_guards
+from guards.sources import AttrSource, GetItemSource, LocalSource, get_item
+
+D = LocalSource("d")
+
+
+class Counting(dict):  # type: ignore[type-arg]
+    """A dict subclass whose ``__missing__`` inserts the key and counts its calls."""
+
+    calls = 0
+
+    def __missing__(self, key: Any) -> int:
+        type(self).calls += 1
+        self[key] = 0
+        return 0
+
+
+class Lookups:
+    """An object whose ``__getattr__`` answers every name and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> int:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        vars(self)["calls"] = self.calls + 1
+        return 7
+
+
+@pytest.mark.parametrize("make", [lambda: collections.defaultdict(int), Counting], ids=repr)
+def test_a_check_on_an_item_never_calls_missing(make: Any) -> None:
+    """The check, check_verbose and the source's own get read d['x'] without inserting it."""
+    built = make()
+    built["x"] = 0
+    cf = compile_guards([GetItemSource(D, "x").make_guard(GuardBuilder.CONSTANT_MATCH)],
+                        {"d": built})
+    empty = make()
+    assert cf.check({"d": empty}) is False
+    assert not cf.check_verbose({"d": empty})
+    with pytest.raises(KeyError):
+        GetItemSource(D, "x").get({"d": empty})
+    with pytest.raises(KeyError):
+        get_item(empty, "x")
+    assert dict(empty) == {}
+    assert Counting.calls == 0
+
+
+def test_get_item_is_a_plain_subscript_otherwise() -> None:
+    dd = collections.defaultdict(int, x=3)
+    assert get_item(dd, "x") == 3
+    assert get_item([1, 2], 1) == 2
+    assert get_item({"a": 1}, "a") == 1
+    with pytest.raises(KeyError):
+        get_item({}, "a")
+
+
+def test_specialize_never_inserts_into_a_callers_defaultdict() -> None:
+    """The trace, the checks of a later call and explain leave the caller's dict alone."""
+
+    @guards.specialize
+    def f(flag: bool, dd: Any) -> Any:
+        if flag:
+            return dd["x"]
+        return "no"
+
+    first = collections.defaultdict(int)
+    assert f(True, first) == f.__wrapped__(True, collections.defaultdict(int)) == 0  # type: ignore[attr-defined]
+    assert list(first) == ["x"]  # the function itself inserted it, as a plain call does
+    for call in (f, f.explain):  # type: ignore[attr-defined]
+        dd: Any = collections.defaultdict(int)
+        call(False, dd)
+        assert list(dd) == []
+
+
+def test_reading_a_missing_key_of_a_defaultdict_runs_plainly() -> None:
+    """``dd[k]`` on a missing key inserts it: an effect, so the call runs plainly each time."""
+
+    @guards.specialize
+    def f(dd: Any) -> Any:
+        return dd["x"] + 1
+
+    for _ in range(2):
+        dd: Any = collections.defaultdict(int)
+        assert f(dd) == 1
+        assert dict(dd) == {"x": 0}  # inserted once, by the plain run
+    assert f.cache.info().hits == 0  # type: ignore[attr-defined]
+    assert f.cache.info().uncached == 2  # type: ignore[attr-defined]
+
+
+def test_a_present_key_of_a_defaultdict_is_cached_and_its_removal_noticed() -> None:
+    @guards.specialize
+    def f(dd: Any) -> Any:
+        return dd["x"] + 1
+
+    dd: Any = collections.defaultdict(int, x=1)
+    assert f(dd) == 2
+    assert f(dd) == 2
+    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    del dd["x"]
+    assert f(dd) == f.__wrapped__(collections.defaultdict(int)) == 1  # type: ignore[attr-defined]
+    assert dict(dd) == {"x": 0}
+
+
+def test_a_python_missing_is_traced() -> None:
+    """A ``__missing__`` written in Python is traced like any method: its reads are guarded."""
+
+    class Defaulted(dict):  # type: ignore[type-arg]
+        def __init__(self, default: int) -> None:
+            super().__init__()
+            self.default = default
+
+        def __missing__(self, key: Any) -> int:
+            return self.default  # type: ignore[no-any-return]
+
+    @guards.specialize
+    def f(d: Any) -> Any:
+        return d["x"]
+
+    d = Defaulted(5)
+    assert f(d) == 5
+    assert f(d) == 5
+    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    d.default = 6
+    assert f(d) == f.__wrapped__(d) == 6  # type: ignore[attr-defined]
+    d["x"] = 1
+    assert f(d) == f.__wrapped__(d) == 1  # type: ignore[attr-defined]
+    assert "x" in d and dict(d) == {"x": 1}
+
+
+def test_an_explanation_asks_a_hook_no_more_than_the_check() -> None:
+    """HASATTR through a counting ``__getattr__``: the check runs it once, and so does explain."""
+    o = Lookups()
+    absent = AttrSource(LocalSource("o"), "zz")
+    present = AttrSource(LocalSource("o"), "mode")
+    plain = type("Plain", (), {})()
+    plain.mode = 1  # type: ignore[attr-defined]
+    cf = compile_guards([absent.make_guard(GuardBuilder.HASATTR),
+                         present.make_guard(GuardBuilder.HASATTR)], {"o": plain})
+    assert cf.check({"o": o}) is False
+    after_check = o.calls
+    assert after_check == 1  # stops at the first failing check: hasattr(o, 'zz')
+    o.calls = 0
+    result = cf.check_verbose({"o": o})
+    assert len(result.failures) == 1
+    assert result.failures[0].actual is True
+    assert o.calls == 2  # one hasattr per check, none again to show the actual value
+
+
+def test_a_failed_type_test_ends_the_values_other_checks_in_explanations() -> None:
+    """SEQUENCE_LENGTH on a value of another type: ``len`` is not asked (its __len__ may count)."""
+    lens: list[int] = []
+
+    class Sized:
+        def __len__(self) -> int:
+            lens.append(1)
+            return 2
+
+    cf = compile_guards([LocalSource("x").make_guard(GuardBuilder.SEQUENCE_LENGTH)], {"x": [1, 2]})
+    result = cf.check_verbose({"x": Sized()})
+    assert [f.kind for f in result.failures] == ["SEQUENCE_LENGTH"]
+    assert lens == []
+
+
+def test_a_path_through_getattr_runs_it_once_per_check() -> None:
+    o = Lookups()
+    mode = AttrSource(LocalSource("o"), "mode")
+    cf = compile_guards([mode.make_guard(GuardBuilder.EQUALS_MATCH)], {"o": o})
+    o.calls = 0
+    assert cf.check({"o": o}) is True
+    assert o.calls == 1
+    assert cf.check_verbose({"o": o})
+    assert o.calls == 2
+
+
+def test_a_miss_explains_itself_only_when_someone_looks(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the recompiles log off, a miss does not walk every entry's paths again
+    (through properties and ``__getattr__``) to build an explanation nobody reads."""
+    explained: list[int] = []
+    original = guards.GuardedCache.explain
+
+    def counting(self: Any, *args: Any) -> Any:
+        explained.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(guards.GuardedCache, "explain", counting)
+
+    @guards.specialize
+    def f(d: dict[str, int]) -> int:
+        return d["k"]
+
+    f({"k": 1})
+    f({"k": 2})
+    assert explained == []
+    with caplog.at_level("INFO", logger="guards.recompiles"):
+        f({"k": 3})
+    assert explained == [1]
+    assert "Recompiling" in caplog.text
