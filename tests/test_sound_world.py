@@ -189,3 +189,16 @@ def test_a_user_function_named_like_a_reader_is_not_one() -> None:
     assert world.held_reads_world(datetime.datetime) is not None
     assert world.world_value(Decimal(1)) is not None
     assert world.world_value(1) is None
+
+
+# ------------------------------------------------------------ classes made in a run
+class _Dice(random.Random):
+    """A user class whose instances read the random state (os.urandom seeds them)."""
+
+
+def test_an_instance_of_a_user_subclass_of_random_makes_the_run_uncached() -> None:
+    @guards.specialize
+    def roll() -> float:
+        return _Dice().random()
+
+    assert "random" in uncached_because(roll)

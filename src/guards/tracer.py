@@ -587,6 +587,7 @@ class Tracer:
         cls = tracker._value()
         tracker._install(GuardBuilder.ID_MATCH)
         self.pin_class(tracker)
+        self.note_world(cls)  # a subclass of random.Random: its instance reads the world
         init = _type_lookup(cls, "__init__")
         if type(cls) is not type or _type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
             type(init) is types.FunctionType or (init is _OBJECT_INIT and not args and not kwargs)
