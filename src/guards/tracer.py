@@ -55,6 +55,7 @@ import attrs
 from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
+from guards.escapes import function_holding, outliving
 from guards.proxy import Tracked, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
@@ -280,6 +281,31 @@ class _BuiltinMethod:
         return f"<tracked method {self.name} of {tracker_of(self.proxy).source.name}>"
 
 
+class _TrackedItems:
+    """``iter(proxy)`` of a tracked list or tuple: its length read now, each item when reached.
+
+    It holds the proxy, not the tracer: an iterator that outlives the run keeps
+    the proxy alive, which the leak net sees.
+    """
+
+    __slots__ = ("index", "length", "proxy")
+
+    def __init__(self, proxy: Tracked, length: int) -> None:
+        self.proxy = proxy
+        self.length = length
+        self.index = 0
+
+    def __iter__(self) -> _TrackedItems:
+        return self
+
+    def __next__(self) -> Any:
+        index = self.index
+        if index >= self.length:
+            raise StopIteration
+        self.index = index + 1
+        return tracer_of(self.proxy).wrap(tracker_of(self.proxy).item(index))
+
+
 class Tracer:
     """One traced run of a function; answers every operation on its proxies."""
 
@@ -295,6 +321,8 @@ class Tracer:
         # to untraced code as themselves, which that code may hand back.
         self._realized: dict[int, tuple[Any, LazyTracker | None]] = {}
         self._globals: dict[tuple[int, Source | None], _TrackedGlobals] = {}
+        # Classes made during the run (weakly): one alive after it escaped.
+        self._made: list[weakref.ref[Any]] = []
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str) -> None:
@@ -438,7 +466,7 @@ class Tracer:
         value = tracker._value()
         t = type(value)
         if t in (list, tuple):
-            return (self.wrap(tracker.item(i)) for i in range(tracker.len()))
+            return _TrackedItems(proxy, tracker.len())
         if t is dict:
             return iter(tracker.keys())
         if t in (set, frozenset):
@@ -608,15 +636,58 @@ class Tracer:
 
     # -- globals --------------------------------------------------------------------
     def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
-        """The tracked globals a traced copy of ``function`` runs with."""
+        """The tracked globals a traced copy of ``function`` runs with.
+
+        Read as ``G[...]`` only for a function found in those very globals;
+        any other (an argument, a method, an attribute) is guarded only on its
+        code, and another function of that code may have other globals, so its
+        reads go through its own ``__globals__``.
+        """
         real = function.__globals__
         root = self.context.f_globals
-        base: Source | None = None if real is root else AttrSource(fn_source, "__globals__")
+        own = real is root and isinstance(fn_source, GlobalSource)
+        base: Source | None = None if own else AttrSource(fn_source, "__globals__")
         key = (id(real), base)
         tracked = self._globals.get(key)
         if tracked is None:
             tracked = self._globals[key] = _TrackedGlobals(self, real, base)
         return tracked
+
+    def top_globals(self, function: types.FunctionType) -> _TrackedGlobals:
+        """The tracked globals of the traced function itself (read as ``G[...]``)."""
+        tracked = self._globals[(id(function.__globals__), None)] = _TrackedGlobals(
+            self, function.__globals__, None
+        )
+        return tracked
+
+    # -- the leak net -----------------------------------------------------------------
+    def made(self, cls: Any) -> None:
+        """Note a class made by the traced code: a plain call would make a new one."""
+        with contextlib.suppress(TypeError):  # not weakly referable: not a class to follow
+            self._made.append(weakref.ref(cls))
+
+    def leaked(self) -> str | None:
+        """After the run: why it must not be used, if anything of it outlives it.
+
+        A proxy or a tracked globals dict still referenced from outside the
+        tracer means the caller (or anything else) holds a piece of the trace:
+        the run is discarded (the reason is returned).  A class made during the
+        run that outlives it (returned, or the type of a returned object) is
+        fine to return, but a hit would return that same class: not cached.
+        """
+        kept = outliving((self._proxies, self._globals), self._made)
+        if kept is None:
+            return None
+        if type(kept) is Tracked:
+            return f"a tracked value of {tracker_of(kept).source.name} escaped the call"
+        if type(kept) is _TrackedGlobals:
+            holder = function_holding(kept)
+            if holder is not None:
+                return (f"the function {holder.__qualname__} made during the call keeps "
+                        "the traced globals")
+            return "a frame of the call outlives it (a generator or a traceback keeps it)"
+        self.untrackable(f"the class {_callable_name(kept)} made during the call outlives it")
+        return None
 
     # -- the result -----------------------------------------------------------------
     def finalize(self, result: Any) -> Any:
@@ -755,11 +826,26 @@ class _TypeMeta(type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and type(args[0]) is Tracked:
             return tracker_of(args[0]).python_type()
-        return type(*args, **kwargs)
+        made = type(*args, **kwargs)
+        if len(args) == 3:
+            _note_made(made, sys._getframe(1).f_globals)
+        return made
 
 
 class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the builtin `type`
     """``type`` for traced code: ``type(proxy)`` is the tracked value's type (``TYPE_MATCH``)."""
+
+
+def _note_made(cls: Any, caller_globals: Mapping[str, Any]) -> None:
+    if type(caller_globals) is _TrackedGlobals:
+        caller_globals._tracer.made(cls)
+
+
+def _traced_build_class(body: Any, name: str, *bases: Any, **kwargs: Any) -> Any:
+    """``__build_class__`` for traced code: the class statement's class is noted as made."""
+    cls = builtins.__build_class__(body, name, *bases, **kwargs)
+    _note_made(cls, sys._getframe(1).f_globals)
+    return cls
 
 
 def _traced_id(obj: Any) -> int:
@@ -821,6 +907,7 @@ TRACED_BUILTINS: dict[str, Any] = {
     "isinstance": _traced_isinstance,
     "callable": _traced_callable,
     "super": _traced_super,
+    "__build_class__": _traced_build_class,
     **{name: _untracked_builtin(name) for name in ("globals", "eval", "exec")},
 }
 
@@ -833,10 +920,34 @@ def trace_call(
 ) -> TraceOutcome:
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
-    code = function.__code__
-    reason = code_facts(code).writes
+    reason = code_facts(function.__code__).writes
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
+    try:
+        result = tracer.finalize(_run_top(tracer, function))
+    except _Abandon:
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    except Exception as exc:
+        reasons = tuple(tracer.reasons)
+        if not tracer.abandoned:  # else it was raised while the abandoned run unwound
+            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
+        return TraceOutcome(None, reasons, (), completed=False)
+    if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    # The run's frames are gone: whatever of it is still referenced escaped.  Its
+    # effects were all readable (an effect the trace sees is abandoned before it
+    # happens), so it is simply run again, plainly, as a run that raised is.
+    leak = tracer.leaked()
+    if leak is not None:  # named only when it is the one reason not to cache the run
+        return TraceOutcome(None, tuple(tracer.reasons) or (leak,), (), completed=False)
+    tracer.guard_identities()
+    return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
+
+
+def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
+    """Run the traced copy of ``function``; its frame, cells and arguments die on return."""
+    context = tracer.context
+    code = function.__code__
     n_params = code.co_argcount + code.co_kwonlyargcount
     n_params += bool(code.co_flags & inspect.CO_VARARGS)
     n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
@@ -852,19 +963,7 @@ def trace_call(
     ) or None
     # The top frame's cells are read as its locals, as a real frame's f_locals holds them.
     run = types.FunctionType(
-        code, _TrackedGlobals(tracer, function.__globals__, None), function.__name__, None, closure
+        code, tracer.top_globals(function), function.__name__, None, closure
     )
     tracer.enter(code)
-    try:
-        result = tracer.finalize(_call_with(run, code, arguments))
-    except _Abandon:
-        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
-    except Exception as exc:
-        reasons = tuple(tracer.reasons)
-        if not tracer.abandoned:  # else it was raised while the abandoned run unwound
-            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
-        return TraceOutcome(None, reasons, (), completed=False)
-    if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
-        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
-    tracer.guard_identities()
-    return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
+    return _call_with(run, code, arguments)
