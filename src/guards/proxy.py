@@ -8,10 +8,15 @@ real value or another proxy.
 
 Every special method is generated from one table, :data:`OPERATIONS`, so no
 dunder is written by hand twice and the tests can walk the same table.
+
+Every method is also a boundary (:func:`_at_boundary`): an error of the
+tracer's own never reaches the user code that operated on the proxy (see
+``guards.taint``).
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -188,3 +193,23 @@ def _install_operations() -> None:
 
 
 _install_operations()
+
+
+def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, where user code hands control to the tracer (``Tracer.entered``)."""
+
+    @functools.wraps(method)
+    def boundary(self: Tracked, *args: Any, **kwargs: Any) -> Any:
+        with tracer_of(self).entered:
+            return method(self, *args, **kwargs)
+
+    return boundary
+
+
+def _guard_boundaries() -> None:
+    for name, method in list(vars(Tracked).items()):
+        if callable(method) and name != "__init__":
+            setattr(Tracked, name, _at_boundary(method))
+
+
+_guard_boundaries()

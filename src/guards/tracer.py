@@ -65,6 +65,7 @@ from guards.sources import (
     Source,
     TypeSource,
 )
+from guards.taint import raised_by_tracing, taint_of, too_deep
 from guards.tracker import LazyTracker
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
@@ -275,10 +276,34 @@ class _BuiltinMethod:
         self.name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return tracer_of(self.proxy).call_builtin_method(self.proxy, self.name, args, kwargs)
+        tracer = tracer_of(self.proxy)
+        with tracer.entered:
+            return tracer.call_builtin_method(self.proxy, self.name, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<tracked method {self.name} of {tracker_of(self.proxy).source.name}>"
+
+
+class _Boundary:
+    """``with tracer.entered:`` wherever user code hands control to the tracer.
+
+    On the way in: if user code is handling an exception, it may be one that
+    tracing caused (``Tracer.check_handled``).  On the way out: an error of the
+    tracer's own stops the run instead of reaching user code (see ``guards.taint``).
+    """
+
+    __slots__ = ("tracer",)
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def __enter__(self) -> None:
+        if sys.exception() is not None:
+            self.tracer.check_handled()
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and raised_by_tracing(exc):
+            self.tracer.refuse(exc)
 
 
 class _TrackedItems:
@@ -303,7 +328,9 @@ class _TrackedItems:
         if index >= self.length:
             raise StopIteration
         self.index = index + 1
-        return tracer_of(self.proxy).wrap(tracker_of(self.proxy).item(index))
+        tracer = tracer_of(self.proxy)
+        with tracer.entered:
+            return tracer.wrap(tracker_of(self.proxy).item(index))
 
 
 class Tracer:
@@ -323,6 +350,9 @@ class Tracer:
         self._globals: dict[tuple[int, Source | None], _TrackedGlobals] = {}
         # Classes made during the run (weakly): one alive after it escaped.
         self._made: list[weakref.ref[Any]] = []
+        # The exception the caller was handling, if any: not one of the run's.
+        self._outer_exception = sys.exception()
+        self.entered = _Boundary(self)
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str) -> None:
@@ -335,6 +365,20 @@ class Tracer:
         self.untrackable(reason)
         self.abandoned = True
         raise _Abandon(reason)
+
+    # -- taint (see guards.taint) ----------------------------------------------------
+    def check_handled(self) -> None:
+        """Abandon if the exception traced code is handling may be one that tracing caused."""
+        exc = sys.exception()
+        if exc is None or exc is self._outer_exception:
+            return
+        reason = taint_of(exc, _runs_traced)
+        if reason is not None:
+            self.abandon(reason)
+
+    def refuse(self, exc: BaseException) -> NoReturn:
+        """The tracer raised ``exc`` on its way back to user code: stop the run instead."""
+        self.abandon(taint_of(exc, _runs_traced) or f"the tracer raised {type(exc).__name__}")
 
     def enter(self, code: types.CodeType) -> None:
         """Note what running ``code`` on proxies needs guarded (its identity tests)."""
@@ -579,6 +623,9 @@ class Tracer:
         reason = code_facts(code).writes
         if reason is not None:
             self.abandon(reason)
+        if too_deep():
+            self.abandon(f"calls {code.co_qualname} near the recursion limit, where tracing's "
+                         "extra frames would raise a RecursionError a plain call does not")
         self.enter(code)
         bound = fn.bind(*args, **kwargs)
         unused = code_facts(code).unused
@@ -784,10 +831,16 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         self._base = base
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._real:
-            raise KeyError(name)
-        source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
-        return self._tracer.wrap(self._tracer.context.track(source))
+        with self._tracer.entered:  # an `except X:` clause looks X up here, too
+            if name not in self._real:
+                raise KeyError(name)
+            source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
+            return self._tracer.wrap(self._tracer.context.track(source))
+
+
+def _runs_traced(frame: types.FrameType) -> bool:
+    """The frame runs traced code (a traced copy, or a function made during the run)."""
+    return type(frame.f_globals) is _TrackedGlobals
 
 
 def _callable_name(fn: Any) -> str:
@@ -858,7 +911,8 @@ def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
     if type(classinfo) is Tracked:
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
     if type(obj) is Tracked:
-        return tracker_of(obj).isinstance(classinfo)
+        with tracer_of(obj).entered:
+            return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
