@@ -56,6 +56,7 @@ from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
 from guards.escapes import function_holding, outliving
+from guards.frames import is_log_call, is_stack_reader, log_stacklevel, stack_reader_in
 from guards.proxy import Tracked, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
@@ -206,11 +207,13 @@ class CodeFacts:
     to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
     ``unused``: parameters it never reads, so binding them needs no guard (none,
     when the code could read its frame another way: ``locals()``, ``super()``).
+    ``reads_stack``: why it would see the tracer's frames (``guards.frames``), or ``None``.
     """
 
     writes: str | None
     tests_identity: bool
     unused: frozenset[str]
+    reads_stack: str | None = None
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -244,7 +247,12 @@ def _scan(code: types.CodeType) -> CodeFacts:
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
-    return CodeFacts(writes, tests_identity, unused)
+    stack_name = stack_reader_in(code)
+    reads_stack = None if stack_name is None else (
+        f"{code.co_qualname} reads the call stack ({stack_name}), where the tracer's "
+        "frames would show"
+    )
+    return CodeFacts(writes, tests_identity, unused, reads_stack)
 
 
 @attrs.define
@@ -395,6 +403,9 @@ class Tracer:
     def wrap(self, tracker: LazyTracker) -> Any:
         """What user code sees for ``tracker``: a scalar (guarded now) or a proxy."""
         value = tracker._value()
+        if is_stack_reader(value):
+            self.abandon(f"reads {tracker.source.name}, which reads the call stack, where "
+                         "the tracer's frames would show")
         if is_scalar(value):
             tracker._install(_scalar_kind(value))
             return value
@@ -609,6 +620,20 @@ class Tracer:
         why = f"the untraced {_callable_name(fn)}"
         return fn(*self.realize(args, why), **self.realize(kwargs, why))
 
+    def call_log(self, function: Any, args: tuple[Any, ...] | list[Any],
+                 kwargs: Mapping[str, Any]) -> None:
+        """A logging call (``guards.frames``): run on the real values, with no guard.
+
+        What it logs is an effect, which a hit skips as it skips printing; it
+        returns None, so nothing of the logger or the logged values reaches the
+        result.  The record names the traced caller, as a plain call's would.
+        """
+        args, kwargs = self.unwrap(tuple(args)), self.unwrap(dict(kwargs))
+        if kwargs.get("stack_info") or kwargs.get("stacklevel", 1) != 1:
+            self.abandon(f"calls {_callable_name(function)} with stack_info or a stacklevel, "
+                         "which would show the tracer's frames")
+        function(*args, stacklevel=log_stacklevel(_runs_traced), **kwargs)
+
     def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
                       kwargs: Mapping[str, Any]) -> Any:
         """Trace a call of the Python function tracked by ``fn``."""
@@ -618,9 +643,14 @@ class Tracer:
             return self.call_opaque(function, tuple(args), dict(kwargs))
         code = function.__code__
         if is_library_code(code) and not self.trace_library_code:
+            if is_log_call(function):
+                return self.call_log(function, args, kwargs)
+            reason = code_facts(code).reads_stack
+            if reason is not None:  # it would run under the tracer's frames
+                self.abandon(reason)
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
-        reason = code_facts(code).writes
+        reason = code_facts(code).writes or code_facts(code).reads_stack
         if reason is not None:
             self.abandon(reason)
         if too_deep():
@@ -974,7 +1004,7 @@ def trace_call(
 ) -> TraceOutcome:
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
-    reason = code_facts(function.__code__).writes
+    reason = code_facts(function.__code__).writes or code_facts(function.__code__).reads_stack
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
     try:

@@ -1,0 +1,96 @@
+"""Code that reads the call stack would see the tracer's frames, so it is not traced.
+
+A traced call runs several frames of the tracer between two frames of user
+code, and C code or library code that the trace calls runs under the tracer's
+frames too.  ``sys._getframe(1)``, ``inspect.stack()``, ``frame.f_back`` or
+``traceback.extract_stack()`` would then see ``call_function`` where a plain
+run sees the caller.  Such code is found before it runs, and the run is
+abandoned (the call then runs plainly):
+
+* by name, in the bytecode of the code about to run and of the code nested in
+  it (:func:`stack_reader_in`): names that only the stack readers use;
+* by identity, when traced code reads a stack-reading function from anywhere
+  (:func:`is_stack_reader`), which catches ``inspect.stack`` and aliases such
+  as ``from sys import _getframe as caller``.
+
+Logging is the common exception, made to work: a record names the function
+and line that logged, found by walking the stack.  A logging call from traced
+code (:func:`is_log_call`) is run with a ``stacklevel`` that skips the
+tracer's frames (:func:`log_stacklevel`), so the record names the user's code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any
+
+#: Names that, in code, mean it reaches frames of the call stack.  (``stack``
+#: and ``trace`` are common names for other things: those functions are
+#: caught by identity instead.)
+STACK_NAMES = frozenset({
+    "_getframe", "currentframe", "_current_frames", "f_back", "tb_frame",
+    "getouterframes", "getinnerframes", "extract_stack", "format_stack", "print_stack",
+    "walk_stack",
+})
+
+_READERS: tuple[Any, ...] = (
+    sys._getframe, sys._current_frames, inspect.currentframe, inspect.stack,
+    inspect.trace, inspect.getouterframes, inspect.getinnerframes,
+    traceback.extract_stack, traceback.format_stack, traceback.print_stack,
+    traceback.walk_stack,
+)
+#: By id, so that any value can be looked up; ``_READERS`` keeps each one alive.
+_STACK_READERS = frozenset(map(id, _READERS))
+
+
+def is_stack_reader(value: Any) -> bool:
+    """``value`` is one of the standard functions that return or walk stack frames."""
+    return id(value) in _STACK_READERS
+
+
+def stack_reader_in(code: types.CodeType) -> str | None:
+    """The first stack-reading name in ``code`` or the code nested in it, or ``None``."""
+    for name in code.co_names:
+        if name in STACK_NAMES:
+            return name
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found = stack_reader_in(const)
+            if found is not None:
+                return found
+    return None
+
+
+#: Logger methods and module functions that log one record and return None
+#: (not the deprecated ``warn``, whose DeprecationWarning names its caller's caller).
+_LOG_NAMES = ("debug", "info", "warning", "error", "exception", "critical", "fatal", "log")
+_LOG_CALLS: tuple[Any, ...] = (
+    *(getattr(logging.Logger, name) for name in _LOG_NAMES),
+    *(getattr(logging, name) for name in _LOG_NAMES),
+)
+_LOG_CALL_IDS = frozenset(map(id, _LOG_CALLS))
+
+
+def is_log_call(function: Any) -> bool:
+    """``function`` logs one record (``Logger.info``, ``logging.warning``, ...)."""
+    return id(function) in _LOG_CALL_IDS
+
+
+def log_stacklevel(is_user_frame: Callable[[types.FrameType], bool]) -> int:
+    """The ``stacklevel`` that makes a log call made by the caller name the user's frame.
+
+    ``logging`` skips its own frames, then counts ``stacklevel`` frames up from
+    its caller: from the frame that calls this function up to the first frame
+    for which ``is_user_frame`` is true.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and not is_user_frame(frame):
+        frame = frame.f_back
+        level += 1
+    return level
