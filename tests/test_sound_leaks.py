@@ -234,3 +234,22 @@ def test_a_function_argument_reads_the_globals_it_was_made_with() -> None:
     assert call(other) == 100
     assert call(read_x) == 1
     assert call.cache.info().hits == 1
+
+
+REGISTRY: collections.deque[Any] = collections.deque()
+
+
+def test_storing_into_a_registry_through_a_c_method_happens_once_with_the_real_object() -> None:
+    """The run stops before the C method runs: no proxy is stored, the plain run stores."""
+
+    @guards.specialize
+    def register(cfg: dict[str, int]) -> int:
+        REGISTRY.append(cfg)
+        return len(REGISTRY)
+
+    REGISTRY.clear()
+    cfg = {"a": 1}
+    assert register(cfg) == 1
+    assert list(REGISTRY) == [cfg]
+    assert REGISTRY[0] is cfg
+    assert register.cache.info().entries == 0

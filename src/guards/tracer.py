@@ -406,6 +406,12 @@ class Tracer:
         if is_stack_reader(value):
             self.abandon(f"reads {tracker.source.name}, which reads the call stack, where "
                          "the tracer's frames would show")
+        if _is_bound_c_method(value):
+            # Called, it runs on the object itself: it may store a proxy there (which
+            # the leak net would see only after the fact) or write what the trace
+            # cannot see.  So the run stops before the call, not after.
+            self.abandon(f"reads {tracker.source.name}, a method written in C of a tracked "
+                         "object, which the trace cannot see into")
         if is_scalar(value):
             tracker._install(_scalar_kind(value))
             return value
@@ -866,6 +872,17 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
                 raise KeyError(name)
             source = GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
             return self._tracer.wrap(self._tracer.context.track(source))
+
+
+def _is_bound_c_method(value: Any) -> bool:
+    """A method written in C, bound to an object (not a module's function, not a classmethod)."""
+    t = type(value)
+    if t is types.MethodWrapperType:
+        return True
+    if not issubclass(t, types.BuiltinMethodType):  # 3.11 has a subclass for some
+        return False
+    owner = value.__self__
+    return owner is not None and not isinstance(owner, (types.ModuleType, type))
 
 
 def _runs_traced(frame: types.FrameType) -> bool:
