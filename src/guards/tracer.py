@@ -846,9 +846,35 @@ class Tracer:
                 fixed_item = self._fix(item, memo)
                 if fixed_item is not item:
                     vars(value)[name] = fixed_item
+            self._fix_slots(value, memo)
+        elif t is not _TrackedItems and _slot_members(t):  # the net sees an escaped iterator
+            self._fix_slots(value, memo)
         elif any(type(ref) is Tracked for ref in gc.get_referents(value)):
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
+
+
+    def _fix_slots(self, value: Any, memo: dict[int, Any]) -> None:
+        """Fix what the ``__slots__`` of ``value``'s classes hold (whatever is left, the
+        leak net sees)."""
+        for member in _slot_members(type(value)):
+            try:
+                item = member.__get__(value, type(value))
+            except AttributeError:  # an empty slot
+                continue
+            fixed = self._fix(item, memo)
+            if fixed is not item:
+                member.__set__(value, fixed)
+
+
+def _slot_members(cls: type) -> list[Any]:
+    """The slots that classes written in Python (``__slots__``) give ``cls``'s instances."""
+    return [
+        member
+        for klass in cls.__mro__ if "__slots__" in klass.__dict__
+        for member in klass.__dict__.values()
+        if type(member) is types.MemberDescriptorType and member.__objclass__ is klass
+    ]
 
 
 class _TrackedGlobals(dict):  # type: ignore[type-arg]
