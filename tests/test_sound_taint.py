@@ -161,3 +161,21 @@ def test_an_exception_the_caller_is_handling_does_not_taint_the_run() -> None:
     except RecursionError:
         assert double(cfg) == double(cfg) == 4
     assert double.cache.info().hits == 1
+
+
+def test_a_type_error_from_a_library_handed_a_proxy_inside_an_object_is_not_caught() -> None:
+    """The library gets the deque itself, with the proxy inside; its TypeError taints."""
+    import collections
+    import shlex
+
+    @guards.specialize
+    def quoted(cfg: dict[str, Any]) -> str:
+        words = collections.deque([cfg["tag"]])
+        try:
+            return shlex.join(words)
+        except TypeError:
+            return "unquotable"
+
+    cfg = {"tag": Tag("a b")}
+    for _ in range(2):
+        assert same_as_plain(quoted, cfg) == "'a b'"

@@ -24,6 +24,7 @@ used), so these rules err on the side of abandoning.
 from __future__ import annotations
 
 import dis
+import os
 import re
 import sys
 import types
@@ -41,6 +42,7 @@ DEPTH_MARGIN = 60
 UNITS_PER_FRAME = 1.5
 
 _RAISES = frozenset({dis.opmap["RAISE_VARARGS"], dis.opmap["RERAISE"]})
+_OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def raised_by_tracing(exc: BaseException) -> bool:
@@ -56,9 +58,11 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
     """Why ``exc``, being handled while the run is traced, may not be a plain run's, or None.
 
     ``traced(frame)`` tells whether a frame runs traced code.  A
-    ``RecursionError`` may come from tracing's extra frames; a ``TypeError``
-    raised by C code called straight from traced code (not by a ``raise`` there)
-    may come from a proxy handed to that C code.
+    ``RecursionError`` may come from tracing's extra frames.  A ``TypeError``
+    is what C code (or a library) raises for a proxy it was handed, directly or
+    inside another object; only two are known to be a plain run's too: one the
+    traced code raises itself (a ``raise`` there), and one raised where the
+    tracer applies a real operation to real values (a frame of guards itself).
     """
     name = type(exc).__name__
     if raised_by_tracing(exc):
@@ -69,10 +73,15 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
-        if tb is not None and traced(tb.tb_frame) and not _raises(tb.tb_frame.f_code, tb.tb_lasti):
-            where = tb.tb_frame.f_code.co_qualname
-            return (f"{where} handles a {name} from C code it called, which may have "
-                    "been given a tracked value")
+        if tb is None:
+            return None
+        frame, code = tb.tb_frame, tb.tb_frame.f_code
+        if code.co_filename.startswith(_OWN_PREFIX):
+            return None
+        if traced(frame) and _raises(code, tb.tb_lasti):
+            return None
+        return (f"a {name} raised in {code.co_qualname} is handled by traced code; it may "
+                "come from a tracked value handed to code the trace does not enter")
     return None
 
 
