@@ -179,3 +179,21 @@ def test_a_type_error_from_a_library_handed_a_proxy_inside_an_object_is_not_caug
     cfg = {"tag": Tag("a b")}
     for _ in range(2):
         assert same_as_plain(quoted, cfg) == "'a b'"
+
+
+def test_a_type_error_from_an_operator_on_plain_values_still_caches() -> None:
+    """Duck typing: `a + b` raising TypeError for a str and an int is a plain run's too."""
+
+    @guards.specialize
+    def total(cfg: dict[str, Any]) -> Any:
+        try:
+            return cfg["a"] + cfg["b"]
+        except TypeError:
+            return None
+
+    cfg: dict[str, Any] = {"a": 1, "b": "x"}
+    assert total(cfg) is None
+    assert total(cfg) is None
+    assert total.cache.info().hits == 1, total.specialized.uncached_reasons
+    cfg["b"] = 2
+    assert total(cfg) == 3

@@ -41,7 +41,11 @@ DEPTH_MARGIN = 60
 #: the proxy's __call__ goes through a C slot); 1.5 leaves room for other paths.
 UNITS_PER_FRAME = 1.5
 
-_RAISES = frozenset({dis.opmap["RAISE_VARARGS"], dis.opmap["RERAISE"]})
+#: Opcodes that call (3.11 to 3.13 names): where C code may have been handed a proxy.
+_CALLS = frozenset(
+    dis.opmap[name] for name in ("PRECALL", "CALL", "CALL_FUNCTION_EX", "CALL_KW")
+    if name in dis.opmap
+)
 _OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -60,9 +64,10 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
     ``traced(frame)`` tells whether a frame runs traced code.  A
     ``RecursionError`` may come from tracing's extra frames.  A ``TypeError``
     is what C code (or a library) raises for a proxy it was handed, directly or
-    inside another object; only two are known to be a plain run's too: one the
-    traced code raises itself (a ``raise`` there), and one raised where the
-    tracer applies a real operation to real values (a frame of guards itself).
+    inside another object; it is a plain run's too when raised in traced code
+    other than by a call (a ``raise``, an operator: operators on proxies reach
+    the tracer, which applies them to real values), or where the tracer applies
+    a real operation to real values (a frame of guards itself).
     """
     name = type(exc).__name__
     if raised_by_tracing(exc):
@@ -78,7 +83,7 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
         frame, code = tb.tb_frame, tb.tb_frame.f_code
         if code.co_filename.startswith(_OWN_PREFIX):
             return None
-        if traced(frame) and _raises(code, tb.tb_lasti):
+        if traced(frame) and not _calls(code, tb.tb_lasti):
             return None
         return (f"a {name} raised in {code.co_qualname} is handled by traced code; it may "
                 "come from a tracked value handed to code the trace does not enter")
@@ -100,8 +105,8 @@ def too_deep() -> bool:
     return True
 
 
-def _raises(code: types.CodeType, offset: int) -> bool:
-    return 0 <= offset < len(code.co_code) and code.co_code[offset] in _RAISES
+def _calls(code: types.CodeType, offset: int) -> bool:
+    return 0 <= offset < len(code.co_code) and code.co_code[offset] in _CALLS
 
 
 def _without_addresses(text: str) -> str:
