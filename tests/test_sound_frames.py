@@ -138,3 +138,16 @@ def test_a_logging_call_with_stack_info_runs_plainly(records: Any) -> None:
     assert noisy(1) == 1
     assert "call_function" not in seen[0].stack_info
     assert noisy.cache.info().entries == 0
+
+
+def test_a_library_function_that_reads_the_stack_a_few_calls_down_sees_the_plain_stack() -> None:
+    """typing.NamedTuple names its caller's module through typing._caller (sys._getframe)."""
+    import typing
+
+    @guards.specialize
+    def make(n: int) -> tuple[str, int]:
+        point = typing.NamedTuple("Point", [("x", int)])  # noqa: UP014 (the functional form)
+        return point.__module__, n
+
+    assert make(1) == make.__wrapped__(1) == (__name__, 1)
+    assert make.cache.info().entries == 0

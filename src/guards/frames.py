@@ -8,7 +8,10 @@ run sees the caller.  Such code is found before it runs, and the run is
 abandoned (the call then runs plainly):
 
 * by name, in the bytecode of the code about to run and of the code nested in
-  it (:func:`stack_reader_in`): names that only the stack readers use;
+  it (:func:`stack_reader_in`): names that only the stack readers use; for
+  library code, which runs untraced, also in the module functions it calls by
+  name, a few calls deep (:func:`stack_reader_behind`), as ``typing.NamedTuple``
+  calls ``_caller``, which calls ``sys._getframe``;
 * by identity, when traced code reads a stack-reading function from anywhere
   (:func:`is_stack_reader`), which catches ``inspect.stack`` and aliases such
   as ``from sys import _getframe as caller``.
@@ -26,6 +29,7 @@ import logging
 import sys
 import traceback
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +55,41 @@ _STACK_READERS = frozenset(map(id, _READERS))
 def is_stack_reader(value: Any) -> bool:
     """``value`` is one of the standard functions that return or walk stack frames."""
     return id(value) in _STACK_READERS
+
+
+#: How many calls deep :func:`stack_reader_behind` looks.
+BEHIND_DEPTH = 3
+_BEHIND: weakref.WeakKeyDictionary[types.CodeType, str | None] = weakref.WeakKeyDictionary()
+
+
+def stack_reader_behind(function: types.FunctionType) -> str | None:
+    """A stack-reading name in ``function``, or in the functions of its module that it
+    calls by global name (to :data:`BEHIND_DEPTH` calls), or ``None``.
+
+    Cached per code object: library code keeps its globals.
+    """
+    code = function.__code__
+    if code not in _BEHIND:
+        _BEHIND[code] = _search(function, BEHIND_DEPTH, set())
+    return _BEHIND[code]
+
+
+def _search(function: types.FunctionType, depth: int, seen: set[types.CodeType]) -> str | None:
+    code = function.__code__
+    if code in seen:
+        return None
+    seen.add(code)
+    found = stack_reader_in(code)
+    if found is not None or depth == 0:
+        return found
+    namespace = function.__globals__
+    for name in code.co_names:
+        callee = namespace.get(name)
+        if type(callee) is types.FunctionType:
+            found = _search(callee, depth - 1, seen)
+            if found is not None:
+                return f"{found}, in {callee.__qualname__}"
+    return None
 
 
 def stack_reader_in(code: types.CodeType) -> str | None:

@@ -56,7 +56,13 @@ from guards.builder import GuardBuilder
 from guards.contexts import TracingContext
 from guards.errors import GuardsError
 from guards.escapes import function_holding, outliving
-from guards.frames import is_log_call, is_stack_reader, log_stacklevel, stack_reader_in
+from guards.frames import (
+    is_log_call,
+    is_stack_reader,
+    log_stacklevel,
+    stack_reader_behind,
+    stack_reader_in,
+)
 from guards.proxy import Tracked, tracer_of, tracker_of
 from guards.sources import (
     AttrSource,
@@ -651,9 +657,10 @@ class Tracer:
         if is_library_code(code) and not self.trace_library_code:
             if is_log_call(function):
                 return self.call_log(function, args, kwargs)
-            reason = code_facts(code).reads_stack
-            if reason is not None:  # it would run under the tracer's frames
-                self.abandon(reason)
+            stack_name = stack_reader_behind(function)
+            if stack_name is not None:  # it would run under the tracer's frames
+                self.abandon(f"calls {code.co_qualname}, which reads the call stack "
+                             f"({stack_name}), where the tracer's frames would show")
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         reason = code_facts(code).writes or code_facts(code).reads_stack
