@@ -860,7 +860,6 @@ class Tracer:
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
 
-
     def _fix_slots(self, value: Any, memo: dict[int, Any]) -> None:
         """Fix what the ``__slots__`` of ``value``'s classes hold (whatever is left, the
         leak net sees)."""
