@@ -1260,15 +1260,19 @@ class Tracer:
     def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
         """The tracked globals a traced copy of ``function`` runs with.
 
-        Read as ``G[...]`` only for a function found in those very globals;
-        any other (an argument, a method, an attribute) is guarded only on its
-        code, and another function of that code may have other globals, so its
-        reads go through its own ``__globals__``.
+        A called function is guarded on its code only, and another function of
+        that code may have other globals (``types.FunctionType(code, other)``,
+        bound to the same name or handed in), so where it reads its globals is
+        guarded too: when they are the specialized function's own, by one
+        identity check (``fn.__globals__ is G``), and its reads are ``G[...]``;
+        else its reads go through its own ``fn.__globals__``.
         """
         real = function.__globals__
-        root = self.context.f_globals
-        own = real is root and isinstance(fn_source, GlobalSource)
-        base: Source | None = None if own else AttrSource(fn_source, "__globals__")
+        own = AttrSource(fn_source, "__globals__")
+        base: Source | None = own
+        if real is self.context.f_globals:
+            self.context.track(own)._install(GuardBuilder.DUPLICATE_INPUT, source_b=GlobalsSource())
+            base = None
         key = (id(real), base)
         tracked = self._globals.get(key)
         if tracked is None:
