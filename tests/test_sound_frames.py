@@ -151,3 +151,31 @@ def test_a_library_function_that_reads_the_stack_a_few_calls_down_sees_the_plain
 
     assert make(1) == make.__wrapped__(1) == (__name__, 1)
     assert make.cache.info().entries == 0
+
+
+def test_walking_a_traceback_sees_a_plain_runs_frames() -> None:
+    """The traceback of an error raised for a tracked value passed through the tracer."""
+
+    @guards.specialize
+    def depth(d: dict[str, int]) -> int:
+        try:
+            return d["missing"]
+        except KeyError as exc:
+            tb, n = exc.__traceback__, 0
+            while tb is not None:
+                n, tb = n + 1, tb.tb_next
+            return n
+
+    assert depth({"a": 1}) == depth.__wrapped__({"a": 1}) == 1
+
+
+def test_reading_a_stack_reader_without_calling_it_still_caches() -> None:
+    """Traced code gets a stand-in, which stops the run only when called."""
+
+    @guards.specialize
+    def reader(mod: Any, x: int) -> Any:
+        return mod._getframe, x
+
+    assert reader(sys, 1) == reader(sys, 1) == (sys._getframe, 1)
+    assert reader(sys, 1)[0] is sys._getframe
+    assert reader.cache.info().hits == 2
