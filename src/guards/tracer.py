@@ -1438,7 +1438,7 @@ def _slot_members(cls: type) -> list[Any]:
     ]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # one per tracked globals dict: compared by identity
 class _Namespace:
     """One function's real globals, as traced code reads them: the tracer, the dict and
     its path (``None``: the specialized function's own globals, read as ``G[...]``).
