@@ -69,6 +69,7 @@ from guards.errors import GuardsError
 from guards.net import UntracedCodeNet, exempt
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
+from guards.purity import class_unknown_reads, unknown_reads
 from guards.sources import (
     AttrSource,
     GetItemSource,
@@ -78,6 +79,7 @@ from guards.sources import (
     ModuleSource,
     Source,
     TypeSource,
+    WeakRefCallSource,
     calls_missing,
 )
 from guards.tracker import LazyTracker
@@ -186,6 +188,10 @@ def _is_deep_immutable(value: Any) -> bool:
         return all(_is_deep_immutable(item) for item in value)
     return False
 
+
+#: Ints below this many bits have fewer than 640 digits, the least limit
+#: ``sys.set_int_max_str_digits`` accepts: converting them never reads it.
+_STR_DIGITS_BITS = 2100
 
 _OBJECT_CLASS = object.__dict__["__class__"]
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
@@ -503,6 +509,8 @@ class Tracer:
                 self.pin_class(tracker)
             if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
                 self.note_world(value)
+            elif type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
+                self.guard_str_digits()
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -514,6 +522,13 @@ class Tracer:
         proxy = proxy_class(type(value))(tracker, self)
         self._proxies[id(value)] = proxy
         return proxy
+
+    def guard_str_digits(self) -> None:
+        """A huge int reached user code: ``str()`` of it reads the interpreter's digit
+        limit, so that limit is guarded by value (``sys.get_int_max_str_digits()``,
+        a call with no arguments, as a weak reference is called)."""
+        getter = AttrSource(ModuleSource("sys"), "get_int_max_str_digits")
+        self.context.track(WeakRefCallSource(getter))._install(GuardBuilder.CONSTANT_MATCH)
 
     # -- classes (see guards.classes) ---------------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
@@ -998,7 +1013,7 @@ class Tracer:
         A callable that reads the outside world (:mod:`guards.world`), or a result
         whose operations do (a ``Decimal``), makes the run uncached.
         """
-        reason = reads_world(fn)
+        reason = reads_world(fn) or library_reads(fn)
         if reason is not None:
             self.untrackable(reason)
         why = f"the untraced {_callable_name(fn)}"
@@ -1011,7 +1026,7 @@ class Tracer:
     def note_world(self, value: Any) -> None:
         """Make the run uncached if ``value``, handed to user code as itself, reads the
         outside world (``time.time``, ``os.getenv``, the class ``Decimal``...)."""
-        reason = held_reads_world(value)
+        reason = held_reads_world(value) or library_reads(value)
         if reason is not None:
             self.untrackable(reason)
 
@@ -1340,6 +1355,35 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
             return value
         table = AttrSource(holder, "__dict__") if type(found) is types.ModuleType else holder
         return tracer.wrap(tracer.context.track(GetItemSource(table, name)))
+
+
+def library_reads(value: Any) -> str | None:
+    """Why library code in ``value`` (a callable or class called where the trace does
+    not follow) may read more than its arguments (:mod:`guards.purity`), or ``None``.
+
+    User functions are traced, not asked about; a user class is asked about the
+    library classes it inherits from (their methods run untraced).
+    """
+    if type(value) is types.FunctionType and not is_library_code(value.__code__):
+        return None
+    cls = value if issubclass(type(value), type) else None
+    if cls is None and type(value) not in _OPAQUE_CALLABLES:
+        cls = type(value)  # a callable object
+    if cls is None:
+        return unknown_reads(value)
+    for klass in cls.__mro__:
+        if not is_user_class(klass, is_library_file):
+            reason = class_unknown_reads(klass)
+            if reason is not None:
+                return reason
+    return None
+
+
+_OPAQUE_CALLABLES = (
+    types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+    types.MethodDescriptorType, types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType, types.MethodWrapperType,
+)
 
 
 def _callable_name(fn: Any) -> str:
