@@ -82,6 +82,8 @@ WORLD_READERS: tuple[tuple[str, str], ...] = (
     ("datetime.datetime.utcnow", _CLOCK), ("datetime.date.today", _CLOCK),
     ("datetime.datetime.fromtimestamp", "the time zone"),
     ("datetime.date.fromtimestamp", "the time zone"),
+    ("datetime.datetime.astimezone", "the time zone"),
+    ("datetime.datetime.timestamp", "the time zone"),
     # randomness
     ("random.*", _RANDOM), ("random.Random", _RANDOM), ("random.SystemRandom", _RANDOM),
     ("secrets.*", _RANDOM), ("uuid.uuid1", _RANDOM), ("uuid.uuid4", _RANDOM),
