@@ -8,12 +8,28 @@ through ``os.getenv``/``os.environ`` is guarded precisely instead.
 
 from __future__ import annotations
 
+import bisect
+import collections
 import datetime
 import decimal
+import functools
+import hashlib
+import heapq
+import importlib
+import importlib.util
+import itertools
+import json
+import math
+import mimetypes
+import operator
 import os
 import random
+import re
+import sys
 import sysconfig
+import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -202,3 +218,164 @@ def test_an_instance_of_a_user_subclass_of_random_makes_the_run_uncached() -> No
         return _Dice().random()
 
     assert "random" in uncached_because(roll)
+
+
+# ------------------------------------------- library code not known pure (guards.purity)
+def test_interpreter_settings_read_by_a_library_getter() -> None:
+    @guards.specialize
+    def below_limit(n: int) -> bool:
+        return n < sys.getrecursionlimit()
+
+    limit = sys.getrecursionlimit()
+    try:
+        assert "sys.getrecursionlimit" in uncached_because(below_limit, limit + 100)
+        sys.setrecursionlimit(limit + 200)
+        assert below_limit(limit + 100) is True
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_the_digit_limit_str_reads_for_a_huge_int() -> None:
+    @guards.specialize
+    def digits(n: int) -> int:
+        return len(str(n))
+
+    big = 10**3000
+    old = sys.get_int_max_str_digits()
+    try:
+        sys.set_int_max_str_digits(5000)
+        assert digits(big) == digits(big) == 3001
+        assert digits.cache.info().hits == 1  # type: ignore[attr-defined]
+        sys.set_int_max_str_digits(1000)
+        with pytest.raises(ValueError, match="Exceeds the limit"):
+            digits(big)
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def test_a_library_registry() -> None:
+    mimetypes.init()
+
+    @guards.specialize
+    def kind(name: str) -> str | None:
+        return mimetypes.guess_type(name)[0]
+
+    reason = uncached_because(kind, "a.guardszz")
+    assert "calls mimetypes.guess_type, which guards does not know to read only its" in reason
+    mimetypes.add_type("text/x-guardszz", ".guardszz")
+    assert kind("a.guardszz") == "text/x-guardszz"
+
+
+def test_a_library_registry_read_by_library_python_code() -> None:
+    @guards.specialize
+    def join(base: str, rel: str) -> str:
+        return urllib.parse.urljoin(base, rel)
+
+    assert "urllib.parse.urljoin" in uncached_because(join, "guardsapp://h/a/b", "c")
+    urllib.parse.uses_relative.append("guardsapp")
+    urllib.parse.uses_netloc.append("guardsapp")
+    try:
+        assert join("guardsapp://h/a/b", "c") == "guardsapp://h/a/c"
+    finally:
+        urllib.parse.uses_relative.remove("guardsapp")
+        urllib.parse.uses_netloc.remove("guardsapp")
+
+
+PACKAGE = '''\
+SETTINGS = {"scale": 2}
+def scaled(x):
+    return x * SETTINGS["scale"]
+def configure(scale):
+    SETTINGS["scale"] = scale
+class Box:
+    def __init__(self, x):
+        self.x = x * SETTINGS["scale"]
+'''
+
+
+@pytest.fixture
+def installed_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A package under a ``site-packages`` directory: library code, as if installed."""
+    site = tmp_path / "site-packages" / "guards_fake_pkg"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text(PACKAGE)
+    monkeypatch.syspath_prepend(str(site.parent))
+    module = importlib.import_module("guards_fake_pkg")
+    yield module
+    sys.modules.pop("guards_fake_pkg", None)
+
+
+def test_an_installed_package_setting(installed_package: Any) -> None:
+    @guards.specialize
+    def price(x: int) -> int:
+        return installed_package.scaled(x)  # type: ignore[no-any-return]
+
+    assert "guards_fake_pkg.scaled" in uncached_because(price, 3)
+    installed_package.configure(10)
+    assert price(3) == 30
+
+
+def test_a_class_of_an_installed_package_handed_over(installed_package: Any) -> None:
+    box = installed_package.Box
+
+    @guards.specialize
+    def boxed(x: int) -> int:
+        return box(x).x  # type: ignore[no-any-return]
+
+    assert "guards_fake_pkg.Box" in uncached_because(boxed, 3)
+    installed_package.configure(10)
+    assert boxed(3) == 30
+
+
+def test_numpy_print_options() -> None:
+    np = pytest.importorskip("numpy")
+
+    @guards.specialize
+    def shown(xs: list[float]) -> str:
+        return str(np.array(xs) / 3)
+
+    assert "numpy" in uncached_because(shown, [1.0, 2.0])
+    with np.printoptions(precision=2):
+        assert shown([1.0, 2.0]) == "[0.33 0.67]"
+
+
+def test_the_file_system_read_by_an_unlisted_function(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    @guards.specialize
+    def has_plugin(name: str) -> bool:
+        return importlib.util.find_spec(name) is not None
+
+    assert "find_spec" in uncached_because(has_plugin, "guards_zz_plugin")
+    (tmp_path / "guards_zz_plugin.py").write_text("")
+    importlib.invalidate_caches()
+    assert has_plugin("guards_zz_plugin") is True
+
+
+def test_the_random_state_read_by_an_unlisted_function() -> None:
+    @guards.specialize
+    def scratch(suffix: str) -> str:
+        return tempfile.mktemp(suffix=suffix)
+
+    assert scratch(".txt") != scratch(".txt")
+    assert scratch.cache.info().hits == 0  # type: ignore[attr-defined]
+    assert "tempfile.mktemp" in reasons(scratch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda xs: math.fsum(xs) + abs(min(xs)) + round(max(xs), 2),
+    lambda xs: json.dumps(sorted(xs)),
+    lambda xs: re.sub(r"\.", ",", " ".join(str(x) for x in xs)).upper().split(),
+    lambda xs: collections.Counter(xs).most_common(1),
+    lambda xs: list(itertools.accumulate(map(operator.neg, xs))),
+    lambda xs: functools.reduce(operator.add, xs, 0.0),
+    lambda xs: [*heapq.nsmallest(1, xs), bisect.bisect(sorted(xs), 1.5)],
+    lambda xs: hashlib.sha256(str(xs).encode()).hexdigest(),
+    lambda xs: os.path.join("a", str(len(xs))),
+    lambda xs: datetime.timedelta(days=len(xs)).total_seconds(),
+])
+def test_library_calls_known_pure_stay_cached(call: Callable[[list[float]], Any]) -> None:
+    f = guards.specialize(call)
+    assert f([1.0, 2.5]) == f([1.0, 2.5]) == call([1.0, 2.5])
+    assert f.cache.info().hits == 1, reasons(f)  # type: ignore[attr-defined]

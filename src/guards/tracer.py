@@ -84,6 +84,7 @@ from guards.frames import (
 from guards.net import UntracedCodeNet, exempt
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
+from guards.purity import class_unknown_reads, unknown_reads
 from guards.sources import (
     AttrSource,
     GetItemSource,
@@ -93,6 +94,7 @@ from guards.sources import (
     ModuleSource,
     Source,
     TypeSource,
+    WeakRefCallSource,
     calls_missing,
 )
 from guards.taint import raised_by_tracing, taint_of, too_deep
@@ -202,6 +204,10 @@ def _is_deep_immutable(value: Any) -> bool:
         return all(_is_deep_immutable(item) for item in value)
     return False
 
+
+#: Ints below this many bits have fewer than 640 digits, the least limit
+#: ``sys.set_int_max_str_digits`` accepts: converting them never reads it.
+_STR_DIGITS_BITS = 2100
 
 _OBJECT_CLASS = object.__dict__["__class__"]
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
@@ -602,6 +608,8 @@ class Tracer:
                 self.pin_class(tracker)
             if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
                 self.note_world(value)
+            elif type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
+                self.guard_str_digits()
             return value
         proxy = self._proxies.get(id(value))
         if proxy is not None:
@@ -628,6 +636,13 @@ class Tracer:
             self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
                          "the trace cannot see into")
         return _BuiltinMethod(receiver, name)
+
+    def guard_str_digits(self) -> None:
+        """A huge int reached user code: ``str()`` of it reads the interpreter's digit
+        limit, so that limit is guarded by value (``sys.get_int_max_str_digits()``,
+        a call with no arguments, as a weak reference is called)."""
+        getter = AttrSource(ModuleSource("sys"), "get_int_max_str_digits")
+        self.context.track(WeakRefCallSource(getter))._install(GuardBuilder.CONSTANT_MATCH)
 
     # -- classes (see guards.classes) ---------------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
@@ -1114,7 +1129,7 @@ class Tracer:
         A callable that reads the outside world (:mod:`guards.world`), or a result
         whose operations do (a ``Decimal``), makes the run uncached.
         """
-        reason = reads_world(fn)
+        reason = reads_world(fn) or library_reads(fn)
         if reason is not None:
             self.untrackable(reason)
         why = f"the untraced {_callable_name(fn)}"
@@ -1127,7 +1142,7 @@ class Tracer:
     def note_world(self, value: Any) -> None:
         """Make the run uncached if ``value``, handed to user code as itself, reads the
         outside world (``time.time``, ``os.getenv``, the class ``Decimal``...)."""
-        reason = held_reads_world(value)
+        reason = held_reads_world(value) or library_reads(value)
         if reason is not None:
             self.untrackable(reason)
 
@@ -1602,6 +1617,34 @@ def _is_bound_c_method(value: Any) -> bool:
 def _runs_traced(frame: types.FrameType) -> bool:
     """The frame runs traced code (a traced copy, or a function made during the run)."""
     return type(frame.f_globals) is _TrackedGlobals
+
+def library_reads(value: Any) -> str | None:
+    """Why library code in ``value`` (a callable or class called where the trace does
+    not follow) may read more than its arguments (:mod:`guards.purity`), or ``None``.
+
+    User functions are traced, not asked about; a user class is asked about the
+    library classes it inherits from (their methods run untraced).
+    """
+    if type(value) is types.FunctionType and not is_library_code(value.__code__):
+        return None
+    cls = value if issubclass(type(value), type) else None
+    if cls is None and type(value) not in _OPAQUE_CALLABLES:
+        cls = type(value)  # a callable object
+    if cls is None:
+        return unknown_reads(value)
+    for klass in cls.__mro__:
+        if not is_user_class(klass, is_library_file):
+            reason = class_unknown_reads(klass)
+            if reason is not None:
+                return reason
+    return None
+
+
+_OPAQUE_CALLABLES = (
+    types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+    types.MethodDescriptorType, types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType, types.MethodWrapperType,
+)
 
 
 def _callable_name(fn: Any) -> str:

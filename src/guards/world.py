@@ -15,6 +15,14 @@ classes are handed to user code as themselves, reading the class at all.
 Entries are resolved lazily, from modules already imported, and matched by
 identity: a user function that happens to be called ``getenv`` is not one.
 
+This table names what the known readers read; it is not what keeps library
+code sound.  Library code is called opaquely and cached only when
+:mod:`guards.purity` knows it to read nothing but its arguments (an
+allow-list); any other library callable or class, such as one of an
+installed package, makes the run uncached with a reason naming it.  A reader
+in this table is refused even inside a module that list calls pure
+(``datetime.datetime.now``).
+
 Reads of ``os.environ`` itself (``os.environ["HOME"]``) need no entry: the
 environment mapping is tracked like any input, so its items are guarded; and
 the few library functions of :data:`TRACED_LIBRARY` (``os.getenv``,
@@ -74,6 +82,8 @@ WORLD_READERS: tuple[tuple[str, str], ...] = (
     ("datetime.datetime.utcnow", _CLOCK), ("datetime.date.today", _CLOCK),
     ("datetime.datetime.fromtimestamp", "the time zone"),
     ("datetime.date.fromtimestamp", "the time zone"),
+    ("datetime.datetime.astimezone", "the time zone"),
+    ("datetime.datetime.timestamp", "the time zone"),
     # randomness
     ("random.*", _RANDOM), ("random.Random", _RANDOM), ("random.SystemRandom", _RANDOM),
     ("secrets.*", _RANDOM), ("uuid.uuid1", _RANDOM), ("uuid.uuid4", _RANDOM),
