@@ -187,3 +187,79 @@ def test_in_falls_back_to_iteration(make: Any) -> None:
     c = make([1, 2])
     check_calls(f, [(nothing, (c, 2)), (nothing, (c, 2)), (lambda: c.items.remove(2), (c, 2)),
                     (lambda: c.items.append(2), (c, 2)), (nothing, (c, 5))])
+
+
+# -- which special method a class provides is guarded (absent and losing ones too) --------
+
+
+def _added_later(operation: Callable[[Any, Any], Any], make: Callable[[], Any], name: str,
+                 method: Callable[..., Any], *, on: Callable[[Any], type] = type) -> None:
+    """``operation(x, y)`` twice (a hit), then ``name`` set on the class: a miss, a fresh answer."""
+    f = guards.specialize(operation)
+    x, y = make(), make()
+    assert f(x, y) == operation(x, y)
+    assert f(x, y) == operation(x, y)
+    hits = f.cache.info().hits  # type: ignore[attr-defined]
+    assert hits == 1
+    setattr(on(x), name, method)
+    assert f(x, y) == operation(x, y)
+    assert f.cache.info().hits == hits  # type: ignore[attr-defined]
+
+
+def _fresh_class(*bases: type, **namespace: Any) -> type:
+    def init(self: Any, v: int = 1) -> None:
+        self.v = v
+        self.items: list[int] = [1]
+
+    return type("Fresh", bases or (object,), {"__init__": init, **namespace})
+
+
+@pytest.mark.parametrize(("operation", "name", "method"), [
+    (lambda x, y: x == y, "__eq__", lambda s, o: s.v == o.v),
+    (lambda x, y: x != y, "__eq__", lambda s, o: s.v == o.v),
+    (lambda x, y: x != y, "__ne__", lambda s, o: False),
+    (lambda x, y: x in [y], "__eq__", lambda s, o: s.v == o.v),
+    (lambda x, y: hash(x) == id(x) // 16, "__hash__", lambda s: 3),
+    (lambda x, y: "full" if x else "empty", "__len__", lambda s: 0),
+    (lambda x, y: "full" if x else "empty", "__bool__", lambda s: False),
+    (lambda x, y: str(x)[:6], "__str__", lambda s: "custom"),
+])
+def test_a_special_method_added_to_the_class_is_seen(
+    operation: Callable[[Any, Any], Any], name: str, method: Callable[..., Any]
+) -> None:
+    _added_later(operation, _fresh_class(), name, method)
+
+
+def test_a_special_method_added_to_a_base_class_is_seen() -> None:
+    base = _fresh_class()
+    cls = type("Sub", (base,), {})
+    _added_later(lambda x, y: x != y, cls, "__eq__", lambda s, o: s.v == o.v,
+                 on=lambda x: base)
+
+
+def test_bool_added_before_a_python_len_is_seen() -> None:
+    cls = _fresh_class(__len__=lambda s: len(s.items))
+    _added_later(lambda x, y: "full" if x else "empty", cls, "__bool__", lambda s: False)
+
+
+def test_contains_added_before_a_python_iter_is_seen() -> None:
+    cls = _fresh_class(__iter__=lambda s: iter(s.items))
+    _added_later(lambda x, y: 1 in x, cls, "__contains__", lambda s, x: False)
+
+
+def test_len_replaced_by_a_c_function_is_seen() -> None:
+    cls = _fresh_class(__len__=lambda s: len(s.items))
+    _added_later(lambda x, y: len(x), cls, "__len__", lambda s: 7)
+
+
+def test_the_same_class_still_hits() -> None:
+    cls = _fresh_class()
+
+    @guards.specialize
+    def f(a: Any, b: Any) -> tuple[bool, bool, bool]:
+        return a == b, bool(a), a != b
+
+    a, b = cls(1), cls(1)
+    assert f(a, b) == (False, True, True)
+    assert f(a, b) == (False, True, True)
+    assert f.cache.info().hits == 1  # type: ignore[attr-defined]

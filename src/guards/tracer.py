@@ -191,6 +191,7 @@ _OBJECT_CLASS = object.__dict__["__class__"]
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
+_ABSENT = object()
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -199,6 +200,16 @@ def _type_lookup(cls: type, name: str) -> Any:
         if name in klass.__dict__:
             return klass.__dict__[name]
     return None
+
+
+def _defines(cls: type, name: str) -> bool:
+    """Some class of ``cls.__mro__`` has ``name`` in its ``__dict__`` (even as ``None``)."""
+    return any(name in klass.__dict__ for klass in cls.__mro__)
+
+
+def _fixed_type(cls: type) -> bool:
+    """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
+    return all(klass.__flags__ & _IMMUTABLE_TYPE for klass in cls.__mro__)
 
 
 _STDLIB_PREFIXES = tuple(
@@ -561,6 +572,43 @@ class Tracer:
                 "guarded by value, and its class is handed over as itself"
             )
 
+    def type_lookup(self, tracker: LazyTracker, name: str) -> Any:
+        """``name`` as ``type(value)`` defines it (``_PyType_Lookup``; ``None`` if absent),
+        guarded as found, so that which special method runs is part of the entry.
+
+        Each lookup the tracer makes to decide an operation goes through here, the
+        absent and the losing ones too (no ``__bool__`` before ``__len__``): an entry
+        found is guarded by identity on ``type(x).name``, an absent one by ``HASATTR``
+        on the type.  A class the metaclass answers for (``type.__or__``) is pinned.
+        A C type's dict cannot change: nothing is guarded for it here.
+        """
+        cls = type(tracker._value())
+        found = _type_lookup(cls, name)
+        if _fixed_type(cls):  # the guards the operation installs on the value decide
+            return found
+        type_tracker = self.context.track(TypeSource(tracker.source))
+        if not _defines(cls, name):
+            if hasattr(cls, name):  # the metaclass has it: only the class's keys say absent
+                self.pin_class(type_tracker)
+            else:
+                type_tracker.hasattr(name)
+            return found
+        try:
+            seen = getattr(cls, name)
+        except AttributeError:
+            seen = _ABSENT
+        if seen is not found:  # a descriptor (classmethod, property) or metaclass entry
+            self.pin_class(type_tracker)
+            return found
+        entry = self.context.track(AttrSource(TypeSource(tracker.source), name))
+        if found is None:
+            entry._install(GuardBuilder.NONE_MATCH)  # __hash__ = None
+        elif type(found) is types.FunctionType:
+            entry._install(GuardBuilder.CLOSURE_MATCH)
+        else:
+            entry._install(GuardBuilder.ID_MATCH)
+        return found
+
     def type_of(self, tracker: LazyTracker) -> type:
         """``type(value)`` handed to user code (``TYPE_MATCH``, and the class pinned)."""
         cls = tracker.python_type()
@@ -677,7 +725,7 @@ class Tracer:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        if name == "__class__" and _type_lookup(type(value), name) is _OBJECT_CLASS:
+        if name == "__class__" and self.type_lookup(tracker, name) is _OBJECT_CLASS:
             return self.type_of(tracker)  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
@@ -690,7 +738,7 @@ class Tracer:
             raise
         attr = child._value()
         if type(attr) in _BOUND_C_METHODS and attr.__self__ is value and (
-            _type_lookup(type(value), name) is not None
+            self.type_lookup(tracker, name) is not None
         ):  # a new object at each read, so never guarded by identity: its type's method
             return _BuiltinMethod(proxy, name)
         return self.wrap(child)
@@ -711,7 +759,7 @@ class Tracer:
             return self.wrap(tracker.item(real_key))
         except LookupError as exc:
             value = tracker._value()
-            impl = _type_lookup(type(value), "__getitem__")
+            impl = self.type_lookup(tracker, "__getitem__")
             if not isinstance(impl, types.FunctionType) or (
                 isinstance(exc, KeyError) and isinstance(value, Mapping)
             ):
@@ -727,14 +775,14 @@ class Tracer:
         tracker = tracker_of(proxy)
         source = GetItemSource(tracker.source, key)
         tracker._install(GuardBuilder.DICT_CONTAINS, source)
-        if isinstance(_type_lookup(type(tracker._value()), "__missing__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__missing__"), types.FunctionType):
             return self.call_dunder(proxy, "__missing__", (key,))
         self.abandon(f"reads the missing key {source.name}, whose __missing__ may insert it")
 
     def length(self, proxy: Tracked) -> int:
         """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
         tracker = tracker_of(proxy)
-        impl = _type_lookup(type(tracker._value()), "__len__")
+        impl = self.type_lookup(tracker, "__len__")
         if isinstance(impl, types.FunctionType):
             return int(self.call_dunder(proxy, "__len__", ()))
         return tracker.len()
@@ -742,9 +790,8 @@ class Tracer:
     def truth(self, proxy: Tracked) -> bool:
         """``bool(proxy)``: only the outcome is guarded (TRUTH_MATCH), or a traced hook."""
         tracker = tracker_of(proxy)
-        cls = type(tracker._value())
         for name in ("__bool__", "__len__"):
-            impl = _type_lookup(cls, name)
+            impl = self.type_lookup(tracker, name)
             if isinstance(impl, types.FunctionType):
                 return bool(self.call_dunder(proxy, name, ()))
             if impl is not None:
@@ -764,9 +811,11 @@ class Tracer:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
             return iter(self.realize(proxy, "iteration over a set"))
-        if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__iter__"), types.FunctionType):
             return self.call_dunder(proxy, "__iter__", ())
-        if _type_lookup(t, "__iter__") is None and _type_lookup(t, "__getitem__") is None:
+        if self.type_lookup(tracker, "__iter__") is None and (
+            self.type_lookup(tracker, "__getitem__") is None
+        ):
             message = _not_iterable_message(t)
             if message is None:
                 self.abandon(f"iterates {tracker.source.name}, which is not iterable, in f(*x)")
@@ -788,7 +837,7 @@ class Tracer:
             return tracker.contains(key)
         if type(value) in _BUILTIN_CONTAINERS:
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
-        if isinstance(_type_lookup(type(value), "__contains__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__contains__"), types.FunctionType):
             return bool(self.call_dunder(proxy, "__contains__", (item,)))
         found = delegated_contains(self, proxy, item)
         if found is not NOT_DELEGATED:
@@ -801,7 +850,7 @@ class Tracer:
         """An operator or conversion with ``proxy`` among ``args``."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        impl = _type_lookup(type(value), name)
+        impl = self.type_lookup(tracker, name)
         if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
             return self._read_memory(proxy, name, ())
         if issubclass(type(value), tuple) and name not in _PERCENT_OWN:
@@ -877,7 +926,7 @@ class Tracer:
         if is_proxy(instance_dict) and isinstance(tracker_of(instance_dict).peek(), dict):
             names.update(dict.fromkeys(tracker_of(instance_dict).keys()))
         tracker = tracker_of(proxy)
-        if _type_lookup(type(tracker._value()), "__class__") is not _OBJECT_CLASS:
+        if self.type_lookup(tracker, "__class__") is not _OBJECT_CLASS:
             self.untrackable(f"dir() of {tracker.source.name} reads a __class__ it defines")
             return list(object.__dir__(tracker._value()))
         cls = tracker.python_type()
@@ -895,7 +944,7 @@ class Tracer:
         """``proxy op= other``: a write for mutable values, a new value otherwise."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        if isinstance(_type_lookup(type(value), name), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
         if issubclass(type(value), _MUTABLE_CONTAINERS):
             self.write(proxy, f"applies {name} to")
@@ -936,7 +985,7 @@ class Tracer:
         if type(value) is types.MethodType:
             self_proxy = self.wrap(tracker.attr("__self__"))
             return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
-        if isinstance(_type_lookup(type(value), "__call__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
         tracker._install(GuardBuilder.ID_MATCH)
         wrapped = getattr(value, "__wrapped__", None) if type(value) is _LRU_WRAPPER else None
