@@ -133,12 +133,27 @@ class UntrackedCallError(GuardsError):
 
 #: Exact types of value scalars.  A subclass of one (``class Tag(str)``) may carry
 #: attributes and Python methods that a guard on its value would not see, so its
-#: instances are tracked like any object; enum members are the one exception.
+#: instances are tracked like any object; plain enum members are the one exception.
 _EXACT_VALUE_SCALARS = frozenset({int, float, complex, str, bytes, bool, range})
+#: What ``enum`` itself keeps in a member's ``__dict__``.
+_ENUM_BOOKKEEPING = frozenset({"_value_", "_name_", "__objclass__", "_sort_order_"})
 
 
-def _is_value_scalar(cls: type) -> bool:
-    return cls in _EXACT_VALUE_SCALARS or issubclass(cls, enum.Enum)
+def _is_value_scalar(value: Any) -> bool:
+    cls = type(value)
+    return cls in _EXACT_VALUE_SCALARS or (issubclass(cls, enum.Enum) and _is_plain_member(value))
+
+
+def _is_plain_member(member: enum.Enum) -> bool:
+    """An enum member guarded by value: a deep-immutable value and no attributes of its
+    own.  One whose value is a dict, or with ``self.options = {...}`` set in
+    ``__init__`` or later, holds mutable state a guard on the member would not see,
+    so it is tracked like any object (by identity, what is read through it guarded)."""
+    own = getattr(member, "__dict__", None)
+    if type(own) is not dict or not _ENUM_BOOKKEEPING.issuperset(own):
+        return False
+    value = own.get("_value_")
+    return value is member or _is_deep_immutable(value)
 
 
 def is_scalar(value: Any) -> bool:
@@ -152,7 +167,7 @@ def is_scalar(value: Any) -> bool:
         value is None
         or value is Ellipsis
         or value is NotImplemented
-        or _is_value_scalar(cls)
+        or _is_value_scalar(value)
         or issubclass(cls, _ID_SCALARS)
     )
 
@@ -162,7 +177,7 @@ def _scalar_kind(value: Any) -> Any:
         return GuardBuilder.NONE_MATCH
     if type(value) is bool:
         return GuardBuilder.BOOL_MATCH
-    if _is_value_scalar(type(value)):
+    if _is_value_scalar(value):
         return GuardBuilder.CONSTANT_MATCH
     return GuardBuilder.ID_MATCH
 
