@@ -263,3 +263,100 @@ def test_the_same_class_still_hits() -> None:
     assert f(a, b) == (False, True, True)
     assert f(a, b) == (False, True, True)
     assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+# -- C methods called unbound with a tracked value as self --------------------------------
+
+
+class Node:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{self.name}:{object.__repr__(self)}"
+
+
+class Lazy:
+    def __init__(self) -> None:
+        self.loaded = {"x": 1}
+
+    def get(self, name: str) -> Any:
+        try:
+            return object.__getattribute__(self, "loaded")[name]
+        except AttributeError:
+            return "not loaded"
+
+
+DICT_GET = dict.get
+
+
+def test_object_repr_called_unbound_shows_the_object() -> None:
+    @guards.specialize
+    def show(n: Node) -> str:
+        return repr(n)
+
+    n = Node("a")
+    assert show(n) == repr(n)
+    assert show(n) == repr(n)
+
+
+def test_object_hash_called_unbound_hashes_the_object() -> None:
+    @guards.specialize
+    def h(t: Plain) -> bool:
+        return hash(t) == object.__hash__(t)
+
+    assert h(Plain(1)) is True
+
+
+def test_object_getattribute_called_unbound_reads_the_attribute() -> None:
+    @guards.specialize
+    def f(lazy: Lazy) -> Any:
+        return lazy.get("x")
+
+    lazy = Lazy()
+    assert f(lazy) == 1
+    assert f(lazy) == 1
+    lazy.loaded["x"] = 2
+    assert f(lazy) == 2
+    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_dict_method_called_unbound_reads_the_dict() -> None:
+    @guards.specialize
+    def lookup(d: dict[str, int], k: str) -> Any:
+        try:
+            return dict.get(d, k, "missing"), DICT_GET(d, k)
+        except TypeError:
+            return "not a dict"
+
+    d = {"a": 1}
+    assert lookup(d, "a") == (1, 1)
+    assert lookup(d, "a") == (1, 1)
+    d["a"] = 2
+    assert lookup(d, "a") == (2, 2)
+    assert lookup(d, "b") == ("missing", None)
+    assert lookup.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_a_base_method_called_unbound_from_an_override_runs_on_the_value() -> None:
+    class Counting(dict[str, int]):
+        def __getitem__(self, key: str) -> int:
+            return dict.__getitem__(self, key) + 100
+
+    @guards.specialize
+    def f(c: Counting) -> int:
+        return c["a"]
+
+    c = Counting(a=1)
+    assert f(c) == 101
+    c["a"] = 2
+    assert f(c) == 102
+
+
+def test_str_join_called_unbound_still_works() -> None:
+    @guards.specialize
+    def f(xs: list[str]) -> str:
+        return str.join(",", xs) + str.upper("a")
+
+    assert f(["a", "b"]) == "a,bA"
+

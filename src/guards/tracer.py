@@ -81,6 +81,7 @@ from guards.sources import (
     calls_missing,
 )
 from guards.tracker import LazyTracker
+from guards.unbound import UNBOUND_C_METHODS, TypeAtSite, UnboundCMethod, attribute_sites
 from guards.world import held_reads_world, reads_world, traced_library, world_value
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
@@ -207,6 +208,10 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict canno
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
+_OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
+#: ``object``'s special methods ``Tracer._object_default`` follows.
+_OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str__",
+                              "__format__", "__dir__"})
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -522,6 +527,9 @@ class Tracer:
         if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
             tracker._install(GuardBuilder.ID_MATCH)
             return POLYFILLS[value]
+        if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
+            tracker._install(GuardBuilder.ID_MATCH)
+            return UnboundCMethod(self, value)
         if is_scalar(value):
             kind = _scalar_kind(value)
             tracker._install(kind)
@@ -1118,6 +1126,32 @@ class Tracer:
         except NameError:  # an empty cell: the guard that it is empty is installed
             return types.CellType()
 
+    def call_unbound(self, method: Any, proxy: Tracked, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        """``method(proxy, *args)`` for a C method descriptor or slot wrapper (see
+        :mod:`guards.unbound`): the path of the bound form, when the type's own entry is
+        this method; ``object``'s defaults as ``_object_default`` follows them; else
+        the method runs on the value, realized (a mutator abandons the run first)."""
+        tracker = tracker_of(proxy)
+        name = method.__name__
+        if method is _OBJECT_GETATTRIBUTE and len(args) == 1 and not kwargs and (
+            self.type_lookup(tracker, "__getattribute__") is _OBJECT_GETATTRIBUTE
+            and self.type_lookup(tracker, "__getattr__") is None
+        ):
+            return self.get_attr(proxy, str(self.realize(args[0], "object.__getattribute__")))
+        if method is _type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
+            return self._object_default(proxy, name, method, (proxy, *args))
+        if self.type_lookup(tracker, name) is method:
+            return getattr(proxy, name)(*args, **kwargs)
+        owner = method.__objclass__
+        if name in _MUTATORS.get(owner, frozenset()) or (
+            owner is object and name in ("__setattr__", "__delattr__")
+        ):
+            self.write(proxy, f"calls {owner.__name__}.{name}() on")
+        why = f"{owner.__name__}.{name}() of {tracker.source.name}"
+        return method(self.realize(proxy, why), *self.realize(args, why),
+                      **self.realize(kwargs, why))
+
     def call_builtin_method(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
         """``container.name(*args)`` for a tracked built-in container."""
@@ -1387,6 +1421,10 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
         value = table[name]
         if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
             return _STAND_INS[name]
+        if type(value) is type and sys._getframe(1).f_lasti in attribute_sites(
+            sys._getframe(1).f_code
+        ):  # `object.__repr__(x)`: its C methods must not get a proxy as self
+            return TypeAtSite(tracer, value)
         if is_scalar(value):
             tracer.note_world(value)  # open(), input()
             return value
