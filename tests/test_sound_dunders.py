@@ -360,3 +360,79 @@ def test_str_join_called_unbound_still_works() -> None:
 
     assert f(["a", "b"]) == "a,bA"
 
+
+# -- C methods bound to a container are tracked as the container and a name ---------------
+
+
+RATES = {"eu": 0.2}
+rate_of = RATES.get
+SEEN = [1, 2]
+DATA = [3, 1, 2]
+count_data = DATA.__len__
+
+
+def test_a_bound_dict_method_in_a_global_reads_the_dict() -> None:
+    @guards.specialize
+    def price(amount: int, region: str) -> float:
+        return amount * (1 + rate_of(region, 0))
+
+    assert price(10, "eu") == 12.0
+    assert price(10, "eu") == 12.0
+    try:
+        RATES["eu"] = 0.5
+        assert price(10, "eu") == 15.0
+    finally:
+        RATES["eu"] = 0.2
+    assert price.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_a_bound_list_method_as_a_default_reads_the_list() -> None:
+    @guards.specialize
+    def seen(x: int, _has: Callable[[int], bool] = SEEN.__contains__) -> bool:
+        return _has(x)
+
+    assert seen(3) is False
+    assert seen(3) is False
+    try:
+        SEEN.append(3)
+        assert seen(3) is True
+    finally:
+        SEEN.remove(3)
+
+
+def test_a_bound_method_wrapper_in_a_global_reads_the_list() -> None:
+    @guards.specialize
+    def n() -> int:
+        return count_data()
+
+    assert n() == 3
+    assert n() == 3
+    try:
+        DATA.append(9)
+        assert n() == 4
+    finally:
+        DATA.pop()
+    assert n.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_bound_methods_in_a_closure_read_their_dict_and_a_mutator_runs_plainly() -> None:
+    table: dict[str, str] = {}
+    get, put = table.get, table.__setitem__
+
+    @guards.specialize
+    def lookup(k: str) -> str:
+        return get(k, "none")
+
+    @guards.specialize
+    def store(k: str) -> int:
+        put(k, "stored")
+        return len(table)
+
+    assert lookup("a") == "none"
+    assert lookup("a") == "none"
+    put("a", "yes")
+    assert lookup("a") == "yes"
+    assert store("b") == 2
+    assert store("c") == 3
+    assert table == {"a": "yes", "b": "stored", "c": "stored"}
+    assert lookup.cache.info().hits == 1  # type: ignore[attr-defined]

@@ -214,6 +214,14 @@ _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str
                               "__format__", "__dir__"})
 
 
+def _is_container_method(value: Any) -> bool:
+    """A method written in C bound to a built-in container (``d.get``, ``xs.__len__``)."""
+    t = type(value)
+    if t is not types.MethodWrapperType and not issubclass(t, types.BuiltinMethodType):
+        return False
+    return type(value.__self__) in _BUILTIN_CONTAINERS
+
+
 def _type_lookup(cls: type, name: str) -> Any:
     """``name`` as the type defines it (what the interpreter calls for a dunder)."""
     for klass in cls.__mro__:
@@ -527,6 +535,8 @@ class Tracer:
         if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
             tracker._install(GuardBuilder.ID_MATCH)
             return POLYFILLS[value]
+        if _is_container_method(value):
+            return self.container_method(tracker)
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker._install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
@@ -548,6 +558,18 @@ class Tracer:
         proxy = proxy_class(type(value))(tracker, self)
         self._proxies[id(value)] = proxy
         return proxy
+
+    def container_method(self, tracker: LazyTracker) -> Any:
+        """A C method bound to a built-in container (``get = table.get``, ``SEEN.__contains__``
+        as a default): the container tracked on ``__self__`` and the method by name, so a
+        call is ``container.name(...)`` on the tracked container (a read guards what it
+        reads, a mutator abandons the run), never a scalar that hides its container."""
+        tracker._install(GuardBuilder.TYPE_MATCH)
+        name = tracker._value().__name__
+        self.context.track(AttrSource(tracker.source, "__name__"))._install(
+            GuardBuilder.CONSTANT_MATCH
+        )
+        return getattr(self.wrap(tracker.attr("__self__")), name)
 
     # -- classes (see guards.classes) ---------------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
