@@ -1,7 +1,7 @@
 """The generated front of a specialized function: its own signature, its hits inline.
 
 A specialized function is one generated function with the wrapped function's
-exact parameters.  It binds a call as Python does (defaults of the wrapped
+parameters.  It binds a call as Python does (defaults of the wrapped
 function read at call time), then checks the most recently used entries
 *inline*: each entry's guards are emitted right in its body, reading the
 parameters themselves instead of a dict of frame locals, so a hit costs no
@@ -16,6 +16,15 @@ own in the wrapper's private globals, so a thread still running the previous
 body never reads the new one's constants; the generation before that is
 dropped, and a thread that could still be in it would fail its checks into
 the slow path, which is always right.
+
+``__defaults__``, ``__kwdefaults__`` and ``__code__`` of the wrapped function
+may be reassigned after decoration, and nothing tells the wrapper.  So the
+wrapper's own signature rejects no call for its arity: every parameter defaults
+to ``MISSING`` (an omitted one takes the function's default *now*) and a hidden
+``*args`` takes surplus positional arguments.  A call that does not fit the
+function as it is now (a required argument missing, too many given) is made
+again on the function itself as it was given, so Python raises its own
+``TypeError``; a function whose ``__code__`` was replaced is called plainly.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
+
 from guards.binding import _Shape, _shape_of, parameter_list
 from guards.cache import CacheEntry, EntryIndex, GuardedCache
 from guards.codegen import (
@@ -37,7 +48,6 @@ from guards.codegen import (
     emit_body,
     register_linecache,
 )
-from guards.errors import GuardsTypeError
 from guards.markers import SLOW_PATH
 from guards.sources import GlobalSource, GlobalsSource, LocalSource, Source
 
@@ -89,6 +99,7 @@ class Dispatcher:
         slow_path: Callable[[dict[str, Any]], Any],
         *,
         inline: bool = True,
+        new_code: Callable[..., Any] | None = None,
     ) -> None:
         self.function = function
         self.cache = cache
@@ -110,6 +121,11 @@ class Dispatcher:
         # The defaults as they were: a call compares the function's current
         # tuple with them by identity, and reads them inline while they stand.
         self.fn, self.defaults, self.defaults_now = n.get("fn"), n.get("defaults"), n.get("d")
+        # Surplus positional arguments (the function's own *args, or a hidden one),
+        # the call made again as given, and the code the wrapper was made for.
+        self.surplus = self.shape.varargs or n.get("surplus")
+        self.as_given, self.code = n.get("as_given"), n.get("code")
+        self.new_code = n.get("new_code") if new_code is not None else None
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
         # Not the function's own name, which may not be an identifier ("<lambda>");
         # specialize() gives the wrapper the function's names afterwards.
@@ -126,8 +142,12 @@ class Dispatcher:
             self.defaults: function.__defaults__,
             self.kw_default: _kwdefaults_reader(function),
             self.cell_items: _cell_items,
+            self.as_given: _caller_as_given(function, self.shape),
+            self.code: code,
             **dict(zip(self.cells, function.__closure__ or (), strict=True)),
         }
+        if self.new_code is not None:
+            self.globals[self.new_code] = new_code
         self.wrapper = self._define()
         cache.add_listener(self.refresh)
 
@@ -299,24 +319,55 @@ class Dispatcher:
         return self.shape.names()
 
     def _parameters(self) -> tuple[list[str], list[str]]:
-        """The parameter list (defaults are MISSING) and the lines that resolve defaults."""
+        """The parameter list (every default is MISSING) and the lines that resolve defaults.
+
+        The lines first send a call on replaced ``__code__`` to ``new_code`` and a call
+        with surplus positional arguments to ``as_given``; then each omitted parameter
+        takes the function's current default, or the call goes to ``as_given`` (which
+        raises Python's ``TypeError``) when there is none.
+        """
         resolve: list[str] = []
+        again = f"return {self.as_given}({self._given()})"
+        if self.new_code is not None:
+            resolve += [f"if {self.fn}.__code__ is not {self.code}:",
+                        f"    return {self.new_code}({self.as_given}, {self._given()})"]
+        if self.shape.varargs is None:
+            resolve += [f"if {self.surplus}:", f"    {again}"]
+        first_default = len(self.shape.positional) - self.shape.n_defaults
 
         def positional(name: str, index: int) -> str:
-            resolve.extend([
-                f"if {name} is {self.missing}:",
-                f"    {self.defaults_now} = {self.fn}.__defaults__",
-                f"    {name} = ({self.defaults_now}[{index}] if {self.defaults_now} is "
-                f"{self.defaults} else {self.pos_default}({index}))",
-            ])
+            resolve.append(f"if {name} is {self.missing}:")
+            if index >= first_default:  # had a default: read inline while they stand
+                resolve.extend([
+                    f"    {self.defaults_now} = {self.fn}.__defaults__",
+                    f"    {name} = ({self.defaults_now}[{index - first_default}] if "
+                    f"{self.defaults_now} is {self.defaults} else {self.pos_default}({index}))",
+                ])
+            else:
+                resolve.append(f"    {name} = {self.pos_default}({index})")
+            resolve.extend([f"    if {name} is {self.missing}:", f"        {again}"])
             return self.missing
 
         def keyword(name: str) -> str:
             resolve.extend([f"if {name} is {self.missing}:",
-                            f"    {name} = {self.kw_default}({name!r})"])
+                            f"    {name} = {self.kw_default}({name!r})",
+                            f"    if {name} is {self.missing}:", f"        {again}"])
             return self.missing
 
-        return parameter_list(self.shape, positional, keyword), resolve
+        every_optional = attrs.evolve(
+            self.shape,
+            n_defaults=len(self.shape.positional),
+            kwdefault_names=self.shape.kwonly,
+            varargs=self.surplus,
+        )
+        return parameter_list(every_optional, positional, keyword), resolve
+
+    def _given(self) -> str:
+        """The arguments of ``as_given``: the parameters' values as the call bound them."""
+        shape = self.shape
+        positional = "".join(f"{name}, " for name in shape.positional)
+        kwonly = "".join(f"{name}, " for name in shape.kwonly)
+        return f"({positional}), {self.surplus}, ({kwonly}), {shape.varkw or '{}'}"
 
     def _frame_entries(self) -> list[str]:
         """``'name': value`` items of the frame locals: parameters, then free variables."""
@@ -357,27 +408,57 @@ def frame_locals_builder(function: types.FunctionType) -> Callable[..., dict[str
 
 
 def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
-    n_defaults = shape.n_defaults
+    n_positional = len(shape.positional)
 
     def pos_default(index: int) -> Any:
-        defaults = function.__defaults__
-        if defaults is None or len(defaults) != n_defaults:
-            msg = (
-                f"the __defaults__ of {function.__qualname__} were reassigned after "
-                "@specialize with a different length; decorate it again"
-            )
-            raise GuardsTypeError(msg)
-        return defaults[index]
+        """The current default of positional parameter ``index``, or MISSING if it has none.
+
+        As CPython binds: the defaults fill the last parameters.
+        """
+        defaults = function.__defaults__ or ()
+        at = index - (n_positional - len(defaults))
+        return defaults[at] if at >= 0 else MISSING
 
     return pos_default
 
 
 def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
     def kw_default(name: str) -> Any:
-        kwdefaults = function.__kwdefaults__ or {}
-        if name not in kwdefaults:
-            msg = f"{function.__qualname__}() missing 1 required keyword-only argument: {name!r}"
-            raise TypeError(msg)
-        return kwdefaults[name]
+        """The current default of keyword-only parameter ``name``, or MISSING."""
+        return (function.__kwdefaults__ or {}).get(name, MISSING)
 
     return kw_default
+
+
+def _caller_as_given(function: types.FunctionType, shape: _Shape) -> Callable[..., Any]:
+    """A function that calls ``function`` with the arguments a wrapper call bound, as given.
+
+    Used only for calls that do not fit the function as it is now, so that
+    Python's own binding raises its own ``TypeError`` (or, after ``__code__`` was
+    replaced, binds them to the new code).  Positional-only parameters were
+    given by position (a prefix of them); when surplus positional arguments
+    came, every positional parameter was; other parameters go by keyword, which
+    binds them and reports the missing ones as the original call would.
+    """
+    names, n_posonly = shape.positional, shape.posonly_count
+
+    def as_given(positional: tuple[Any, ...], surplus: tuple[Any, ...],
+                 kwonly: tuple[Any, ...], varkw: dict[str, Any]) -> Any:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for i, (name, value) in enumerate(zip(names, positional, strict=True)):
+            if value is MISSING:
+                continue
+            if surplus or i < n_posonly:
+                args.append(value)
+            else:
+                kwargs[name] = value
+        args.extend(surplus)
+        kwargs.update(
+            (name, value) for name, value in zip(shape.kwonly, kwonly, strict=True)
+            if value is not MISSING
+        )
+        kwargs.update(varkw)
+        return function(*args, **kwargs)
+
+    return as_given

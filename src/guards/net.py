@@ -16,7 +16,9 @@ marks the run uncached.
 User code that guards itself runs while it reads a value through an access
 path (a property getter, ``__getattr__``, a ``__getitem__``) is sound: the
 guard on that path runs it again at every check.  Such reads run inside
-:func:`exempt`.
+:func:`exempt`.  So does user code run by an effect that a hit skips anyway,
+as it skips printing: a logging call's handlers and filters, whose frames are
+below one that ``is_effect_frame`` accepts.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ class UntracedCodeNet:
     ``is_library_frame(frame)`` tells frames of the standard library, installed
     packages and guards itself (and the code they generate) from user code;
     ``on_untraced(reason)`` is called for the first untraced user frame (later
-    ones are inside it, or add nothing: the run is uncached already).
+    ones are inside it, or add nothing: the run is uncached already), unless a
+    frame between it and the traced code it was called from is one for which
+    ``is_effect_frame(frame)`` is true.
     """
 
     def __init__(
@@ -55,12 +59,14 @@ class UntracedCodeNet:
         traced_globals: type,
         is_library_frame: Callable[[types.FrameType], bool],
         on_untraced: Callable[[str], None],
+        is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
     ) -> None:
         self.exempt = 0
         self.tripped = False
         self._traced_globals = traced_globals
         self._is_library_frame = is_library_frame
         self._on_untraced = on_untraced
+        self._is_effect_frame = is_effect_frame
         self._previous: ProfileFunction | None = None
         self._outer: UntracedCodeNet | None = None
 
@@ -82,6 +88,7 @@ class UntracedCodeNet:
             and not self.exempt
             and type(frame.f_globals) is not self._traced_globals
             and not self._is_library_frame(frame)
+            and not self._in_effect(frame)
         ):
             self.tripped = True
             self._on_untraced(untraced_reason(frame))
@@ -89,6 +96,16 @@ class UntracedCodeNet:
         if previous is not None:
             return previous(frame, event, arg)
         return None
+
+
+    def _in_effect(self, frame: types.FrameType) -> bool:
+        """``frame`` runs below an effect frame, itself below the traced code."""
+        caller = frame.f_back
+        while caller is not None and type(caller.f_globals) is not self._traced_globals:
+            if self._is_effect_frame(caller):
+                return True
+            caller = caller.f_back
+        return False
 
 
 def untraced_reason(frame: types.FrameType) -> str:

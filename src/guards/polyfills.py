@@ -10,9 +10,11 @@ functions read what no special method shows:
   answer for the proxy, so their stand-in gives them the real values and marks
   the run uncached: memory and sharing are not what a guard on a value vouches for.
 * *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``,
-  ``warnings.warn``) read the call stack, which in a traced run holds the tracer's own frames and
-  the traced copies' globals.  Their stand-in abandons the run, so the call runs
-  plainly and they read the stack a plain call has.
+  ``warnings.warn``: :data:`guards.frames.STACK_READERS`) read the call stack,
+  which in a traced run holds the tracer's own frames and the traced copies'
+  globals.  Their stand-in abandons the run, so the call runs plainly and they
+  read the stack a plain call has (``guards.frames`` says how the stack is kept
+  from code that gets no stand-in).
 
 Traced code never gets those functions: wherever it would (a module attribute,
 a global, a builtin), the tracer hands it the stand-in from :data:`POLYFILLS`
@@ -24,29 +26,18 @@ from __future__ import annotations
 import _pickle
 import functools
 import gc
-import inspect
 import marshal
 import sys
-import traceback
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from guards.frames import STACK_READERS
 from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
 
 #: The C functions whose answer depends on more than the value of what they are given.
 MEMORY_READERS: tuple[Callable[..., Any], ...] = (
     sys.getsizeof, sys.getrefcount, gc.get_referents, gc.get_referrers, gc.is_tracked,
     _pickle.dumps, _pickle.dump, marshal.dumps, marshal.dump,
-)
-#: The functions that read the call stack, or a traceback (which holds frames).
-STACK_READERS: tuple[Callable[..., Any], ...] = (
-    sys._getframe, sys._current_frames, inspect.currentframe, inspect.stack, inspect.trace,
-    traceback.extract_stack, traceback.format_stack, traceback.print_stack,
-    traceback.walk_stack, traceback.format_exc, traceback.print_exc, traceback.extract_tb,
-    traceback.format_tb, traceback.print_tb, traceback.format_exception,
-    traceback.print_exception, traceback.walk_tb,
-    warnings.warn,  # attributes the warning to a caller `stacklevel` frames up
 )
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
@@ -81,12 +72,14 @@ def _memory_reader(fn: Callable[..., Any]) -> Callable[..., Any]:
     return stand_in
 
 
-def abandoning(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+def abandoning(
+    fn: Callable[..., Any], what: str, why: str = "which the trace cannot follow"
+) -> Callable[..., Any]:
     """A stand-in for ``fn`` that abandons the traced run calling it (then calls ``fn``).
 
     The run is found through its caller's globals: a traced copy runs with a
-    globals dict whose type has ``abandon_run(globals, reason)``.  Called from
-    anywhere else, the stand-in just calls ``fn``.
+    globals dict whose type has ``abandon_run(globals, reason)``; the reason is
+    ``calls {what}, {why}``.  Called from anywhere else, the stand-in just calls ``fn``.
     """
 
     @functools.wraps(fn)
@@ -94,7 +87,7 @@ def abandoning(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
         run_globals = sys._getframe(1).f_globals
         abandon_run = getattr(type(run_globals), "abandon_run", None)
         if abandon_run is not None:
-            abandon_run(run_globals, f"calls {what}, which the trace cannot follow")
+            abandon_run(run_globals, f"calls {what}, {why}")
         return fn(*args, **kwargs)
 
     return stand_in
@@ -108,7 +101,13 @@ def _qualified_name(fn: Callable[..., Any]) -> str:
 #: Real function -> the stand-in that traced code gets in its place.
 POLYFILLS: dict[Any, Callable[..., Any]] = {
     **{fn: _memory_reader(fn) for fn in MEMORY_READERS},
-    **{fn: abandoning(fn, _qualified_name(fn)) for fn in STACK_READERS},
+    **{
+        fn: abandoning(
+            fn, _qualified_name(fn), "which reads the call stack, where the tracer's frames "
+            "would show"
+        )
+        for fn in STACK_READERS
+    },
 }
 #: Stand-in -> the real function (what a result holding a stand-in must hold).
 REAL_FUNCTIONS: dict[Any, Callable[..., Any]] = {

@@ -15,11 +15,16 @@ is made to look like the value's where C code looks without calling a hook:
 ``tp_name`` in C error messages), its mapping or sequence flag (what a
 ``match`` statement's mapping and sequence patterns test) and its support of
 weak references.
+
+Every method is also a boundary (:func:`_at_boundary`): an error of the
+tracer's own never reaches the user code that operated on the proxy (see
+``guards.taint``).
 """
 
 from __future__ import annotations
 
 import collections.abc
+import functools
 import math
 import operator
 import weakref
@@ -273,3 +278,23 @@ def _install_operations() -> None:
 
 
 _install_operations()
+
+
+def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, where user code hands control to the tracer (``Tracer.entered``)."""
+
+    @functools.wraps(method)
+    def boundary(self: Tracked, *args: Any, **kwargs: Any) -> Any:
+        with tracer_of(self).entered:
+            return method(self, *args, **kwargs)
+
+    return boundary
+
+
+def _guard_boundaries() -> None:
+    for name, method in list(vars(Tracked).items()):
+        if callable(method) and name != "__init__":
+            setattr(Tracked, name, _at_boundary(method))
+
+
+_guard_boundaries()

@@ -143,6 +143,16 @@ class Specialized:
             return result
         return self._miss(f_locals, f_globals)
 
+    def call_new_code(self, call: Callable[..., Any], *args: Any) -> Any:
+        """A call after the function's ``__code__`` was replaced: ``call(*args)``, uncached.
+
+        ``call`` calls the function plainly.  The entries were made by the old
+        code; they serve again if it is put back.
+        """
+        self._count_uncached((f"the __code__ of {self.function.__qualname__} was replaced "
+                              "after @specialize",))
+        return call(*args)
+
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
         code = self.function.__code__
         return _call_with(self.function, code, _parameters(code, f_locals))
@@ -347,7 +357,8 @@ def specialize(
         function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
     )
     # A hit that may be verified goes through Specialized.dispatch, not the inline front.
-    dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=not verify)
+    dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=not verify,
+                            new_code=state.call_new_code)
     wrapper = dispatcher.wrapper
     frame_locals = frame_locals_builder(function)
     # A bad call of explain() raises what a bad call of the function raises, naming it.

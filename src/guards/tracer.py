@@ -33,6 +33,13 @@ it calls.  Each operation on a proxy installs the guard it needs:
   (``a is b``, ``x is SENTINEL``), the tracked objects get one ``NO_ALIASING``
   check, so objects that were distinct stay distinct.
 
+Around every run, one net per way a traced run could differ from a plain one,
+each in its own module: user code that runs untraced makes it uncached
+(``guards.net``); anything of it that outlives it discards it
+(``guards.escapes``); an exception that tracing caused, handled by user code,
+abandons it (``guards.taint``); so does code about to read the call stack
+(``guards.frames``, with ``guards.polyfills``' stand-ins).
+
 See ``docs/specialize.md`` for the rules a function must follow.
 """
 
@@ -66,6 +73,14 @@ from guards.delegates import (
     delegated_operation,
 )
 from guards.errors import GuardsError
+from guards.escapes import function_holding, outliving
+from guards.frames import (
+    is_log_call,
+    is_log_frame,
+    log_stacklevel,
+    stack_reader_behind,
+    stack_reader_in,
+)
 from guards.net import UntracedCodeNet, exempt
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
@@ -80,6 +95,7 @@ from guards.sources import (
     TypeSource,
     calls_missing,
 )
+from guards.taint import raised_by_tracing, taint_of, too_deep
 from guards.tracker import LazyTracker
 from guards.unbound import UNBOUND_C_METHODS, TypeAtSite, UnboundCMethod, attribute_sites
 from guards.world import held_reads_world, reads_world, traced_library, world_value
@@ -214,14 +230,6 @@ _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str
                               "__format__", "__dir__"})
 
 
-def _is_container_method(value: Any) -> bool:
-    """A method written in C bound to a built-in container (``d.get``, ``xs.__len__``)."""
-    t = type(value)
-    if t is not types.MethodWrapperType and not issubclass(t, types.BuiltinMethodType):
-        return False
-    return type(value.__self__) in _BUILTIN_CONTAINERS
-
-
 def _type_lookup(cls: type, name: str) -> Any:
     """``name`` as the type defines it (what the interpreter calls for a dunder)."""
     for klass in cls.__mro__:
@@ -311,6 +319,7 @@ class CodeFacts:
     a tracked tuple (it is not a tuple display ``(a, b)``).
     ``unused``: parameters it never reads, so binding them needs no guard (none,
     when the code could read its frame another way: ``locals()``, ``super()``).
+    ``reads_stack``: why it would see the tracer's frames (``guards.frames``), or ``None``.
     """
 
     writes: str | None
@@ -320,6 +329,7 @@ class CodeFacts:
     percent_operands: frozenset[int] = frozenset()
     #: It tests the identity of two values (``a is b``), not only against a constant.
     compares_identity: bool = False
+    reads_stack: str | None = None
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -372,8 +382,14 @@ def _scan(code: types.CodeType) -> CodeFacts:
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
+    stack_name = stack_reader_in(code)
+    reads_stack = None if stack_name is None else (
+        f"{code.co_qualname} reads the call stack ({stack_name}), where the tracer's "
+        "frames would show"
+    )
     return CodeFacts(
-        writes, tests_identity, unused, tests_shape, frozenset(percent_operands), compares_identity
+        writes, tests_identity, unused, tests_shape, frozenset(percent_operands),
+        compares_identity, reads_stack,
     )
 
 
@@ -423,7 +439,9 @@ class _BuiltinMethod:
         self.name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return tracer_of(self.proxy).call_builtin_method(self.proxy, self.name, args, kwargs)
+        tracer = tracer_of(self.proxy)
+        with tracer.entered:
+            return tracer.call_builtin_method(self.proxy, self.name, args, kwargs)
 
     def describe(self) -> str:
         """How reasons name it (no address; installs nothing)."""
@@ -458,6 +476,55 @@ class _BuiltinMethod:
         return repr(self.real())
 
 
+class _Boundary:
+    """``with tracer.entered:`` wherever user code hands control to the tracer.
+
+    On the way in: if user code is handling an exception, it may be one that
+    tracing caused (``Tracer.check_handled``).  On the way out: an error of the
+    tracer's own stops the run instead of reaching user code (see ``guards.taint``).
+    """
+
+    __slots__ = ("tracer",)
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def __enter__(self) -> None:
+        if sys.exception() is not None:
+            self.tracer.check_handled()
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and raised_by_tracing(exc):
+            self.tracer.refuse(exc)
+
+
+class _TrackedItems:
+    """``iter(proxy)`` of a tracked list or tuple: its length read now, each item when reached.
+
+    It holds the proxy, not the tracer: an iterator that outlives the run keeps
+    the proxy alive, which the leak net sees.
+    """
+
+    __slots__ = ("index", "length", "proxy")
+
+    def __init__(self, proxy: Tracked, length: int) -> None:
+        self.proxy = proxy
+        self.length = length
+        self.index = 0
+
+    def __iter__(self) -> _TrackedItems:
+        return self
+
+    def __next__(self) -> Any:
+        index = self.index
+        if index >= self.length:
+            raise StopIteration
+        self.index = index + 1
+        tracer = tracer_of(self.proxy)
+        with tracer.entered:
+            return tracer.wrap(tracker_of(self.proxy).item(index))
+
+
 class Tracer:
     """One traced run of a function; answers every operation on its proxies."""
 
@@ -479,6 +546,13 @@ class Tracer:
         # .values() and .items() of a tracked dict are.
         self._dict_copies: dict[int, tuple[dict[Any, Any], LazyTracker]] = {}
         self._pinned: set[Source] = set()
+        # id -> a class's proxy made for one site (class_at_site): kept, for the leak net.
+        self._site_proxies: dict[int, Tracked] = {}
+        # Classes made during the run (weakly): one alive after it escaped.
+        self._made: list[weakref.ref[Any]] = []
+        # The exception the caller was handling, if any: not one of the run's.
+        self._outer_exception = sys.exception()
+        self.entered = _Boundary(self)
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str) -> None:
@@ -491,6 +565,20 @@ class Tracer:
         self.untrackable(reason)
         self.abandoned = True
         raise _Abandon(reason)
+
+    # -- taint (see guards.taint) ----------------------------------------------------
+    def check_handled(self) -> None:
+        """Abandon if the exception traced code is handling may be one that tracing caused."""
+        exc = sys.exception()
+        if exc is None or exc is self._outer_exception:
+            return
+        reason = taint_of(exc, _runs_traced)
+        if reason is not None:
+            self.abandon(reason)
+
+    def refuse(self, exc: BaseException) -> NoReturn:
+        """The tracer raised ``exc`` on its way back to user code: stop the run instead."""
+        self.abandon(taint_of(exc, _runs_traced) or f"the tracer raised {type(exc).__name__}")
 
     def enter(self, code: types.CodeType) -> None:
         """Note what running ``code`` on proxies needs guarded (identity and shape tests)."""
@@ -535,8 +623,9 @@ class Tracer:
         if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
             tracker._install(GuardBuilder.ID_MATCH)
             return POLYFILLS[value]
-        if _is_container_method(value):
-            return self.container_method(tracker)
+        if _is_bound_c_method(value) and not is_scalar(value.__self__):
+            self.note_world(value)  # random.random: the method of a Random instance
+            return self._c_method_of(tracker, value)
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker._install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
@@ -559,17 +648,20 @@ class Tracer:
         self._proxies[id(value)] = proxy
         return proxy
 
-    def container_method(self, tracker: LazyTracker) -> Any:
-        """A C method bound to a built-in container (``get = table.get``, ``SEEN.__contains__``
-        as a default): the container tracked on ``__self__`` and the method by name, so a
-        call is ``container.name(...)`` on the tracked container (a read guards what it
-        reads, a mutator abandons the run), never a scalar that hides its container."""
-        tracker._install(GuardBuilder.TYPE_MATCH)
-        name = tracker._value().__name__
-        self.context.track(AttrSource(tracker.source, "__name__"))._install(
-            GuardBuilder.CONSTANT_MATCH
-        )
-        return getattr(self.wrap(tracker.attr("__self__")), name)
+    def _c_method_of(self, tracker: LazyTracker, method: Any) -> Any:
+        """A method written in C bound to an object, read from anywhere (``obj.callback``,
+        ``handlers["add"]``): it stands for that object's method, the object tracked as
+        ``tracker``'s ``__self__``, so that its call goes where every C method of a tracked
+        object goes (``call_builtin_method``) and no proxy reaches C code."""
+        name = method.__name__
+        if _type_lookup(type(method.__self__), name) is None:  # not its type's method
+            self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
+                         "the trace cannot see into")
+        receiver = self.wrap(tracker.attr("__self__"))
+        if not is_proxy(receiver):
+            self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
+                         "the trace cannot see into")
+        return _BuiltinMethod(receiver, name)
 
     # -- classes (see guards.classes) ---------------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
@@ -664,12 +756,14 @@ class Tracer:
     def class_at_site(self, tracker: LazyTracker) -> Any:
         """A user class read where one operation alone consumes it: a proxy (see
         ``guards.classes``), so that operation is tracked; else the class, pinned."""
-        frame = sys._getframe(2)  # the traced frame executing LOAD_GLOBAL
-        if frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
+        frame = _user_frame()  # the traced frame executing LOAD_GLOBAL (or LOAD_NAME)
+        if frame is not None and frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
             tracker._value(), is_library_file
         ):
             tracker._install(GuardBuilder.ID_MATCH)
-            return proxy_class(type(tracker._value()))(tracker, self)
+            proxy = proxy_class(type(tracker._value()))(tracker, self)
+            self._site_proxies[id(proxy)] = proxy  # one per site: the leak net counts them too
+            return proxy
         return self.wrap(tracker)
 
     def construct(self, tracker: LazyTracker, args: tuple[Any, ...],
@@ -851,7 +945,7 @@ class Tracer:
         value = tracker._value()
         t = type(value)
         if t in (list, tuple):
-            return (self.wrap(tracker.item(i)) for i in range(tracker.len()))
+            return _TrackedItems(proxy, tracker.len())
         if t is dict:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
@@ -1109,6 +1203,23 @@ class Tracer:
         if reason is not None:
             self.untrackable(reason)
 
+    def call_log(self, function: Any, args: tuple[Any, ...] | list[Any],
+                 kwargs: Mapping[str, Any]) -> None:
+        """A logging call (``guards.frames``): run on the real values, with no guard.
+
+        What it logs is an effect, which a hit skips as it skips printing; it
+        returns None, so nothing of the logger or the logged values reaches the
+        result.  The record names the traced caller, as a plain call's would.  The
+        handlers and filters it runs may be user code, which runs untraced (``exempt``):
+        what they do is the logging's effect.
+        """
+        args, kwargs = self.unwrap(tuple(args)), self.unwrap(dict(kwargs))
+        if kwargs.get("stack_info") or kwargs.get("stacklevel", 1) != 1:
+            self.abandon(f"calls {_callable_name(function)} with stack_info or a stacklevel, "
+                         "which would show the tracer's frames")
+        with exempt():
+            function(*args, stacklevel=log_stacklevel(_runs_traced), **kwargs)
+
     def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
                       kwargs: Mapping[str, Any]) -> Any:
         """Trace a call of the Python function tracked by ``fn``."""
@@ -1118,11 +1229,20 @@ class Tracer:
             return self.call_opaque(function, tuple(args), dict(kwargs))
         code = function.__code__
         if is_library_code(code) and not self.trace_library_code and not traced_library(function):
+            if is_log_call(function):
+                return self.call_log(function, args, kwargs)
+            stack_name = stack_reader_behind(function)
+            if stack_name is not None:  # it would run under the tracer's frames
+                self.abandon(f"calls {code.co_qualname}, which reads the call stack "
+                             f"({stack_name}), where the tracer's frames would show")
             fn._install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
-        reason = code_facts(code).writes
+        reason = code_facts(code).writes or code_facts(code).reads_stack
         if reason is not None:
             self.abandon(reason)
+        if too_deep():
+            self.abandon(f"calls {code.co_qualname} near the recursion limit, where tracing's "
+                         "extra frames would raise a RecursionError a plain call does not")
         self.enter(code)
         bound = fn.bind(*args, **kwargs)
         unused = code_facts(code).unused
@@ -1176,7 +1296,16 @@ class Tracer:
 
     def call_builtin_method(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
-        """``container.name(*args)`` for a tracked built-in container."""
+        """``proxy.name(*args)`` for ``name`` a method written in C (a ``_BuiltinMethod``).
+
+        The methods of the built-in containers are followed: the writes abandon the
+        run (before they happen), the reads are guarded.  A C method that answers as a
+        special method of the proxy does (``x.__str__()``) follows that hook, and one
+        that reads memory makes the run uncached.  Any other C method (a deque's
+        ``append``, a pattern's ``match``, ``obj.__setattr__``) may write to the
+        object or keep what it is given, which the trace can neither see nor undo: the
+        run stops before it (the call then runs plainly, its effect happening once).
+        """
         tracker = tracker_of(proxy)
         value = tracker._value()
         t = type(value)
@@ -1211,6 +1340,9 @@ class Tracer:
         if _AS_HOOKS.get(name) == len(args) and not kwargs and t not in _BUILTIN_CONTAINERS:
             # `x.__str__()` is `str(x)` when C code implements it: the hook follows it.
             return getattr(type(proxy), name)(proxy, *args, **kwargs)
+        if t not in _BUILTIN_CONTAINERS:
+            self.abandon(f"calls .{name}() of {tracker.source.name}, a method written in C "
+                         "that the trace cannot see into")
         method = getattr(t, name)
         why = f".{name}() of {tracker.source.name}"
         return method(self.realize(proxy, why), *self.realize(args, why),
@@ -1224,15 +1356,63 @@ class Tracer:
 
     # -- globals --------------------------------------------------------------------
     def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
-        """The tracked globals a traced copy of ``function`` runs with."""
+        """The tracked globals a traced copy of ``function`` runs with.
+
+        A called function is guarded on its code only, and another function of
+        that code may have other globals (``types.FunctionType(code, other)``,
+        bound to the same name or handed in), so where it reads its globals is
+        guarded too: when they are the specialized function's own, by one
+        identity check (``fn.__globals__ is G``), and its reads are ``G[...]``;
+        else its reads go through its own ``fn.__globals__``.
+        """
         real = function.__globals__
-        root = self.context.f_globals
-        base: Source | None = None if real is root else AttrSource(fn_source, "__globals__")
+        own = AttrSource(fn_source, "__globals__")
+        base: Source | None = own
+        if real is self.context.f_globals:
+            self.context.track(own)._install(GuardBuilder.DUPLICATE_INPUT, source_b=GlobalsSource())
+            base = None
         key = (id(real), base)
         tracked = self._globals.get(key)
         if tracked is None:
             tracked = self._globals[key] = _TrackedGlobals(self, real, base)
         return tracked
+
+    def top_globals(self, function: types.FunctionType) -> _TrackedGlobals:
+        """The tracked globals of the traced function itself (read as ``G[...]``)."""
+        tracked = self._globals[(id(function.__globals__), None)] = _TrackedGlobals(
+            self, function.__globals__, None
+        )
+        return tracked
+
+    # -- the leak net -----------------------------------------------------------------
+    def made(self, cls: Any) -> None:
+        """Note a class made by the traced code: a plain call would make a new one."""
+        with contextlib.suppress(TypeError):  # not weakly referable: not a class to follow
+            self._made.append(weakref.ref(cls))
+
+    def leaked(self) -> str | None:
+        """After the run: why it must not be used, if anything of it outlives it.
+
+        A proxy or a tracked globals dict still referenced from outside the
+        tracer means the caller (or anything else) holds a piece of the trace:
+        the run is discarded (the reason is returned).  A class made during the
+        run that outlives it (returned, or the type of a returned object) is
+        fine to return, but a hit would return that same class: not cached.
+        """
+        self._dict_copies.clear()  # the views in the result were rewritten (finalize)
+        kept = outliving((self._proxies, self._site_proxies, self._globals), self._made)
+        if kept is None:
+            return None
+        if is_proxy(kept):
+            return f"a tracked value of {tracker_of(kept).source.name} escaped the call"
+        if type(kept) is _TrackedGlobals:
+            holder = function_holding(kept)
+            if holder is not None:
+                return (f"the function {holder.__qualname__} made during the call keeps "
+                        "the traced globals")
+            return "a frame of the call outlives it (a generator or a traceback keeps it)"
+        self.untrackable(f"the class {_callable_name(kept)} made during the call outlives it")
+        return None
 
     # -- the result -----------------------------------------------------------------
     def finalize(self, result: Any) -> Any:
@@ -1313,10 +1493,12 @@ class Tracer:
                 fixed_item = self._fix(item, memo)
                 if fixed_item is not item:
                     vars(value)[name] = fixed_item
+            self._fix_slots(value, memo)
+        elif t is not _TrackedItems and _slot_members(t):  # the net sees an escaped iterator
+            self._fix_slots(value, memo)
         elif any(is_proxy(ref) for ref in gc.get_referents(value)):
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
-
 
     def _fix_view(self, view: Any, memo: dict[int, Any]) -> Any:
         """A dict view in the result: a view of a tracked dict stays live, as in a plain run."""
@@ -1331,6 +1513,59 @@ class Tracer:
         self.untrackable(f"returns a view of {tracker.source.name}, which a later write changes")
         return getattr(tracker._value(), _DICT_VIEWS[type(view)])()
 
+    def _fix_slots(self, value: Any, memo: dict[int, Any]) -> None:
+        """Fix what the ``__slots__`` of ``value``'s classes hold (whatever is left, the
+        leak net sees)."""
+        for member in _slot_members(type(value)):
+            try:
+                item = member.__get__(value, type(value))
+            except AttributeError:  # an empty slot
+                continue
+            fixed = self._fix(item, memo)
+            if fixed is not item:
+                member.__set__(value, fixed)
+
+
+def _slot_members(cls: type) -> list[Any]:
+    """The slots that classes written in Python (``__slots__``) give ``cls``'s instances."""
+    return [
+        member
+        for klass in cls.__mro__ if "__slots__" in klass.__dict__
+        for member in klass.__dict__.values()
+        if type(member) is types.MemberDescriptorType and member.__objclass__ is klass
+    ]
+
+
+@attrs.frozen(eq=False)  # one per tracked globals dict: compared by identity
+class _Namespace:
+    """One function's real globals, as traced code reads them: the tracer, the dict and
+    its path (``None``: the specialized function's own globals, read as ``G[...]``).
+
+    Shared by the tracked globals and their builtins, so that neither refers to the
+    other: the leak net counts the references to a tracked globals dict.
+    """
+
+    tracer: Tracer
+    real: Mapping[str, Any]
+    base: Source | None
+
+    def source_of(self, name: str) -> Source:
+        """The path of the global ``name``."""
+        return GlobalSource(name) if self.base is None else GetItemSource(self.base, name)
+
+    def namespace(self) -> Source:
+        """The path of the globals dict itself."""
+        return GlobalsSource() if self.base is None else self.base
+
+    def read(self, name: str) -> Any:
+        """The global ``name`` for traced code (``KeyError`` if it is not one)."""
+        if name not in self.real:
+            raise KeyError(name)
+        tracker = self.tracer.context.track(self.source_of(name))
+        if issubclass(type(self.real[name]), type):
+            return self.tracer.class_at_site(tracker)
+        return self.tracer.wrap(tracker)
+
 
 class _TrackedGlobals(dict):  # type: ignore[type-arg]
     """A function's globals as the traced copy sees them: every read is tracked.
@@ -1342,30 +1577,18 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
 
     def __init__(self, tracer: Tracer, real: Mapping[str, Any], base: Source | None) -> None:
         super().__init__()
-        dict.__setitem__(self, "__builtins__", _TrackedBuiltins(self))
+        self._names = _Namespace(tracer, real, base)
+        dict.__setitem__(self, "__builtins__", _TrackedBuiltins(self._names))
         self._tracer = tracer
         self._real = real
-        self._base = base
 
     def abandon_run(self, reason: str) -> NoReturn:
         """Abandon the traced run whose code runs with these globals (see polyfills)."""
         self._tracer.abandon(reason)
 
-    def source_of(self, name: str) -> Source:
-        """The path of the global ``name``."""
-        return GlobalSource(name) if self._base is None else GetItemSource(self._base, name)
-
-    def namespace(self) -> Source:
-        """The path of the globals dict itself."""
-        return GlobalsSource() if self._base is None else self._base
-
     def __getitem__(self, name: str) -> Any:
-        if name not in self._real:
-            raise KeyError(name)
-        tracker = self._tracer.context.track(self.source_of(name))
-        if issubclass(type(self._real[name]), type):
-            return self._tracer.class_at_site(tracker)
-        return self._tracer.wrap(tracker)
+        with self._tracer.entered:  # an `except X:` clause looks X up here, too
+            return self._names.read(name)
 
 
 _SINGLEDISPATCH_CODE = functools.singledispatch(lambda value: value).__code__  # type: ignore[attr-defined]
@@ -1380,7 +1603,8 @@ def _traced_import(name: str, globals: Any = None, locals: Any = None,
         return builtins.__import__(name, globals, locals, fromlist, level)
     real_globals = tracked._real if globals is tracked else globals
     module = builtins.__import__(name, real_globals, locals, fromlist, level)
-    return tracked._tracer.imported(module)
+    with tracked._tracer.entered:
+        return tracked._tracer.imported(module)
 
 
 def _user_frame() -> types.FrameType | None:
@@ -1426,18 +1650,18 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
     without ``__getitem__`` (``__import__``), are :data:`TRACED_BUILTINS`.
     """
 
-    def __init__(self, owner: _TrackedGlobals) -> None:
+    def __init__(self, owner: _Namespace) -> None:
         super().__init__(TRACED_BUILTINS)
         self._owner = owner
 
     def __getitem__(self, name: str) -> Any:
         owner = self._owner
-        if name in owner._real:  # LOAD_NAME reads the globals' own items, then lands here
-            return owner[name]
-        tracer = owner._tracer
+        if name in owner.real:  # LOAD_NAME reads the globals' own items, then lands here
+            return owner.read(name)
+        tracer = owner.tracer
         where = owner.namespace()
         tracer.context.track(where)._install(GuardBuilder.BUILTIN_MATCH, GetItemSource(where, name))
-        table = builtins_of(owner._real)
+        table = builtins_of(owner.real)
         if name not in table:
             raise KeyError(name)
         value = table[name]
@@ -1455,7 +1679,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
     def _tracked(self, name: str, value: Any) -> Any:
         """A builtin that is not a plain value, tracked on ``G['__builtins__']...[name]``."""
         owner = self._owner
-        tracer = owner._tracer
+        tracer = owner.tracer
         holder = owner.source_of("__builtins__")
         try:
             found = tracer.context.value_of(holder)
@@ -1464,6 +1688,22 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
             return value
         table = AttrSource(holder, "__dict__") if type(found) is types.ModuleType else holder
         return tracer.wrap(tracer.context.track(GetItemSource(table, name)))
+
+
+def _is_bound_c_method(value: Any) -> bool:
+    """A method written in C, bound to an object (not a module's function, not a classmethod)."""
+    t = type(value)
+    if t is types.MethodWrapperType:
+        return True
+    if not issubclass(t, types.BuiltinMethodType):  # 3.11 has a subclass for some
+        return False
+    owner = value.__self__
+    return owner is not None and not isinstance(owner, (types.ModuleType, type))
+
+
+def _runs_traced(frame: types.FrameType) -> bool:
+    """The frame runs traced code (a traced copy, or a function made during the run)."""
+    return type(frame.f_globals) is _TrackedGlobals
 
 
 def _callable_name(fn: Any) -> str:
@@ -1501,19 +1741,38 @@ class _TypeMeta(type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and is_proxy(args[0]):
-            return tracer_of(args[0]).type_of(tracker_of(args[0]))
+            tracer = tracer_of(args[0])
+            with tracer.entered:
+                return tracer.type_of(tracker_of(args[0]))
         if len(args) == 1 and not kwargs and type(args[0]) is _BuiltinMethod:
             return type(args[0].real())
-        return type(*args, **kwargs)
+        made = type(*args, **kwargs)
+        if len(args) == 3:
+            _note_made(made, sys._getframe(1).f_globals)
+        return made
 
 
 class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the builtin `type`
     """``type`` for traced code: ``type(proxy)`` is the tracked value's type (``TYPE_MATCH``)."""
 
 
+def _note_made(cls: Any, caller_globals: Mapping[str, Any]) -> None:
+    if type(caller_globals) is _TrackedGlobals:
+        caller_globals._tracer.made(cls)
+
+
+def _traced_build_class(body: Any, name: str, *bases: Any, **kwargs: Any) -> Any:
+    """``__build_class__`` for traced code: the class statement's class is noted as made."""
+    cls = builtins.__build_class__(body, name, *bases, **kwargs)
+    _note_made(cls, sys._getframe(1).f_globals)
+    return cls
+
+
 def _traced_id(obj: Any) -> int:
     if is_proxy(obj):
-        return tracer_of(obj).identity(obj)
+        tracer = tracer_of(obj)
+        with tracer.entered:
+            return tracer.identity(obj)
     return id(obj)
 
 
@@ -1521,14 +1780,16 @@ def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
     if is_proxy(classinfo):
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
     if is_proxy(obj):
-        return tracker_of(obj).isinstance(classinfo)
+        with tracer_of(obj).entered:
+            return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
 def _traced_callable(obj: Any) -> bool:
     if is_proxy(obj):
         tracker = tracker_of(obj)
-        tracker.python_type()  # callable() is decided by the type
+        with tracer_of(obj).entered:
+            tracker.python_type()  # callable() is decided by the type
         return callable(tracker.peek())
     return callable(obj)
 
@@ -1561,6 +1822,7 @@ _STAND_INS: dict[str, Any] = {
     "callable": _traced_callable,
     "super": _traced_super,
     "__import__": _traced_import,
+    "__build_class__": _traced_build_class,
     **{
         name: abandoning(getattr(builtins, name), f"{name}()")
         for name in ("globals", "eval", "exec")
@@ -1577,10 +1839,36 @@ def trace_call(
 ) -> TraceOutcome:
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
-    code = function.__code__
-    reason = code_facts(code).writes
+    reason = code_facts(function.__code__).writes or code_facts(function.__code__).reads_stack
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
+    try:
+        with UntracedCodeNet(_TrackedGlobals, is_library_frame, tracer.untrackable, is_log_frame):
+            result = tracer.finalize(_run_top(tracer, function))
+    except _Abandon:
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    except Exception as exc:
+        reasons = tuple(tracer.reasons)
+        if not tracer.abandoned:  # else it was raised while the abandoned run unwound
+            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
+        return TraceOutcome(None, reasons, (), completed=False)
+    if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    # The run's frames are gone: whatever of it is still referenced escaped.  Its
+    # effects were all readable (an effect the trace sees is abandoned before it
+    # happens), so it is simply run again, plainly, as a run that raised is.
+    leak = tracer.leaked()
+    if leak is not None:  # named only when it is the one reason not to cache the run
+        return TraceOutcome(None, tuple(tracer.reasons) or (leak,), (), completed=False)
+    tracer.guard_identities()
+    tracer.guard_shapes()
+    return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
+
+
+def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
+    """Run the traced copy of ``function``; its frame, cells and arguments die on return."""
+    context = tracer.context
+    code = function.__code__
     n_params = code.co_argcount + code.co_kwonlyargcount
     n_params += bool(code.co_flags & inspect.CO_VARARGS)
     n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
@@ -1596,21 +1884,7 @@ def trace_call(
     ) or None
     # The top frame's cells are read as its locals, as a real frame's f_locals holds them.
     run = types.FunctionType(
-        code, _TrackedGlobals(tracer, function.__globals__, None), function.__name__, None, closure
+        code, tracer.top_globals(function), function.__name__, None, closure
     )
     tracer.enter(code)
-    try:
-        with UntracedCodeNet(_TrackedGlobals, is_library_frame, tracer.untrackable):
-            result = tracer.finalize(_call_with(run, code, arguments))
-    except _Abandon:
-        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
-    except Exception as exc:
-        reasons = tuple(tracer.reasons)
-        if not tracer.abandoned:  # else it was raised while the abandoned run unwound
-            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
-        return TraceOutcome(None, reasons, (), completed=False)
-    if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
-        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
-    tracer.guard_identities()
-    tracer.guard_shapes()
-    return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
+    return _call_with(run, code, arguments)
