@@ -436,3 +436,23 @@ def test_bound_methods_in_a_closure_read_their_dict_and_a_mutator_runs_plainly()
     assert store("c") == 3
     assert table == {"a": "yes", "b": "stored", "c": "stored"}
     assert lookup.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+OTHER_RATES = {"eu": 0.2}
+held = OTHER_RATES.get
+
+
+def test_a_global_rebound_to_another_method_of_the_same_dict_misses() -> None:
+    global held
+
+    @guards.specialize
+    def rate(region: str) -> Any:
+        return held(region)
+
+    assert rate("eu") == 0.2
+    assert rate("eu") == 0.2
+    try:
+        held = OTHER_RATES.__contains__
+        assert rate("eu") is True
+    finally:
+        held = OTHER_RATES.get

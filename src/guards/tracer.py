@@ -654,6 +654,12 @@ class Tracer:
         ``tracker``'s ``__self__``, so that its call goes where every C method of a tracked
         object goes (``call_builtin_method``) and no proxy reaches C code."""
         name = method.__name__
+        # Which method of the object it is: rebinding the name to another (`d.get` to
+        # `d.__contains__`) keeps `__self__` and must miss.
+        tracker._install(GuardBuilder.TYPE_MATCH)
+        self.context.track(AttrSource(tracker.source, "__name__"))._install(
+            GuardBuilder.CONSTANT_MATCH
+        )
         if _type_lookup(type(method.__self__), name) is None:  # not its type's method
             self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
                          "the trace cannot see into")
