@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 from typing import Any
 
 import pytest
@@ -113,3 +114,76 @@ def test_specialize_on_ranges() -> None:
     for r in (range(0, 3, 2), range(0, 4, 2), range(0), range(5, 5), range(0, 3, 2)):
         assert f(r) == f.__wrapped__(r)  # type: ignore[attr-defined]
     assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+# -- enum members with state of their own are tracked, not values ------------------------
+
+
+class Plan(enum.Enum):
+    FREE = {"seats": 1}  # noqa: RUF012 - a mutable value, on purpose
+    PRO = {"seats": 5}  # noqa: RUF012
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+
+    def __init__(self, _value: str) -> None:
+        self.options = {"threads": 1}
+
+
+def test_an_enum_member_with_a_mutable_value_is_tracked() -> None:
+    @guards.specialize
+    def seats(p: Plan) -> int:
+        return int(p.value["seats"])
+
+    assert seats(Plan.FREE) == 1
+    assert seats(Plan.FREE) == 1
+    try:
+        Plan.FREE.value["seats"] = 2
+        assert seats(Plan.FREE) == 2
+        assert seats(Plan.PRO) == 5
+    finally:
+        Plan.FREE.value["seats"] = 1
+    assert seats.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_an_enum_member_with_attributes_of_its_own_is_tracked() -> None:
+    Level.LOW.limits = [10]  # type: ignore[attr-defined]
+
+    @guards.specialize
+    def limit(level: Level) -> int:
+        return int(level.limits[0])
+
+    assert limit(Level.LOW) == 10
+    assert limit(Level.LOW) == 10
+    Level.LOW.limits[0] = 20  # type: ignore[attr-defined]
+    assert limit(Level.LOW) == 20
+    assert limit.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_an_enum_member_read_as_a_global_is_tracked() -> None:
+    @guards.specialize
+    def threads() -> int:
+        return Mode.FAST.options["threads"]
+
+    assert threads() == 1
+    assert threads() == 1
+    Mode.FAST.options["threads"] = 8
+    assert threads() == 8
+    assert threads.cache.info().hits == 1  # type: ignore[attr-defined]
+
+
+def test_a_plain_enum_member_is_still_a_value() -> None:
+    @guards.specialize
+    def name(level: Level) -> str:
+        return level.name.lower()
+
+    assert name(Level.HIGH) == "high"
+    assert name(Level.HIGH) == "high"
+    assert name(Level.LOW) == "low"
+    assert name.cache.info().hits == 1  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ class reaches traced code in one of two ways:
 from __future__ import annotations
 
 import dis
+import enum
 import sys
 import types
 import weakref
@@ -90,6 +91,7 @@ _IDENTITY_TYPES = (
     types.FunctionType, staticmethod, classmethod, property, type, types.ModuleType,
     types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType,
     types.MemberDescriptorType, types.GetSetDescriptorType, types.ClassMethodDescriptorType,
+    enum.Enum,  # a member with state of its own: what is read through it is guarded
 )
 
 

@@ -53,12 +53,9 @@ class _NotDelegated:
 NOT_DELEGATED: Any = _NotDelegated()
 
 
-def lookup_special(cls: type, name: str) -> Any:
-    """``name`` as the type defines it, from the MRO's dicts (what the interpreter calls)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
+def lookup_special(tracer: Tracer, proxy: Tracked, name: str) -> Any:
+    """``name`` as ``type(proxy)`` defines it, guarded as found (``Tracer.type_lookup``)."""
+    return tracer.type_lookup(tracker_of(proxy), name)
 
 
 def _is_python(method: Any) -> bool:
@@ -74,14 +71,12 @@ def delegated_operation(
     """``fn(*args)`` for the operator ``name`` on ``proxy``, when the class leaves ``name``
     to a default of the table above; else :data:`NOT_DELEGATED`."""
     tracker = tracker_of(proxy)
-    value = tracker._value()
-    cls = type(value)
-    impl = lookup_special(cls, name)
+    impl = lookup_special(tracer, proxy, name)
     others = tuple(a for a in args if a is not proxy)
     if name in ("__eq__", "__ne__") and impl is _OBJECT[name]:
         return _compare(tracer, proxy, name, others[0] if others else proxy)
     if name in ("__int__", "__float__") and impl is None and _is_python(
-        lookup_special(cls, "__index__")
+        lookup_special(tracer, proxy, "__index__")
     ):
         tracker.python_type()
         return fn(tracer.call_dunder(proxy, "__index__", ()))
@@ -92,7 +87,7 @@ def _compare(tracer: Tracer, proxy: Tracked, name: str, other: Any) -> Any:
     """``object.__eq__``/``object.__ne__``: identity, or the class's own ``__eq__``."""
     tracker = tracker_of(proxy)
     if name == "__ne__":
-        eq = lookup_special(type(tracker._value()), "__eq__")
+        eq = lookup_special(tracer, proxy, "__eq__")
         if _is_python(eq):
             tracker.python_type()
             result = tracer.call_dunder(proxy, "__eq__", (other,))
@@ -109,9 +104,8 @@ def _compare(tracer: Tracer, proxy: Tracked, name: str, other: Any) -> Any:
 def delegated_iteration(tracer: Tracer, proxy: Tracked) -> Iterator[Any] | None:
     """``iter(proxy)`` by the old sequence protocol (a Python ``__getitem__``, no ``__iter__``)."""
     tracker = tracker_of(proxy)
-    cls = type(tracker._value())
-    if lookup_special(cls, "__iter__") is not None or not _is_python(
-        lookup_special(cls, "__getitem__")
+    if lookup_special(tracer, proxy, "__iter__") is not None or not _is_python(
+        lookup_special(tracer, proxy, "__getitem__")
     ):
         return None
     tracker.python_type()
@@ -133,10 +127,9 @@ def delegated_contains(tracer: Tracer, proxy: Tracked, item: Any) -> Any:
     """``item in proxy`` by iteration (no ``__contains__``, a Python ``__iter__`` or
     ``__getitem__``): each element compared as CPython does, ``is`` first, then ``==``."""
     tracker = tracker_of(proxy)
-    cls = type(tracker._value())
-    if lookup_special(cls, "__contains__") is not None:
+    if lookup_special(tracer, proxy, "__contains__") is not None:
         return NOT_DELEGATED
-    if _is_python(lookup_special(cls, "__iter__")):
+    if _is_python(lookup_special(tracer, proxy, "__iter__")):
         tracker.python_type()
         elements = iter(tracer.call_dunder(proxy, "__iter__", ()))
     else:

@@ -99,6 +99,7 @@ from guards.sources import (
 )
 from guards.taint import raised_by_tracing, taint_of, too_deep
 from guards.tracker import LazyTracker
+from guards.unbound import UNBOUND_C_METHODS, TypeAtSite, UnboundCMethod, attribute_sites
 from guards.world import held_reads_world, reads_world, traced_library, world_value
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
@@ -151,12 +152,27 @@ class UntrackedCallError(GuardsError):
 
 #: Exact types of value scalars.  A subclass of one (``class Tag(str)``) may carry
 #: attributes and Python methods that a guard on its value would not see, so its
-#: instances are tracked like any object; enum members are the one exception.
+#: instances are tracked like any object; plain enum members are the one exception.
 _EXACT_VALUE_SCALARS = frozenset({int, float, complex, str, bytes, bool, range})
+#: What ``enum`` itself keeps in a member's ``__dict__``.
+_ENUM_BOOKKEEPING = frozenset({"_value_", "_name_", "__objclass__", "_sort_order_"})
 
 
-def _is_value_scalar(cls: type) -> bool:
-    return cls in _EXACT_VALUE_SCALARS or issubclass(cls, enum.Enum)
+def _is_value_scalar(value: Any) -> bool:
+    cls = type(value)
+    return cls in _EXACT_VALUE_SCALARS or (issubclass(cls, enum.Enum) and _is_plain_member(value))
+
+
+def _is_plain_member(member: enum.Enum) -> bool:
+    """An enum member guarded by value: a deep-immutable value and no attributes of its
+    own.  One whose value is a dict, or with ``self.options = {...}`` set in
+    ``__init__`` or later, holds mutable state a guard on the member would not see,
+    so it is tracked like any object (by identity, what is read through it guarded)."""
+    own = getattr(member, "__dict__", None)
+    if type(own) is not dict or not _ENUM_BOOKKEEPING.issuperset(own):
+        return False
+    value = own.get("_value_")
+    return value is member or _is_deep_immutable(value)
 
 
 def is_scalar(value: Any) -> bool:
@@ -170,7 +186,7 @@ def is_scalar(value: Any) -> bool:
         value is None
         or value is Ellipsis
         or value is NotImplemented
-        or _is_value_scalar(cls)
+        or _is_value_scalar(value)
         or issubclass(cls, _ID_SCALARS)
     )
 
@@ -180,7 +196,7 @@ def _scalar_kind(value: Any) -> Any:
         return GuardBuilder.NONE_MATCH
     if type(value) is bool:
         return GuardBuilder.BOOL_MATCH
-    if _is_value_scalar(type(value)):
+    if _is_value_scalar(value):
         return GuardBuilder.CONSTANT_MATCH
     return GuardBuilder.ID_MATCH
 
@@ -213,6 +229,11 @@ _OBJECT_CLASS = object.__dict__["__class__"]
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
+_ABSENT = object()
+_OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
+#: ``object``'s special methods ``Tracer._object_default`` follows.
+_OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str__",
+                              "__format__", "__dir__"})
 
 
 def _type_lookup(cls: type, name: str) -> Any:
@@ -221,6 +242,16 @@ def _type_lookup(cls: type, name: str) -> Any:
         if name in klass.__dict__:
             return klass.__dict__[name]
     return None
+
+
+def _defines(cls: type, name: str) -> bool:
+    """Some class of ``cls.__mro__`` has ``name`` in its ``__dict__`` (even as ``None``)."""
+    return any(name in klass.__dict__ for klass in cls.__mro__)
+
+
+def _fixed_type(cls: type) -> bool:
+    """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
+    return all(klass.__flags__ & _IMMUTABLE_TYPE for klass in cls.__mro__)
 
 
 _STDLIB_PREFIXES = tuple(
@@ -601,6 +632,9 @@ class Tracer:
         if _is_bound_c_method(value) and not is_scalar(value.__self__):
             self.note_world(value)  # random.random: the method of a Random instance
             return self._c_method_of(tracker, value)
+        if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
+            tracker._install(GuardBuilder.ID_MATCH)
+            return UnboundCMethod(self, value)
         if is_scalar(value):
             kind = _scalar_kind(value)
             tracker._install(kind)
@@ -628,6 +662,12 @@ class Tracer:
         ``tracker``'s ``__self__``, so that its call goes where every C method of a tracked
         object goes (``call_builtin_method``) and no proxy reaches C code."""
         name = method.__name__
+        # Which method of the object it is: rebinding the name to another (`d.get` to
+        # `d.__contains__`) keeps `__self__` and must miss.
+        tracker._install(GuardBuilder.TYPE_MATCH)
+        self.context.track(AttrSource(tracker.source, "__name__"))._install(
+            GuardBuilder.CONSTANT_MATCH
+        )
         if _type_lookup(type(method.__self__), name) is None:  # not its type's method
             self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
                          "the trace cannot see into")
@@ -689,6 +729,43 @@ class Tracer:
                 f"{source.name} ({type(value).__qualname__}) is class state that cannot be "
                 "guarded by value, and its class is handed over as itself"
             )
+
+    def type_lookup(self, tracker: LazyTracker, name: str) -> Any:
+        """``name`` as ``type(value)`` defines it (``_PyType_Lookup``; ``None`` if absent),
+        guarded as found, so that which special method runs is part of the entry.
+
+        Each lookup the tracer makes to decide an operation goes through here, the
+        absent and the losing ones too (no ``__bool__`` before ``__len__``): an entry
+        found is guarded by identity on ``type(x).name``, an absent one by ``HASATTR``
+        on the type.  A class the metaclass answers for (``type.__or__``) is pinned.
+        A C type's dict cannot change: nothing is guarded for it here.
+        """
+        cls = type(tracker._value())
+        found = _type_lookup(cls, name)
+        if _fixed_type(cls):  # the guards the operation installs on the value decide
+            return found
+        type_tracker = self.context.track(TypeSource(tracker.source))
+        if not _defines(cls, name):
+            if hasattr(cls, name):  # the metaclass has it: only the class's keys say absent
+                self.pin_class(type_tracker)
+            else:
+                type_tracker.hasattr(name)
+            return found
+        try:
+            seen = getattr(cls, name)
+        except AttributeError:
+            seen = _ABSENT
+        if seen is not found:  # a descriptor (classmethod, property) or metaclass entry
+            self.pin_class(type_tracker)
+            return found
+        entry = self.context.track(AttrSource(TypeSource(tracker.source), name))
+        if found is None:
+            entry._install(GuardBuilder.NONE_MATCH)  # __hash__ = None
+        elif type(found) is types.FunctionType:
+            entry._install(GuardBuilder.CLOSURE_MATCH)
+        else:
+            entry._install(GuardBuilder.ID_MATCH)
+        return found
 
     def type_of(self, tracker: LazyTracker) -> type:
         """``type(value)`` handed to user code (``TYPE_MATCH``, and the class pinned)."""
@@ -808,7 +885,7 @@ class Tracer:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        if name == "__class__" and _type_lookup(type(value), name) is _OBJECT_CLASS:
+        if name == "__class__" and self.type_lookup(tracker, name) is _OBJECT_CLASS:
             return self.type_of(tracker)  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
@@ -821,7 +898,7 @@ class Tracer:
             raise
         attr = child._value()
         if type(attr) in _BOUND_C_METHODS and attr.__self__ is value and (
-            _type_lookup(type(value), name) is not None
+            self.type_lookup(tracker, name) is not None
         ):  # a new object at each read, so never guarded by identity: its type's method
             return _BuiltinMethod(proxy, name)
         return self.wrap(child)
@@ -842,7 +919,7 @@ class Tracer:
             return self.wrap(tracker.item(real_key))
         except LookupError as exc:
             value = tracker._value()
-            impl = _type_lookup(type(value), "__getitem__")
+            impl = self.type_lookup(tracker, "__getitem__")
             if not isinstance(impl, types.FunctionType) or (
                 isinstance(exc, KeyError) and isinstance(value, Mapping)
             ):
@@ -858,14 +935,14 @@ class Tracer:
         tracker = tracker_of(proxy)
         source = GetItemSource(tracker.source, key)
         tracker._install(GuardBuilder.DICT_CONTAINS, source)
-        if isinstance(_type_lookup(type(tracker._value()), "__missing__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__missing__"), types.FunctionType):
             return self.call_dunder(proxy, "__missing__", (key,))
         self.abandon(f"reads the missing key {source.name}, whose __missing__ may insert it")
 
     def length(self, proxy: Tracked) -> int:
         """``len(proxy)``: SEQUENCE_LENGTH, or a traced ``__len__`` written in Python."""
         tracker = tracker_of(proxy)
-        impl = _type_lookup(type(tracker._value()), "__len__")
+        impl = self.type_lookup(tracker, "__len__")
         if isinstance(impl, types.FunctionType):
             return int(self.call_dunder(proxy, "__len__", ()))
         return tracker.len()
@@ -873,9 +950,8 @@ class Tracer:
     def truth(self, proxy: Tracked) -> bool:
         """``bool(proxy)``: only the outcome is guarded (TRUTH_MATCH), or a traced hook."""
         tracker = tracker_of(proxy)
-        cls = type(tracker._value())
         for name in ("__bool__", "__len__"):
-            impl = _type_lookup(cls, name)
+            impl = self.type_lookup(tracker, name)
             if isinstance(impl, types.FunctionType):
                 return bool(self.call_dunder(proxy, name, ()))
             if impl is not None:
@@ -895,9 +971,11 @@ class Tracer:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
             return iter(self.realize(proxy, "iteration over a set"))
-        if isinstance(_type_lookup(t, "__iter__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__iter__"), types.FunctionType):
             return self.call_dunder(proxy, "__iter__", ())
-        if _type_lookup(t, "__iter__") is None and _type_lookup(t, "__getitem__") is None:
+        if self.type_lookup(tracker, "__iter__") is None and (
+            self.type_lookup(tracker, "__getitem__") is None
+        ):
             message = _not_iterable_message(t)
             if message is None:
                 self.abandon(f"iterates {tracker.source.name}, which is not iterable, in f(*x)")
@@ -919,7 +997,7 @@ class Tracer:
             return tracker.contains(key)
         if type(value) in _BUILTIN_CONTAINERS:
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
-        if isinstance(_type_lookup(type(value), "__contains__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__contains__"), types.FunctionType):
             return bool(self.call_dunder(proxy, "__contains__", (item,)))
         found = delegated_contains(self, proxy, item)
         if found is not NOT_DELEGATED:
@@ -932,7 +1010,7 @@ class Tracer:
         """An operator or conversion with ``proxy`` among ``args``."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        impl = _type_lookup(type(value), name)
+        impl = self.type_lookup(tracker, name)
         if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
             return self._read_memory(proxy, name, ())
         if issubclass(type(value), tuple) and name not in _PERCENT_OWN:
@@ -1008,7 +1086,7 @@ class Tracer:
         if is_proxy(instance_dict) and isinstance(tracker_of(instance_dict).peek(), dict):
             names.update(dict.fromkeys(tracker_of(instance_dict).keys()))
         tracker = tracker_of(proxy)
-        if _type_lookup(type(tracker._value()), "__class__") is not _OBJECT_CLASS:
+        if self.type_lookup(tracker, "__class__") is not _OBJECT_CLASS:
             self.untrackable(f"dir() of {tracker.source.name} reads a __class__ it defines")
             return list(object.__dir__(tracker._value()))
         cls = tracker.python_type()
@@ -1026,7 +1104,7 @@ class Tracer:
         """``proxy op= other``: a write for mutable values, a new value otherwise."""
         tracker = tracker_of(proxy)
         value = tracker._value()
-        if isinstance(_type_lookup(type(value), name), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
         if issubclass(type(value), _MUTABLE_CONTAINERS):
             self.write(proxy, f"applies {name} to")
@@ -1067,7 +1145,7 @@ class Tracer:
         if type(value) is types.MethodType:
             self_proxy = self.wrap(tracker.attr("__self__"))
             return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
-        if isinstance(_type_lookup(type(value), "__call__"), types.FunctionType):
+        if isinstance(self.type_lookup(tracker, "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
         tracker._install(GuardBuilder.ID_MATCH)
         wrapped = getattr(value, "__wrapped__", None) if type(value) is _LRU_WRAPPER else None
@@ -1210,6 +1288,32 @@ class Tracer:
             return types.CellType(self.wrap(tracker))
         except NameError:  # an empty cell: the guard that it is empty is installed
             return types.CellType()
+
+    def call_unbound(self, method: Any, proxy: Tracked, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        """``method(proxy, *args)`` for a C method descriptor or slot wrapper (see
+        :mod:`guards.unbound`): the path of the bound form, when the type's own entry is
+        this method; ``object``'s defaults as ``_object_default`` follows them; else
+        the method runs on the value, realized (a mutator abandons the run first)."""
+        tracker = tracker_of(proxy)
+        name = method.__name__
+        if method is _OBJECT_GETATTRIBUTE and len(args) == 1 and not kwargs and (
+            self.type_lookup(tracker, "__getattribute__") is _OBJECT_GETATTRIBUTE
+            and self.type_lookup(tracker, "__getattr__") is None
+        ):
+            return self.get_attr(proxy, str(self.realize(args[0], "object.__getattribute__")))
+        if method is _type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
+            return self._object_default(proxy, name, method, (proxy, *args))
+        if self.type_lookup(tracker, name) is method:
+            return getattr(proxy, name)(*args, **kwargs)
+        owner = method.__objclass__
+        if name in _MUTATORS.get(owner, frozenset()) or (
+            owner is object and name in ("__setattr__", "__delattr__")
+        ):
+            self.write(proxy, f"calls {owner.__name__}.{name}() on")
+        why = f"{owner.__name__}.{name}() of {tracker.source.name}"
+        return method(self.realize(proxy, why), *self.realize(args, why),
+                      **self.realize(kwargs, why))
 
     def call_builtin_method(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
@@ -1584,6 +1688,10 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
         value = table[name]
         if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
             return _STAND_INS[name]
+        if type(value) is type and sys._getframe(1).f_lasti in attribute_sites(
+            sys._getframe(1).f_code
+        ):  # `object.__repr__(x)`: its C methods must not get a proxy as self
+            return TypeAtSite(tracer, value)
         if is_scalar(value):
             tracer.note_world(value)  # open(), input()
             return value
