@@ -12,7 +12,10 @@ functions read what no special method shows:
 * *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``,
   ``warnings.warn``) read the call stack, which in a traced run holds the tracer's own frames and
   the traced copies' globals.  Their stand-in abandons the run, so the call runs
-  plainly and they read the stack a plain call has.
+  plainly and they read the stack a plain call has.  ``sys.setprofile`` too: it
+  would replace the net (:mod:`guards.net`).
+* ``sys.getprofile`` would show the net's profile function (3.11); its stand-in
+  answers what a plain run sees.
 
 Traced code never gets those functions: wherever it would (a module attribute,
 a global, a builtin), the tracer hands it the stand-in from :data:`POLYFILLS`
@@ -32,6 +35,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from guards.net import plain_getprofile
 from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
 
 #: The C functions whose answer depends on more than the value of what they are given.
@@ -47,6 +51,7 @@ STACK_READERS: tuple[Callable[..., Any], ...] = (
     traceback.format_tb, traceback.print_tb, traceback.format_exception,
     traceback.print_exception, traceback.walk_tb,
     warnings.warn,  # attributes the warning to a caller `stacklevel` frames up
+    sys.setprofile,  # would replace the net's profile function (3.11)
 )
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
@@ -109,6 +114,7 @@ def _qualified_name(fn: Callable[..., Any]) -> str:
 POLYFILLS: dict[Any, Callable[..., Any]] = {
     **{fn: _memory_reader(fn) for fn in MEMORY_READERS},
     **{fn: abandoning(fn, _qualified_name(fn)) for fn in STACK_READERS},
+    sys.getprofile: plain_getprofile,
 }
 #: Stand-in -> the real function (what a result holding a stand-in must hold).
 REAL_FUNCTIONS: dict[Any, Callable[..., Any]] = {

@@ -66,7 +66,7 @@ from guards.delegates import (
     delegated_operation,
 )
 from guards.errors import GuardsError
-from guards.net import UntracedCodeNet, exempt
+from guards.net import UntracedCodeNet, exempt, profiler_reason
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.sources import (
@@ -1454,7 +1454,7 @@ def trace_call(
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
     code = function.__code__
-    reason = code_facts(code).writes
+    reason = code_facts(code).writes or profiler_reason()
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
     n_params = code.co_argcount + code.co_kwonlyargcount
@@ -1476,7 +1476,9 @@ def trace_call(
     )
     tracer.enter(code)
     try:
-        with UntracedCodeNet(_TrackedGlobals, is_library_frame, tracer.untrackable):
+        with UntracedCodeNet(
+            _TrackedGlobals, is_library_frame, tracer.untrackable, is_library_code
+        ):
             result = tracer.finalize(_call_with(run, code, arguments))
     except _Abandon:
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
