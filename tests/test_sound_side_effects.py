@@ -9,6 +9,8 @@ check, as the documented path does, and no more.
 from __future__ import annotations
 
 import collections
+import functools
+import types
 from typing import Any
 
 import pytest
@@ -145,7 +147,8 @@ def test_a_python_missing_is_traced() -> None:
 
 
 def test_an_explanation_asks_a_hook_no_more_than_the_check() -> None:
-    """HASATTR through a counting ``__getattr__``: the check runs it once, and so does explain."""
+    """HASATTR through a counting ``__getattr__``: the check runs it once, and so does explain
+    (the second HASATTR comes after a failure: neither runs it)."""
     o = Lookups()
     absent = AttrSource(LocalSource("o"), "zz")
     present = AttrSource(LocalSource("o"), "mode")
@@ -160,7 +163,10 @@ def test_an_explanation_asks_a_hook_no_more_than_the_check() -> None:
     result = cf.check_verbose({"o": o})
     assert len(result.failures) == 1
     assert result.failures[0].actual is True
-    assert o.calls == 2  # one hasattr per check, none again to show the actual value
+    # The fast check stopped at the failure, so explain does not run the second
+    # hasattr either (it could have effects): none again to show the actual value.
+    assert o.calls == after_check == 1
+    assert [c.guard.source for c in result.not_evaluated] == [present]
 
 
 def test_a_failed_type_test_ends_the_values_other_checks_in_explanations() -> None:
@@ -214,3 +220,116 @@ def test_a_miss_explains_itself_only_when_someone_looks(
         f({"k": 3})
     assert explained == [1]
     assert "Recompiling" in caplog.text
+
+
+# -- explain reads nothing that the check, stopping at its first failure, would not (K7) -----
+
+
+@guards.specialize
+def _reads_m_if(flag: bool, m: Any) -> Any:
+    if flag:
+        return m["x"]
+    return "no"
+
+
+def test_explain_does_not_fill_a_defaultdict_behind_a_chainmap() -> None:
+    _reads_m_if.cache.clear()  # type: ignore[attr-defined]
+    assert _reads_m_if(True, {"x": 1}) == 1
+    dd: collections.defaultdict[str, int] = collections.defaultdict(int)
+    explanation = _reads_m_if.explain(False, collections.ChainMap(dd))  # type: ignore[attr-defined]
+    assert not explanation.hit
+    assert list(dd) == []
+    assert _reads_m_if(False, collections.ChainMap(dd)) == "no"
+    assert list(dd) == []
+
+
+def test_explain_does_not_fill_a_defaultdict_behind_a_mappingproxy() -> None:
+    _reads_m_if.cache.clear()  # type: ignore[attr-defined]
+    assert _reads_m_if(True, {"x": 1}) == 1
+    dd: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+    _reads_m_if.explain(False, types.MappingProxyType(dd))  # type: ignore[attr-defined]
+    assert list(dd) == []
+
+
+def test_explain_does_not_compute_a_cached_property() -> None:
+    class Lazy:
+        @functools.cached_property
+        def size(self) -> int:
+            return 3
+
+    class Plain:
+        size = 3
+
+    @guards.specialize
+    def f(flag: bool, o: Any) -> int:
+        return o.size if flag else 0  # type: ignore[no-any-return]
+
+    assert f(True, Plain()) == 3
+    o = Lazy()
+    f.explain(False, o)  # type: ignore[attr-defined]
+    assert "size" not in vars(o)
+    assert f(False, o) == f.__wrapped__(False, o) == 0  # type: ignore[attr-defined]
+    assert "size" not in vars(o)
+
+
+def test_explain_does_not_run_a_property_past_a_failure() -> None:
+    reads: list[str] = []
+
+    class Counted:
+        @property
+        def mode(self) -> str:
+            reads.append("mode")
+            return "a"
+
+    class Fixed:
+        mode = "a"
+
+    @guards.specialize
+    def f(flag: bool, o: Any) -> str:
+        return o.mode if flag else "-"  # type: ignore[no-any-return]
+
+    assert f(True, Fixed()) == "a"
+    o = Counted()
+    explanation = f.explain(False, o)  # type: ignore[attr-defined]
+    assert reads == []
+    assert "not evaluated" in str(explanation.entries[0].result)
+
+
+def test_explain_still_reports_every_guard_on_plain_data() -> None:
+    """The common case: after the first failure, guards on plain values are all explained."""
+
+    class Settings:
+        def __init__(self, scale: int, mode: str) -> None:
+            self.scale = scale
+            self.mode = mode
+
+    @guards.specialize
+    def f(n: int, cfg: dict[str, Any], s: Settings) -> Any:
+        return n, cfg["a"], cfg["b"], s.scale, s.mode
+
+    assert f(1, {"a": 1, "b": [2]}, Settings(3, "x")) == (1, 1, [2], 3, "x")
+    explanation = f.explain(2, {"a": 5, "b": [2, 3]}, Settings(4, "y"))  # type: ignore[attr-defined]
+    result = explanation.entries[0].result
+    failed = {failure.source.name for failure in result.failures}
+    assert {"L['n']", "L['cfg']['a']", "L['s'].scale", "L['s'].mode"} <= failed
+    assert any(name.startswith("L['cfg']['b']") for name in failed)
+    assert result.not_evaluated == ()
+
+
+def test_check_verbose_reports_unread_paths_after_a_failure() -> None:
+    """compile_guards' own check_verbose: a guard past a failure behind a ChainMap is listed
+    as not evaluated, and its defaultdict is left alone."""
+    d_x = GetItemSource(D, "x")
+    cf = compile_guards(
+        [LocalSource("n").make_guard(GuardBuilder.CONSTANT_MATCH),
+         d_x.make_guard(GuardBuilder.CONSTANT_MATCH)],
+        {"n": 1, "d": {"x": 1}},
+    )
+    dd: collections.defaultdict[str, int] = collections.defaultdict(int)
+    result = cf.check_verbose({"n": 2, "d": collections.ChainMap(dd)})
+    assert [f.source for f in result.failures] == [LocalSource("n")]
+    assert [c.guard.source for c in result.not_evaluated] == [d_x]
+    assert list(dd) == []
+    # Before any failure the paths are read as the check reads them.
+    result = cf.check_verbose({"n": 1, "d": collections.ChainMap({"x": 2})})
+    assert [f.source for f in result.failures] == [d_x]

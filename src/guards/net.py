@@ -19,6 +19,19 @@ guard on that path runs it again at every check.  Such reads run inside
 :func:`exempt`.  So does user code run by an effect that a hit skips anyway,
 as it skips printing: a logging call's handlers and filters, whose frames are
 below one that ``is_effect_frame`` accepts.
+
+How the net sees frames start depends on the Python:
+
+* 3.12 and later: ``sys.monitoring`` (``PY_START`` and ``PY_RESUME`` events for a
+  tool id of guards' own, claimed while any net is open and freed after).  It
+  coexists with profilers and debuggers (cProfile uses its own tool id) and
+  ``sys.getprofile()`` does not show it.  Events are process-wide, so the
+  callback filters by thread: another thread's frame costs one thread-local read.
+* 3.11: ``sys.setprofile`` in the tracing thread.  A profile function already
+  installed (cProfile, a user's hook) is never replaced: the call runs plainly
+  (:func:`profiler_reason`), so the profiler keeps running and sees a plain call.
+  Traced code asking ``sys.getprofile()`` gets :func:`plain_getprofile`, which
+  answers as a plain run would.
 """
 
 from __future__ import annotations
@@ -32,6 +45,10 @@ from typing import Any
 
 #: ``sys.setprofile``'s callback signature.
 ProfileFunction = Callable[[types.FrameType, str, Any], Any]
+#: ``sys.monitoring`` (3.12+), or None.
+_SYS_MONITORING: Any = getattr(sys, "monitoring", None)
+#: Whether frames are watched with ``sys.monitoring`` (else ``sys.setprofile``).
+USES_MONITORING = _SYS_MONITORING is not None
 
 
 class _State(threading.local):
@@ -51,7 +68,9 @@ class UntracedCodeNet:
     ``on_untraced(reason)`` is called for the first untraced user frame (later
     ones are inside it, or add nothing: the run is uncached already), unless a
     frame between it and the traced code it was called from is one for which
-    ``is_effect_frame(frame)`` is true.
+    ``is_effect_frame(frame)`` is true; ``is_library_code(code)``, optional,
+    tells code whose frames are library frames whatever their globals: with
+    ``sys.monitoring`` its events are switched off.
     """
 
     def __init__(
@@ -59,32 +78,48 @@ class UntracedCodeNet:
         traced_globals: type,
         is_library_frame: Callable[[types.FrameType], bool],
         on_untraced: Callable[[str], None],
+        is_library_code: Callable[[types.CodeType], bool] = lambda code: False,
         is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
     ) -> None:
         self.exempt = 0
+        self.is_library_code = is_library_code
         self.tripped = False
         self._traced_globals = traced_globals
         self._is_library_frame = is_library_frame
         self._on_untraced = on_untraced
         self._is_effect_frame = is_effect_frame
         self._previous: ProfileFunction | None = None
+        self._monitored = False
         self._outer: UntracedCodeNet | None = None
 
     def __enter__(self) -> UntracedCodeNet:
-        self._previous = sys.getprofile()  # type: ignore[assignment]
         self._outer = _state.net
         _state.net = self
-        sys.setprofile(self._profile)
+        self._monitored = _monitoring.open()
+        if not self._monitored:
+            self._previous = sys.getprofile()  # type: ignore[assignment]
+            sys.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        sys.setprofile(self._previous)
+        if self._monitored:
+            _monitoring.close()
+        else:
+            sys.setprofile(self._previous)
         _state.net = self._outer
 
     def _profile(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        if event == "call":
+            self.notice(frame)
+        previous = self._previous
+        if previous is not None:
+            return previous(frame, event, arg)
+        return None
+
+    def notice(self, frame: types.FrameType) -> None:
+        """``frame`` starts: report it if it is untraced user code (the first one only)."""
         if (
-            event == "call"
-            and not self.tripped
+            not self.tripped
             and not self.exempt
             and type(frame.f_globals) is not self._traced_globals
             and not self._is_library_frame(frame)
@@ -92,11 +127,6 @@ class UntracedCodeNet:
         ):
             self.tripped = True
             self._on_untraced(untraced_reason(frame))
-        previous = self._previous
-        if previous is not None:
-            return previous(frame, event, arg)
-        return None
-
 
     def _in_effect(self, frame: types.FrameType) -> bool:
         """``frame`` runs below an effect frame, itself below the traced code."""
@@ -106,6 +136,112 @@ class UntracedCodeNet:
                 return True
             caller = caller.f_back
         return False
+
+    @property
+    def previous_profile(self) -> ProfileFunction | None:
+        """The profile function installed before this net (what a plain run sees)."""
+        return self._previous
+
+
+class _Monitoring:
+    """The ``sys.monitoring`` tool id of the nets, claimed while any net is open.
+
+    ``open``/``close`` return False when monitoring cannot be used (3.11, or every
+    tool id is taken); the net then uses ``sys.setprofile``.
+    """
+
+    #: Tool ids without a name in CPython first; the named ones only if those are taken.
+    _CANDIDATES = (3, 4, 5, 2, 1, 0)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._tool: int | None = None
+
+    def open(self) -> bool:
+        if not USES_MONITORING:
+            return False
+        with self._lock:
+            if self._open == 0 and not self._claim():
+                return False
+            self._open += 1
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._open == 0:
+                self._release()
+
+    def _claim(self) -> bool:
+        monitoring = _SYS_MONITORING
+        for tool in self._CANDIDATES:
+            if monitoring.get_tool(tool) is None:
+                monitoring.use_tool_id(tool, "guards untraced-code net")
+                events = monitoring.events
+                monitoring.register_callback(tool, events.PY_START, _on_frame_start)
+                monitoring.register_callback(tool, events.PY_RESUME, _on_frame_start)
+                monitoring.set_events(tool, events.PY_START | events.PY_RESUME)
+                self._tool = tool
+                return True
+        return False
+
+    def _release(self) -> None:
+        tool = self._tool
+        if tool is not None:
+            monitoring = _SYS_MONITORING
+            monitoring.set_events(tool, 0)
+            monitoring.register_callback(tool, monitoring.events.PY_START, None)
+            monitoring.register_callback(tool, monitoring.events.PY_RESUME, None)
+            monitoring.free_tool_id(tool)
+            self._tool = None
+
+
+_monitoring = _Monitoring()
+
+
+def _on_frame_start(code: types.CodeType, offset: int) -> Any:
+    """``sys.monitoring``'s PY_START / PY_RESUME callback (any thread)."""
+    net = _state.net
+    if net is None:  # another thread, or this one between traces
+        return None
+    if net.is_library_code(code):  # for good: its frames are never reported
+        return _SYS_MONITORING.DISABLE
+    frame = sys._getframe(1)
+    while net is not None:  # every open net sees it, as chained profile functions did
+        net.notice(frame)
+        net = net._outer
+    return None
+
+
+def profiler_reason() -> str | None:
+    """Why a call must run plainly because of the profiler, or None.
+
+    With ``sys.setprofile`` the net would replace a profile function that is
+    already installed (cProfile's cannot even be called from Python), and any
+    profile function would see the traced copies' frames.  A net's own function
+    (a trace nested in a trace) does not count.
+    """
+    current = sys.getprofile()
+    if current is None:
+        return None
+    net = _state.net
+    if net is not None and current == net._profile:
+        return None
+    kind = type(current).__qualname__
+    return (
+        f"a profiler is active (sys.getprofile() is a {kind}): it would see the "
+        "tracer's frames, so the call runs plainly"
+    )
+
+
+def plain_getprofile() -> Any:
+    """``sys.getprofile()`` as a plain run sees it: the nets' own functions are hidden."""
+    current = sys.getprofile()
+    net = _state.net
+    while net is not None and current is not None and current == net._profile:
+        current, net = net.previous_profile, net._outer
+    return current
 
 
 def untraced_reason(frame: types.FrameType) -> str:

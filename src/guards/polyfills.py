@@ -14,7 +14,10 @@ functions read what no special method shows:
   which in a traced run holds the tracer's own frames and the traced copies'
   globals.  Their stand-in abandons the run, so the call runs plainly and they
   read the stack a plain call has (``guards.frames`` says how the stack is kept
-  from code that gets no stand-in).
+  from code that gets no stand-in).  ``sys.setprofile`` too: it would replace
+  the untraced-code net (:mod:`guards.net`).
+* ``sys.getprofile`` would show the net's profile function (3.11); its stand-in
+  answers what a plain run sees.
 
 Traced code never gets those functions: wherever it would (a module attribute,
 a global, a builtin), the tracer hands it the stand-in from :data:`POLYFILLS`
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from guards.frames import STACK_READERS
+from guards.net import plain_getprofile
 from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
 
 #: The C functions whose answer depends on more than the value of what they are given.
@@ -108,6 +112,10 @@ POLYFILLS: dict[Any, Callable[..., Any]] = {
         )
         for fn in STACK_READERS
     },
+    sys.setprofile: abandoning(
+        sys.setprofile, "sys.setprofile", "which would replace the untraced-code net"
+    ),
+    sys.getprofile: plain_getprofile,
 }
 #: Stand-in -> the real function (what a result holding a stand-in must hold).
 REAL_FUNCTIONS: dict[Any, Callable[..., Any]] = {

@@ -81,7 +81,7 @@ from guards.frames import (
     stack_reader_behind,
     stack_reader_in,
 )
-from guards.net import UntracedCodeNet, exempt
+from guards.net import UntracedCodeNet, exempt, profiler_reason
 from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
 from guards.purity import class_unknown_reads, unknown_reads
@@ -1888,11 +1888,15 @@ def trace_call(
 ) -> TraceOutcome:
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
     tracer = Tracer(context, trace_library_code=trace_library_code)
-    reason = code_facts(function.__code__).writes or code_facts(function.__code__).reads_stack
+    facts = code_facts(function.__code__)
+    reason = facts.writes or facts.reads_stack or profiler_reason()
     if reason is not None:
         return TraceOutcome(None, (reason,), (), completed=False)
     try:
-        with UntracedCodeNet(_TrackedGlobals, is_library_frame, tracer.untrackable, is_log_frame):
+        with UntracedCodeNet(
+            _TrackedGlobals, is_library_frame, tracer.untrackable,
+            is_library_code=is_library_code, is_effect_frame=is_log_frame,
+        ):
             result = tracer.finalize(_run_top(tracer, function))
     except _Abandon:
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)

@@ -7,6 +7,9 @@ the fast path it changes nothing it reads: items are read as guards read them
 (:func:`guards.sources.get_item`, never ``__missing__``), a failed yes/no check
 is not asked again to show its actual value, and once a value's type or
 identity test failed, its costlier checks (which could run its hooks) are skipped.
+Past the first failure, which the fast check would stop at, it reads only what
+:mod:`guards.plain` finds free of user code; a check that would need more is
+listed in ``CheckResult.not_evaluated`` instead.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import attrs
 
 from guards.builder import COST_IDENTITY, Check, show
 from guards.guard import Guard, Provenance
+from guards.plain import is_plain_data, is_plain_step
 from guards.sources import Source
 
 
@@ -66,12 +70,23 @@ class GuardFailure:
         return self.message
 
 
+#: Stands for a value that the explanation did not read: reading it could run user code,
+#: which the fast check, stopping at an earlier failure, would not have run.
+NOT_READ = Unreadable("not read", LookupError("an earlier guard failed"))
+
+
 @attrs.frozen
 class CheckResult:
-    """The verdict of ``check_verbose``: ``passed`` and every failure, in check order."""
+    """The verdict of ``check_verbose``: ``passed`` and every failure, in check order.
+
+    ``not_evaluated``: the checks after a failure that were not evaluated because
+    reading their paths, or evaluating them, could run user code (a property, a
+    ``defaultdict`` behind a ``ChainMap``) that the fast check never runs.
+    """
 
     passed: bool
     failures: tuple[GuardFailure, ...]
+    not_evaluated: tuple[Check, ...] = ()
 
     def __bool__(self) -> bool:
         return self.passed
@@ -81,6 +96,11 @@ class CheckResult:
             return "all guards passed"
         lines = [f"{len(self.failures)} guard failure(s):"]
         lines += [f"  - {failure.message}" for failure in self.failures]
+        if self.not_evaluated:
+            lines.append(
+                f"{len(self.not_evaluated)} guard(s) not evaluated (an earlier guard failed):"
+            )
+            lines += [f"  - {c.guard.kind} {c.description}" for c in self.not_evaluated]
         return "\n".join(lines)
 
 
@@ -109,6 +129,7 @@ def evaluate(
 ) -> CheckResult:
     """Run every check; collect a :class:`GuardFailure` for each one that does not hold."""
     values: dict[Source, Any] = {}
+    careful = False  # past a failure: take only plain steps (guards.plain)
 
     def read(source: Source) -> Any:
         if source in values:
@@ -119,15 +140,19 @@ def evaluate(
                 value = source._root_value(f_locals, f_globals)
             else:
                 base_value = read(base)
-                value = base_value if type(base_value) is Unreadable else source._step(
-                    base_value
-                )
+                if type(base_value) is Unreadable:
+                    value = base_value
+                elif careful and not is_plain_step(source, base_value):
+                    return NOT_READ  # not kept: nothing read it yet
+                else:
+                    value = source._step(base_value)
         except Exception as exc:
             value = Unreadable(f"cannot read {source.name}", exc)
         values[source] = value
         return value
 
     failures: list[GuardFailure] = []
+    not_evaluated: list[Check] = []
     # A value whose type or identity test failed is not what its costlier checks
     # assume: the fast path stops there, and so do they (they could run its hooks).
     ended: set[Source] = set()
@@ -136,6 +161,12 @@ def evaluate(
             continue
         args = [read(source) for source in check.sources]
         actual = _first_unreadable(args)
+        if actual is NOT_READ or (
+            careful and actual is None and check.cost > COST_IDENTITY
+            and not all(is_plain_data(arg) for arg in args)
+        ):
+            not_evaluated.append(check)
+            continue
         if actual is None:
             try:
                 if predicate(*args):
@@ -149,7 +180,8 @@ def evaluate(
         failures.append(
             GuardFailure(check.guard, check, check.expected, actual, failure_message(check, actual))
         )
-    return CheckResult(not failures, tuple(failures))
+        careful = True
+    return CheckResult(not failures, tuple(failures), tuple(not_evaluated))
 
 
 def _first_unreadable(args: Sequence[Any]) -> Unreadable | None:
