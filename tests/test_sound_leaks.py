@@ -253,3 +253,26 @@ def test_storing_into_a_registry_through_a_c_method_happens_once_with_the_real_o
     assert list(REGISTRY) == [cfg]
     assert REGISTRY[0] is cfg
     assert register.cache.info().entries == 0
+
+
+@pytest.mark.parametrize(
+    "make", [iter, lambda d: iter(d.items()), lambda d: iter(d.values()), lambda d: zip(d, d)]
+)
+def test_a_returned_c_iterator_over_a_dict_is_a_plain_runs(make: Any) -> None:
+    """An iterator over a dict input, returned unconsumed, is the plain run's: its type,
+    and the error it raises when the dict grows before it is consumed."""
+
+    def f(d: dict[str, int]) -> Any:
+        return make(d)
+
+    fast = guards.specialize(f)
+    d = {"a": 1}
+    got, plain = fast(d), f(d)
+    assert type(got) is type(plain)
+    d["b"] = 2
+    for it in (got, plain):
+        with pytest.raises(RuntimeError, match="changed size during iteration"):
+            list(it)
+    assert fast.cache.info().entries == 0
+    [reason] = fast.specialized.uncached_reasons
+    assert "reads its input when consumed" in reason

@@ -124,6 +124,12 @@ _ID_SCALARS = (
 _GENERATORS = (
     types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
 )
+def _is_c_iterator(cls: type) -> bool:
+    """``cls`` is an iterator implemented in C (``list_iterator``, ``map``, ``zip``...)."""
+    step = _type_lookup(cls, "__next__")
+    return step is not None and not isinstance(step, types.FunctionType)
+
+
 #: The views of a dict, by the method that makes each.
 _DICT_VIEWS = {
     type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items",
@@ -556,6 +562,8 @@ class Tracer:
         self._site_proxies: dict[int, Tracked] = {}
         # Classes made during the run (weakly): one alive after it escaped.
         self._made: list[weakref.ref[Any]] = []
+        # Why the run's result cannot be handed out at all (it holds a C iterator).
+        self._discard: str | None = None
         # The exception the caller was handling, if any: not one of the run's.
         self._outer_exception = sys.exception()
         self.entered = _Boundary(self)
@@ -1421,6 +1429,8 @@ class Tracer:
         fine to return, but a hit would return that same class: not cached.
         """
         self._dict_copies.clear()  # the views in the result were rewritten (finalize)
+        if self._discard is not None:
+            return self._discard
         kept = outliving((self._proxies, self._site_proxies, self._globals), self._made)
         if kept is None:
             return None
@@ -1501,6 +1511,10 @@ class Tracer:
             memo[key] = self._fix_view(value, memo)
         elif issubclass(t, _GENERATORS):
             self.untrackable("returns a generator, which would run later on tracked values")
+        elif _is_c_iterator(t):
+            # It reads what it iterates when consumed (an input, or the trace's private
+            # copy of one), and a stored copy would not: the caller gets a plain run's.
+            self._discard = f"returns a {t.__qualname__}, which reads its input when consumed"
         elif t is types.FunctionType and value in REAL_FUNCTIONS:
             memo[key] = REAL_FUNCTIONS[value]  # a stand-in is the trace's own
         elif issubclass(t, types.FunctionType):
