@@ -256,7 +256,8 @@ def test_storing_into_a_registry_through_a_c_method_happens_once_with_the_real_o
 
 
 @pytest.mark.parametrize(
-    "make", [iter, lambda d: iter(d.items()), lambda d: iter(d.values()), lambda d: zip(d, d, strict=True)]
+    "make",
+    [iter, lambda d: iter(d.items()), lambda d: iter(d.values()), lambda d: zip(d, d, strict=True)],
 )
 def test_a_returned_c_iterator_over_a_dict_is_a_plain_runs(make: Any) -> None:
     """An iterator over a dict input, returned unconsumed, is the plain run's: its type,
