@@ -119,3 +119,37 @@ def test_a_compiled_patterns_match_gives_a_plain_calls_result() -> None:
     assert number("12ab") == number("12ab") == "12"
     assert number("ab") is None
     assert "PATTERN" in " ".join(number.specialized.uncached_reasons)
+
+
+def test_a_dict_subclass_read_by_c_code_past_its_keys_runs_plainly() -> None:
+    """``dict(d)`` reads a dict subclass's table past a Python ``keys``: as a plain run does."""
+
+    class Reversed(dict):  # type: ignore[type-arg]
+        def keys(self) -> Any:
+            return list(reversed(list(super().keys())))
+
+    def f(d: dict[str, int]) -> list[str]:
+        return list(dict(d))
+
+    fast = guards.specialize(f)
+    d = Reversed(a=1, b=2)
+    assert fast(d) == f(d) == ["a", "b"]
+    [reason] = fast.specialized.uncached_reasons
+    assert "overriding dict.keys" in reason
+
+
+def test_a_dict_subclass_with_dicts_own_methods_caches_its_copy() -> None:
+    """``dict(d)`` of a plain dict subclass is cached, and a changed item is a miss."""
+
+    class Defaults(dict):  # type: ignore[type-arg]
+        pass
+
+    def f(d: dict[str, int]) -> dict[str, int]:
+        return dict(d)
+
+    fast = guards.specialize(f)
+    d = Defaults(a=1)
+    assert fast(d) == fast(d) == {"a": 1}
+    assert fast.cache.info().hits == 1
+    d["a"] = 2
+    assert fast(d) == f(d) == {"a": 2}

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import abc
 import builtins
+import collections
 import contextlib
 import dis
 import enum
@@ -124,6 +125,24 @@ _ID_SCALARS = (
 _GENERATORS = (
     types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
 )
+def _bypassed_override(cls: type) -> str | None:
+    """The method of a dict subclass that C code reading a dict bypasses, if any.
+
+    ``dict(d)``, ``{**d}`` and ``dict.update(d)`` read a real dict subclass whose
+    ``__iter__`` is dict's straight from its table, past a ``keys`` or
+    ``__getitem__`` written in Python; a proxy has no table, so C code would call
+    them.  A run with such a value cannot be faithful: it is abandoned.
+    """
+    if cls is dict or not issubclass(cls, dict) or _type_lookup(cls, "__iter__") is not (
+        dict.__iter__
+    ):
+        return None
+    for name in ("keys", "__getitem__"):
+        if isinstance(_type_lookup(cls, name), types.FunctionType):
+            return name
+    return None
+
+
 def _is_c_iterator(cls: type) -> bool:
     """``cls`` is an iterator implemented in C (``list_iterator``, ``map``, ``zip``...)."""
     step = _type_lookup(cls, "__next__")
@@ -660,6 +679,12 @@ class Tracer:
                 # Two paths, one object: user code may compare them with `is`.
                 tracker._install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
             return proxy
+        bypassed = _bypassed_override(type(value))
+        if bypassed is not None:
+            self.abandon(
+                f"reads {tracker.source.name}, a {type(value).__qualname__} overriding "
+                f"dict.{bypassed} in Python, which C code reading a dict bypasses"
+            )
         proxy = proxy_class(type(value))(tracker, self)
         self._proxies[id(value)] = proxy
         return proxy
@@ -1323,6 +1348,21 @@ class Tracer:
         return method(self.realize(proxy, why), *self.realize(args, why),
                       **self.realize(kwargs, why))
 
+    def _dicts_own(self, tracker: LazyTracker, name: str) -> bool:
+        """A dict subclass whose ``name`` is ``dict``'s own, and its items too (guarded):
+        ``name`` reads it as it reads a dict (``dict(d)`` calls ``d.keys()``).  An
+        ``OrderedDict``'s ``keys()`` too: a live view, in its order, that
+        ``DICT_KEYS_MATCH`` guards."""
+        t = type(tracker._value())
+        if t is collections.OrderedDict:  # its own keys() is a view in its own order
+            return name == "keys"
+        if not issubclass(t, dict) or name not in ("get", "keys", "values", "items", "copy"):
+            return False
+        return all(
+            self.type_lookup(tracker, method) is dict.__dict__[method]
+            for method in (name, "__getitem__", "__iter__", "__len__")
+        )
+
     def call_builtin_method(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
         """``proxy.name(*args)`` for ``name`` a method written in C (a ``_BuiltinMethod``).
@@ -1340,7 +1380,7 @@ class Tracer:
         t = type(value)
         if name in _MUTATORS.get(t, frozenset()):
             self.write(proxy, f"calls .{name}() on")
-        if t is dict:
+        if t is dict or self._dicts_own(tracker, name):
             if name == "get" and args and not kwargs:
                 key = self._realize_key(args[0])
                 if tracker.contains(key):
