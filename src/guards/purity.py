@@ -28,9 +28,10 @@ User code is not this module's business: the tracer enters it.
 from __future__ import annotations
 
 import sys
-import threading
 import types
 from typing import Any
+
+from guards.world import ImportedNames
 
 #: Builtin functions that read only their arguments (or call back into them:
 #: their hooks, traced or caught by the net).  Not ``open``, ``input``,
@@ -82,23 +83,14 @@ _VALUE_TYPES = (str, bytes, bytearray, int, float, complex, bool, tuple, list, d
                 frozenset, range, slice, memoryview, type(None))
 
 
-class _Allowed:
+class _Allowed(ImportedNames):
     """:data:`PURE_CALLABLES` resolved to objects, for the modules imported so far."""
 
     def __init__(self) -> None:
         self.objects: dict[int, Any] = {}
-        self._pending = list(PURE_CALLABLES)
-        self._modules_seen = -1
-        self._lock = threading.Lock()
+        super().__init__(list(PURE_CALLABLES))
 
-    def refresh(self) -> None:
-        if len(sys.modules) == self._modules_seen:
-            return
-        with self._lock:
-            self._modules_seen = len(sys.modules)
-            self._pending = [name for name in self._pending if not self._resolve(name)]
-
-    def _resolve(self, dotted: str) -> bool:
+    def resolve(self, dotted: str) -> bool:
         module_name, _, attr = dotted.rpartition(".")
         module = sys.modules.get(module_name)
         if module is None:

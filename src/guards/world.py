@@ -119,17 +119,17 @@ TRACED_LIBRARY: tuple[str, ...] = (
 )
 
 
-class _Table:
-    """:data:`WORLD_READERS` resolved to objects, for the modules imported so far."""
+class ImportedNames:
+    """Dotted names of library objects, resolved once their module is imported.
 
-    def __init__(self) -> None:
-        self.objects: dict[int, tuple[Any, str]] = {}
-        self.methods: dict[tuple[int, str], tuple[Any, str]] = {}
-        self.classes: dict[int, tuple[type, str]] = {}
-        #: classes with a method in the table (``datetime.datetime`` for ``now``)
-        self.owners: dict[int, tuple[type, str]] = {}
-        self.traced: dict[int, Any] = {}
-        self._pending = list(WORLD_READERS) + [(name, "") for name in TRACED_LIBRARY]
+    Resolving never imports anything: an entry whose module is not in
+    ``sys.modules`` stays pending, and :meth:`refresh` tries the pending ones
+    again whenever ``sys.modules`` has grown.  Subclasses say what resolving
+    one entry does (:meth:`resolve`: True once it is done).
+    """
+
+    def __init__(self, pending: list[Any]) -> None:
+        self._pending = pending
         self._modules_seen = -1
         self._lock = threading.Lock()
 
@@ -139,7 +139,27 @@ class _Table:
             return
         with self._lock:
             self._modules_seen = len(sys.modules)
-            self._pending = [entry for entry in self._pending if not self._resolve(*entry)]
+            self._pending = [entry for entry in self._pending if not self.resolve(entry)]
+
+    def resolve(self, entry: Any) -> bool:
+        """Resolve one pending entry; False while its module is not imported."""
+        raise NotImplementedError
+
+
+class _Table(ImportedNames):
+    """:data:`WORLD_READERS` resolved to objects, for the modules imported so far."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, tuple[Any, str]] = {}
+        self.methods: dict[tuple[int, str], tuple[Any, str]] = {}
+        self.classes: dict[int, tuple[type, str]] = {}
+        #: classes with a method in the table (``datetime.datetime`` for ``now``)
+        self.owners: dict[int, tuple[type, str]] = {}
+        self.traced: dict[int, Any] = {}
+        super().__init__(list(WORLD_READERS) + [(name, "") for name in TRACED_LIBRARY])
+
+    def resolve(self, entry: Any) -> bool:
+        return self._resolve(*entry)
 
     def _resolve(self, dotted: str, what: str) -> bool:
         found = _find(dotted)
