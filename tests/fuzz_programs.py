@@ -2,15 +2,19 @@
 
 A *program* is the source text of a small module drawn from a typed grammar.
 Its skeleton is fixed, so one script of mutations fits every program: globals
-``G_*``, a class ``Box`` with class attributes, two methods, a property, a
-static and a class method, a subclass ``Sub`` overriding one of them, two
-helper functions (one also behind ``functools.partial``), a closure whose cell
-a setter rebinds, and the function under test ``f(b, xs, d, k=..., *, flag=...)``.
-What varies is every *body*: typed expressions (attribute, item and global
-reads, comparisons, arithmetic, f-strings, ``is None`` tests, ``len``/
-``sorted``/``sum``/``min``/``max``, ``dict.get``, ``in``, calls, containers)
-and statements (``if``/``else``, ``for`` over lists and dicts, ``try``/
-``except``, ``match``, nested closures, local containers).
+``G_*``; values of library types whose user code reads globals (a namedtuple,
+a dataclass, a ``SimpleNamespace``, a ``__slots__`` object, a Python mapping,
+an enum with methods, a ``singledispatch`` function, context managers); a
+class ``Box`` with class attributes, two methods, a property, a static and a
+class method; a subclass ``Sub`` overriding one of them; two helper functions
+(one also behind ``functools.partial``); a closure whose cell a setter
+rebinds; and the function under test ``f(b, xs, d, k=..., *, flag=...,
+sentinel=MISSING)``.  What varies is every *body*: typed expressions
+(attribute, item and global reads, comparisons, arithmetic, f-strings,
+``is None`` tests, ``len``/``sorted``/``sum``/``min``/``max``, ``dict.get``,
+``in``, calls, containers) and statements (``if``/``else``, ``for`` over lists
+and dicts, ``try``/``except``, ``raise``, ``match``, ``with``, ``while``,
+nested closures, local containers).
 
 Bodies only call what comes before them in :data:`CALL_ORDER`, so no program
 recurses, and they never write to anything they did not create, so the only
@@ -28,7 +32,6 @@ outcome (:func:`same_outcome`), and that the specialized call changed nothing.
 
 from __future__ import annotations
 
-import builtins
 import collections
 import copy
 import functools
@@ -50,11 +53,10 @@ T = TypeVar("T")
 #: Callables in the order bodies may call them: a body calls only what comes before it.
 CALL_ORDER = ("h0", "h1", "m0", "sub_m0", "m1", "p", "sm", "cm", "cellf", "f")
 
-#: Types of expressions.  ``list`` is a list of ints, ``dict`` maps str keys to ints,
-#: ``opt`` is an int or None, ``box`` a Box (or Sub) instance, ``cls`` Box or Sub.
-TYPES = ("int", "str", "bool", "list", "dict", "opt", "box", "float")
-
-#: Types a local variable or a returned value may have.
+#: Types a local variable or a returned value may have.  ``list`` is a list of ints,
+#: ``dict`` maps str keys to ints, ``opt`` is an int or None, ``box`` a Box (or Sub)
+#: instance.  Expressions also have the types ``key`` (a str key), ``cls`` (Box or
+#: Sub) and ``sentinel``.
 VALUE_TYPES = ("int", "str", "bool", "list", "dict", "opt", "float", "box")
 
 KEYS = ("a", "b", "c")
@@ -108,9 +110,9 @@ def callable_before(name: str) -> frozenset[str]:
 class Writer:
     """Draws the text of typed expressions and statements for one program.
 
-    Every choice is a ``sampled_from`` whose first option is the simplest, so
-    Hypothesis shrinks expressions towards literals and bodies towards
-    ``return 0``.
+    Every choice is an index drawn with ``st.integers`` whose first option is
+    the simplest, so Hypothesis shrinks expressions towards literals and
+    bodies towards ``return 0``.
     """
 
     def __init__(self, draw: st.DrawFn, max_depth: int = 3) -> None:
@@ -519,9 +521,12 @@ class Writer:
     def returned(self, returns: str, scope: Scope) -> str:
         if returns != "any":
             return self.expr(returns, scope)
-        shape = self.pick(["one", "tuple", "dict", "fstring", "closure", "iterator"])
+        shape = self.pick(["one", "locals", "tuple", "dict", "fstring", "closure", "iterator"])
         if shape == "one":
             return self.expr(self.pick(VALUE_TYPES), scope)
+        if shape == "locals":  # every value the body computed reaches the caller
+            names = [n for n in scope.names if re.fullmatch(r"v\d+", n)]
+            return "(" + "".join(f"{n}, " for n in names) + f"{self.expr('int', scope)})"
         if shape == "tuple":
             n = self.draw(st.integers(2, 3))
             return "(" + ", ".join(self.expr(self.pick(VALUE_TYPES), scope) for _ in range(n)) + ")"
@@ -684,7 +689,8 @@ class Writer:
 
     def stmt_with(self, s: Scope, returns: str, ind: str, nested: int) -> Emitted:
         v = self.fresh("v")
-        return [f"{ind}with ctx({self.expr('int', s)}) as {v}:",
+        manager = self.pick(["ctx", "Ctx"])
+        return [f"{ind}with {manager}({self.expr('int', s)}) as {v}:",
                 f"{ind}    {v} = {v} + {self.expr('int', s)}"], s.with_name(v, "int")
 
     def stmt_while(self, s: Scope, returns: str, ind: str, nested: int) -> Emitted:
@@ -927,6 +933,17 @@ def _(x: int):
 @contextlib.contextmanager
 def ctx(x):
     yield x + G_INT
+
+
+class Ctx:  # the same, as a class: the with statement calls its dunders
+    def __init__(self, x):
+        self.x = x
+
+    def __enter__(self):
+        return self.x + G_INT
+
+    def __exit__(self, *exc):
+        return False
 """
 
 #: Replacements the script swaps in: a helper, a method, and a builtin ``len``.
@@ -958,7 +975,17 @@ MUTATIONS = (
     "f.__defaults__", "f.__kwdefaults__", "set_cell", "len=alt", "sum=alt",
     "b.n=bool", "b.n=float", "b.s=Tag", "G_FLOAT", "d=retype", "G_PT", "G_PAIR.a",
     "G_PAIR.b.append", "NS.level", "G_SLOT.v", "environ", "h0.weight", "MISSING",
-    "G_TABLE[k]", "del G_TABLE[k]",
+    "G_TABLE[k]", "del G_TABLE[k]", "many",
+)
+
+#: What the step ``many`` changes at once: most values a program can read, each a
+#: little, so a stale read anywhere shows (one op per kind of state).
+MANY = (
+    "b.n", "b.s", "b.tag", "b.items.append", "b.opts[k]", "b.child.n", "xs.append", "d[k]",
+    "G_INT", "G_STR", "G_LIST.append", "G_DICT[k]", "G_OPT", "G_FLAG", "G_FLOAT", "G_BOX.n",
+    "G_BOX.items.append", "G_BOX.tag", "Box.SCALE", "Sub.SCALE", "Box.CL.append", "Box.NAME",
+    "h0.__defaults__", "h1.__defaults__", "PH.keywords", "set_cell", "G_PT", "G_PAIR.a",
+    "G_PAIR.b.append", "NS.level", "G_SLOT.v", "G_TABLE[k]", "h0.weight", "environ",
 )
 
 #: A step: ``("call", v)`` (``v`` picks how the call is spelled) or ``(mutation, v)``.
@@ -1255,6 +1282,11 @@ def _toggle_environ(value: str) -> None:
         os.environ[ENVIRON_VAR] = value
 
 
+def _mutate_many(w: World, v: int) -> None:
+    for op in MANY:
+        MUTATORS[op](w, v + 1)
+
+
 def _set_kwdefault(fn: Any, v: int) -> None:
     if v % 2:  # in place, or a new dict
         fn.__kwdefaults__["flag"] = v > 1
@@ -1342,7 +1374,7 @@ MUTATORS: dict[str, Callable[[World, int], None]] = {
     "MISSING": lambda w, v: w.ns.__setitem__("MISSING", object()),
     "G_TABLE[k]": lambda w, v: w.ns["G_TABLE"].data.__setitem__(_k(v), v),
     "del G_TABLE[k]": lambda w, v: w.ns["G_TABLE"].data.pop(_k(v), None),
+    "many": lambda w, v: _mutate_many(w, v),
 }
 
 assert set(MUTATORS) == set(MUTATIONS)
-assert builtins.len is len

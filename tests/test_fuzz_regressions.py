@@ -114,6 +114,77 @@ def test_enum_method_reading_a_global_sees_the_global_change() -> None:
     agree(f)
 
 
+def test_with_statement_on_a_class_reading_a_global_sees_the_global_change() -> None:
+    """``with Ctx(x) as v`` runs ``Ctx.__enter__``, user code the interpreter calls: traced."""
+    ns = program("""
+        G = 1
+        class Ctx:
+            def __init__(self, x):
+                self.x = x
+            def __enter__(self):
+                return self.x + G
+            def __exit__(self, *exc):
+                return False
+        def f():
+            with Ctx(1) as v:
+                return v
+    """)
+    f = guards.specialize(ns["f"])
+    agree(f)
+    ns["G"] = 5
+    agree(f)
+    del ns["G"]
+    agree(f)  # NameError, as in a plain call
+
+
+# ------------------------------------------------------------------- methods through classes
+def test_method_of_an_instance_made_inside_the_call_sees_the_global_it_reads() -> None:
+    """``Sub(k).cm(k)``: a method of an instance the call created is traced, its reads guarded."""
+    ns = program("""
+        G = 5
+        class Box:
+            def __init__(self, n):
+                self.n = n
+            def cm(self, x):
+                return x + G
+        class Sub(Box):
+            pass
+        def f(k):
+            return Sub(k).cm(k)
+    """)
+    f = guards.specialize(ns["f"])
+    agree(f, 1)
+    ns["G"] = 0
+    agree(f, 1)
+
+
+@pytest.mark.parametrize(
+    "call", ["Box.sm(k)", "Box.cm(k)", "Box.plain(k)", "Box.m(Box(), k)", "Box().cm(k)"]
+)
+def test_function_reached_through_a_class_sees_the_global_it_reads(call: str) -> None:
+    """Static, class and plain functions and methods called through a class are traced."""
+    ns = program(f"""
+        G = 1
+        class Box:
+            def m(self, x):
+                return x + G
+            @classmethod
+            def cm(cls, x):
+                return x + G
+            @staticmethod
+            def sm(x):
+                return x + G
+            def plain(x):
+                return x + G
+        def f(k):
+            return {call}
+    """)
+    f = guards.specialize(ns["f"])
+    agree(f, 1)
+    ns["G"] = 5
+    agree(f, 1)
+
+
 # ------------------------------------------------------------------------ class attributes
 def test_class_attribute_inherited_through_a_subclass_sees_its_list_grow() -> None:
     """``Sub.CL`` read through the class is guarded, even when the list lives on the base."""
@@ -176,6 +247,21 @@ def test_dir_of_an_argument_sees_a_new_attribute() -> None:
     agree(f, b)
     b.zz = 1
     agree(f, b)
+
+
+# ---------------------------------------------------------------------------- outside world
+def test_os_getenv_sees_the_environment_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.getenv`` reads the environment: a later change is not answered from the cache."""
+    monkeypatch.delenv("GUARDS_FUZZ_VAR", raising=False)
+    ns = program("""
+        import os
+        def f():
+            return '{}/{}'.format(0, os.getenv('GUARDS_FUZZ_VAR'))
+    """)
+    f = guards.specialize(ns["f"])
+    agree(f)
+    monkeypatch.setenv("GUARDS_FUZZ_VAR", "x")
+    agree(f)
 
 
 # ----------------------------------------------------------------------------------- match
