@@ -7,7 +7,7 @@ import gc
 import pytest
 
 from guards import GuardBuilder, LocalSource, compile_guards
-from guards.codegen import PART_LINES
+from guards.checks.codegen import PART_LINES
 
 
 def _guards(n: int) -> tuple[list, dict[str, int]]:  # type: ignore[type-arg]

@@ -21,7 +21,7 @@ from guards import (
     MissExplanation,
     compile_guards,
 )
-from guards.check import CheckFunction
+from guards.checks.compiled import CheckFunction
 
 
 def equals_x(x: Any) -> CheckFunction:

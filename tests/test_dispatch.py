@@ -7,7 +7,7 @@ import math
 import pytest
 
 import guards
-from guards.dispatch import INLINE_ENTRIES
+from guards.specialization.dispatcher import INLINE_ENTRIES
 
 
 def describe(x: object) -> str:

@@ -27,7 +27,7 @@ def test_disable_is_importable_without_loading_the_library() -> None:
 def test_public_names_are_the_objects_not_the_modules_of_the_same_name() -> None:
     """guards.specialize, guards.tracing and guards.config stay what the docs say."""
     out = _run(
-        "import guards.specialization, guards.contexts, guards.options, guards\n"
+        "import guards.specialization.decorator, guards.tracking.lazy, guards.options, guards\n"
         "print(callable(guards.specialize), type(guards.config).__name__,"
         " guards.tracing.__name__)"
     )
@@ -54,3 +54,31 @@ def test_unknown_attribute_raises_attribute_error() -> None:
 
 def test_version_has_three_parts() -> None:
     assert guards.__version__.count(".") == 2
+
+
+def test_guard_kinds_are_known_in_a_fresh_process() -> None:
+    """make_guard by a kind's name works before anything has imported the builder.
+
+    Regression: the kind registry was filled only when ``guards.builder`` happened
+    to be imported, so a fresh process got "unknown guard kind 'TYPE_MATCH'".
+    """
+    out = _run(
+        "import guards\n"
+        "print(guards.LocalSource('x').make_guard('TYPE_MATCH'))\n"
+        "print(guards.Guard(guards.LocalSource('y'), 'EQUALS_MATCH').kind)"
+    )
+    assert out == "TYPE_MATCH(L['x'])\nEQUALS_MATCH"
+
+
+def test_an_unknown_kind_lists_the_known_ones_in_a_fresh_process() -> None:
+    """The error for a misspelt kind names every registered kind, never an empty list."""
+    out = _run(
+        "import guards\n"
+        "try:\n"
+        "    guards.LocalSource('x').make_guard('TYPE_MATCHES')\n"
+        "except guards.GuardsValueError as exc:\n"
+        "    print(exc)"
+    )
+    assert "unknown guard kind 'TYPE_MATCHES'" in out
+    assert "TYPE_MATCH" in out.split("known kinds:")[1]
+    assert "EQUALS_MATCH" in out

@@ -1,4 +1,4 @@
-"""guards.plain: which reads run no user code (decided without running any)."""
+"""guards.core.plain: which reads run no user code (decided without running any)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from guards.plain import is_plain_attribute, is_plain_data, is_plain_step
-from guards.sources import GetItemSource, LocalSource
+from guards.core.plain import is_plain_attribute, is_plain_data, is_plain_step
+from guards.core.sources import GetItemSource, LocalSource
 
 
 class Slotted:

@@ -13,7 +13,7 @@ import pytest
 
 import guards
 from guards import DictKeySource, GuardBuilder, LocalSource, compile_guards
-from guards.sources import dict_key
+from guards.core.sources import dict_key
 
 
 class Node:

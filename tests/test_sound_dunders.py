@@ -4,7 +4,7 @@
 calls the Python ``__eq__``: that ``__eq__`` is traced, so what it reads is
 guarded.  The same for ``str`` -> ``__repr__``, ``format`` -> ``__str__``,
 ``int``/``float`` -> ``__index__``, iteration -> ``__getitem__`` and ``in`` ->
-iteration.  See ``guards.delegates``.
+iteration.  See ``guards.specialization.delegates``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import guards
-from guards.proxy import Tracked
+from guards.specialization.proxy import Tracked
 
 MODE = "a"
 

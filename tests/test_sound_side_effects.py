@@ -17,7 +17,7 @@ import pytest
 
 import guards
 from guards import GuardBuilder, compile_guards
-from guards.sources import AttrSource, GetItemSource, LocalSource, get_item
+from guards.core.sources import AttrSource, GetItemSource, LocalSource, get_item
 
 D = LocalSource("d")
 

@@ -17,7 +17,7 @@ import pytest
 
 import guards
 from guards import GuardBuilder, compile_guards
-from guards.sources import GetItemSource, LocalSource
+from guards.core.sources import GetItemSource, LocalSource
 
 X = LocalSource("x")
 

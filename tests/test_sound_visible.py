@@ -2,7 +2,7 @@
 
 Issue 9, fault kind 2.  Types, ``match``, formatting, ``dir``, dict views,
 C functions that read memory (``sys.getsizeof``, ``pickle``) and the proxy's
-special methods (driven from ``guards.proxy.OPERATIONS``): each specialized
+special methods (driven from ``guards.specialization.proxy.OPERATIONS``): each specialized
 call must return (or raise) exactly what the plain function does, on the miss
 and on the call after it, and after the state it read changes.
 """
@@ -28,7 +28,7 @@ import pytest
 from strategies import strict_same
 
 from guards import specialize
-from guards.proxy import OPERATIONS
+from guards.specialization.proxy import OPERATIONS
 
 pytestmark = pytest.mark.usefixtures("quiet_recompiles")
 

@@ -2,7 +2,7 @@
 
 A run that reads the environment, the file system, a clock, the random state
 or the thread's decimal context through the standard library is not cached,
-with a reason naming what it called (``guards.world``); the environment read
+with a reason naming what it called (``guards.specialization.world``); the environment read
 through ``os.getenv``/``os.environ`` is guarded precisely instead.
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 
 import guards
-from guards import world
+from guards.specialization import world
 
 FLAG = "GUARDS_TEST_SOUND_WORLD_FLAG"
 
@@ -220,7 +220,7 @@ def test_an_instance_of_a_user_subclass_of_random_makes_the_run_uncached() -> No
     assert "random" in uncached_because(roll)
 
 
-# ------------------------------------------- library code not known pure (guards.purity)
+# -------------------------- library code not known pure (guards.specialization.purity)
 def test_interpreter_settings_read_by_a_library_getter() -> None:
     @guards.specialize
     def below_limit(n: int) -> bool:

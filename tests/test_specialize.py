@@ -28,7 +28,7 @@ from guards import (
     specialize,
 )
 from guards.logs import configure_from_env
-from guards.proxy import Tracked
+from guards.specialization.proxy import Tracked
 
 THIS = sys.modules[__name__]
 

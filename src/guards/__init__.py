@@ -12,59 +12,38 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     # Re-exported for type checkers; at run time, __getattr__ below loads them.
-    from guards.binding import (
-        BoundCall as BoundCall,
-        bind_args as bind_args,
+    from guards.checks.cache import (
+        MISS as MISS,
+        CacheEntry as CacheEntry,
+        CacheInfo as CacheInfo,
+        EntryFailure as EntryFailure,
+        GuardedCache as GuardedCache,
+        MissExplanation as MissExplanation,
     )
-    from guards.builder import (
+    from guards.checks.compiled import (
+        CheckFunction as CheckFunction,
+        compile_guards as compile_guards,
+    )
+    from guards.checks.explain import (
+        CheckResult as CheckResult,
+        GuardFailure as GuardFailure,
+        Unreadable as Unreadable,
+    )
+    from guards.core.builder import (
         BUILTIN_KINDS as BUILTIN_KINDS,
         COST_CHEAP as COST_CHEAP,
         COST_IDENTITY as COST_IDENTITY,
         COST_USER_CODE as COST_USER_CODE,
         Check as Check,
         GuardBuilder as GuardBuilder,
-    )
-    from guards.cache import (
-        MISS as MISS,
-        CacheEntry as CacheEntry,
-        CacheInfo as CacheInfo,
-        CacheLimitError as CacheLimitError,
-        EntryFailure as EntryFailure,
-        GuardedCache as GuardedCache,
-        MissExplanation as MissExplanation,
-    )
-    from guards.check import (
-        CheckFunction as CheckFunction,
-        compile_guards as compile_guards,
-    )
-    from guards.contexts import (
-        NoTracingContextError as NoTracingContextError,
-        TracingContext as TracingContext,
-        current_tracing as current_tracing,
-        install_guard as install_guard,
-        tracing as tracing,
-    )
-    from guards.errors import (
-        GuardBuildError as GuardBuildError,
-        GuardsError as GuardsError,
-        GuardsTypeError as GuardsTypeError,
-        GuardsValueError as GuardsValueError,
-    )
-    from guards.guard import (
-        Guard as Guard,
-        Provenance as Provenance,
         register_guard_kind as register_guard_kind,
         unregister_guard_kind as unregister_guard_kind,
     )
-    from guards.markers import (
-        constant as constant,
-        disable as disable,
+    from guards.core.guard import (
+        Guard as Guard,
+        Provenance as Provenance,
     )
-    from guards.options import (
-        Config as Config,
-        config as config,
-    )
-    from guards.sources import (
+    from guards.core.sources import (
         AttrSource as AttrSource,
         ChainedSource as ChainedSource,
         ClosureSource as ClosureSource,
@@ -83,88 +62,105 @@ if TYPE_CHECKING:
         TypeSource as TypeSource,
         WeakRefCallSource as WeakRefCallSource,
     )
-    from guards.specialization import (
+    from guards.errors import (
+        CacheLimitError as CacheLimitError,
+        EmptyCellError as EmptyCellError,
+        GuardBuildError as GuardBuildError,
+        GuardsError as GuardsError,
+        GuardsTypeError as GuardsTypeError,
+        GuardsValueError as GuardsValueError,
+        NoTracingContextError as NoTracingContextError,
         StaleHitError as StaleHitError,
-        specialize as specialize,
-    )
-    from guards.tracer import (
+        UntrackableError as UntrackableError,
         UntrackedCallError as UntrackedCallError,
     )
-    from guards.tracker import (
-        EmptyCellError as EmptyCellError,
-        LazyTracker as LazyTracker,
-        UntrackableError as UntrackableError,
+    from guards.markers import (
+        constant as constant,
+        disable as disable,
     )
-    from guards.verbose import (
-        CheckResult as CheckResult,
-        GuardFailure as GuardFailure,
-        Unreadable as Unreadable,
+    from guards.options import (
+        Config as Config,
+        config as config,
+    )
+    from guards.specialization.decorator import (
+        specialize as specialize,
+    )
+    from guards.tracking.binding import (
+        BoundCall as BoundCall,
+        bind_args as bind_args,
+    )
+    from guards.tracking.lazy import (
+        LazyTracker as LazyTracker,
+        TracingContext as TracingContext,
+        current_tracing as current_tracing,
+        install_guard as install_guard,
+        tracing as tracing,
     )
 
 #: Public name -> the module that defines it.  Importing guards imports none of
 #: them: each is loaded the first time it is used, so ``guards.disable`` costs
 #: no more than the standard library modules ``guards.markers`` needs.
 _EXPORTS: dict[str, str] = {
-    'BoundCall': 'guards.binding',
-    'bind_args': 'guards.binding',
-    'BUILTIN_KINDS': 'guards.builder',
-    'COST_CHEAP': 'guards.builder',
-    'COST_IDENTITY': 'guards.builder',
-    'COST_USER_CODE': 'guards.builder',
-    'Check': 'guards.builder',
-    'GuardBuilder': 'guards.builder',
-    'CacheEntry': 'guards.cache',
-    'CacheInfo': 'guards.cache',
-    'CacheLimitError': 'guards.cache',
-    'EntryFailure': 'guards.cache',
-    'GuardedCache': 'guards.cache',
-    'MISS': 'guards.cache',
-    'MissExplanation': 'guards.cache',
-    'CheckFunction': 'guards.check',
-    'compile_guards': 'guards.check',
+    'BoundCall': 'guards.tracking.binding',
+    'bind_args': 'guards.tracking.binding',
+    'BUILTIN_KINDS': 'guards.core.builder',
+    'COST_CHEAP': 'guards.core.builder',
+    'COST_IDENTITY': 'guards.core.builder',
+    'COST_USER_CODE': 'guards.core.builder',
+    'Check': 'guards.core.builder',
+    'GuardBuilder': 'guards.core.builder',
+    'CacheEntry': 'guards.checks.cache',
+    'CacheInfo': 'guards.checks.cache',
+    'CacheLimitError': 'guards.errors',
+    'EntryFailure': 'guards.checks.cache',
+    'GuardedCache': 'guards.checks.cache',
+    'MISS': 'guards.checks.cache',
+    'MissExplanation': 'guards.checks.cache',
+    'CheckFunction': 'guards.checks.compiled',
+    'compile_guards': 'guards.checks.compiled',
     'GuardBuildError': 'guards.errors',
     'GuardsError': 'guards.errors',
     'GuardsTypeError': 'guards.errors',
     'GuardsValueError': 'guards.errors',
-    'Guard': 'guards.guard',
-    'Provenance': 'guards.guard',
-    'register_guard_kind': 'guards.guard',
-    'unregister_guard_kind': 'guards.guard',
+    'Guard': 'guards.core.guard',
+    'Provenance': 'guards.core.guard',
+    'register_guard_kind': 'guards.core.builder',
+    'unregister_guard_kind': 'guards.core.builder',
     'constant': 'guards.markers',
     'disable': 'guards.markers',
     'Config': 'guards.options',
     'config': 'guards.options',
-    'AttrSource': 'guards.sources',
-    'ChainedSource': 'guards.sources',
-    'ClosureSource': 'guards.sources',
-    'CodeSource': 'guards.sources',
-    'ConstantSource': 'guards.sources',
-    'DefaultsSource': 'guards.sources',
-    'DictKeySource': 'guards.sources',
-    'GetItemSource': 'guards.sources',
-    'GlobalSource': 'guards.sources',
-    'GlobalsSource': 'guards.sources',
-    'GuardSource': 'guards.sources',
-    'LocalSource': 'guards.sources',
-    'ModuleSource': 'guards.sources',
-    'SkipGuardSource': 'guards.sources',
-    'Source': 'guards.sources',
-    'TypeSource': 'guards.sources',
-    'WeakRefCallSource': 'guards.sources',
-    'StaleHitError': 'guards.specialization',
-    'specialize': 'guards.specialization',
-    'UntrackedCallError': 'guards.tracer',
-    'NoTracingContextError': 'guards.contexts',
-    'TracingContext': 'guards.contexts',
-    'current_tracing': 'guards.contexts',
-    'install_guard': 'guards.contexts',
-    'tracing': 'guards.contexts',
-    'EmptyCellError': 'guards.tracker',
-    'LazyTracker': 'guards.tracker',
-    'UntrackableError': 'guards.tracker',
-    'CheckResult': 'guards.verbose',
-    'GuardFailure': 'guards.verbose',
-    'Unreadable': 'guards.verbose',
+    'AttrSource': 'guards.core.sources',
+    'ChainedSource': 'guards.core.sources',
+    'ClosureSource': 'guards.core.sources',
+    'CodeSource': 'guards.core.sources',
+    'ConstantSource': 'guards.core.sources',
+    'DefaultsSource': 'guards.core.sources',
+    'DictKeySource': 'guards.core.sources',
+    'GetItemSource': 'guards.core.sources',
+    'GlobalSource': 'guards.core.sources',
+    'GlobalsSource': 'guards.core.sources',
+    'GuardSource': 'guards.core.sources',
+    'LocalSource': 'guards.core.sources',
+    'ModuleSource': 'guards.core.sources',
+    'SkipGuardSource': 'guards.core.sources',
+    'Source': 'guards.core.sources',
+    'TypeSource': 'guards.core.sources',
+    'WeakRefCallSource': 'guards.core.sources',
+    'StaleHitError': 'guards.errors',
+    'specialize': 'guards.specialization.decorator',
+    'UntrackedCallError': 'guards.errors',
+    'NoTracingContextError': 'guards.errors',
+    'TracingContext': 'guards.tracking.lazy',
+    'current_tracing': 'guards.tracking.lazy',
+    'install_guard': 'guards.tracking.lazy',
+    'tracing': 'guards.tracking.lazy',
+    'EmptyCellError': 'guards.errors',
+    'LazyTracker': 'guards.tracking.lazy',
+    'UntrackableError': 'guards.errors',
+    'CheckResult': 'guards.checks.explain',
+    'GuardFailure': 'guards.checks.explain',
+    'Unreadable': 'guards.checks.explain',
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -11,11 +11,17 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from guards.builder import GuardBuilder
-from guards.check import compile_guards
+from guards.checks.compiled import compile_guards
+from guards.core.builder import GuardBuilder
+from guards.core.sources import (
+    AttrSource,
+    ClosureSource,
+    DefaultsSource,
+    GetItemSource,
+    LocalSource,
+)
 from guards.logs import recompiles_log
-from guards.sources import AttrSource, ClosureSource, DefaultsSource, GetItemSource, LocalSource
-from guards.specialization import specialize
+from guards.specialization.decorator import specialize
 
 _GUARDS_USER_CODE = True  # provenance: treat this module's lines as the user's
 

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from guards.guard import Guard
-    from guards.verbose import GuardFailure
+    from guards.checks.cache import CacheEntry, MissExplanation
+    from guards.checks.explain import GuardFailure
+    from guards.core.guard import Guard
 
 
 class GuardsError(Exception):
@@ -47,6 +48,55 @@ class GuardBuildError(GuardsError):
         super().__init__(message)
         self.guard = guard
         self.failures = tuple(failures)
+
+
+class NoTracingContextError(GuardsError, RuntimeError):
+    """``install_guard`` was called with no tracing context open in this thread."""
+
+
+class UntrackableError(GuardsError, TypeError):
+    """An inspection whose answer depends on code the tracker cannot see into."""
+
+
+class EmptyCellError(GuardsError, NameError):
+    """A closure cell was read before the enclosing scope assigned it."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(
+            f"cannot access free variable {variable!r} where it is not associated with a "
+            "value in enclosing scope"
+        )
+        self.variable = variable
+
+
+class CacheLimitError(GuardsError):
+    """The cache is full and its policy is ``"raise"``; ``explanation`` says why it missed."""
+
+    def __init__(self, message: str, explanation: MissExplanation) -> None:
+        super().__init__(message)
+        self.explanation = explanation
+
+
+class StaleHitError(GuardsError):
+    """In verify mode: a cache hit returned what a fresh call would not.
+
+    ``entry`` is the entry that hit; its guards are ``entry.check.guards``.
+    """
+
+    def __init__(self, message: str, entry: CacheEntry) -> None:
+        super().__init__(message)
+        self.entry = entry
+
+
+class UntrackedCallError(GuardsError):
+    """In strict mode: the call could not be tracked, so it could not be cached.
+
+    ``reasons`` says why, in the words the statistics and logs use.
+    """
+
+    def __init__(self, message: str, reasons: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
 
 
 def describe(value: Any) -> str:

@@ -19,7 +19,7 @@ Known pure are: the builtins of :data:`PURE_BUILTINS` and every builtin class
 :data:`PURE_MODULES` (their functions, classes and the methods of those
 classes, C accelerators included); and the callables of
 :data:`PURE_CALLABLES` of otherwise unlisted modules (``os.path.join``).
-:mod:`guards.world` still names what the known readers read, and takes
+:mod:`guards.specialization.world` still names what the known readers read, and takes
 precedence (``datetime.datetime.now`` is in a pure module).
 
 User code is not this module's business: the tracer enters it.
@@ -31,7 +31,7 @@ import sys
 import types
 from typing import Any
 
-from guards.world import ImportedNames
+from guards.specialization.world import ImportedNames
 
 #: Builtin functions that read only their arguments (or call back into them:
 #: their hooks, traced or caught by the net).  Not ``open``, ``input``,
@@ -46,7 +46,7 @@ PURE_BUILTINS: frozenset[str] = frozenset({
 
 #: Modules (by ``__name__``, C accelerators included) whose every callable reads
 #: only its arguments.  Their known readers (``datetime.datetime.now``, the
-#: class ``decimal.Decimal``) are in :data:`guards.world.WORLD_READERS`.
+#: class ``decimal.Decimal``) are in :data:`guards.specialization.world.WORLD_READERS`.
 PURE_MODULES: frozenset[str] = frozenset({
     "math", "cmath", "operator", "_operator", "itertools", "functools", "_functools",
     "collections", "_collections", "_collections_abc", "collections.abc", "heapq", "_heapq",
@@ -73,7 +73,7 @@ PURE_CALLABLES: tuple[str, ...] = (
     "urllib.parse.quote", "urllib.parse.unquote", "urllib.parse.quote_plus",
     "urllib.parse.unquote_plus", "urllib.parse.urlencode",
     # A name's logger is the same object for the life of the process; what is done
-    # with it is logging, an effect that returns None (guards.frames), which a hit
+    # with it is logging, an effect that returns None (guards.specialization.frames), which a hit
     # skips as it skips printing.
     "logging.getLogger",
 )

@@ -26,9 +26,9 @@ from typing import Any
 
 import attrs
 
-from guards.builder import Check
-from guards.generated import run_factory
-from guards.sources import Source
+from guards.checks.generated import run_factory
+from guards.core.builder import Check
+from guards.core.sources import Source
 
 _counter = itertools.count()
 
@@ -270,7 +270,7 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
 
 
 def _namespace(emitter: Emitter) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.generated"}
+    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.checks.generated"}
     namespace.update(emitter.constants)
     return namespace
 

@@ -20,7 +20,7 @@ import types
 import weakref
 from typing import Any
 
-from guards.sources import (
+from guards.core.sources import (
     AttrSource,
     ChainedSource,
     ClosureSource,

@@ -10,12 +10,12 @@ functions read what no special method shows:
   answer for the proxy, so their stand-in gives them the real values and marks
   the run uncached: memory and sharing are not what a guard on a value vouches for.
 * *stack readers* (``sys._getframe``, ``inspect.stack``, ``traceback.format_exc``,
-  ``warnings.warn``: :data:`guards.frames.STACK_READERS`) read the call stack,
+  ``warnings.warn``: :data:`guards.specialization.frames.STACK_READERS`) read the call stack,
   which in a traced run holds the tracer's own frames and the traced copies'
   globals.  Their stand-in abandons the run, so the call runs plainly and they
-  read the stack a plain call has (``guards.frames`` says how the stack is kept
+  read the stack a plain call has (``guards.specialization.frames`` says how the stack is kept
   from code that gets no stand-in).  ``sys.setprofile`` too: it would replace
-  the untraced-code net (:mod:`guards.net`).
+  the untraced-code net (:mod:`guards.tracking.net`).
 * ``sys.getprofile`` would show the net's profile function (3.11); its stand-in
   answers what a plain run sees.
 
@@ -34,9 +34,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from guards.frames import STACK_READERS
-from guards.net import plain_getprofile
-from guards.proxy import Tracked, is_proxy, tracer_of, tracker_of
+from guards.specialization.frames import STACK_READERS
+from guards.specialization.proxy import Tracked, is_proxy, tracer_of, tracker_of
+from guards.tracking.net import plain_getprofile
 
 #: The C functions whose answer depends on more than the value of what they are given.
 MEMORY_READERS: tuple[Callable[..., Any], ...] = (

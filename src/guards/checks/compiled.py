@@ -7,12 +7,12 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from guards.builder import Check, GuardBuilder
-from guards.codegen import Generated, access_tree, generate
+from guards.checks.codegen import Generated, access_tree, generate
+from guards.checks.explain import CheckResult, evaluate
+from guards.core.builder import Check, GuardBuilder
+from guards.core.guard import Guard
+from guards.core.sources import Source
 from guards.errors import GuardBuildError, GuardsTypeError, check_type, describe
-from guards.guard import Guard
-from guards.sources import Source
-from guards.verbose import CheckResult, evaluate
 
 
 class CheckFunction:

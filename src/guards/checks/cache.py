@@ -20,12 +20,18 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
-from guards.check import CheckFunction
-from guards.codegen import compile_accessor
-from guards.errors import GuardsError, GuardsTypeError, GuardsValueError, check_type, describe
-from guards.guard import Provenance, capture_provenance
-from guards.sources import Source
-from guards.verbose import CheckResult
+from guards.checks.codegen import compile_accessor
+from guards.checks.compiled import CheckFunction
+from guards.checks.explain import CheckResult
+from guards.core.guard import Provenance, capture_provenance
+from guards.core.sources import Source
+from guards.errors import (
+    CacheLimitError,
+    GuardsTypeError,
+    GuardsValueError,
+    check_type,
+    describe,
+)
 
 OnLimit = Literal["evict", "raise", "run"]
 _POLICIES: tuple[str, ...] = ("evict", "raise", "run")
@@ -140,12 +146,6 @@ class MissExplanation:
         return "no entry matched:\n" + "\n".join(f"  - {line}" for line in self.failure_lines())
 
 
-class CacheLimitError(GuardsError):
-    """The cache is full and its policy is ``"raise"``; ``explanation`` says why it missed."""
-
-    def __init__(self, message: str, explanation: MissExplanation) -> None:
-        super().__init__(message)
-        self.explanation = explanation
 
 
 def _check_frame(f_locals: Any, f_globals: Any) -> None:

@@ -37,11 +37,11 @@ import types
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from guards.builder import GuardBuilder
-from guards.proxy import Tracked, is_proxy, tracker_of
+from guards.core.builder import GuardBuilder
+from guards.specialization.proxy import Tracked, is_proxy, tracker_of
 
 if TYPE_CHECKING:
-    from guards.tracer import Tracer
+    from guards.specialization.tracer import Tracer
 
 
 class _NotDelegated:

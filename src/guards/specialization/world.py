@@ -17,7 +17,7 @@ identity: a user function that happens to be called ``getenv`` is not one.
 
 This table names what the known readers read; it is not what keeps library
 code sound.  Library code is called opaquely and cached only when
-:mod:`guards.purity` knows it to read nothing but its arguments (an
+:mod:`guards.specialization.purity` knows it to read nothing but its arguments (an
 allow-list); any other library callable or class, such as one of an
 installed package, makes the run uncached with a reason naming it.  A reader
 in this table is refused even inside a module that list calls pure

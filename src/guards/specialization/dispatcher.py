@@ -38,9 +38,8 @@ from typing import Any
 
 import attrs
 
-from guards.binding import _Shape, _shape_of, parameter_list
-from guards.cache import CacheEntry, EntryIndex, GuardedCache
-from guards.codegen import (
+from guards.checks.cache import CacheEntry, EntryIndex, GuardedCache
+from guards.checks.codegen import (
     FAIL,
     Emitter,
     access_expr,
@@ -48,8 +47,9 @@ from guards.codegen import (
     emit_body,
     register_linecache,
 )
+from guards.core.sources import GlobalSource, GlobalsSource, LocalSource, Source
 from guards.markers import SLOW_PATH
-from guards.sources import GlobalSource, GlobalsSource, LocalSource, Source
+from guards.tracking.binding import _Shape, _shape_of, parameter_list
 
 _dispatchers = itertools.count()
 
@@ -132,7 +132,7 @@ class Dispatcher:
         self.def_name = n.get("wrapper")
         self.globals: dict[str, Any] = {
             "__builtins__": builtins,
-            "__name__": "guards.generated",
+            "__name__": "guards.checks.generated",
             self.missing: MISSING,
             self.slow: slow_path,
             self.flag: SLOW_PATH,
@@ -231,7 +231,7 @@ class Dispatcher:
     def _indexed(self, entries: Sequence[CacheEntry], emitter: Emitter) -> list[str]:
         """Many entries: look the candidates up by the value they demand at one source.
 
-        The index is the cache's own (:class:`~guards.cache.EntryIndex`); each
+        The index is the cache's own (:class:`~guards.checks.cache.EntryIndex`); each
         candidate is a small generated function of the parameters that returns
         the entry's value, or ``NO_HIT``.
         """

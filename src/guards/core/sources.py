@@ -27,7 +27,7 @@ import attrs
 from guards.errors import GuardsTypeError, GuardsValueError, check_type, describe
 
 if TYPE_CHECKING:
-    from guards.guard import Guard
+    from guards.core.guard import Guard
 
 #: ``bind(value, hint)`` returns the identifier a generated function uses for ``value``.
 Binder = Callable[[Any, str], str]
@@ -154,7 +154,8 @@ class Source:
         ``args`` are the kind's arguments, such as ``source_b=`` for
         ``DUPLICATE_INPUT``.  The guard records the user code line that made it.
         """
-        from guards.guard import make_guard
+        # Imported here: guard kinds (core.builder) build on sources, not the reverse.
+        from guards.core.builder import make_guard
 
         return make_guard(self, kind, args)
 

@@ -25,10 +25,10 @@ import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from guards.proxy import is_proxy
+from guards.specialization.proxy import is_proxy
 
 if TYPE_CHECKING:
-    from guards.tracer import Tracer
+    from guards.specialization.tracer import Tracer
 
 #: Types of the C methods that take ``self`` as their first argument when unbound.
 UNBOUND_C_METHODS = (types.MethodDescriptorType, types.WrapperDescriptorType)

@@ -9,7 +9,7 @@ computed with it could go stale.  The net makes that impossible by
 construction rather than by listing the ways in: while a run is traced, a
 profile function (``sys.setprofile``, in the tracing thread only) looks at
 every Python frame that starts, and a frame of user code (not
-:func:`~guards.tracer.is_library_code`) that is not a traced copy (those run
+:func:`~guards.specialization.tracer.is_library_code`) that is not a traced copy (those run
 with the tracer's globals dict as ``f_globals``) calls ``on_untraced``, which
 marks the run uncached.
 

@@ -8,7 +8,7 @@ free variable's current value.  Those locals and the function's globals are
 what the guards are checked against, so guards read ``L['cfg'].mode``,
 ``L['scale']`` (a closure variable) or ``G['TABLE']``.
 
-On a miss the function runs on tracked inputs (``guards.tracer``), and its
+On a miss the function runs on tracked inputs (``guards.specialization.tracer``), and its
 result is stored with the guards of exactly what the run read.  A run that
 could not be tracked returns its result without caching it, and says why.
 """
@@ -24,34 +24,30 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from guards.builder import _same_value, show
-from guards.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
-from guards.contexts import tracing
-from guards.dispatch import Dispatcher, frame_locals_builder
-from guards.errors import GuardsError, GuardsTypeError, describe
+from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
+from guards.core.builder import _same_value, show
+from guards.errors import (
+    GuardsError,
+    GuardsTypeError,
+    StaleHitError,
+    UntrackedCallError,
+    describe,
+)
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import check_verify_share, config
-from guards.tracer import (
+from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
+from guards.specialization.tracer import (
     TraceOutcome,
-    UntrackedCallError,
     _call_with,
     _is_deep_immutable,
     trace_call,
 )
+from guards.tracking.lazy import tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class StaleHitError(GuardsError):
-    """In verify mode: a cache hit returned what a fresh call would not.
-
-    ``entry`` is the entry that hit; its guards are ``entry.check.guards``.
-    """
-
-    def __init__(self, message: str, entry: CacheEntry) -> None:
-        super().__init__(message)
-        self.entry = entry
 
 
 class _Stored:

@@ -16,6 +16,6 @@ def run_factory(source: str, filename: str, factory: str, arguments: dict[str, A
     The factory's parameters must be ``arguments``' keys, in order: they are
     passed by position, since matching thousands of keywords is quadratic.
     """
-    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.generated"}
+    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.checks.generated"}
     exec(compile(source, filename, "exec"), namespace)
     return namespace[factory](*arguments.values())

@@ -4,8 +4,8 @@ A builder is bound to one frame's ``f_locals`` and ``f_globals``.  Each guard
 kind is a method (``TYPE_MATCH``, ``EQUALS_MATCH``, ...) that reads the guarded
 value through its source and emits one or more :class:`Check` records: a small
 expression template over the values of some sources and some bound constants.
-Code generation (``guards.codegen``) turns the checks into one fast function;
-the verbose path (``guards.verbose``) evaluates the very same templates one by
+Code generation (``guards.checks.codegen``) turns the checks into one fast function;
+the verbose path (``guards.checks.explain``) evaluates the very same templates one by
 one to explain a failure.
 
 Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.md``.
@@ -22,22 +22,13 @@ import math
 import string
 import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import attrs
 
-from guards.errors import (
-    GuardBuildError,
-    GuardsError,
-    GuardsTypeError,
-    GuardsValueError,
-    check_type,
-    describe,
-    describe as _describe,  # add_check has a parameter named describe
-)
-from guards.guard import _KINDS, Guard
-from guards.sources import (
+from guards.core.guard import Guard, capture_provenance
+from guards.core.sources import (
     AttrSource,
     ClosureSource,
     CodeSource,
@@ -46,6 +37,15 @@ from guards.sources import (
     Source,
     WeakRefCallSource,
     read_memoized,
+)
+from guards.errors import (
+    GuardBuildError,
+    GuardsError,
+    GuardsTypeError,
+    GuardsValueError,
+    check_type,
+    describe,
+    describe as _describe,  # add_check has a parameter named describe
 )
 
 #: Costs order the checks on one value: cheapest first.
@@ -688,6 +688,16 @@ def _cell_is_empty(cell: Any) -> bool:
     return False
 
 
+# -- the kind registry ----------------------------------------------------------
+# It lives beside the kinds it registers (as functools.singledispatch keeps its
+# registry beside ``register``), so any module that can name a kind has it filled.
+
+#: A guard kind: a function ``kind(builder, guard, **args)`` that emits checks.
+KindFunction = Callable[..., None]
+
+#: name -> kind function: the built-in kinds, then those of register_guard_kind.
+_KINDS: dict[str, KindFunction] = {}
+
 BUILTIN_KINDS: tuple[str, ...] = (
     "TYPE_MATCH", "ID_MATCH", "FUNCTION_MATCH", "CLOSURE_MATCH", "EQUALS_MATCH",
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
@@ -696,6 +706,130 @@ BUILTIN_KINDS: tuple[str, ...] = (
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
+
+
+def kind_function(name: str) -> KindFunction:
+    """The registered kind function called ``name``; :class:`GuardsValueError` if none."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(_KINDS))
+        msg = f"unknown guard kind {name!r}; known kinds: {known}"
+        raise GuardsValueError(msg) from None
+
+
+def _resolve_kind(kind: Any) -> tuple[str, dict[str, Hashable]]:
+    """Accept ``GuardBuilder.KIND``, a ``functools.partial`` of one, or the kind's name."""
+    args: dict[str, Hashable] = {}
+    if isinstance(kind, functools.partial):
+        if kind.args:
+            msg = f"kind arguments must be given by keyword, got {describe(kind)}"
+            raise GuardsTypeError(msg)
+        args = dict(kind.keywords)
+        kind = kind.func
+    if isinstance(kind, str):
+        kind_function(kind)
+        return kind, args
+    name = getattr(kind, "__name__", None)
+    if not callable(kind) or not isinstance(name, str) or _KINDS.get(name) is not kind:
+        msg = (
+            "kind must be a registered guard kind such as GuardBuilder.TYPE_MATCH "
+            f"(or its name), got {describe(kind)}"
+        )
+        raise GuardsTypeError(msg)
+    return name, args
+
+
+def make_guard(
+    source: Source, kind: Any, args: Mapping[str, Hashable], *, full_stack: bool = False
+) -> Guard:
+    """Build a :class:`Guard`; see :meth:`Source.make_guard`."""
+    name, partial_args = _resolve_kind(kind)
+    merged = {**partial_args, **args}
+    for key, value in merged.items():
+        try:
+            hash(value)
+        except Exception:
+            msg = f"argument {key}= of {name} must be hashable, got {describe(value)}"
+            raise GuardsTypeError(msg) from None
+    return Guard(
+        source,
+        name,
+        tuple(sorted(merged.items())),
+        provenance=capture_provenance(skip=2, full_stack=full_stack),
+    )
+
+
+def register_guard_kind(
+    function: KindFunction | None = None, *, name: str | None = None
+) -> Any:
+    """Register a new guard kind, usable as ``GuardBuilder.NAME`` like the built-in ones.
+
+    ``function(builder, guard, **args)`` reads the guarded value with
+    ``builder.get(guard.source)`` and emits one or more checks with
+    ``builder.add_check(...)``.  Use it as a decorator, with or without
+    ``name=``.  Registering a name twice raises :class:`GuardsValueError`.
+    """
+
+    if name is not None and type(name) is not str:
+        msg = f"name must be a str (the kind's name), got {describe(name)}"
+        raise GuardsTypeError(msg)
+
+    def register(fn: KindFunction) -> KindFunction:
+        if not callable(fn):
+            msg = f"function (a guard kind) must be callable, got {describe(fn)}"
+            raise GuardsTypeError(msg)
+        kind_name = name if name is not None else getattr(fn, "__name__", None)
+        if not isinstance(kind_name, str) or not kind_name.isidentifier():
+            msg = f"a guard kind's name must be an identifier, got {describe(kind_name)}"
+            raise GuardsValueError(msg)
+        if kind_name in _KINDS:
+            msg = f"guard kind {kind_name!r} is already registered"
+            raise GuardsValueError(msg)
+        if _is_builder_attribute(kind_name):
+            msg = f"guard kind name {kind_name!r} is taken by GuardBuilder.{kind_name}"
+            raise GuardsValueError(msg)
+        return _install_kind(kind_name, fn)
+
+    return register if function is None else register(function)
+
+
+def _is_builder_attribute(name: str) -> bool:
+    """True when ``name`` is a method or attribute of GuardBuilder (``get``, ``build``...)."""
+    return hasattr(GuardBuilder, name)
+
+
+def unregister_guard_kind(name: str) -> None:
+    """Remove a kind added with :func:`register_guard_kind`; built-in kinds stay."""
+    if type(name) is not str:
+        msg = f"name must be the name of a registered guard kind (a str), got {describe(name)}"
+        raise GuardsTypeError(msg)
+    if name in BUILTIN_KINDS:
+        msg = f"guard kind {name!r} is built in and cannot be unregistered"
+        raise GuardsValueError(msg)
+    kind_function(name)
+    del _KINDS[name]
+    delattr(GuardBuilder, name)
+
+
+def _install_kind(name: str, fn: KindFunction) -> KindFunction:
+    if name != getattr(fn, "__name__", name):
+        # make_guard identifies a kind by its __name__, so keep them in step.
+        fn = _renamed(fn, name)
+    _KINDS[name] = fn
+    setattr(GuardBuilder, name, fn)
+    return fn
+
+
+def _renamed(fn: KindFunction, name: str) -> KindFunction:
+    @functools.wraps(fn)
+    def kind(builder: GuardBuilder, guard: Guard, **args: Any) -> None:
+        fn(builder, guard, **args)
+
+    kind.__name__ = name
+    kind.__qualname__ = name
+    return kind
+
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,7 +1,7 @@
 """The tracer: runs a function on tracked inputs and collects the guards its run needs.
 
 ``specialize`` calls :func:`trace_call` on a miss.  The function runs for real,
-but on proxies (:class:`~guards.proxy.Tracked`): its arguments, its closure
+but on proxies (:class:`~guards.specialization.proxy.Tracked`): its arguments, its closure
 cells, the globals it reads and, recursively, the Python functions and methods
 it calls.  Each operation on a proxy installs the guard it needs:
 
@@ -35,10 +35,10 @@ it calls.  Each operation on a proxy installs the guard it needs:
 
 Around every run, one net per way a traced run could differ from a plain one,
 each in its own module: user code that runs untraced makes it uncached
-(``guards.net``); anything of it that outlives it discards it
-(``guards.escapes``); an exception that tracing caused, handled by user code,
-abandons it (``guards.taint``); so does code about to read the call stack
-(``guards.frames``, with ``guards.polyfills``' stand-ins).
+(``guards.tracking.net``); anything of it that outlives it discards it
+(``guards.specialization.escapes``); an exception that tracing caused, handled by user code,
+abandons it (``guards.specialization.taint``); so does code about to read the call stack
+(``guards.specialization.frames``, with ``guards.specialization.polyfills``' stand-ins).
 
 See ``docs/specialize.md`` for the rules a function must follow.
 """
@@ -54,9 +54,7 @@ import enum
 import functools
 import gc
 import inspect
-import os
 import sys
-import sysconfig
 import types
 import weakref
 from collections.abc import Callable, Mapping
@@ -64,29 +62,8 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.builder import GuardBuilder, builtins_of, class_keys
-from guards.classes import BY_IDENTITY, BY_VALUE, entry_kind, is_user_class, pinning, proxy_sites
-from guards.contexts import TracingContext
-from guards.delegates import (
-    NOT_DELEGATED,
-    delegated_contains,
-    delegated_iteration,
-    delegated_operation,
-)
-from guards.errors import GuardsError
-from guards.escapes import function_holding, outliving
-from guards.frames import (
-    is_log_call,
-    is_log_frame,
-    log_stacklevel,
-    stack_reader_behind,
-    stack_reader_in,
-)
-from guards.net import UntracedCodeNet, exempt, profiler_reason
-from guards.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
-from guards.proxy import Tracked, c_type_name, is_proxy, proxy_class, tracer_of, tracker_of
-from guards.purity import class_unknown_reads, unknown_reads
-from guards.sources import (
+from guards.core.builder import GuardBuilder, builtins_of, class_keys
+from guards.core.sources import (
     AttrSource,
     GetItemSource,
     GlobalSource,
@@ -98,10 +75,54 @@ from guards.sources import (
     WeakRefCallSource,
     calls_missing,
 )
-from guards.taint import raised_by_tracing, taint_of, too_deep
-from guards.tracker import LazyTracker
-from guards.unbound import UNBOUND_C_METHODS, TypeAtSite, UnboundCMethod, attribute_sites
-from guards.world import held_reads_world, reads_world, traced_library, world_value
+from guards.specialization.classes import (
+    BY_IDENTITY,
+    BY_VALUE,
+    entry_kind,
+    is_user_class,
+    pinning,
+    proxy_sites,
+)
+from guards.specialization.delegates import (
+    NOT_DELEGATED,
+    delegated_contains,
+    delegated_iteration,
+    delegated_operation,
+)
+from guards.specialization.escapes import function_holding, outliving
+from guards.specialization.frames import (
+    is_log_call,
+    is_log_frame,
+    log_stacklevel,
+    stack_reader_behind,
+    stack_reader_in,
+)
+from guards.specialization.library import (
+    is_library_code,
+    is_library_file,
+    is_library_frame,
+    is_own_file,
+)
+from guards.specialization.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
+from guards.specialization.proxy import (
+    Tracked,
+    c_type_name,
+    is_proxy,
+    proxy_class,
+    tracer_of,
+    tracker_of,
+)
+from guards.specialization.purity import class_unknown_reads, unknown_reads
+from guards.specialization.taint import raised_by_tracing, taint_of, too_deep
+from guards.specialization.unbound import (
+    UNBOUND_C_METHODS,
+    TypeAtSite,
+    UnboundCMethod,
+    attribute_sites,
+)
+from guards.specialization.world import held_reads_world, reads_world, traced_library, world_value
+from guards.tracking.lazy import LazyTracker, TracingContext
+from guards.tracking.net import UntracedCodeNet, exempt, profiler_reason
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 #: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
@@ -164,15 +185,6 @@ _MUTATORS: dict[type, frozenset[str]] = {
 }
 
 
-class UntrackedCallError(GuardsError):
-    """In strict mode: the call could not be tracked, so it could not be cached.
-
-    ``reasons`` says why, in the words the statistics and logs use.
-    """
-
-    def __init__(self, message: str, reasons: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.reasons = reasons
 
 
 #: Exact types of value scalars.  A subclass of one (``class Tag(str)``) may carry
@@ -279,44 +291,6 @@ def _fixed_type(cls: type) -> bool:
     return all(klass.__flags__ & _IMMUTABLE_TYPE for klass in cls.__mro__)
 
 
-_STDLIB_PREFIXES = tuple(
-    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")} - {""}
-)
-_OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def is_library_code(code: types.CodeType) -> bool:
-    """Code of the standard library, of installed packages, and of guards itself."""
-    return is_library_file(code.co_filename)
-
-
-@functools.lru_cache(maxsize=4096)
-def is_library_file(filename: str) -> bool:
-    """:func:`is_library_code` by file name (memoized: the net asks at every call)."""
-    return (
-        filename.startswith(_OWN_PREFIX)
-        or filename.startswith(_STDLIB_PREFIXES)
-        or filename.startswith("<frozen ")
-        or "site-packages" in filename.split(os.sep)
-        or "dist-packages" in filename.split(os.sep)
-    )
-
-
-def is_library_frame(frame: types.FrameType) -> bool:
-    """A frame of library code, or of code a library generated (attrs' methods, a
-    namedtuple's ``__new__``, guards' own stubs and checks), which reads only what it
-    is given.  A specialized function's wrapper is not: a hit there returns a result
-    whose guards the running trace would not see."""
-    filename = frame.f_code.co_filename
-    if is_library_file(filename):
-        return True
-    if filename == "<string>":
-        return str(frame.f_globals.get("__name__", "")).startswith("namedtuple_")
-    if filename.startswith("<guards "):
-        return not filename.startswith("<guards specialize ")
-    return filename.startswith("<attrs generated ")
-
-
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
 _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
@@ -350,7 +324,8 @@ class CodeFacts:
     a tracked tuple (it is not a tuple display ``(a, b)``).
     ``unused``: parameters it never reads, so binding them needs no guard (none,
     when the code could read its frame another way: ``locals()``, ``super()``).
-    ``reads_stack``: why it would see the tracer's frames (``guards.frames``), or ``None``.
+    ``reads_stack``: why it would see the tracer's frames
+    (``guards.specialization.frames``), or ``None``.
     """
 
     writes: str | None
@@ -512,7 +487,7 @@ class _Boundary:
 
     On the way in: if user code is handling an exception, it may be one that
     tracing caused (``Tracer.check_handled``).  On the way out: an error of the
-    tracer's own stops the run instead of reaching user code (see ``guards.taint``).
+    tracer's own stops the run instead of reaching user code (see ``guards.specialization.taint``).
     """
 
     __slots__ = ("tracer",)
@@ -599,7 +574,7 @@ class Tracer:
         self.abandoned = True
         raise _Abandon(reason)
 
-    # -- taint (see guards.taint) ----------------------------------------------------
+    # -- taint (see guards.specialization.taint) ---------------------------------------------------
     def check_handled(self) -> None:
         """Abandon if the exception traced code is handling may be one that tracing caused."""
         exc = sys.exception()
@@ -650,7 +625,7 @@ class Tracer:
         """What user code sees for ``tracker``: a scalar (guarded now) or a proxy.
 
         A function that would see the trace (through a proxy, or on the call
-        stack) is replaced by its stand-in (:mod:`guards.polyfills`).
+        stack) is replaced by its stand-in (:mod:`guards.specialization.polyfills`).
         """
         value = tracker._value()
         if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
@@ -717,7 +692,7 @@ class Tracer:
         getter = AttrSource(ModuleSource("sys"), "get_int_max_str_digits")
         self.context.track(WeakRefCallSource(getter))._install(GuardBuilder.CONSTANT_MATCH)
 
-    # -- classes (see guards.classes) ---------------------------------------------------
+    # -- classes (see guards.specialization.classes) -----------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
         """A class handed to user code as itself: guard all that reading it can see.
 
@@ -809,7 +784,7 @@ class Tracer:
 
     def class_at_site(self, tracker: LazyTracker) -> Any:
         """A user class read where one operation alone consumes it: a proxy (see
-        ``guards.classes``), so that operation is tracked; else the class, pinned."""
+        ``guards.specialization.classes``), so that operation is tracked; else the class, pinned."""
         frame = _user_frame()  # the traced frame executing LOAD_GLOBAL (or LOAD_NAME)
         if frame is not None and frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
             tracker._value(), is_library_file
@@ -1237,7 +1212,7 @@ class Tracer:
     def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call code the trace does not enter, with arguments guarded by value.
 
-        A callable that reads the outside world (:mod:`guards.world`), or a result
+        A callable that reads the outside world (:mod:`guards.specialization.world`), or a result
         whose operations do (a ``Decimal``), makes the run uncached.
         """
         reason = reads_world(fn) or library_reads(fn)
@@ -1259,7 +1234,7 @@ class Tracer:
 
     def call_log(self, function: Any, args: tuple[Any, ...] | list[Any],
                  kwargs: Mapping[str, Any]) -> None:
-        """A logging call (``guards.frames``): run on the real values, with no guard.
+        """A logging call (``guards.specialization.frames``): run on the real values, with no guard.
 
         What it logs is an effect, which a hit skips as it skips printing; it
         returns None, so nothing of the logger or the logged values reaches the
@@ -1325,9 +1300,10 @@ class Tracer:
     def call_unbound(self, method: Any, proxy: Tracked, args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
         """``method(proxy, *args)`` for a C method descriptor or slot wrapper (see
-        :mod:`guards.unbound`): the path of the bound form, when the type's own entry is
-        this method; ``object``'s defaults as ``_object_default`` follows them; else
-        the method runs on the value, realized (a mutator abandons the run first)."""
+        :mod:`guards.specialization.unbound`): the path of the bound form, when the
+        type's own entry is this method; ``object``'s defaults as ``_object_default``
+        follows them; else the method runs on the value, realized (a mutator abandons
+        the run first)."""
         tracker = tracker_of(proxy)
         name = method.__name__
         if method is _OBJECT_GETATTRIBUTE and len(args) == 1 and not kwargs and (
@@ -1685,7 +1661,7 @@ def _traced_import(name: str, globals: Any = None, locals: Any = None,
 def _user_frame() -> types.FrameType | None:
     """The frame of the code whose operation runs the current hook (the first outside guards)."""
     frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_OWN_PREFIX):
+    while frame is not None and is_own_file(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
@@ -1714,7 +1690,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
     """The builtins as a traced copy sees them: looked up when read, and guarded.
 
     Each name is looked up, at trace time, in the real builtins of the
-    function's globals (:func:`~guards.builder.builtins_of`), so a builtin added
+    function's globals (:func:`~guards.core.builder.builtins_of`), so a builtin added
     or patched after guards was imported (``gettext.install``'s ``_``, a patched
     ``round``) is the one the run sees; ``BUILTIN_MATCH`` guards that the name is
     not a global and that the builtins hold the same object (or lack the name:
@@ -1782,7 +1758,7 @@ def _runs_traced(frame: types.FrameType) -> bool:
 
 def library_reads(value: Any) -> str | None:
     """Why library code in ``value`` (a callable or class called where the trace does
-    not follow) may read more than its arguments (:mod:`guards.purity`), or ``None``.
+    not follow) may read more than its arguments (:mod:`guards.specialization.purity`), or ``None``.
 
     User functions are traced, not asked about; a user class is asked about the
     library classes it inherits from (their methods run untraced).

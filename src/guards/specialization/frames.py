@@ -11,7 +11,7 @@ plainly), in one of three ways by where the code runs:
 * traced code that calls a stack-reading function (:data:`STACK_READERS`),
   however it reached it (``sys._getframe``, ``from sys import _getframe as
   caller``, ``import inspect`` in the body): the tracer hands it a stand-in
-  (``guards.polyfills``) that abandons the run when called, and only then;
+  (``guards.specialization.polyfills``) that abandons the run when called, and only then;
 * traced code that walks a frame or a traceback it got another way
   (``exc.__traceback__.tb_frame.f_back``): by name, in the bytecode of the code
   about to run and of the code nested in it (:func:`stack_reader_in`, names

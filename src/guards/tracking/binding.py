@@ -23,10 +23,9 @@ from typing import Any
 
 import attrs
 
-from guards.builder import GuardBuilder
-from guards.errors import GuardsTypeError, describe
-from guards.generated import run_factory
-from guards.sources import (
+from guards.checks.generated import run_factory
+from guards.core.builder import GuardBuilder
+from guards.core.sources import (
     AttrSource,
     ClosureSource,
     DefaultsSource,
@@ -34,7 +33,8 @@ from guards.sources import (
     SkipGuardSource,
     is_plain_identifier,
 )
-from guards.tracker import LazyTracker, UntrackableError
+from guards.errors import GuardsTypeError, UntrackableError, describe
+from guards.tracking.lazy import LazyTracker
 
 
 @attrs.frozen

@@ -4,11 +4,11 @@ It evaluates the same predicates as the fast check (generated from the same
 templates, in the same order), reading each source once, so the two agree on
 the verdict; unlike the fast path it does not stop at the first failure.  Like
 the fast path it changes nothing it reads: items are read as guards read them
-(:func:`guards.sources.get_item`, never ``__missing__``), a failed yes/no check
+(:func:`guards.core.sources.get_item`, never ``__missing__``), a failed yes/no check
 is not asked again to show its actual value, and once a value's type or
 identity test failed, its costlier checks (which could run its hooks) are skipped.
 Past the first failure, which the fast check would stop at, it reads only what
-:mod:`guards.plain` finds free of user code; a check that would need more is
+:mod:`guards.core.plain` finds free of user code; a check that would need more is
 listed in ``CheckResult.not_evaluated`` instead.
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import attrs
 
-from guards.builder import COST_IDENTITY, Check, show
-from guards.guard import Guard, Provenance
-from guards.plain import is_plain_data, is_plain_step
-from guards.sources import Source
+from guards.core.builder import COST_IDENTITY, Check, show
+from guards.core.guard import Guard, Provenance
+from guards.core.plain import is_plain_data, is_plain_step
+from guards.core.sources import Source
 
 
 @attrs.frozen
@@ -129,7 +129,7 @@ def evaluate(
 ) -> CheckResult:
     """Run every check; collect a :class:`GuardFailure` for each one that does not hold."""
     values: dict[Source, Any] = {}
-    careful = False  # past a failure: take only plain steps (guards.plain)
+    careful = False  # past a failure: take only plain steps (guards.core.plain)
 
     def read(source: Source) -> Any:
         if source in values:

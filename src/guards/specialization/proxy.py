@@ -1,7 +1,7 @@
 """The proxy that stands in for a tracked value while ``specialize`` runs a function.
 
 A :class:`Tracked` proxy holds a lazy tracker and the running
-:class:`~guards.tracer.Tracer`.  Everything user code does to it (reading an
+:class:`~guards.specialization.tracer.Tracer`.  Everything user code does to it (reading an
 attribute, comparing it, iterating it, calling it, writing to it) reaches the
 tracer, which installs the guard that the operation needs and answers with a
 real value or another proxy.
@@ -18,7 +18,7 @@ weak references.
 
 Every method is also a boundary (:func:`_at_boundary`): an error of the
 tracer's own never reaches the user code that operated on the proxy (see
-``guards.taint``).
+``guards.specialization.taint``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from guards.tracer import Tracer
-    from guards.tracker import LazyTracker
+    from guards.specialization.tracer import Tracer
+    from guards.tracking.lazy import LazyTracker
 
 
 def tracker_of(proxy: Tracked) -> LazyTracker:

@@ -24,14 +24,13 @@ used), so these rules err on the side of abandoning.
 from __future__ import annotations
 
 import dis
-import os
 import re
 import sys
 import types
 from collections.abc import Callable
 
-from guards.errors import GuardsError
-from guards.tracker import EmptyCellError
+from guards.errors import EmptyCellError, GuardsError
+from guards.specialization.library import is_own_file
 
 #: Frames kept free below the recursion limit for the tracer's own work between
 #: two traced calls (a proxy operation, a guard being installed, a source read).
@@ -46,7 +45,6 @@ _CALLS = frozenset(
     dis.opmap[name] for name in ("PRECALL", "CALL", "CALL_FUNCTION_EX", "CALL_KW")
     if name in dis.opmap
 )
-_OWN_PREFIX = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def raised_by_tracing(exc: BaseException) -> bool:
@@ -81,7 +79,7 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
         if tb is None:
             return None
         frame, code = tb.tb_frame, tb.tb_frame.f_code
-        if code.co_filename.startswith(_OWN_PREFIX):
+        if is_own_file(code.co_filename):
             return None
         if traced(frame) and not _calls(code, tb.tb_lasti):
             return None

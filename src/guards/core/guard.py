@@ -1,0 +1,142 @@
+"""The :class:`Guard` record and where it came from.
+
+A guard says "this kind of check holds for the value at this source".  It is a
+plain record; :class:`~guards.GuardBuilder` turns it into checks.  Equality and
+hashing use (source, kind, arguments) only, never provenance, so the same guard
+installed from two places is one guard.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+from collections.abc import Hashable, Mapping
+from types import FrameType
+from typing import Any
+
+import attrs
+
+from guards.core.sources import Source
+from guards.errors import GuardsTypeError, describe
+
+
+@attrs.frozen
+class Provenance:
+    """Where in user code a guard was made: file, line and function."""
+
+    filename: str
+    lineno: int
+    function: str
+    #: The user frames that led here, innermost last, when a full stack was asked for.
+    stack: tuple[Provenance, ...] = attrs.field(default=(), repr=False)
+
+    @property
+    def line(self) -> str:
+        """The source line itself, stripped; empty when it cannot be read."""
+        return linecache.getline(self.filename, self.lineno).strip()
+
+    def __str__(self) -> str:
+        text = f"{self.filename}:{self.lineno} in {self.function}"
+        line = self.line
+        return f"{text}: {line}" if line else text
+
+
+def _is_library_frame(frame: FrameType) -> bool:
+    """True for frames of guards' own modules (not the demo, which is user code)."""
+    module = frame.f_globals.get("__name__", "")
+    return (
+        isinstance(module, str)
+        and (module == "guards" or module.startswith("guards."))
+        and not frame.f_globals.get("_GUARDS_USER_CODE", False)
+    )
+
+
+def _frame_provenance(frame: FrameType) -> Provenance:
+    code = frame.f_code
+    return Provenance(code.co_filename, frame.f_lineno, code.co_qualname)
+
+
+def capture_provenance(skip: int = 1, *, full_stack: bool = False) -> Provenance | None:
+    """The nearest frame outside the library, found by walking a few frames up.
+
+    With ``full_stack``, the result also carries every user frame above it
+    (which costs a walk of the whole stack).
+    """
+    try:
+        frame: FrameType | None = sys._getframe(skip + 1)
+    except ValueError:
+        return None
+    while frame is not None and _is_library_frame(frame):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    here = _frame_provenance(frame)
+    if not full_stack:
+        return here
+    outer: list[Provenance] = []
+    caller = frame.f_back
+    while caller is not None:
+        if not _is_library_frame(caller):
+            outer.append(_frame_provenance(caller))
+        caller = caller.f_back
+    return attrs.evolve(here, stack=(*reversed(outer), here))
+
+
+def _validate_source(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Source):
+        msg = f"Guard.source must be a Source, got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+def _validate_kind(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not str:
+        msg = f"Guard.kind must be the name of a guard kind (a str), got {describe(value)}"
+        raise GuardsTypeError(msg)
+
+
+def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not tuple:
+        msg = f"Guard.args must be a tuple of (name, value) pairs, got {describe(value)}"
+        raise GuardsTypeError(msg)
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+            msg = f"Guard.args must be (name, value) pairs, got {describe(pair)}"
+            raise GuardsTypeError(msg)
+
+
+@attrs.frozen(cache_hash=True)
+class Guard:
+    """One guard: ``kind`` (such as ``"EQUALS_MATCH"``) on the value at ``source``.
+
+    ``args`` are the kind's arguments as sorted ``(name, value)`` pairs;
+    ``provenance`` is the user code line that made the guard and takes no part
+    in equality.
+    """
+
+    source: Source = attrs.field(validator=_validate_source)
+    kind: str = attrs.field(validator=_validate_kind)
+    args: tuple[tuple[str, Hashable], ...] = attrs.field(default=(), validator=_validate_args)
+    provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The source's rendered name."""
+        return self.source.name
+
+    @property
+    def arguments(self) -> Mapping[str, Hashable]:
+        """The kind's arguments as a mapping."""
+        return dict(self.args)
+
+    @property
+    def is_skipped(self) -> bool:
+        """True when the guard is on a :class:`~guards.SkipGuardSource` path and will be dropped."""
+        return any(
+            isinstance(arg, Source) and arg.is_skipped for _, arg in self.args
+        ) or self.source.is_skipped
+
+    def __str__(self) -> str:
+        extra = "".join(
+            f", {key}={arg.name if isinstance(arg, Source) else arg!r}" for key, arg in self.args
+        )
+        return f"{self.kind}({self.source.name}{extra})"
