@@ -52,6 +52,8 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 #: The instance a specialized method is bound to.
 S = TypeVar("S")
+#: The class a classmethod is bound to.
+Owner = TypeVar("Owner", bound=type)
 
 
 
@@ -317,8 +319,9 @@ class SpecializedFunction(Protocol[P, R_co]):
     - ``f.specialized``: the per-function state (``uncached_reasons``).
     - ``f.__wrapped__``: the undecorated function.
 
-    As a method, ``obj.f`` binds like a function and is a
-    :class:`SpecializedMethod`.
+    In a class it binds as a function does: ``obj.f`` for a method, and
+    ``Cls.f`` for a ``@classmethod`` stacked above ``@specialize``, are a
+    :class:`SpecializedMethod`; under ``@staticmethod`` it stays itself.
     """
 
     __name__: str
@@ -343,26 +346,42 @@ class SpecializedFunction(Protocol[P, R_co]):
         """Why a call with these arguments would miss (every entry's failing guards)."""
         ...
 
+    # Bound as a function binds (typeshed's _lru_cache_wrapper has one loose __get__;
+    # these keep the signature).  A first parameter that takes the owner class is bound
+    # to it: @classmethod above @specialize.  Read from a class, otherwise, the wrapper
+    # itself; from an instance the first parameter takes, a bound method; from anything
+    # else (a staticmethod's function), itself.  The self-types are Callables because
+    # mypy checks an argument against a Callable's first parameter, not a protocol's.
+    @overload
+    def __get__(
+        self: Callable[Concatenate[Owner, BoundP], R],
+        instance: object,
+        owner: Owner,
+        /,
+    ) -> SpecializedMethod[Owner, BoundP, R]: ...
     @overload
     def __get__(self, instance: None, owner: type[Any] | None = None, /) -> Self: ...
     @overload
     def __get__(
-        self: SpecializedFunction[Concatenate[S, BoundP], R],
+        self: Callable[Concatenate[S, BoundP], R],
         instance: S,
         owner: type[Any] | None = None,
         /,
     ) -> SpecializedMethod[S, BoundP, R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None, /) -> Self: ...
 
 
 class SpecializedMethod(Protocol[S, P, R_co]):
-    """A :class:`SpecializedFunction` defined in a class, reached through an instance.
+    """A :class:`SpecializedFunction` bound: ``obj.f`` for a method, ``Cls.f`` for a classmethod.
 
     At run time it is an ordinary bound method (``types.MethodType``): calling
-    it passes the instance first, and the wrapper's attributes are read through
-    it, unbound.  So ``obj.f.cache`` is ``type(obj).f.cache``, but
-    ``obj.f.explain`` and ``obj.f.__wrapped__`` take the instance as their first
-    argument, like the functions they are.  ``S`` is the instance's type, ``P``
-    the parameters after it.
+    it passes the instance (or class) first, and the wrapper's attributes are
+    read through it, unbound.  So ``obj.f.cache`` is ``type(obj).f.cache``, one
+    cache for every instance, but ``obj.f.explain`` and ``obj.f.__wrapped__``
+    take the instance as their first argument, like the functions they are.
+    ``S`` is the type of what it is bound to (``type[Cls]`` for a classmethod),
+    ``P`` the parameters after it.
     """
 
     __name__: str
@@ -390,7 +409,7 @@ class SpecializedMethod(Protocol[S, P, R_co]):
     def __wrapped__(self) -> Callable[Concatenate[S, P], R_co]: ...
 
     def explain(self, instance: S, /, *args: P.args, **kwargs: P.kwargs) -> MissExplanation:
-        """Why ``instance.f(*args, **kwargs)`` would miss; the instance is passed explicitly."""
+        """Why ``instance.f(*args, **kwargs)`` would miss; pass the instance (or class) too."""
         ...
 
 
