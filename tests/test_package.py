@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pathlib
+import runpy
 import subprocess
 import sys
 
 import guards
+
+#: Code written as a user would, that ``mypy --strict`` checks in CI (``.ci/run``).
+TYPING_EXAMPLE = pathlib.Path(__file__).parent / "typecheck" / "specialize_usage.py"
 
 
 def _run(code: str) -> str:
@@ -82,3 +87,8 @@ def test_an_unknown_kind_lists_the_known_ones_in_a_fresh_process() -> None:
     assert "unknown guard kind 'TYPE_MATCHES'" in out
     assert "TYPE_MATCH" in out.split("known kinds:")[1]
     assert "EQUALS_MATCH" in out
+
+
+def test_the_typing_example_holds_at_run_time() -> None:
+    """The example mypy checks in CI also runs: every type it claims is what happens."""
+    runpy.run_path(str(TYPING_EXAMPLE), run_name="__main__")
