@@ -1,0 +1,1 @@
+"""Layer 4: the ``@specialize`` machinery: decorator, dispatcher, tracer, proxies and nets."""

@@ -1,0 +1,43 @@
+"""The documentation site stays complete: every page is in the nav, every public name
+has an API reference entry.  (``mkdocs build --strict`` in .ci/run checks the rest:
+links, anchors, and that mkdocstrings resolves each entry.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import guards
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+ENTRY = re.compile(r"^::: (guards(?:\.\w+)*)\s*$", re.MULTILINE)
+
+
+def _nav_pages() -> set[str]:
+    text = (ROOT / "mkdocs.yml").read_text()
+    nav = text.split("\nnav:\n", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"([\w./-]+\.md)\s*$", nav, re.MULTILINE))
+
+
+def _reference_entries() -> list[str]:
+    return [
+        name
+        for page in sorted((DOCS / "reference").glob("*.md"))
+        for name in ENTRY.findall(page.read_text())
+    ]
+
+
+def test_every_page_is_in_the_nav() -> None:
+    """A page left out of mkdocs.yml's nav would be built but unreachable."""
+    pages = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
+    assert pages == _nav_pages()
+
+
+def test_every_public_name_has_a_reference_entry() -> None:
+    """Each name in guards.__all__ is documented once, under its public guards.X name."""
+    entries = _reference_entries()
+    public = {f"guards.{name}" for name in guards.__all__ if name != "__version__"}
+    documented = [name for name in entries if name.count(".") == 1]
+    assert sorted(documented) == sorted(set(documented)), "a name documented twice"
+    assert public == set(documented)
