@@ -44,14 +44,16 @@ def disable(fn: F, *, recursive: bool = True) -> F: ...
 @overload
 def disable(fn: None = None, *, recursive: bool = True) -> Callable[[F], F]: ...
 def disable(fn: Any = None, *, recursive: bool = True) -> Any:
-    """Mark ``fn`` opaque: ``specialize`` never traces into it.
+    """Mark ``fn`` opaque: ``specialize`` never looks inside it.
 
-    A call to it while a specialized function is traced makes that call run
-    uncached (with the reason in the statistics), as a graph break does in
-    Dynamo.  With ``recursive=True`` (the default) specialized functions that
-    ``fn`` calls also run uncached while ``fn`` runs; with ``recursive=False``
-    they keep using their caches.  Usable as ``@disable`` or
-    ``@disable(recursive=False)``.
+    A specialized function that calls ``fn`` cannot be cached, since what ``fn``
+    read is unknown: that call runs uncached (with the reason in the
+    statistics).  With ``recursive=True`` (the default) specialized functions
+    that ``fn`` calls also run uncached while ``fn`` runs, which turns guards off
+    for a whole region of code; with ``recursive=False`` they keep using their
+    caches.  Usable as ``@disable`` or ``@disable(recursive=False)``.
+    (TorchDynamo users: like ``torch._dynamo.disable``; a call to it is a graph
+    break.)
     """
     if type(recursive) is not bool:
         _bad_argument("disable() needs a bool as recursive", recursive)
@@ -79,10 +81,12 @@ def disable(fn: Any = None, *, recursive: bool = True) -> Any:
 def constant(fn: F) -> F:
     """Mark ``fn`` as a constant function of its arguments.
 
-    During tracing it is called with real values, its arguments are guarded by
-    value (each must be a constant: a scalar or a container of them) and its
-    result is treated as a constant, as Dynamo treats functions marked with
-    ``_dynamo_marked_constant``.  It must be pure.
+    ``fn`` must be pure: its result depends only on its arguments, and calling
+    it has no effect.  During tracing it is called with the real values, without
+    looking inside it; its arguments are guarded by value (each must be a
+    constant: a scalar or a container of them) and its result is used as a
+    constant.  (TorchDynamo users: like ``torch._dynamo.assume_constant_result``,
+    with the arguments guarded.)
     """
     if not callable(fn):
         _bad_argument("constant() needs a callable as fn", fn)

@@ -2,9 +2,9 @@
 
 ``guards.config`` is the one instance of :class:`Config`.  Change an option for
 a block or a function with ``guards.config.patch(...)``, which restores the old
-values afterwards (it is a context manager and a decorator), like Dynamo's
-``patch_dynamo_config``.  Options are process-wide: a patch in one thread is
-seen by the others while it lasts.
+values afterwards (it is a context manager and a decorator; TorchDynamo users:
+like ``torch._dynamo.config.patch``).  Options are process-wide: a patch in one
+thread is seen by the others while it lasts.
 """
 
 from __future__ import annotations
@@ -27,7 +27,25 @@ def _bool_option(instance: object, attribute: attrs.Attribute[Any], value: Any) 
 
 @attrs.define
 class Config:
-    """The options, with their defaults."""
+    """The options of every specialized function, with their defaults.
+
+    ``strict`` and ``verify`` given to ``@specialize`` win over these.
+
+    Attributes:
+        strict: A call that cannot be cached raises ``UntrackedCallError``
+            instead of running uncached.
+        verify: On every hit (``True``) or on a share of hits (a float in
+            [0, 1]), also call the function and raise ``StaleHitError`` if
+            the results differ.
+        trace_library_code: Look inside the Python functions of the standard
+            library and installed packages too; by default they are called
+            with their arguments guarded by value, or make the run uncached.
+        skip_guards_on_constant_func_defaults: Unsafe: do not guard the
+            literal defaults of called functions, so a change to them goes
+            unnoticed.
+        warn_uncached: Log a warning on the ``guards.recompiles`` logger the
+            first time a function runs uncached for a given reason.
+    """
 
     #: Raise ``UntrackedCallError`` instead of running a call uncached.
     strict: bool = attrs.field(default=False, validator=_bool_option)

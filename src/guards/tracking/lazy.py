@@ -97,8 +97,8 @@ class TracingContext:
     traced.  ``full_stack=True`` makes each guard record the whole user stack
     rather than the one line that installed it.
     ``skip_guards_on_constant_func_defaults=True`` binds a function's literal
-    positional defaults as plain values with no guard, as Dynamo's option of
-    that name does.  It is **unsafe**: ``fn.__defaults__`` can be reassigned,
+    positional defaults as plain values with no guard (TorchDynamo users:
+    Dynamo's option of that name).  It is **unsafe**: ``fn.__defaults__`` can be reassigned,
     and a fresh closure of the same ``def`` can have other default values, and
     neither is then noticed.  Off by default.
     """
