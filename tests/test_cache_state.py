@@ -19,9 +19,9 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from strategies import strict_same
 
 from guards import MISS, CacheLimitError, GuardBuilder, GuardedCache, LocalSource, compile_guards
+from guards.testing import strict_same
 
 KEYS = st.sampled_from(
     [0, 1, 2, -1, 0.0, -0.0, 1.0, 2.0, 0.5, math.nan, True, False]

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-import strategies as S
 from hypothesis import given, settings, strategies as st
 
 import guards
+import guards.testing as S
 from guards import (
     AttrSource,
     CheckFunction,

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from strategies import Obj
 
 import guards
 from guards import (
@@ -30,6 +29,7 @@ from guards import (
     WeakRefCallSource,
     compile_guards,
 )
+from guards.testing import Obj
 
 x = LocalSource("x")
 y = LocalSource("y")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from strategies import Obj
 
 from guards import (
     AttrSource,
@@ -22,6 +21,7 @@ from guards import (
     Source,
     compile_guards,
 )
+from guards.testing import Obj
 
 SENTINEL = "GUARDS_INJECTION_SENTINEL"
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from strategies import Obj
 from test_injection import PAYLOADS, SENTINEL, assert_clean, assert_nothing_executed
 
 from guards import (
@@ -31,6 +30,7 @@ from guards import (
     Source,
     compile_guards,
 )
+from guards.testing import Obj
 
 
 class Color(enum.Enum):

@@ -20,12 +20,12 @@ PACKAGE = pathlib.Path(guards.__file__).parent
 
 #: Layer of each folder or top-level module, lowest first.
 LAYERS: dict[str, int] = {
-    "errors": 0, "markers": 0, "logs": 0, "options": 0,
+    "errors": 0, "markers": 0, "logs": 0, "options": 0, "events": 0,
     "core": 1,
     "checks": 2,
     "tracking": 3,
     "specialization": 4,
-    "demo": 5, "__main__": 5, "__init__": 5,
+    "demo": 5, "__main__": 5, "__init__": 5, "testing": 5, "pytest_plugin": 5,
 }
 
 #: (importing module, imported module): the deliberate imports inside functions.

@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from strategies import strict_same
 
 from guards import specialize
 from guards.specialization.proxy import OPERATIONS
+from guards.testing import strict_same
 
 pytestmark = pytest.mark.usefixtures("quiet_recompiles")
 

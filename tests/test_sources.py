@@ -8,10 +8,10 @@ import weakref
 from typing import Any
 
 import pytest
-import strategies as S
 from hypothesis import given, settings, strategies as st
 
 import guards
+import guards.testing as S
 from guards import (
     AttrSource,
     ChainedSource,

@@ -1,12 +1,27 @@
-"""Shared Hypothesis strategies: nested data, and sources that point into it.
+"""Hypothesis strategies for sources and guard sets, for testing tracers and guard code.
 
-Data is drawn as a *spec* (nested tuples, pure data) and built into real
-objects by :func:`build`, so the same spec can be built twice into two
-independent but equal worlds.  :func:`paths` walks built data and returns every
-``(source, value)`` pair reachable from the roots, through dict keys (including
-tuple keys), list and tuple indices and slices, object attributes (including
-names that are not identifiers), closure cells, positional and keyword
-defaults, code objects, types and weak references.
+The strategies ``guards`` tests itself with, public so that authors of tracers,
+JITs and caches built on guards can test theirs the same way.  Data is drawn as
+a *spec* (nested tuples, pure data) and built into real objects by
+:func:`build`, so one spec builds two independent but equal worlds.
+:func:`paths` walks built data and returns every ``(source, value)`` pair
+reachable from the roots: through dict keys (tuple keys too), list and tuple
+indices and slices, object attributes (names that are not identifiers too),
+closure cells, positional and keyword defaults, code objects, types and weak
+references.
+
+The main strategies:
+
+- :data:`worlds`: the locals and globals of a frame (a :class:`World`);
+- :func:`world_and_path`: a built world and one path into it;
+- :func:`sources`: a source that reaches into some world;
+- :func:`scenarios`: a world and a guard set that its values support
+  (a :class:`Scenario`), for laws such as "a guard set passes on the values
+  it was built from";
+- :func:`mutations`: a change to one value of a built world, for laws such as
+  "a check fails after a guarded value changes".
+
+Needs Hypothesis: ``pip install 'guardset[testing]'``.
 """
 
 from __future__ import annotations
@@ -19,9 +34,19 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
-from hypothesis import strategies as st
 
-from guards import (
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:
+    msg = (
+        "guards.testing needs Hypothesis, which guards does not install by itself: "
+        "pip install 'guardset[testing]' (or pip install hypothesis)"
+    )
+    raise ImportError(msg, name=exc.name) from exc
+
+from guards.core.builder import GuardBuilder
+from guards.core.guard import Guard
+from guards.core.sources import (
     AttrSource,
     ClosureSource,
     CodeSource,
@@ -30,13 +55,45 @@ from guards import (
     DictKeySource,
     GetItemSource,
     GlobalSource,
-    Guard,
-    GuardBuilder,
     LocalSource,
     Source,
     TypeSource,
     WeakRefCallSource,
 )
+
+__all__ = [
+    "CONSTANT_NAMES",
+    "IDENTITY_KINDS",
+    "KW_NAMES",
+    "SLICES",
+    "TRICKY_NAMES",
+    "Fresh",
+    "Mutation",
+    "Obj",
+    "Scenario",
+    "SourceValue",
+    "World",
+    "alternative_code",
+    "attr_names",
+    "build",
+    "candidate_guards",
+    "is_plain",
+    "keys",
+    "make_function",
+    "mutate",
+    "mutations",
+    "paths",
+    "pick",
+    "replacements",
+    "root_names",
+    "scalars",
+    "scenarios",
+    "sources",
+    "specs",
+    "strict_same",
+    "world_and_path",
+    "worlds",
+]
 
 
 class Obj:
@@ -51,24 +108,26 @@ class Fresh:
 
 
 # ----------------------------------------------------------------------------- names
-#: Attribute names that are not plain identifiers, or are tricky ones.
 TRICKY_NAMES = (
     "a b", "class", "None", "0", "", "x'y", 'x"y', "x\\y", "\n", "\ufb01", "\u210c", "é", "_",
     "match", "{0}", "{T}", "L", "G", "check", "_v0", "_k0_T", "x'); import os; ('",
 )
+"""Attribute names that are not plain identifiers, or are tricky ones."""
 
 attr_names = st.one_of(
     st.sampled_from(("a", "mode", "x_1", "value", *TRICKY_NAMES)),
     st.text(max_size=5),
 ).filter(lambda n: not (n.startswith("__") and n.endswith("__")))
+"""Attribute names: plain, tricky (:data:`TRICKY_NAMES`) or any short text, never dunders."""
 
 root_names = st.one_of(st.sampled_from(("x", "fn", "cfg", "a b", "")), st.text(max_size=4))
+"""Names of locals and globals, identifiers or not."""
 
-#: Names of globals that may also be read through ConstantSource.
 CONSTANT_NAMES = ("C_0", "C_1")
+"""Names of globals that may also be read through ConstantSource."""
 
-#: Keyword-only parameter names of generated functions.
 KW_NAMES = ("k", "mode", "scale")
+"""Keyword-only parameter names of generated functions."""
 
 keys = st.one_of(
     st.integers(-2, 5),
@@ -78,6 +137,7 @@ keys = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.tuples(st.integers(0, 3), st.text(max_size=2)),
 )
+"""Dict keys: ints, bools, None, strings, floats and tuples."""
 
 scalars = st.one_of(
     st.none(),
@@ -88,19 +148,24 @@ scalars = st.one_of(
     st.text(max_size=5),
     st.binary(max_size=3),
 )
+"""Scalars: None, bools, ints (small and any), floats (NaN and infinities too), text, bytes."""
 
 
 # ----------------------------------------------------------------------- functions
 _FACTORIES: dict[tuple[int, int, tuple[str, ...], bool], Any] = {}
 
 
-def function_factory(
+def _function_factory(
     n_cells: int, n_defaults: int, kw_names: tuple[str, ...], alt: bool = False
 ) -> Any:
     """``factory(*cell_values) -> fn``: one ``def`` per shape, so every fn shares its ``__code__``.
 
     ``alt=True`` gives another ``def`` of the same shape (another ``__code__``
-    with the same free variables), to swap into ``fn.__code__``.
+    with the same free variables), to swap into ``fn.__code__``.  The text is
+    compiled here rather than by ``guards.checks.generated``: these are user
+    functions for tests to guard and trace, and that entry point marks its
+    functions as the library's own code.  The text holds only the identifiers
+    ``c0...``, ``d0...`` and the names of :data:`KW_NAMES`.
     """
     key = (n_cells, n_defaults, kw_names, alt)
     if key not in _FACTORIES:
@@ -126,7 +191,7 @@ def make_function(
 ) -> types.FunctionType:
     """A real closure with these cell contents, positional defaults and keyword defaults."""
     kw_names = tuple(kwdefaults)
-    fn: types.FunctionType = function_factory(len(cells), len(defaults), kw_names)(*cells)
+    fn: types.FunctionType = _function_factory(len(cells), len(defaults), kw_names)(*cells)
     fn.__defaults__ = tuple(defaults) or None
     fn.__kwdefaults__ = dict(kwdefaults) or None
     return fn
@@ -136,7 +201,7 @@ def alternative_code(fn: types.FunctionType) -> types.CodeType:
     """A different code object that may replace ``fn.__code__``."""
     code = fn.__code__
     n_defaults = code.co_argcount - 1
-    factory = function_factory(
+    factory = _function_factory(
         len(code.co_freevars), n_defaults, tuple(code.co_varnames[1 + n_defaults:
                                                                    1 + n_defaults
                                                                    + code.co_kwonlyargcount]),
@@ -164,11 +229,11 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
-#: A spec: ``("scalar", v)``, ``("list"|"tuple", specs)``, ``("dict"|"obj", pairs)``,
-#: ``("fn", cells, defaults, kwdefaults)`` or ``("weak", spec)``.
 _specs = st.recursive(scalars.map(lambda v: ("scalar", v)), _extend, max_leaves=10)
 # deferred: the same strategy, with a short repr (a recursive one's repr runs to ~70 kB).
 specs = st.deferred(lambda: _specs)
+"""A spec: ``("scalar", v)``, ``("list"|"tuple", specs)``, ``("dict"|"obj", pairs)``,
+``("fn", cells, defaults, kwdefaults)`` or ``("weak", spec)``; :func:`build` makes it real."""
 
 
 def build(spec: Any) -> Any:
@@ -197,10 +262,10 @@ def build(spec: Any) -> Any:
     if tag == "weak":
         # The box holds the referent strongly, so the weak reference stays alive.
         target = Obj()
-        target.payload = build(spec[1])
+        setattr(target, "payload", build(spec[1]))  # noqa: B010 (Obj declares no attributes)
         box = Obj()
-        box.target = target
-        box.ref = weakref.ref(target)
+        setattr(box, "target", target)  # noqa: B010
+        setattr(box, "ref", weakref.ref(target))  # noqa: B010
         return box
     raise AssertionError(spec)
 
@@ -225,13 +290,14 @@ worlds = st.builds(
         st.tuples(st.one_of(root_names, st.sampled_from(CONSTANT_NAMES)), specs), max_size=2
     ).map(tuple),
 )
+"""A :class:`World`: one to three locals and up to two globals, each of any :data:`specs`."""
 
 
 # --------------------------------------------------------------------------- paths
 @attrs.frozen
-class Path:
+class SourceValue:
     """A source, the value it reached when walked, and whether that value is re-made
-    on every walk (through a slice), so identity guards cannot hold on it."""
+    on every walk (through a slice), so that identity guards cannot hold on it."""
 
     source: Source
     value: Any = attrs.field(eq=False)
@@ -239,11 +305,14 @@ class Path:
 
 
 SLICES = (slice(0, 2), slice(None, None, -1), slice(1, None))
+"""The slices :func:`paths` takes of every list and tuple."""
 
 
-def paths(f_locals: Mapping[str, Any], f_globals: Mapping[str, Any], depth: int = 4) -> list[Path]:
+def paths(
+    f_locals: Mapping[str, Any], f_globals: Mapping[str, Any], depth: int = 4
+) -> list[SourceValue]:
     """Every (source, value) reachable from the roots, ``depth`` steps at most."""
-    found: list[Path] = []
+    found: list[SourceValue] = []
     for name, value in f_locals.items():
         found += _walk(LocalSource(name), value, depth, False)
     for name, value in f_globals.items():
@@ -253,22 +322,22 @@ def paths(f_locals: Mapping[str, Any], f_globals: Mapping[str, Any], depth: int 
     return found
 
 
-def _walk(source: Source, value: Any, depth: int, fresh: bool) -> Iterator[Path]:
-    yield Path(source, value, fresh)
+def _walk(source: Source, value: Any, depth: int, fresh: bool) -> Iterator[SourceValue]:
+    yield SourceValue(source, value, fresh)
     if depth <= 0:
         return
-    yield Path(TypeSource(source), type(value), False)
+    yield SourceValue(TypeSource(source), type(value), False)
     t = type(value)
     if t is dict:
         for key, item in value.items():
             yield from _walk(GetItemSource(source, key), item, depth - 1, fresh)
         for i, key in enumerate(value):
-            yield Path(DictKeySource(source, i), key, fresh)
+            yield SourceValue(DictKeySource(source, i), key, fresh)
     elif t in (list, tuple):
         for i, item in enumerate(value):
             yield from _walk(GetItemSource(source, i), item, depth - 1, fresh)
         for s in SLICES:
-            yield Path(GetItemSource(source, s, index_is_slice=True), value[s], True)
+            yield SourceValue(GetItemSource(source, s, index_is_slice=True), value[s], True)
     elif t is Obj:
         for name, item in vars(value).items():
             yield from _walk(AttrSource(source, name), item, depth - 1, fresh)
@@ -280,7 +349,7 @@ def _walk(source: Source, value: Any, depth: int, fresh: bool) -> Iterator[Path]
             yield from _walk(DefaultsSource(source, i), item, depth - 1, fresh)
         for k, item in (value.__kwdefaults__ or {}).items():
             yield from _walk(DefaultsSource(source, k, is_kw=True), item, depth - 1, fresh)
-        yield Path(CodeSource(source), value.__code__, fresh)
+        yield SourceValue(CodeSource(source), value.__code__, fresh)
     elif t is weakref.ref:
         yield from _walk(WeakRefCallSource(source), value(), depth - 1, fresh)
 
@@ -291,12 +360,18 @@ def pick(items: list[Any]) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def world_and_path(draw: st.DrawFn) -> tuple[World, dict[str, Any], dict[str, Any], Path]:
+def world_and_path(draw: st.DrawFn) -> tuple[World, dict[str, Any], dict[str, Any], SourceValue]:
     """A world, one built copy of it, and one path into that copy."""
     world = draw(worlds)
     f_locals, f_globals = world.build()
     path = draw(pick(paths(f_locals, f_globals)))
     return world, f_locals, f_globals, path
+
+
+def sources() -> st.SearchStrategy[Source]:
+    """A source that reaches into some world (for laws of sources alone: names, hashing,
+    pickling); :func:`world_and_path` gives the world and the value too."""
+    return world_and_path().map(lambda drawn: drawn[3].source)
 
 
 # -------------------------------------------------------------------------- guards
@@ -315,11 +390,11 @@ def is_plain(value: Any) -> bool:
     return False
 
 
-#: Kinds that hold only on the very same objects, not on an equal rebuilt copy.
 IDENTITY_KINDS = frozenset({"ID_MATCH", "FUNCTION_MATCH"})
+"""Kinds that hold only on the very same objects, not on an equal rebuilt copy."""
 
 
-def candidate_guards(found: list[Path]) -> list[Guard]:
+def candidate_guards(found: list[SourceValue]) -> list[Guard]:
     """Every guard that the values at ``found`` support, one per (source, kind)."""
     out: list[Guard] = []
     stable = [p for p in found if not p.fresh]
@@ -368,7 +443,7 @@ class Scenario:
     world: World
     f_locals: dict[str, Any] = attrs.field(repr=False)
     f_globals: dict[str, Any] = attrs.field(repr=False)
-    found: list[Path] = attrs.field(repr=False)
+    found: list[SourceValue] = attrs.field(repr=False)
     guards: list[Guard] = attrs.field(repr=lambda gs: repr([str(g) for g in gs]))
 
 
@@ -384,13 +459,13 @@ def scenarios(draw: st.DrawFn, max_guards: int = 10) -> Scenario:
 
 
 # ----------------------------------------------------------------------- mutations
-#: What a mutation may put in place of a value.
-replacements = st.one_of(
+replacements: st.SearchStrategy[Any] = st.one_of(
     scalars,
     st.builds(Fresh),
     st.builds(list),
     st.builds(lambda: {"absent key": 1}),
 )
+"""What a mutation may put in place of a value."""
 
 
 @attrs.frozen
@@ -405,7 +480,9 @@ class Mutation:
         mutate(self.source, f_locals, f_globals, delete=self.delete, new=self.new)
 
 
-def mutations(found: list[Path]) -> st.SearchStrategy[Mutation]:
+def mutations(found: list[SourceValue]) -> st.SearchStrategy[Mutation]:
+    """A change to one of the values at ``found``: replaced by a :data:`replacements`
+    value, or removed."""
     return st.builds(Mutation, pick([p.source for p in found]), st.booleans(),
                      replacements)
 
