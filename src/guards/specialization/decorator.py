@@ -33,6 +33,7 @@ from guards.errors import (
     UntrackedCallError,
     describe,
 )
+from guards.events import note_miss
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import check_verify_share, config
@@ -145,6 +146,7 @@ class Specialized:
             if share and self._sample.due(share):
                 self._verify(entry, f_locals, result)
             return result
+        note_miss(self.function)
         return self._miss(f_locals, f_globals)
 
     def call_new_code(self, call: Callable[..., Any], *args: Any) -> Any:
