@@ -19,10 +19,11 @@ from typing import Any
 
 import attrs
 
-from guards.core.builder import COST_IDENTITY, Check, show
+from guards.core.builder import COST_IDENTITY, Check
 from guards.core.guard import Guard, Provenance
 from guards.core.plain import is_plain_data, is_plain_step
 from guards.core.sources import Source
+from guards.core.values import show
 
 
 @attrs.frozen

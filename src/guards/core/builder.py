@@ -13,10 +13,6 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
-import builtins
-import datetime
-import decimal
-import enum
 import functools
 import math
 import string
@@ -38,6 +34,16 @@ from guards.core.sources import (
     WeakRefCallSource,
     read_memoized,
 )
+from guards.core.values import (
+    builtins_of,
+    cell_is_empty,
+    class_keys,
+    equality_is_fixed,
+    has_loose_equality,
+    same_value,
+    show,
+    snapshot,
+)
 from guards.errors import (
     GuardBuildError,
     GuardsError,
@@ -56,89 +62,9 @@ COST_USER_CODE = 2  #: may run user code (``hasattr``, a user ``__eq__``)
 _FORMATTER = string.Formatter()
 
 
-def show(value: Any) -> str:
-    """A short display of ``value`` for explanations; never raises."""
-    cls = type(value)  # not isinstance: that would ask the value's own __class__
-    try:
-        if issubclass(cls, type):
-            module = value.__module__
-            return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
-        if issubclass(cls, types.FunctionType):
-            return f"<function {value.__qualname__}>"
-        if cls is types.CodeType:
-            return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
-        text = repr(value)
-    except Exception as exc:
-        if issubclass(cls, int) and isinstance(exc, ValueError):
-            # Too many digits for str() (sys.set_int_max_str_digits): hex has no limit.
-            digits = hex(value)
-            return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
-        return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def _brace_safe(text: str) -> str:
     """``text`` for a ``describe`` template: its braces stay literal under ``str.format``."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def _same_float(a: float, b: float) -> bool:
-    """The same float: a NaN matches a NaN, and -0.0 is not 0.0."""
-    if a != a:
-        return b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-
-
-_CONTAINERS = (list, tuple, dict, set, frozenset)
-
-
-def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
-    """Aware datetimes in two time zones can be ``==`` and still print differently."""
-    return bool(
-        a.tzinfo == b.tzinfo and a.fold == b.fold
-        and a.replace(tzinfo=None) == b.replace(tzinfo=None)
-    )
-
-
-#: Value types whose ``==`` forgives differences that the rest of their behaviour
-#: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
-#: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
-#: of one instant in two zones.  Each is compared by its full structure.
-_STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
-    range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
-    decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
-    datetime.datetime: _same_moment,
-    datetime.time: _same_moment,
-}
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
-
-    Exact types at every level (``[True]`` is not ``[1]``), floats as
-    :func:`_same_float`, dicts and sets in iteration order (two equal sets can
-    iterate differently, and ``list(s)`` shows it), the value types of
-    :data:`_STRUCTURE` by their full structure; other values by their own ``==``.
-    """
-    t = type(a)
-    if type(b) is SetSnapshot:
-        return t is b.kind and len(a) == len(b.items) and all(map(_same_value, a, b.items))
-    if type(b) is not t:
-        return False
-    if t is float:
-        return _same_float(a, b)
-    if t is complex:
-        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
-    if t is list or t is tuple or t is set or t is frozenset:
-        return len(a) == len(b) and all(map(_same_value, a, b))
-    if t is dict:
-        return len(a) == len(b) and all(
-            _same_value(ka, kb) and _same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
-        )
-    structure = _STRUCTURE.get(t)
-    if structure is not None:
-        return structure(a, b)
-    return bool(a == b)
 
 
 def _identity(*values: Any) -> Any:
@@ -394,7 +320,7 @@ class GuardBuilder:
         t = type(value)
         if t is complex:
             self.add_check(
-                guard, "type({0}) is {T} and {same}({0}, {V})", T=t, same=_same_value, V=value,
+                guard, "type({0}) is {T} and {same}({0}, {V})", T=t, same=same_value, V=value,
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
@@ -411,15 +337,15 @@ class GuardBuilder:
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
-        expected = _snapshot(value)
-        cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
-        if t in _CONTAINERS or t in _STRUCTURE:
+        expected = snapshot(value)
+        cost = COST_CHEAP if equality_is_fixed(value) else COST_USER_CODE
+        if has_loose_equality(t):
             # == forgives inside containers what EQUALS_MATCH must not: [True] == [1],
             # (0.0,) == (-0.0,), {8, 16} == {16, 8} (another order); and in some value
             # types (range, Decimal): so an equal value is also compared exactly.
             self.add_check(
                 guard, "{0} is {V} or (type({0}) is {T} and {0} == {V} and {same}({0}, {V}))",
-                V=expected, T=t, same=_same_value, expected=expected,
+                V=expected, T=t, same=same_value, expected=expected,
                 describe="{0} == {expected}", cost=cost,
             )
             return
@@ -497,7 +423,7 @@ class GuardBuilder:
             "{same}(list({0}), {K})"
         )
         self.add_check(
-            guard, expr, same=_same_value, K=keys, expected=keys,
+            guard, expr, same=same_value, K=keys, expected=keys,
             describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
@@ -646,25 +572,13 @@ class GuardBuilder:
         if not (isinstance(source, AttrSource) and source.member == "cell_contents"):
             msg = f"CELL_EMPTY needs a ...cell_contents source, got {source.name}"
             raise GuardBuildError(msg, guard=guard)
-        empty = _cell_is_empty(self.get(source.base))
+        empty = cell_is_empty(self.get(source.base))
         state = "empty" if empty else "not empty"
         self.add_check(
-            guard, "{is_empty}({0}) is {empty}", sources=(source.base,), is_empty=_cell_is_empty,
+            guard, "{is_empty}({0}) is {empty}", sources=(source.base,), is_empty=cell_is_empty,
             empty=empty, expected=empty, describe=f"the cell {{0}} is {state}",
-            actual=_cell_is_empty, cost=COST_CHEAP,
+            actual=cell_is_empty, cost=COST_CHEAP,
         )
-
-
-def builtins_of(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The builtins a function defined in the globals ``namespace`` reads, as CPython
-    finds them: ``namespace['__builtins__']`` (a module's dict, or a dict), else
-    the ``builtins`` module's."""
-    found = namespace.get("__builtins__", builtins)
-    if type(found) is types.ModuleType:
-        return found.__dict__
-    if not isinstance(found, Mapping):
-        return builtins.__dict__
-    return found
 
 
 #: NO_ALIASING's description names this many of its sources.
@@ -674,18 +588,6 @@ _SHOWN_SOURCES = 4
 def _all_distinct(*values: Any) -> bool:
     """True when no two of ``values`` are one object."""
     return len({id(value) for value in values}) == len(values)
-
-
-def _cell_is_empty(cell: Any) -> bool:
-    """True for an empty closure cell; raises TypeError for anything that is not a cell."""
-    if type(cell) is not types.CellType:
-        msg = f"expected a closure cell, got {describe(cell)}"
-        raise TypeError(msg)
-    try:
-        cell.cell_contents  # noqa: B018 - reading is the test
-    except ValueError:
-        return True
-    return False
 
 
 # -- the kind registry ----------------------------------------------------------
@@ -871,80 +773,3 @@ def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) 
             raise GuardsValueError(msg)
 
 
-_IMMUTABLE_SCALARS = (
-    int, float, complex, str, bytes, bool, type(None), type(...), type(NotImplemented),
-    range, types.CodeType,
-)
-
-
-#: Keys that libraries add to a class ``__dict__`` as caches, which no guard should see.
-_CLASS_CACHE_KEYS = frozenset({"__slotnames__"})
-
-
-def class_keys(mapping: Mapping[Any, Any]) -> list[Any]:
-    """The keys of a class ``__dict__`` that its behaviour depends on, in order."""
-    return [key for key in mapping if key not in _CLASS_CACHE_KEYS]
-
-
-def _is_immutable(value: Any) -> bool:
-    """True when ``value`` cannot change after the guard is built."""
-    t = type(value)
-    if t in _IMMUTABLE_SCALARS or issubclass(t, (type, enum.Enum)):
-        return True
-    if t in (tuple, frozenset):
-        return all(_is_immutable(item) for item in value)
-    return False
-
-
-def _snapshot(value: Any) -> Any:
-    """The value an equality check compares against: a private copy of built-in containers.
-
-    A user's list may change after the guard is built; the check must compare
-    against what the list held then.  Only the containers' structure is copied
-    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
-    the objects they hold stay themselves, so an object compared by identity
-    still equals itself.
-    """
-    if _is_immutable(value):
-        return value
-    t = type(value)
-    if t is list:
-        return [_snapshot(item) for item in value]
-    if t is tuple:
-        return tuple(_snapshot(item) for item in value)
-    if t is dict:
-        return {key: _snapshot(item) for key, item in value.items()}
-    if t is set or t is frozenset:
-        return SetSnapshot(t, tuple(value))
-    if t is bytearray:
-        return t(value)
-    return value
-
-
-@attrs.frozen(eq=False)
-class SetSnapshot:
-    """A set as an equality check remembers it: its exact type and its items in
-    iteration order.  A copy of a set may iterate in another order than the set
-    (the order depends on its history of inserts and deletes, not only on its items).
-
-    ``==`` with a set is the set's own ``==`` (members only); :func:`_same_value`
-    compares the order too.
-    """
-
-    kind: type
-    items: tuple[Any, ...]
-    members: frozenset[Any] = attrs.field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "members", frozenset(self.items))
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is self.kind and other == self.members
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        if not self.items:
-            return f"{self.kind.__name__}()"
-        body = "{" + ", ".join(map(repr, self.items)) + "}"
-        return body if self.kind is set else f"{self.kind.__name__}({body})"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from guards.core.values import type_defines
 from guards.errors import GuardsTypeError, GuardsValueError, check_type, describe
 
 if TYPE_CHECKING:
@@ -381,7 +382,7 @@ def calls_missing(base: Any, key: Any) -> bool:
     return (
         cls is not dict
         and issubclass(cls, dict)
-        and any("__missing__" in klass.__dict__ for klass in cls.__mro__)
+        and type_defines(cls, "__missing__")
         and not dict.__contains__(base, key)
     )
 

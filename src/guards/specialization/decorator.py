@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
-from guards.core.builder import _same_value, show
+from guards.core.values import same_value, show
 from guards.errors import (
     GuardsError,
     GuardsTypeError,
@@ -285,12 +285,12 @@ def _equal(a: Any, b: Any) -> bool:
     if t is list or t is tuple:
         return len(a) == len(b) and all(map(_equal, a, b))
     if t is dict:
-        return _same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
+        return same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
     if t is set or t is frozenset:  # a stored set is a copy: its order may differ
         return {(type(item), item) for item in a} == {(type(item), item) for item in b}
     if getattr(t, "__eq__", None) is object.__eq__ and hasattr(a, "__dict__"):
         return _equal(vars(a), vars(b))
-    return _same_value(a, b)
+    return same_value(a, b)
 
 
 # -- the wrapper --------------------------------------------------------------------------

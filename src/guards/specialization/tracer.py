@@ -62,7 +62,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.core.builder import GuardBuilder, builtins_of, class_keys
+from guards.core.builder import GuardBuilder
 from guards.core.sources import (
     AttrSource,
     GetItemSource,
@@ -74,6 +74,13 @@ from guards.core.sources import (
     TypeSource,
     WeakRefCallSource,
     calls_missing,
+)
+from guards.core.values import (
+    builtins_of,
+    class_keys,
+    is_immutable_type,
+    type_defines,
+    type_lookup,
 )
 from guards.specialization.classes import (
     BY_IDENTITY,
@@ -154,19 +161,19 @@ def _bypassed_override(cls: type) -> str | None:
     ``__getitem__`` written in Python; a proxy has no table, so C code would call
     them.  A run with such a value cannot be faithful: it is abandoned.
     """
-    if cls is dict or not issubclass(cls, dict) or _type_lookup(cls, "__iter__") is not (
+    if cls is dict or not issubclass(cls, dict) or type_lookup(cls, "__iter__") is not (
         dict.__iter__
     ):
         return None
     for name in ("keys", "__getitem__"):
-        if isinstance(_type_lookup(cls, name), types.FunctionType):
+        if isinstance(type_lookup(cls, name), types.FunctionType):
             return name
     return None
 
 
 def _is_c_iterator(cls: type) -> bool:
     """``cls`` is an iterator implemented in C (``list_iterator``, ``map``, ``zip``...)."""
-    step = _type_lookup(cls, "__next__")
+    step = type_lookup(cls, "__next__")
     return step is not None and not isinstance(step, types.FunctionType)
 
 
@@ -263,7 +270,6 @@ def _is_deep_immutable(value: Any) -> bool:
 _STR_DIGITS_BITS = 2100
 
 _OBJECT_CLASS = object.__dict__["__class__"]
-_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
@@ -273,22 +279,9 @@ _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str
                               "__format__", "__dir__"})
 
 
-def _type_lookup(cls: type, name: str) -> Any:
-    """``name`` as the type defines it (what the interpreter calls for a dunder)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
-
-
-def _defines(cls: type, name: str) -> bool:
-    """Some class of ``cls.__mro__`` has ``name`` in its ``__dict__`` (even as ``None``)."""
-    return any(name in klass.__dict__ for klass in cls.__mro__)
-
-
 def _fixed_type(cls: type) -> bool:
     """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
-    return all(klass.__flags__ & _IMMUTABLE_TYPE for klass in cls.__mro__)
+    return all(map(is_immutable_type, cls.__mro__))
 
 
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
@@ -676,7 +669,7 @@ class Tracer:
         self.context.track(AttrSource(tracker.source, "__name__"))._install(
             GuardBuilder.CONSTANT_MATCH
         )
-        if _type_lookup(type(method.__self__), name) is None:  # not its type's method
+        if type_lookup(type(method.__self__), name) is None:  # not its type's method
             self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
                          "the trace cannot see into")
         receiver = self.wrap(tracker.attr("__self__"))
@@ -749,11 +742,11 @@ class Tracer:
         A C type's dict cannot change: nothing is guarded for it here.
         """
         cls = type(tracker._value())
-        found = _type_lookup(cls, name)
+        found = type_lookup(cls, name)
         if _fixed_type(cls):  # the guards the operation installs on the value decide
             return found
         type_tracker = self.context.track(TypeSource(tracker.source))
-        if not _defines(cls, name):
+        if not type_defines(cls, name):
             if hasattr(cls, name):  # the metaclass has it: only the class's keys say absent
                 self.pin_class(type_tracker)
             else:
@@ -804,8 +797,8 @@ class Tracer:
         tracker._install(GuardBuilder.ID_MATCH)
         self.pin_class(tracker)
         self.note_world(cls)  # a subclass of random.Random: its instance reads the world
-        init = _type_lookup(cls, "__init__")
-        if type(cls) is not type or _type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
+        init = type_lookup(cls, "__init__")
+        if type(cls) is not type or type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
             type(init) is types.FunctionType or (init is _OBJECT_INIT and not args and not kwargs)
         ):
             return cls(*args, **kwargs)
@@ -895,7 +888,7 @@ class Tracer:
         value = tracker._value()
         if name == "__class__" and self.type_lookup(tracker, name) is _OBJECT_CLASS:
             return self.type_of(tracker)  # else a property of its own: read it as one
-        if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
+        if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
             return _BuiltinMethod(proxy, name)
         try:
@@ -1033,7 +1026,7 @@ class Tracer:
         answer = delegated_operation(self, proxy, name, fn, args)
         if answer is not NOT_DELEGATED:  # a C default that calls a Python method
             return answer
-        if impl is not None and impl is _type_lookup(object, name):
+        if impl is not None and impl is type_lookup(object, name):
             return self._object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
@@ -1101,7 +1094,7 @@ class Tracer:
         mro = self.context.track(AttrSource(TypeSource(tracker.source), "__mro__"))
         mro.as_constant()
         for i, klass in enumerate(cls.__mro__):
-            if klass.__flags__ & _IMMUTABLE_TYPE:
+            if is_immutable_type(klass):
                 names.update(dict.fromkeys(klass.__dict__))
             else:
                 class_dict = AttrSource(GetItemSource(mro.source, i), "__dict__")
@@ -1311,7 +1304,7 @@ class Tracer:
             and self.type_lookup(tracker, "__getattr__") is None
         ):
             return self.get_attr(proxy, str(self.realize(args[0], "object.__getattribute__")))
-        if method is _type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
+        if method is type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
             return self._object_default(proxy, name, method, (proxy, *args))
         if self.type_lookup(tracker, name) is method:
             return getattr(proxy, name)(*args, **kwargs)
@@ -1690,7 +1683,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
     """The builtins as a traced copy sees them: looked up when read, and guarded.
 
     Each name is looked up, at trace time, in the real builtins of the
-    function's globals (:func:`~guards.core.builder.builtins_of`), so a builtin added
+    function's globals (:func:`~guards.core.values.builtins_of`), so a builtin added
     or patched after guards was imported (``gettext.install``'s ``_``, a patched
     ``round``) is the one the run sees; ``BUILTIN_MATCH`` guards that the name is
     not a global and that the builtins hold the same object (or lack the name:

@@ -63,6 +63,7 @@ from guards.core.sources import (
     Source,
     read_memoized,
 )
+from guards.core.values import cell_is_empty, type_lookup
 from guards.errors import (
     EmptyCellError,
     GuardsError,
@@ -309,7 +310,7 @@ class LazyTracker:
             if not (isinstance(source, AttrSource) and source.member == "cell_contents"):
                 raise
             cell = self._context.value_of(source.base)
-            if not _is_empty_cell(cell):
+            if type(cell) is not types.CellType or not cell_is_empty(cell):
                 raise
             self._install(GuardBuilder.CELL_EMPTY)
             raise EmptyCellError(_free_variable_name(self) or "?") from None
@@ -338,7 +339,7 @@ class LazyTracker:
             raise GuardsTypeError(msg)
         cls = type(value)
         why = None
-        if _lookup(cls, "__class__") is not _OBJECT_CLASS:
+        if type_lookup(cls, "__class__") is not _OBJECT_CLASS:
             why = f"the __class__ that {cls.__qualname__} defines"
         elif not by_type:
             why = "a custom __instancecheck__"
@@ -501,14 +502,6 @@ class LazyTracker:
         return bind_args(self, args, kwargs)
 
 
-def _lookup(cls: type, name: str) -> Any:
-    """``name`` as the type defines it, read from the MRO's dicts (runs no user code)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
-
-
 _OBJECT_CLASS = object.__dict__["__class__"]
 _PLAIN_INSTANCECHECKS = (
     type.__dict__["__instancecheck__"], abc.ABCMeta.__dict__["__instancecheck__"]
@@ -524,7 +517,7 @@ def _decided_by_type(classinfo: Any) -> bool | None:
         return None if None in answers else all(answers)
     if type(classinfo) is types.UnionType:
         return _decided_by_type(classinfo.__args__)
-    check = _lookup(type(classinfo), "__instancecheck__")
+    check = type_lookup(type(classinfo), "__instancecheck__")
     if issubclass(type(classinfo), type):
         return check in _PLAIN_INSTANCECHECKS
     return False if check is not None else None
@@ -532,16 +525,6 @@ def _decided_by_type(classinfo: Any) -> bool | None:
 
 def _has_truth_hook(cls: type) -> bool:
     return any(hasattr(cls, name) for name in ("__bool__", "__len__"))
-
-
-def _is_empty_cell(cell: Any) -> bool:
-    if type(cell) is not types.CellType:
-        return False
-    try:
-        cell.cell_contents  # noqa: B018 - reading is the test
-    except ValueError:
-        return True
-    return False
 
 
 def _free_variable_name(tracker: LazyTracker) -> str | None:
