@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from guards.core.guard import Guard, capture_provenance
+from guards.core.signatures import parameters
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -247,9 +248,9 @@ class GuardBuilder:
                     if step.is_kw:
                         return str(step.idx_key)
                     fn = self.get(step.base)
-                    code = fn.__code__
-                    first = code.co_argcount - len(fn.__defaults__)
-                    return str(code.co_varnames[first + int(step.idx_key)])
+                    positional = parameters(fn.__code__).positional
+                    first = len(positional) - len(fn.__defaults__)
+                    return str(positional[first + int(step.idx_key)])
             except Exception:
                 return None
             step = step.base

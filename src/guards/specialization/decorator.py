@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
+from guards.core.signatures import call_with, parameters
 from guards.core.values import same_value, show
 from guards.errors import (
     GuardsError,
@@ -39,7 +40,6 @@ from guards.options import check_verify_share, config
 from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
 from guards.specialization.tracer import (
     TraceOutcome,
-    _call_with,
     _is_deep_immutable,
     trace_call,
 )
@@ -151,7 +151,7 @@ class Specialized:
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
         code = self.function.__code__
-        return _call_with(self.function, code, _parameters(code, f_locals))
+        return call_with(self.function, code, _parameters(code, f_locals))
 
     def _miss(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
         with self._miss_lock:
@@ -262,9 +262,7 @@ _IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
 
 
 def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
-    n = code.co_argcount + code.co_kwonlyargcount
-    n += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
-    return {name: f_locals[name] for name in code.co_varnames[:n]}
+    return {name: f_locals[name] for name in parameters(code).frame_names()}
 
 
 def _results_equal(a: Any, b: Any) -> bool:

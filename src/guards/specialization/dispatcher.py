@@ -47,9 +47,10 @@ from guards.checks.codegen import (
     emit_body,
     register_linecache,
 )
+from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import GlobalSource, GlobalsSource, LocalSource, Source
 from guards.markers import SLOW_PATH
-from guards.tracking.binding import _Shape, _shape_of, parameter_list
+from guards.tracking.binding import parameter_list
 
 _dispatchers = itertools.count()
 
@@ -105,7 +106,7 @@ class Dispatcher:
         self.cache = cache
         self.inline = inline
         code = function.__code__
-        self.shape = _shape_of(function)
+        self.shape = signature_shape(function)
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
         self._generation = itertools.count()
         self._previous: list[str] = []
@@ -407,7 +408,7 @@ def frame_locals_builder(function: types.FunctionType) -> Callable[..., dict[str
     return dispatcher.wrapper
 
 
-def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
+def _defaults_reader(function: types.FunctionType, shape: SignatureShape) -> Callable[[int], Any]:
     n_positional = len(shape.positional)
 
     def pos_default(index: int) -> Any:
@@ -430,7 +431,7 @@ def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
     return kw_default
 
 
-def _caller_as_given(function: types.FunctionType, shape: _Shape) -> Callable[..., Any]:
+def _caller_as_given(function: types.FunctionType, shape: SignatureShape) -> Callable[..., Any]:
     """A function that calls ``function`` with the arguments a wrapper call bound, as given.
 
     Used only for calls that do not fit the function as it is now, so that

@@ -53,7 +53,6 @@ import dis
 import enum
 import functools
 import gc
-import inspect
 import sys
 import types
 import weakref
@@ -63,6 +62,7 @@ from typing import Any, NoReturn
 import attrs
 
 from guards.core.builder import GuardBuilder
+from guards.core.signatures import call_with, parameters
 from guards.core.sources import (
     AttrSource,
     GetItemSource,
@@ -378,7 +378,8 @@ def _scan(code: types.CodeType) -> CodeFacts:
             tests_identity = tests_identity or facts.tests_identity
             tests_shape = tests_shape or facts.tests_shape
             compares_identity = compares_identity or facts.compares_identity
-    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    signature = parameters(code)
+    params = {*signature.positional, *signature.kwonly}
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
     stack_name = stack_reader_in(code)
@@ -1276,7 +1277,7 @@ class Tracer:
         run = types.FunctionType(
             code, self.globals_for(function, fn.source), function.__name__, None, closure
         )
-        return _call_with(run, code, arguments)
+        return call_with(run, code, arguments)
 
     def _argument(self, value: Any, unused: bool) -> Any:
         """A parameter's value for the traced run: tracked, unless the code never reads it."""
@@ -1782,25 +1783,6 @@ def _callable_name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
-def _call_with(run: types.FunctionType, code: types.CodeType, arguments: dict[str, Any]) -> Any:
-    """Call ``run`` with every parameter bound as in ``arguments`` (defaults already applied).
-
-    Parameters are found by name in the code's own layout (positional, keyword-only,
-    ``*args``, ``**kwargs``), whatever the order of ``arguments``.
-    """
-    names = code.co_varnames
-    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
-    positional = [arguments[name] for name in names[:n_pos]]
-    kwargs = {name: arguments[name] for name in names[n_pos:n_pos + n_kwonly]}
-    index = n_pos + n_kwonly
-    if code.co_flags & inspect.CO_VARARGS:
-        positional.extend(arguments[names[index]])
-        index += 1
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        kwargs.update(arguments[names[index]])
-    return run(*positional, **kwargs)
-
-
 # -- builtins as the traced code sees them -----------------------------------------------
 class _TypeMeta(type):
     """Makes ``traced_type`` stand in for ``type`` in isinstance and issubclass checks."""
@@ -1945,13 +1927,10 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     """Run the traced copy of ``function``; its frame, cells and arguments die on return."""
     context = tracer.context
     code = function.__code__
-    n_params = code.co_argcount + code.co_kwonlyargcount
-    n_params += bool(code.co_flags & inspect.CO_VARARGS)
-    n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
     unused = code_facts(code).unused
     arguments = {
         name: tracer._argument(context.track(LocalSource(name)), name in unused)
-        for name in code.co_varnames[:n_params]
+        for name in parameters(code).frame_names()
     }
     closure = tuple(
         tracer._cell_for(context.track(LocalSource(name))) if name in context.f_locals
@@ -1963,4 +1942,4 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
         code, tracer.top_globals(function), function.__name__, None, closure
     )
     tracer.enter(code)
-    return _call_with(run, code, arguments)
+    return call_with(run, code, arguments)

@@ -15,7 +15,6 @@ defaults are markers that say which defaults were used.
 
 from __future__ import annotations
 
-import inspect
 import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ import attrs
 
 from guards.checks.generated import run_factory
 from guards.core.builder import GuardBuilder
+from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -65,30 +65,10 @@ class _KeywordDefault:
     name: str
 
 
-@attrs.frozen
-class _Shape:
-    """What a binding stub depends on: the code object's parameters, the defaults' shape,
-    and the function's ``__qualname__``, which Python's binding errors name."""
-
-    qualname: str
-    positional: tuple[str, ...]
-    posonly_count: int
-    varargs: str | None
-    kwonly: tuple[str, ...]
-    varkw: str | None
-    n_defaults: int
-    kwdefault_names: tuple[str, ...]
-
-    def names(self) -> list[str]:
-        """Every parameter name, in the order a frame's locals hold them."""
-        return [*self.positional, *filter(None, [self.varargs]), *self.kwonly,
-                *filter(None, [self.varkw])]
-
-
 # code object -> {shape: stub}; entries go away with the code object.
-_STUBS: weakref.WeakKeyDictionary[types.CodeType, dict[_Shape, Callable[..., tuple[Any, ...]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_STUBS: weakref.WeakKeyDictionary[
+    types.CodeType, dict[SignatureShape, Callable[..., tuple[Any, ...]]]
+] = weakref.WeakKeyDictionary()
 
 
 def bind_args(
@@ -109,7 +89,7 @@ def bind_args(
         msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"
         raise UntrackableError(msg)
     fn._install(GuardBuilder.CLOSURE_MATCH)
-    shape = _shape_of(function)
+    shape = signature_shape(function)
     values = _stub_for(function.__code__, shape)(*args, **(kwargs or {}))
     names = shape.names()
     context = fn._context
@@ -155,36 +135,7 @@ def _guard_defaults_exist(fn: LazyTracker, arguments: dict[str, Any], used: list
             fn._install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
 
 
-def _shape_of(function: types.FunctionType) -> _Shape:
-    code = function.__code__
-    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
-    names = code.co_varnames
-    index = n_pos + n_kwonly
-    varargs = varkw = None
-    if code.co_flags & inspect.CO_VARARGS:
-        varargs = names[index]
-        index += 1
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        varkw = names[index]
-    n_defaults = len(function.__defaults__ or ())
-    if n_defaults > n_pos:
-        msg = f"{function.__qualname__} has more __defaults__ ({n_defaults}) than parameters"
-        raise UntrackableError(msg)
-    kwonly = names[n_pos:n_pos + n_kwonly]
-    kwdefaults = function.__kwdefaults__ or {}
-    return _Shape(
-        qualname=function.__qualname__,
-        positional=names[:n_pos],
-        posonly_count=code.co_posonlyargcount,
-        varargs=varargs,
-        kwonly=kwonly,
-        varkw=varkw,
-        n_defaults=n_defaults,
-        kwdefault_names=tuple(name for name in kwonly if name in kwdefaults),
-    )
-
-
-def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+def _stub_for(code: types.CodeType, shape: SignatureShape) -> Callable[..., tuple[Any, ...]]:
     stubs = _STUBS.setdefault(code, {})
     stub = stubs.get(shape)
     if stub is None:
@@ -193,7 +144,7 @@ def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, .
 
 
 def parameter_list(
-    shape: _Shape,
+    shape: SignatureShape,
     positional_default: Callable[[str, int], str],
     keyword_default: Callable[[str], str],
 ) -> list[str]:
@@ -226,7 +177,7 @@ def parameter_list(
     return params
 
 
-def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+def _make_stub(code: types.CodeType, shape: SignatureShape) -> Callable[..., tuple[Any, ...]]:
     """A function with ``code``'s parameters that returns what each one was bound to."""
     every = [*shape.positional, *shape.kwonly, shape.varargs or "", shape.varkw or ""]
     if not all(is_plain_identifier(name) for name in every if name):
