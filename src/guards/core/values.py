@@ -131,8 +131,9 @@ def equality_is_fixed(value: Any) -> bool:
     compared by identity), or a tuple or frozenset of these.  ``EQUALS_MATCH`` keeps such
     a value as itself (:func:`snapshot`) and counts its comparison as cheap.
 
-    Not the tracer's ``is_deep_immutable``, which asks whether *nothing* reachable from
-    a value can change (an enum member with attributes of its own can).
+    Not :func:`guards.specialization.tracer.is_deep_immutable`, which asks whether
+    *nothing* reachable from a value can change (an enum member with attributes of
+    its own can).
     """
     t = type(value)
     if t in _IMMUTABLE_SCALARS or issubclass(t, (type, enum.Enum)):

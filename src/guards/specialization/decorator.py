@@ -40,7 +40,7 @@ from guards.options import check_verify_share, config
 from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
 from guards.specialization.tracer import (
     TraceOutcome,
-    _is_deep_immutable,
+    is_deep_immutable,
     trace_call,
 )
 from guards.tracking.lazy import tracing
@@ -56,7 +56,7 @@ class _Stored:
     __slots__ = ("aliased", "immutable", "value")
 
     def __init__(self, value: Any, aliased: tuple[Any, ...]) -> None:
-        self.immutable = _is_deep_immutable(value)
+        self.immutable = is_deep_immutable(value)
         self.aliased = aliased
         self.value = value if self.immutable else self._copy(value)
 

@@ -88,11 +88,11 @@ def bind_args(
     if type(function) is not types.FunctionType:
         msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"
         raise UntrackableError(msg)
-    fn._install(GuardBuilder.CLOSURE_MATCH)
+    fn.install(GuardBuilder.CLOSURE_MATCH)
     shape = signature_shape(function)
     values = _stub_for(function.__code__, shape)(*args, **(kwargs or {}))
     names = shape.names()
-    context = fn._context
+    context = fn.context
     arguments: dict[str, Any] = {}
     used: list[str] = []
     for name, value in zip(names, values, strict=True):
@@ -128,11 +128,11 @@ def _guard_defaults_exist(fn: LazyTracker, arguments: dict[str, Any], used: list
     tracked = [arguments[name] for name in used if type(arguments[name]) is LazyTracker]
     sources = [t.source for t in tracked if isinstance(t.source, DefaultsSource)]
     if any(not s.is_kw for s in sources):
-        fn._install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))
+        fn.install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))
     for s in sources:
         if s.is_kw:
             kwdefaults = AttrSource(fn.source, "__kwdefaults__")
-            fn._install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
+            fn.install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
 
 
 def _stub_for(code: types.CodeType, shape: SignatureShape) -> Callable[..., tuple[Any, ...]]:
