@@ -188,7 +188,7 @@ def emit_segments(
         if root_code is not None and node.source.base is None:
             expr = root_code(node.source, emitter.bind)
         if expr is None:
-            expr = node.source._step_code(base_expr, emitter.bind)
+            expr = node.source.step_code(base_expr, emitter.bind)
         if not node.checks and len(node.children) == 1 and node.source not in needed:
             stack.extend((child, expr, depth + 1) for child in node.children.values())
             continue
@@ -214,7 +214,7 @@ def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = N
     expr = ""
     for step in source.chain():
         code = root_code(step, emitter.bind) if root_code and step.base is None else None
-        expr = code if code is not None else step._step_code(expr, emitter.bind)
+        expr = code if code is not None else step.step_code(expr, emitter.bind)
     return expr
 
 

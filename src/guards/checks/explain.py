@@ -138,7 +138,7 @@ def evaluate(
         base = source.base
         try:
             if base is None:
-                value = source._root_value(f_locals, f_globals)
+                value = source.root_value(f_locals, f_globals)
             else:
                 base_value = read(base)
                 if type(base_value) is Unreadable:
@@ -146,7 +146,7 @@ def evaluate(
                 elif careful and not is_plain_step(source, base_value):
                     return NOT_READ  # not kept: nothing read it yet
                 else:
-                    value = source._step(base_value)
+                    value = source.step(base_value)
         except Exception as exc:
             value = Unreadable(f"cannot read {source.name}", exc)
         values[source] = value

@@ -1,12 +1,14 @@
 """Sources: immutable access paths from a frame's locals or globals to a value.
 
 A source is data, never a string to ``eval``.  Each class below knows three
-things about its one step along a path, side by side so they cannot drift:
+things about its one step along a path, side by side so they cannot drift
+(the last two, with ``root_value`` for a root, are the inner API through which
+explanations and generated code walk a path):
 
 * ``_render``: how the step reads in a name (``L['cfg'].mode``), matching the
   renderings of PyTorch Dynamo character for character;
-* ``_step``: how to take the step on a real value (used by :meth:`Source.get`);
-* ``_step_code``: the Python expression that takes the step in a generated
+* ``step``: how to take the step on a real value (used by :meth:`Source.get`);
+* ``step_code``: the Python expression that takes the step in a generated
   check function, given the expression of the base and a ``bind`` callback
   that turns any value into the name of a bound constant.
 """
@@ -144,9 +146,9 @@ class Source:
         if f_globals is not None:
             check_type("f_globals", f_globals, Mapping)
         steps = self.chain()
-        value = steps[0]._root_value(f_locals, f_globals)
+        value = steps[0].root_value(f_locals, f_globals)
         for step in steps[1:]:
-            value = step._step(value)
+            value = step.step(value)
         return value
 
     def make_guard(self, kind: Any, **args: Hashable) -> Guard:
@@ -174,14 +176,25 @@ class Source:
     def _root_kind(self) -> GuardSource:
         raise NotImplementedError
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        """A root's value in the frame ``f_locals``/``f_globals`` (a chained source has
+        none: ``NotImplementedError``).  Errors of the read propagate unchanged.
+
+        With :meth:`step` and :meth:`step_code`, the inner API that walks a path one
+        source at a time, for code that reads paths (explanations, code generation).
+        """
         raise NotImplementedError
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
+        """Take this source's one step from ``base_value``, the value of :attr:`base`
+        (a root has no step: ``NotImplementedError``).  Errors of the step propagate
+        unchanged, as evaluating :attr:`name` would raise them."""
         raise NotImplementedError
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
-        """The expression taking this step; for a root, ``base_expr`` is unused."""
+    def step_code(self, base_expr: str, bind: Binder) -> str:
+        """The Python expression taking this step from ``base_expr``, the expression of
+        :attr:`base` (for a root, ``base_expr`` is unused).  Every value the step needs
+        is named through ``bind(value, hint)``, never pasted into the text."""
         raise NotImplementedError
 
 
@@ -205,10 +218,10 @@ class LocalSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.LOCAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return f_locals[self.local_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"L[{bind(self.local_name, 'local')}]"
 
 
@@ -224,10 +237,10 @@ class GlobalSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)[self.global_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"G[{bind(self.global_name, 'global')}]"
 
 
@@ -241,10 +254,10 @@ class GlobalsSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return "G"
 
 
@@ -260,10 +273,10 @@ class ConstantSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.CONSTANT
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)[self.source_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"G[{bind(self.source_name, 'constant')}]"
 
 
@@ -279,10 +292,10 @@ class ModuleSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return sys.modules[self.module_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{bind(sys.modules, 'modules')}[{bind(self.module_name, 'module')}]"
 
 
@@ -309,10 +322,10 @@ class AttrSource(ChainedSource):
             return f"{self.base.name}.{self.member}"
         return f"getattr({self.base.name}, {self.member!r})"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return getattr(base_value, self.member)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         if is_plain_identifier(self.member):
             return f"{base_expr}.{self.member}"
         return f"getattr({base_expr}, {bind(self.member, 'attr')})"
@@ -426,10 +439,10 @@ class GetItemSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}[{_render_key(self.index)}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return get_item(base_value, self.index)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         # The common exact types subscript directly; others go through get_item.
         # The base is evaluated once, into a local named after the bound helper.
         item = bind(get_item, "item")
@@ -478,10 +491,10 @@ class DictKeySource(ChainedSource):
     def _render(self) -> str:
         return f"list(dict.keys({self.base.name}))[{self.index}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return dict_key(base_value, self.index)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{bind(dict_key, 'dict_key')}({base_expr}, {bind(self.index, 'position')})"
 
 
@@ -492,10 +505,10 @@ class ClosureSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}.__closure__"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value.__closure__
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.__closure__"
 
 
@@ -537,10 +550,10 @@ class DefaultsSource(ChainedSource):
             return f"{self.base.name}.__kwdefaults__['{self.idx_key}']"
         return f"{self.base.name}.__defaults__[{self.idx_key}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return getattr(base_value, self.field)[self.idx_key]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.{self.field}[{bind(self.idx_key, 'default')}]"
 
 
@@ -551,10 +564,10 @@ class CodeSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}.__code__"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value.__code__
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.__code__"
 
 
@@ -565,10 +578,10 @@ class TypeSource(ChainedSource):
     def _render(self) -> str:
         return f"type({self.base.name})"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return type(base_value)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"type({base_expr})"
 
 
@@ -579,10 +592,10 @@ class WeakRefCallSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}()"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value()
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}()"
 
 
@@ -596,10 +609,10 @@ class SkipGuardSource(ChainedSource):
     def _render(self) -> str:
         return self.base.name
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return base_expr
 
 
@@ -620,8 +633,8 @@ def read_memoized(
         pass
     base = source.base
     if base is None:
-        value = source._root_value(f_locals, f_globals)
+        value = source.root_value(f_locals, f_globals)
     else:
-        value = source._step(read_memoized(base, values, f_locals, f_globals))
+        value = source.step(read_memoized(base, values, f_locals, f_globals))
     values[source] = value
     return value

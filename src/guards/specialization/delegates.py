@@ -23,7 +23,7 @@ default                     what it calls
 
 ``object.__format__`` and ``object.__str__`` delegate too (to ``str(x)``, then to
 ``type(x).__repr__``); the tracer follows that chain itself, with the other
-defaults of ``object`` (``Tracer._object_default``), since it also guards which
+defaults of ``object`` (``Tracer.object_default``), since it also guards which
 of them the type inherits.
 
 Each function returns :data:`NOT_DELEGATED` when its row does not apply.  A

@@ -281,7 +281,7 @@ _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
 _OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
-#: ``object``'s special methods ``Tracer._object_default`` follows.
+#: ``object``'s special methods ``Tracer.object_default`` follows.
 _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str__",
                               "__format__", "__dir__"})
 
@@ -1035,7 +1035,7 @@ class Tracer:
         if answer is not NOT_DELEGATED:  # a C default that calls a Python method
             return answer
         if impl is not None and impl is type_lookup(object, name):
-            return self._object_default(proxy, name, fn, args)
+            return self.object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
 
@@ -1053,9 +1053,11 @@ class Tracer:
                 "C code reads without the tracer"
             )
 
-    def _object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
-                        args: tuple[Any, ...]) -> Any:
-        """``object``'s own special method, followed as CPython runs it.
+    def object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
+                       args: tuple[Any, ...]) -> Any:
+        """``object``'s own special method ``name`` on ``proxy`` (``fn(*args)`` is the
+        operation), followed as CPython runs it; the other half of the delegating
+        defaults of :mod:`guards.specialization.delegates`.
 
         ``object.__format__`` rejects a format spec and else calls ``str(x)``;
         ``object.__str__`` calls ``repr(x)``: each is traced through the type's
@@ -1302,7 +1304,7 @@ class Tracer:
                      kwargs: dict[str, Any]) -> Any:
         """``method(proxy, *args)`` for a C method descriptor or slot wrapper (see
         :mod:`guards.specialization.unbound`): the path of the bound form, when the
-        type's own entry is this method; ``object``'s defaults as ``_object_default``
+        type's own entry is this method; ``object``'s defaults as ``object_default``
         follows them; else the method runs on the value, realized (a mutator abandons
         the run first)."""
         tracker = tracker_of(proxy)
@@ -1313,7 +1315,7 @@ class Tracer:
         ):
             return self.get_attr(proxy, str(self.realize(args[0], "object.__getattribute__")))
         if method is type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
-            return self._object_default(proxy, name, method, (proxy, *args))
+            return self.object_default(proxy, name, method, (proxy, *args))
         if self.type_lookup(tracker, name) is method:
             return getattr(proxy, name)(*args, **kwargs)
         owner = method.__objclass__
