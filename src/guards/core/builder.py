@@ -50,9 +50,10 @@ from guards.errors import (
     GuardsError,
     GuardsTypeError,
     GuardsValueError,
+    check_frame,
     check_type,
     describe,
-    describe as _describe,  # add_check has a parameter named describe
+    must_be,
 )
 
 #: Costs order the checks on one value: cheapest first.
@@ -117,9 +118,7 @@ class GuardBuilder:
         values: Mapping[Source, Any] | None = None,
         memo: dict[Source, Any] | None = None,
     ) -> None:
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         if values is not None:
             check_type("values", values, Mapping)
         if memo is not None:
@@ -202,13 +201,11 @@ class GuardBuilder:
         check_type("describe", describe, str)
         check_type("cost", cost, int)
         if not callable(actual):
-            msg = f"actual must be callable, got {_describe(actual)}"
-            raise GuardsTypeError(msg)
+            raise must_be("actual", "callable", actual)
         if sources is None:
             sources = (guard.source,)
         if type(sources) not in (tuple, list) or not sources:
-            msg = f"sources must be a non-empty tuple of Source, got {_describe(sources)}"
-            raise GuardsTypeError(msg)
+            raise must_be("sources", "a non-empty tuple of Source", sources)
         for i, source in enumerate(sources):
             check_type(f"sources[{i}]", source, Source)
         _validate_template(expr, len(sources), constants)
@@ -626,8 +623,7 @@ def _resolve_kind(kind: Any) -> tuple[str, dict[str, Hashable]]:
     args: dict[str, Hashable] = {}
     if isinstance(kind, functools.partial):
         if kind.args:
-            msg = f"kind arguments must be given by keyword, got {describe(kind)}"
-            raise GuardsTypeError(msg)
+            raise must_be("kind arguments", "given by keyword", kind)
         args = dict(kind.keywords)
         kind = kind.func
     if isinstance(kind, str):
@@ -635,11 +631,8 @@ def _resolve_kind(kind: Any) -> tuple[str, dict[str, Hashable]]:
         return kind, args
     name = getattr(kind, "__name__", None)
     if not callable(kind) or not isinstance(name, str) or _KINDS.get(name) is not kind:
-        msg = (
-            "kind must be a registered guard kind such as GuardBuilder.TYPE_MATCH "
-            f"(or its name), got {describe(kind)}"
-        )
-        raise GuardsTypeError(msg)
+        expected = "a registered guard kind such as GuardBuilder.TYPE_MATCH (or its name)"
+        raise must_be("kind", expected, kind)
     return name, args
 
 
@@ -653,8 +646,7 @@ def make_guard(
         try:
             hash(value)
         except Exception:
-            msg = f"argument {key}= of {name} must be hashable, got {describe(value)}"
-            raise GuardsTypeError(msg) from None
+            raise must_be(f"argument {key}= of {name}", "hashable", value) from None
     return Guard(
         source,
         name,
@@ -675,17 +667,14 @@ def register_guard_kind(
     """
 
     if name is not None and type(name) is not str:
-        msg = f"name must be a str (the kind's name), got {describe(name)}"
-        raise GuardsTypeError(msg)
+        raise must_be("name", "a str (the kind's name)", name)
 
     def register(fn: KindFunction) -> KindFunction:
         if not callable(fn):
-            msg = f"function (a guard kind) must be callable, got {describe(fn)}"
-            raise GuardsTypeError(msg)
+            raise must_be("function (a guard kind)", "callable", fn)
         kind_name = name if name is not None else getattr(fn, "__name__", None)
         if not isinstance(kind_name, str) or not kind_name.isidentifier():
-            msg = f"a guard kind's name must be an identifier, got {describe(kind_name)}"
-            raise GuardsValueError(msg)
+            raise must_be("a guard kind's name", "an identifier", kind_name, GuardsValueError)
         if kind_name in _KINDS:
             msg = f"guard kind {kind_name!r} is already registered"
             raise GuardsValueError(msg)
@@ -705,8 +694,7 @@ def _is_builder_attribute(name: str) -> bool:
 def unregister_guard_kind(name: str) -> None:
     """Remove a kind added with :func:`register_guard_kind`; built-in kinds stay."""
     if type(name) is not str:
-        msg = f"name must be the name of a registered guard kind (a str), got {describe(name)}"
-        raise GuardsTypeError(msg)
+        raise must_be("name", "the name of a registered guard kind (a str)", name)
     if name in BUILTIN_KINDS:
         msg = f"guard kind {name!r} is built in and cannot be unregistered"
         raise GuardsValueError(msg)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from guards.core.values import type_defines
-from guards.errors import GuardsTypeError, GuardsValueError, check_type, describe
+from guards.errors import GuardsTypeError, GuardsValueError, check_frame, describe, must_be
 
 if TYPE_CHECKING:
     from guards.core.guard import Guard
@@ -44,27 +44,28 @@ class GuardSource(enum.Enum):
     CONSTANT = "constant"
 
 
-def _validate_source(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _field(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    """How errors name a field: ``AttrSource.member``."""
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def validate_source_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An ``attrs`` validator: the field holds a :class:`Source` (else
+    :class:`~guards.GuardsTypeError` naming the class and the field)."""
     if not isinstance(value, Source):
-        msg = f"{type(instance).__name__}.{attribute.name} must be a Source, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a Source", value)
 
 
 def _validate_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
-        msg = f"{type(instance).__name__}.{attribute.name} must be a str, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a str", value)
 
 
 def _validate_identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _validate_str(instance, attribute, value)
     assert isinstance(value, str)
     if not value.isidentifier() or keyword.iskeyword(value):
-        msg = (
-            f"{type(instance).__name__}.{attribute.name} must be a Python identifier, "
-            f"got {describe(value)}"
-        )
-        raise GuardsValueError(msg)
+        raise must_be(_field(instance, attribute), "a Python identifier", value, GuardsValueError)
 
 
 def is_plain_identifier(text: str) -> bool:
@@ -142,9 +143,7 @@ class Source:
         Errors of the walk itself (a missing key, a missing attribute) propagate
         unchanged, exactly as evaluating :attr:`name` would raise them.
         """
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         steps = self.chain()
         value = steps[0].root_value(f_locals, f_globals)
         for step in steps[1:]:
@@ -305,7 +304,7 @@ class ChainedSource(Source):
     """A source one step away from ``base``."""
 
     # A frozen field narrows Source.base, a read-only property, to never-None.
-    base: Source = attrs.field(validator=_validate_source)
+    base: Source = attrs.field(validator=validate_source_field)
 
     def _root_kind(self) -> GuardSource:
         return self.root._root_kind()
@@ -362,8 +361,7 @@ def _render_key(index: Any) -> str:
 
 def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, Source):
-        msg = f"GetItemSource.index must be a constant key, not a Source, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("GetItemSource.index", "a constant key, not a Source", value)
     if isinstance(value, slice):
         if not instance.index_is_slice:
             msg = (
@@ -373,19 +371,16 @@ def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], va
             raise GuardsValueError(msg)
         return
     if instance.index_is_slice:
-        msg = f"GetItemSource.index must be a slice when index_is_slice=True, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("GetItemSource.index", "a slice when index_is_slice=True", value)
     try:
         hash(value)
     except Exception:
-        msg = f"GetItemSource.index must be hashable, got {describe(value)}"
-        raise GuardsTypeError(msg) from None
+        raise must_be("GetItemSource.index", "hashable", value) from None
 
 
 def _validate_bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not bool:
-        msg = f"{type(instance).__name__}.{attribute.name} must be a bool, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a bool", value)
 
 
 def calls_missing(base: Any, key: Any) -> bool:
@@ -458,11 +453,7 @@ class GetItemSource(ChainedSource):
 
 def _validate_position(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not int or value < 0:
-        msg = (
-            f"{type(instance).__name__}.{attribute.name} must be an int >= 0, "
-            f"got {describe(value)}"
-        )
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "an int >= 0", value)
 
 
 def dict_key(base: Any, index: int, /) -> Any:
@@ -516,17 +507,10 @@ def _validate_defaults_key(instance: DefaultsSource, attribute: attrs.Attribute[
                            value: Any) -> None:
     if instance.is_kw:
         if not isinstance(value, str) or not value.isidentifier():
-            msg = (
-                "DefaultsSource.idx_key must be a parameter name (str) when is_kw=True, "
-                f"got {describe(value)}"
-            )
-            raise GuardsTypeError(msg)
+            raise must_be("DefaultsSource.idx_key", "a parameter name (str) when is_kw=True", value)
     elif type(value) is not int:
-        msg = (
-            "DefaultsSource.idx_key must be an int index into __defaults__ "
-            f"(pass is_kw=True for a keyword-only default), got {describe(value)}"
-        )
-        raise GuardsTypeError(msg)
+        expected = "an int index into __defaults__ (pass is_kw=True for a keyword-only default)"
+        raise must_be("DefaultsSource.idx_key", expected, value)
 
 
 @attrs.frozen(cache_hash=True)

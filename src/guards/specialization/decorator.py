@@ -33,6 +33,7 @@ from guards.errors import (
     StaleHitError,
     UntrackedCallError,
     describe,
+    must_be,
 )
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
@@ -328,8 +329,7 @@ def specialize(
     signature and ``__wrapped__``.
     """
     if strict is not None and type(strict) is not bool:
-        msg = f"strict must be a bool or None, got {describe(strict)}"
-        raise GuardsTypeError(msg)
+        raise must_be("strict", "a bool or None", strict)
     if verify is not None:
         check_verify_share("verify", verify)
     if function is None:

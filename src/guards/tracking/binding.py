@@ -33,7 +33,7 @@ from guards.core.sources import (
     SkipGuardSource,
     is_plain_identifier,
 )
-from guards.errors import GuardsTypeError, UntrackableError, describe
+from guards.errors import UntrackableError, describe, must_be
 from guards.tracking.lazy import LazyTracker
 
 
@@ -76,14 +76,11 @@ def bind_args(
 ) -> BoundCall:
     """Bind ``fn(*args, **kwargs)`` for a tracked Python function; see the module doc."""
     if not isinstance(fn, LazyTracker):
-        msg = f"fn must be a LazyTracker of a Python function, got {describe(fn)}"
-        raise UntrackableError(msg)
+        raise must_be("fn", "a LazyTracker of a Python function", fn, UntrackableError)
     if not isinstance(args, (tuple, list)):
-        msg = f"args must be a tuple or list of arguments, got {describe(args)}"
-        raise GuardsTypeError(msg)
+        raise must_be("args", "a tuple or list of arguments", args)
     if kwargs is not None and not isinstance(kwargs, Mapping):
-        msg = f"kwargs must be a mapping of keyword arguments or None, got {describe(kwargs)}"
-        raise GuardsTypeError(msg)
+        raise must_be("kwargs", "a mapping of keyword arguments or None", kwargs)
     function = fn.peek()
     if type(function) is not types.FunctionType:
         msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"

@@ -70,11 +70,12 @@ from guards.core.values import cell_is_empty, type_lookup
 from guards.errors import (
     EmptyCellError,
     GuardsError,
-    GuardsTypeError,
     NoTracingContextError,
     UntrackableError,
+    check_frame,
     check_type,
     describe,
+    must_be,
 )
 from guards.tracking.net import exempt
 
@@ -115,9 +116,7 @@ class TracingContext:
         full_stack: bool = False,
         skip_guards_on_constant_func_defaults: bool = False,
     ) -> None:
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         check_type("full_stack", full_stack, bool)
         check_type(
             "skip_guards_on_constant_func_defaults", skip_guards_on_constant_func_defaults, bool
@@ -352,11 +351,8 @@ class LazyTracker:
         value = self.unguarded_value()
         by_type = _decided_by_type(classinfo)
         if by_type is None:
-            msg = (
-                "classinfo must be a type, a tuple of types or a union of types, "
-                f"got {describe(classinfo)}"
-            )
-            raise GuardsTypeError(msg)
+            expected = "a type, a tuple of types or a union of types"
+            raise must_be("classinfo", expected, classinfo)
         cls = type(value)
         why = None
         if type_lookup(cls, "__class__") is not _OBJECT_CLASS:
