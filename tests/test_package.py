@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import pathlib
+import runpy
 import subprocess
 import sys
 
 import guards
+
+#: Code written as a user would, that ``mypy --strict`` checks in CI (``.ci/run``).
+TYPING_EXAMPLE = pathlib.Path(__file__).parent / "typecheck" / "specialize_usage.py"
 
 
 def _run(code: str) -> str:
@@ -82,3 +88,53 @@ def test_an_unknown_kind_lists_the_known_ones_in_a_fresh_process() -> None:
     assert "unknown guard kind 'TYPE_MATCHES'" in out
     assert "TYPE_MATCH" in out.split("known kinds:")[1]
     assert "EQUALS_MATCH" in out
+
+
+def _init_tree() -> ast.Module:
+    path = pathlib.Path(guards.__file__)
+    return ast.parse(path.read_text(), str(path))
+
+
+def _type_checking_imports(tree: ast.Module) -> dict[str, str]:
+    """Name -> module of the ``from M import X as X`` lines under ``if TYPE_CHECKING:``."""
+    imports: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                for alias in statement.names:
+                    # "X as X" is how a stub re-exports under mypy --strict.
+                    assert alias.asname == alias.name, ast.unparse(statement)
+                    assert alias.name not in imports, f"{alias.name} imported twice"
+                    imports[alias.name] = str(statement.module)
+    return imports
+
+
+def _exports_literal(tree: ast.Module) -> dict[str, str]:
+    """The ``_EXPORTS`` dict as written (a repeated key would vanish from the runtime dict)."""
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "_EXPORTS":
+            assert isinstance(node.value, ast.Dict)
+            pairs = []
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                assert key is not None, "a ** in _EXPORTS hides its names from this test"
+                pairs.append((ast.literal_eval(key), ast.literal_eval(value)))
+            names = [name for name, _ in pairs]
+            assert len(names) == len(set(names)), "a name is listed twice in _EXPORTS"
+            return dict(pairs)
+    raise AssertionError("no _EXPORTS in guards/__init__.py")
+
+
+def test_lazy_exports_and_type_checking_imports_agree() -> None:
+    """What type checkers see (the TYPE_CHECKING imports) is what runs (_EXPORTS): same
+    names from the same modules, so neither can gain or move a name alone."""
+    tree = _init_tree()
+    imports, exports = _type_checking_imports(tree), _exports_literal(tree)
+    assert imports
+    assert imports == exports
+    assert exports == guards._EXPORTS
+
+
+def test_the_typing_example_holds_at_run_time() -> None:
+    """The example mypy checks in CI also runs: every type it claims is what happens."""
+    runpy.run_path(str(TYPING_EXAMPLE), run_name="__main__")

@@ -96,7 +96,7 @@ def test_ne_falls_back_to_a_python_eq() -> None:
     a, b = V(1), V(1)
     assert f(a, b) is False
     assert f(a, b) is False
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
     a.x = 2
     assert f(a, b) is True
 
@@ -175,7 +175,7 @@ def test_iteration_by_getitem_is_traced() -> None:
     s = Seq([1, 2])
     check_calls(f, [(nothing, (s,)), (nothing, (s,)), (lambda: s.items.append(3), (s,)),
                     (lambda: s.items.__setitem__(0, 9), (s,))])
-    assert f.cache.info().hits >= 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits >= 1
 
 
 @pytest.mark.parametrize("make", [Seq, Iterable])
@@ -199,11 +199,11 @@ def _added_later(operation: Callable[[Any, Any], Any], make: Callable[[], Any], 
     x, y = make(), make()
     assert f(x, y) == operation(x, y)
     assert f(x, y) == operation(x, y)
-    hits = f.cache.info().hits  # type: ignore[attr-defined]
+    hits = f.cache.info().hits
     assert hits == 1
     setattr(on(x), name, method)
     assert f(x, y) == operation(x, y)
-    assert f.cache.info().hits == hits  # type: ignore[attr-defined]
+    assert f.cache.info().hits == hits
 
 
 def _fresh_class(*bases: type, **namespace: Any) -> type:
@@ -262,7 +262,7 @@ def test_the_same_class_still_hits() -> None:
     a, b = cls(1), cls(1)
     assert f(a, b) == (False, True, True)
     assert f(a, b) == (False, True, True)
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
 
 
 # -- C methods called unbound with a tracked value as self --------------------------------
@@ -318,7 +318,7 @@ def test_object_getattribute_called_unbound_reads_the_attribute() -> None:
     assert f(lazy) == 1
     lazy.loaded["x"] = 2
     assert f(lazy) == 2
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
 
 
 def test_dict_method_called_unbound_reads_the_dict() -> None:
@@ -335,7 +335,7 @@ def test_dict_method_called_unbound_reads_the_dict() -> None:
     d["a"] = 2
     assert lookup(d, "a") == (2, 2)
     assert lookup(d, "b") == ("missing", None)
-    assert lookup.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert lookup.cache.info().hits == 1
 
 
 def test_a_base_method_called_unbound_from_an_override_runs_on_the_value() -> None:
@@ -383,7 +383,7 @@ def test_a_bound_dict_method_in_a_global_reads_the_dict() -> None:
         assert price(10, "eu") == 15.0
     finally:
         RATES["eu"] = 0.2
-    assert price.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert price.cache.info().hits == 1
 
 
 def test_a_bound_list_method_as_a_default_reads_the_list() -> None:
@@ -412,7 +412,7 @@ def test_a_bound_method_wrapper_in_a_global_reads_the_list() -> None:
         assert n() == 4
     finally:
         DATA.pop()
-    assert n.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert n.cache.info().hits == 1
 
 
 def test_bound_methods_in_a_closure_read_their_dict_and_a_mutator_runs_plainly() -> None:
@@ -435,7 +435,7 @@ def test_bound_methods_in_a_closure_read_their_dict_and_a_mutator_runs_plainly()
     assert store("b") == 2
     assert store("c") == 3
     assert table == {"a": "yes", "b": "stored", "c": "stored"}
-    assert lookup.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert lookup.cache.info().hits == 1
 
 
 OTHER_RATES = {"eu": 0.2}

@@ -83,9 +83,9 @@ def test_specialize_never_inserts_into_a_callers_defaultdict() -> None:
         return "no"
 
     first = collections.defaultdict(int)
-    assert f(True, first) == f.__wrapped__(True, collections.defaultdict(int)) == 0  # type: ignore[attr-defined]
+    assert f(True, first) == f.__wrapped__(True, collections.defaultdict(int)) == 0
     assert list(first) == ["x"]  # the function itself inserted it, as a plain call does
-    for call in (f, f.explain):  # type: ignore[attr-defined]
+    for call in (f, f.explain):
         dd: Any = collections.defaultdict(int)
         call(False, dd)
         assert list(dd) == []
@@ -102,8 +102,8 @@ def test_reading_a_missing_key_of_a_defaultdict_runs_plainly() -> None:
         dd: Any = collections.defaultdict(int)
         assert f(dd) == 1
         assert dict(dd) == {"x": 0}  # inserted once, by the plain run
-    assert f.cache.info().hits == 0  # type: ignore[attr-defined]
-    assert f.cache.info().uncached == 2  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 0
+    assert f.cache.info().uncached == 2
 
 
 def test_a_present_key_of_a_defaultdict_is_cached_and_its_removal_noticed() -> None:
@@ -114,9 +114,9 @@ def test_a_present_key_of_a_defaultdict_is_cached_and_its_removal_noticed() -> N
     dd: Any = collections.defaultdict(int, x=1)
     assert f(dd) == 2
     assert f(dd) == 2
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
     del dd["x"]
-    assert f(dd) == f.__wrapped__(collections.defaultdict(int)) == 1  # type: ignore[attr-defined]
+    assert f(dd) == f.__wrapped__(collections.defaultdict(int)) == 1
     assert dict(dd) == {"x": 0}
 
 
@@ -138,11 +138,11 @@ def test_a_python_missing_is_traced() -> None:
     d = Defaulted(5)
     assert f(d) == 5
     assert f(d) == 5
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
     d.default = 6
-    assert f(d) == f.__wrapped__(d) == 6  # type: ignore[attr-defined]
+    assert f(d) == f.__wrapped__(d) == 6
     d["x"] = 1
-    assert f(d) == f.__wrapped__(d) == 1  # type: ignore[attr-defined]
+    assert f(d) == f.__wrapped__(d) == 1
     assert "x" in d and dict(d) == {"x": 1}
 
 
@@ -233,10 +233,10 @@ def _reads_m_if(flag: bool, m: Any) -> Any:
 
 
 def test_explain_does_not_fill_a_defaultdict_behind_a_chainmap() -> None:
-    _reads_m_if.cache.clear()  # type: ignore[attr-defined]
+    _reads_m_if.cache.clear()
     assert _reads_m_if(True, {"x": 1}) == 1
     dd: collections.defaultdict[str, int] = collections.defaultdict(int)
-    explanation = _reads_m_if.explain(False, collections.ChainMap(dd))  # type: ignore[attr-defined]
+    explanation = _reads_m_if.explain(False, collections.ChainMap(dd))
     assert not explanation.hit
     assert list(dd) == []
     assert _reads_m_if(False, collections.ChainMap(dd)) == "no"
@@ -244,10 +244,10 @@ def test_explain_does_not_fill_a_defaultdict_behind_a_chainmap() -> None:
 
 
 def test_explain_does_not_fill_a_defaultdict_behind_a_mappingproxy() -> None:
-    _reads_m_if.cache.clear()  # type: ignore[attr-defined]
+    _reads_m_if.cache.clear()
     assert _reads_m_if(True, {"x": 1}) == 1
     dd: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
-    _reads_m_if.explain(False, types.MappingProxyType(dd))  # type: ignore[attr-defined]
+    _reads_m_if.explain(False, types.MappingProxyType(dd))
     assert list(dd) == []
 
 
@@ -266,9 +266,9 @@ def test_explain_does_not_compute_a_cached_property() -> None:
 
     assert f(True, Plain()) == 3
     o = Lazy()
-    f.explain(False, o)  # type: ignore[attr-defined]
+    f.explain(False, o)
     assert "size" not in vars(o)
-    assert f(False, o) == f.__wrapped__(False, o) == 0  # type: ignore[attr-defined]
+    assert f(False, o) == f.__wrapped__(False, o) == 0
     assert "size" not in vars(o)
 
 
@@ -290,7 +290,7 @@ def test_explain_does_not_run_a_property_past_a_failure() -> None:
 
     assert f(True, Fixed()) == "a"
     o = Counted()
-    explanation = f.explain(False, o)  # type: ignore[attr-defined]
+    explanation = f.explain(False, o)
     assert reads == []
     assert "not evaluated" in str(explanation.entries[0].result)
 
@@ -308,7 +308,7 @@ def test_explain_still_reports_every_guard_on_plain_data() -> None:
         return n, cfg["a"], cfg["b"], s.scale, s.mode
 
     assert f(1, {"a": 1, "b": [2]}, Settings(3, "x")) == (1, 1, [2], 3, "x")
-    explanation = f.explain(2, {"a": 5, "b": [2, 3]}, Settings(4, "y"))  # type: ignore[attr-defined]
+    explanation = f.explain(2, {"a": 5, "b": [2, 3]}, Settings(4, "y"))
     result = explanation.entries[0].result
     failed = {failure.source.name for failure in result.failures}
     assert {"L['n']", "L['cfg']['a']", "L['s'].scale", "L['s'].mode"} <= failed

@@ -61,4 +61,4 @@ def test_a_write_by_another_thread_during_a_trace_leaves_no_stale_entry() -> Non
     assert results == [6]
     resume.put(None)  # for the next run's wait()
     assert f(xs, signal, wait) == 106
-    assert f.cache.info().hits == 0  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 0

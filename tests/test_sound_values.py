@@ -92,9 +92,9 @@ def test_specialize_on_a_set_sees_its_order() -> None:
 
     a, b = colliding_sets()
     assert f(a) == list(a)
-    assert f(b) == list(b) == f.__wrapped__(b)  # type: ignore[attr-defined]
+    assert f(b) == list(b) == f.__wrapped__(b)
     assert f(a) == list(a)
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1
 
 
 def test_specialize_on_a_set_of_zeros() -> None:
@@ -112,8 +112,8 @@ def test_specialize_on_ranges() -> None:
         return r.stop, str(r)
 
     for r in (range(0, 3, 2), range(0, 4, 2), range(0), range(5, 5), range(0, 3, 2)):
-        assert f(r) == f.__wrapped__(r)  # type: ignore[attr-defined]
-    assert f.cache.info().hits == 1  # type: ignore[attr-defined]
+        assert f(r) == f.__wrapped__(r)
+    assert f.cache.info().hits == 1
 
 
 # -- enum members with state of their own are tracked, not values ------------------------
@@ -149,7 +149,7 @@ def test_an_enum_member_with_a_mutable_value_is_tracked() -> None:
         assert seats(Plan.PRO) == 5
     finally:
         Plan.FREE.value["seats"] = 1
-    assert seats.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert seats.cache.info().hits == 1
 
 
 def test_an_enum_member_with_attributes_of_its_own_is_tracked() -> None:
@@ -163,7 +163,7 @@ def test_an_enum_member_with_attributes_of_its_own_is_tracked() -> None:
     assert limit(Level.LOW) == 10
     Level.LOW.limits[0] = 20  # type: ignore[attr-defined]
     assert limit(Level.LOW) == 20
-    assert limit.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert limit.cache.info().hits == 1
 
 
 def test_an_enum_member_read_as_a_global_is_tracked() -> None:
@@ -175,7 +175,7 @@ def test_an_enum_member_read_as_a_global_is_tracked() -> None:
     assert threads() == 1
     Mode.FAST.options["threads"] = 8
     assert threads() == 8
-    assert threads.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert threads.cache.info().hits == 1
 
 
 def test_a_plain_enum_member_is_still_a_value() -> None:
@@ -186,4 +186,4 @@ def test_a_plain_enum_member_is_still_a_value() -> None:
     assert name(Level.HIGH) == "high"
     assert name(Level.HIGH) == "high"
     assert name(Level.LOW) == "low"
-    assert name.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert name.cache.info().hits == 1

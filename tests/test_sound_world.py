@@ -70,7 +70,7 @@ def test_getenv_is_guarded_on_the_variable(monkeypatch: pytest.MonkeyPatch) -> N
 
     assert flag() == "off"
     assert flag() == "off"
-    assert flag.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert flag.cache.info().hits == 1
     monkeypatch.setenv(FLAG, "on")
     assert flag() == "on"
     monkeypatch.setenv(FLAG, "again")
@@ -94,9 +94,9 @@ def test_environ_is_guarded_on_the_variable(how: str, monkeypatch: pytest.Monkey
 
     first = flag()
     assert flag() == first
-    assert flag.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert flag.cache.info().hits == 1
     monkeypatch.setenv(FLAG, "on")
-    assert flag() == flag.__wrapped__() != first  # type: ignore[attr-defined]
+    assert flag() == flag.__wrapped__() != first
 
 
 # ------------------------------------------------------------------ uncached reads
@@ -146,7 +146,7 @@ def test_a_random_generator_passed_in() -> None:
 
     rng = random.Random(1)
     assert draw(rng) != draw(rng)
-    assert draw.cache.info().hits == 0  # type: ignore[attr-defined]
+    assert draw.cache.info().hits == 0
 
 
 def test_decimal_arithmetic_reads_the_context() -> None:
@@ -192,7 +192,7 @@ def test_pure_library_calls_stay_cached() -> None:
 
     assert joined(["a", "b"]) == os.path.join("a", "b")
     assert joined(["a", "b"]) == os.path.join("a", "b")
-    assert joined.cache.info().hits == 1  # type: ignore[attr-defined]
+    assert joined.cache.info().hits == 1
 
 
 def test_a_user_function_named_like_a_reader_is_not_one() -> None:
@@ -245,7 +245,7 @@ def test_the_digit_limit_str_reads_for_a_huge_int() -> None:
     try:
         sys.set_int_max_str_digits(5000)
         assert digits(big) == digits(big) == 3001
-        assert digits.cache.info().hits == 1  # type: ignore[attr-defined]
+        assert digits.cache.info().hits == 1
         sys.set_int_max_str_digits(1000)
         with pytest.raises(ValueError, match="Exceeds the limit"):
             digits(big)
@@ -359,7 +359,7 @@ def test_the_random_state_read_by_an_unlisted_function() -> None:
         return tempfile.mktemp(suffix=suffix)
 
     assert scratch(".txt") != scratch(".txt")
-    assert scratch.cache.info().hits == 0  # type: ignore[attr-defined]
+    assert scratch.cache.info().hits == 0
     assert "tempfile.mktemp" in reasons(scratch)
 
 
@@ -378,4 +378,4 @@ def test_the_random_state_read_by_an_unlisted_function() -> None:
 def test_library_calls_known_pure_stay_cached(call: Callable[[list[float]], Any]) -> None:
     f = guards.specialize(call)
     assert f([1.0, 2.5]) == f([1.0, 2.5]) == call([1.0, 2.5])
-    assert f.cache.info().hits == 1, reasons(f)  # type: ignore[attr-defined]
+    assert f.cache.info().hits == 1, reasons(f)

@@ -83,6 +83,8 @@ if TYPE_CHECKING:
         config as config,
     )
     from guards.specialization.decorator import (
+        SpecializedFunction as SpecializedFunction,
+        SpecializedMethod as SpecializedMethod,
         specialize as specialize,
     )
     from guards.tracking.binding import (
@@ -149,6 +151,8 @@ _EXPORTS: dict[str, str] = {
     'WeakRefCallSource': 'guards.core.sources',
     'StaleHitError': 'guards.errors',
     'specialize': 'guards.specialization.decorator',
+    'SpecializedFunction': 'guards.specialization.decorator',
+    'SpecializedMethod': 'guards.specialization.decorator',
     'UntrackedCallError': 'guards.errors',
     'NoTracingContextError': 'guards.errors',
     'TracingContext': 'guards.tracking.lazy',

@@ -21,7 +21,7 @@ from guards.core.sources import (
     LocalSource,
 )
 from guards.logs import recompiles_log
-from guards.specialization.decorator import specialize
+from guards.specialization.decorator import SpecializedFunction, specialize
 
 _GUARDS_USER_CODE = True  # provenance: treat this module's lines as the user's
 
@@ -108,7 +108,7 @@ class Query:
         self.comment = comment
 
 
-def make_planner(dialect: str) -> Callable[..., str]:
+def make_planner(dialect: str) -> SpecializedFunction[..., str]:
     """A query planner closing over ``dialect``, with a default ``limit``."""
 
     @specialize
@@ -130,24 +130,24 @@ def run_specialize(out: Callable[[str], None] = print) -> None:
     query = Query("orders", {"status": "open", "region": "eu"})
 
     out(f"plan(query)            -> {plan(query)}")
-    out(f"  {plan.cache.info()}")  # type: ignore[attr-defined]
+    out(f"  {plan.cache.info()}")
     query.comment = "the planner never reads this"
     out(f"plan(query) [comment]  -> {plan(query)}")
-    out(f"  {plan.cache.info()}  (a hit: nothing it read changed)")  # type: ignore[attr-defined]
+    out(f"  {plan.cache.info()}  (a hit: nothing it read changed)")
 
     out("\n== the guards stored with the entry ==")
-    entry = plan.cache.entries[0]  # type: ignore[attr-defined]
+    entry = plan.cache.entries[0]
     out("\n".join(str(entry.check).splitlines()[1:]))
 
     changed = Query("orders", {"status": "closed", "region": "eu"})
     out("\n== why plan(changed) misses, before calling it ==")
-    out(str(plan.explain(changed)))  # type: ignore[attr-defined]
+    out(str(plan.explain(changed)))
     out("\n== what the guards.recompiles logger says when it builds the new entry ==")
     with _logged_to(out):
         result = plan(changed)
     out(f"\nplan(changed)          -> {result}")
     out(f"plan(query)            -> {plan(query)}")
-    out(f"  {plan.cache.info()}")  # type: ignore[attr-defined]
+    out(f"  {plan.cache.info()}")
 
 
 @contextlib.contextmanager

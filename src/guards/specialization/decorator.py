@@ -22,7 +22,7 @@ import logging
 import threading
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.core.signatures import call_with, parameters
@@ -46,7 +46,15 @@ from guards.specialization.tracer import (
 )
 from guards.tracking.lazy import tracing
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+#: The parameters left once a method is bound to its instance.
+BoundP = ParamSpec("BoundP")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+#: The instance a specialized method is bound to.
+S = TypeVar("S")
+#: The class a classmethod is bound to.
+Owner = TypeVar("Owner", bound=type)
 
 
 
@@ -292,9 +300,128 @@ def _equal(a: Any, b: Any) -> bool:
     return same_value(a, b)
 
 
+# -- the wrapper's type ---------------------------------------------------------------------
+class SpecializedFunction(Protocol[P, R_co]):
+    """What ``@specialize`` returns: the function, with its cache and explanations.
+
+    Like typeshed's ``functools._lru_cache_wrapper``, a type for type checkers
+    only: at run time the wrapper is a plain function with these attributes.
+    ``P`` is the wrapped function's parameters and ``R_co`` its return type, so
+    ``f(...)`` and ``f.explain(...)`` are checked against the function's own
+    signature.
+
+    - ``f(*args, **kwargs)``: the result, from the cache or a fresh run.
+    - ``f.cache``: the :class:`~guards.GuardedCache` (``info()``, ``entries``,
+      ``clear()``).
+    - ``f.explain(*args, **kwargs)``: a :class:`~guards.MissExplanation` of why
+      a call with these arguments would miss, without calling ``f``.
+    - ``f.specialized``: the per-function state (``uncached_reasons``).
+    - ``f.__wrapped__``: the undecorated function.
+
+    In a class it binds as a function does: ``obj.f`` for a method, and
+    ``Cls.f`` for a ``@classmethod`` stacked above ``@specialize``, are a
+    :class:`SpecializedMethod`; under ``@staticmethod`` it stays itself.
+    """
+
+    __name__: str
+    __qualname__: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    @property
+    def cache(self) -> GuardedCache:
+        """The results stored so far, each under the guards of what its run read."""
+        ...
+
+    @property
+    def specialized(self) -> Specialized:
+        """The state behind the wrapper: options and ``uncached_reasons``."""
+        ...
+
+    @property
+    def __wrapped__(self) -> Callable[P, R_co]: ...
+
+    def explain(self, *args: P.args, **kwargs: P.kwargs) -> MissExplanation:
+        """Why a call with these arguments would miss (every entry's failing guards)."""
+        ...
+
+    # Bound as a function binds (typeshed's _lru_cache_wrapper has one loose __get__;
+    # these keep the signature).  A first parameter that takes the owner class is bound
+    # to it: @classmethod above @specialize.  Read from a class, otherwise, the wrapper
+    # itself; from an instance the first parameter takes, a bound method; from anything
+    # else (a staticmethod's function), itself.  The self-types are Callables because
+    # mypy checks an argument against a Callable's first parameter, not a protocol's.
+    @overload
+    def __get__(
+        self: Callable[Concatenate[Owner, BoundP], R],
+        instance: object,
+        owner: Owner,
+        /,
+    ) -> SpecializedMethod[Owner, BoundP, R]: ...
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None, /) -> Self: ...
+    @overload
+    def __get__(
+        self: Callable[Concatenate[S, BoundP], R],
+        instance: S,
+        owner: type[Any] | None = None,
+        /,
+    ) -> SpecializedMethod[S, BoundP, R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None, /) -> Self: ...
+
+
+class SpecializedMethod(Protocol[S, P, R_co]):
+    """A :class:`SpecializedFunction` bound: ``obj.f`` for a method, ``Cls.f`` for a classmethod.
+
+    At run time it is an ordinary bound method (``types.MethodType``): calling
+    it passes the instance (or class) first, and the wrapper's attributes are
+    read through it, unbound.  So ``obj.f.cache`` is ``type(obj).f.cache``, one
+    cache for every instance, but ``obj.f.explain`` and ``obj.f.__wrapped__``
+    take the instance as their first argument, like the functions they are.
+    ``S`` is the type of what it is bound to (``type[Cls]`` for a classmethod),
+    ``P`` the parameters after it.
+    """
+
+    __name__: str
+    __qualname__: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    @property
+    def __self__(self) -> S: ...
+
+    @property
+    def __func__(self) -> SpecializedFunction[Concatenate[S, P], R_co]: ...
+
+    @property
+    def cache(self) -> GuardedCache:
+        """The method's cache, shared by every instance (guarded on ``self`` like any input)."""
+        ...
+
+    @property
+    def specialized(self) -> Specialized:
+        """The state behind the wrapper: options and ``uncached_reasons``."""
+        ...
+
+    @property
+    def __wrapped__(self) -> Callable[Concatenate[S, P], R_co]: ...
+
+    def explain(self, instance: S, /, *args: P.args, **kwargs: P.kwargs) -> MissExplanation:
+        """Why ``instance.f(*args, **kwargs)`` would miss; pass the instance (or class) too."""
+        ...
+
+
 # -- the wrapper --------------------------------------------------------------------------
 @overload
-def specialize(function: F) -> F: ...
+def specialize(
+    function: Callable[P, R],
+    *,
+    max_entries: int = 8,
+    on_limit: OnLimit = "evict",
+    strict: bool | None = None,
+    verify: bool | float | None = None,
+) -> SpecializedFunction[P, R]: ...
 @overload
 def specialize(
     function: None = None,
@@ -303,7 +430,7 @@ def specialize(
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
     verify: bool | float | None = None,
-) -> Callable[[F], F]: ...
+) -> Callable[[Callable[P, R]], SpecializedFunction[P, R]]: ...
 def specialize(
     function: Any = None,
     *,
@@ -324,9 +451,13 @@ def specialize(
     Raises :class:`~guards.GuardsTypeError` for a ``strict`` or ``verify`` of
     the wrong type, :class:`~guards.GuardsValueError` for a share outside
     [0, 1] or bad cache options.
-    The wrapper has ``.cache`` (the ``GuardedCache``) and
-    ``.explain(*args, **kwargs)``, and keeps the function's name, docstring,
-    signature and ``__wrapped__``.
+
+    Used bare (``@specialize``) or with the function (``specialize(f, ...)``)
+    it returns the wrapper, a :class:`~guards.SpecializedFunction` with
+    ``.cache`` (the ``GuardedCache``), ``.explain(*args, **kwargs)`` and
+    ``.specialized``, keeping the function's name, docstring, signature and
+    ``__wrapped__``; with options only (``@specialize(max_entries=2)``) it
+    returns the decorator that makes one.
     """
     if strict is not None and type(strict) is not bool:
         raise must_be("strict", "a bool or None", strict)
@@ -358,6 +489,7 @@ def specialize(
     # A bad call of explain() raises what a bad call of the function raises, naming it.
     frame_locals.__name__, frame_locals.__qualname__ = function.__name__, function.__qualname__
     functools.update_wrapper(wrapper, function)
+    # The attributes SpecializedFunction promises type checkers.
     wrapper.cache = state.cache  # type: ignore[attr-defined]
     wrapper.specialized = state  # type: ignore[attr-defined]
     wrapper.__guards_specialized__ = state  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from guards.checks.generated import run_factory
+from guards.checks.generated import LineWriter, run_factory
 from guards.core.builder import GuardBuilder
 from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import (
@@ -192,14 +192,17 @@ def _make_stub(code: types.CodeType, shape: SignatureShape) -> Callable[..., tup
 
     params = parameter_list(shape, positional_marker, keyword_marker)
     results = shape.names()
-    text = (
-        f"def _make_stub({', '.join(markers)}):\n"
-        f"    def _stub({', '.join(params)}):\n"
-        f"        return ({''.join(f'{name}, ' for name in results)})\n"
-        f"    return _stub\n"
+    writer = LineWriter()
+    writer.line(f"def _make_stub({', '.join(markers)}):")
+    with writer.indent():
+        writer.line(f"def _stub({', '.join(params)}):")
+        with writer.indent():
+            writer.line(f"return ({''.join(f'{name}, ' for name in results)})")
+        writer.line("return _stub")
+    stub: Any = run_factory(
+        writer.text(), kind="binding stub", label=code.co_qualname, factory="_make_stub",
+        arguments=markers,
     )
-    stub: Any = run_factory(text, f"<guards binding stub for {code.co_qualname}>", "_make_stub",
-                            markers)
     # Python's binding errors name the function by its __qualname__ (not its code's).
     stub.__code__ = stub.__code__.replace(co_name=code.co_name, co_qualname=shape.qualname)
     stub.__name__, stub.__qualname__ = code.co_name, shape.qualname
