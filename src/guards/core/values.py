@@ -217,6 +217,9 @@ def type_lookup(cls: type, name: str, default: Any = None) -> Any:
     return default
 
 
+#: ``object``'s own ``__class__`` descriptor: a class whose lookup finds it reports
+#: its true type through ``__class__`` (any other may lie, or run user code).
+OBJECT_CLASS = object.__dict__["__class__"]
 _ABSENT = object()
 
 

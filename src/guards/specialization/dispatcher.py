@@ -196,12 +196,7 @@ class Dispatcher:
             if lookup:
                 writer.line(f"if not {self.flag}[0]:")
                 with writer.indent():
-                    writer.line("try:")
-                    with writer.indent():
-                        writer.lines(lookup)
-                    writer.line("except Exception:")
-                    with writer.indent():
-                        writer.line("pass")
+                    _fall_through_on_error(writer, lookup)
             writer.line(f"return {self.slow}({{{', '.join(self._frame_entries())}}})")
         return writer.text()
 
@@ -298,12 +293,7 @@ class Dispatcher:
             with writer.indent():
                 writer.line(f"def entry({args}):")
                 with writer.indent():
-                    writer.line("try:")
-                    with writer.indent():
-                        writer.lines(body)
-                    writer.line("except Exception:")
-                    with writer.indent():
-                        writer.line("pass")
+                    _fall_through_on_error(writer, body)
                     writer.line(f"return {nohit}")
                 writer.line("return entry")
             # In the wrapper's globals: the body reads its clock, cells and globals there.
@@ -484,3 +474,15 @@ def _caller_as_given(function: types.FunctionType, shape: SignatureShape) -> Cal
         return function(*args, **kwargs)
 
     return as_given
+
+
+def _fall_through_on_error(writer: LineWriter, checks: list[str]) -> None:
+    """``checks`` in a ``try`` whose error falls through to what follows: a check
+    that raises (a property, a hostile ``__eq__``) is a failed check, and the slow
+    path then decides."""
+    writer.line("try:")
+    with writer.indent():
+        writer.lines(checks)
+    writer.line("except Exception:")
+    with writer.indent():
+        writer.line("pass")

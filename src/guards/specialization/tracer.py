@@ -76,6 +76,7 @@ from guards.core.sources import (
     calls_missing,
 )
 from guards.core.values import (
+    OBJECT_CLASS,
     builtins_of,
     class_keys,
     is_immutable_type,
@@ -276,7 +277,6 @@ def is_deep_immutable(value: Any) -> bool:
 #: ``sys.set_int_max_str_digits`` accepts: converting them never reads it.
 _STR_DIGITS_BITS = 2100
 
-_OBJECT_CLASS = object.__dict__["__class__"]
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
@@ -894,7 +894,7 @@ class Tracer:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
         tracker = tracker_of(proxy)
         value = tracker.unguarded_value()
-        if name == "__class__" and self.type_lookup(tracker, name) is _OBJECT_CLASS:
+        if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
             return self.type_of(tracker)  # else a property of its own: read it as one
         if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
@@ -1097,7 +1097,7 @@ class Tracer:
         if is_proxy(instance_dict) and isinstance(tracker_of(instance_dict).peek(), dict):
             names.update(dict.fromkeys(tracker_of(instance_dict).keys()))
         tracker = tracker_of(proxy)
-        if self.type_lookup(tracker, "__class__") is not _OBJECT_CLASS:
+        if self.type_lookup(tracker, "__class__") is not OBJECT_CLASS:
             self.untrackable(f"dir() of {tracker.source.name} reads a __class__ it defines")
             return list(object.__dir__(tracker.unguarded_value()))
         cls = tracker.python_type()

@@ -66,7 +66,7 @@ from guards.core.sources import (
     Source,
     read_memoized,
 )
-from guards.core.values import cell_is_empty, type_lookup
+from guards.core.values import OBJECT_CLASS, cell_is_empty, type_lookup
 from guards.errors import (
     EmptyCellError,
     GuardsError,
@@ -355,7 +355,7 @@ class LazyTracker:
             raise must_be("classinfo", expected, classinfo)
         cls = type(value)
         why = None
-        if type_lookup(cls, "__class__") is not _OBJECT_CLASS:
+        if type_lookup(cls, "__class__") is not OBJECT_CLASS:
             why = f"the __class__ that {cls.__qualname__} defines"
         elif not by_type:
             why = "a custom __instancecheck__"
@@ -518,7 +518,6 @@ class LazyTracker:
         return bind_args(self, args, kwargs)
 
 
-_OBJECT_CLASS = object.__dict__["__class__"]
 _PLAIN_INSTANCECHECKS = (
     type.__dict__["__instancecheck__"], abc.ABCMeta.__dict__["__instancecheck__"]
 )
