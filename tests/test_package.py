@@ -138,3 +138,14 @@ def test_lazy_exports_and_type_checking_imports_agree() -> None:
 def test_the_typing_example_holds_at_run_time() -> None:
     """The example mypy checks in CI also runs: every type it claims is what happens."""
     runpy.run_path(str(TYPING_EXAMPLE), run_name="__main__")
+
+
+def test_every_folder_of_the_package_is_a_regular_package() -> None:
+    """Each layer folder has an ``__init__.py``: setuptools' package discovery skips
+    folders without one, so ``pip install .`` (not -e) would install no layer."""
+    root = pathlib.Path(guards.__file__).parent
+    folders = {path.parent for path in root.rglob("*.py")}
+    assert all((folder / "__init__.py").is_file() for folder in folders), sorted(
+        str(folder) for folder in folders if not (folder / "__init__.py").is_file()
+    )
+    assert {folder.name for folder in folders} >= {"core", "checks", "tracking", "specialization"}

@@ -430,3 +430,34 @@ def test_track_needs_a_source() -> None:
     with tracing({"x": 1}) as tx, pytest.raises(guards.GuardsTypeError, match="source"):
         tx.track("L['x']")  # type: ignore[arg-type]
     assert tx.guards == ()
+
+
+def test_tracer_authors_read_unguarded_then_install_what_they_decide_on() -> None:
+    """``unguarded_value`` installs nothing; ``install`` installs the named kind, on the
+    tracker's source or on a path through it, into the tracker's ``context``."""
+    with tracing({"x": Obj(mode="fast")}) as tx:
+        t = tx.local("x")
+        assert t.context is tx
+        assert t.unguarded_value().mode == "fast"
+        assert kinds(tx) == set()
+        t.install(guards.GuardBuilder.TYPE_MATCH)
+        t.install(guards.GuardBuilder.HASATTR, AttrSource(t.source, "mode"))
+    assert kinds(tx) == {(X, "TYPE_MATCH"), ("L['x'].mode", "HASATTR")}
+
+
+def test_unguarded_value_of_an_empty_cell_guards_it_empty_and_raises() -> None:
+    """An empty closure cell reads as Python reports it: ``EmptyCellError``, ``CELL_EMPTY``."""
+
+    def outer() -> Callable[[], Any]:
+        def inner() -> Any:
+            return late
+
+        return inner
+        late = 1  # never runs: the cell stays empty
+
+    with tracing({"f": outer()}) as tx:
+        cell = tx.track(AttrSource(GetItemSource(guards.ClosureSource(LocalSource("f")), 0),
+                                   "cell_contents"))
+        with pytest.raises(guards.EmptyCellError, match="'late'"):
+            cell.unguarded_value()
+    assert ("L['f'].__closure__[0].cell_contents", "CELL_EMPTY") in kinds(tx)

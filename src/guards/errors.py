@@ -8,7 +8,7 @@ also derive from the matching built-in (:class:`TypeError` or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -110,6 +110,19 @@ def describe(value: Any) -> str:
     return f"{text} (type {type(value).__qualname__})"
 
 
+def must_be(
+    arg: str, expected: str, value: Any, error: type[GuardsError] = GuardsTypeError
+) -> GuardsError:
+    """The error saying that ``arg`` is not what it must be, for the caller to raise.
+
+    ``raise must_be("max_entries", "an int", max_entries)`` raises
+    :class:`GuardsTypeError` ``max_entries must be an int, got 0.5 (type float)``;
+    pass ``error=GuardsValueError`` (or another error of this module that takes a
+    message) for a value of the right type that is still unusable.
+    """
+    return error(f"{arg} must be {expected}, got {describe(value)}")
+
+
 def check_type(arg: str, value: Any, expected: type | tuple[type, ...]) -> None:
     """Raise :class:`GuardsTypeError` naming ``arg`` unless ``value`` is an ``expected``."""
     if not isinstance(value, expected):
@@ -118,5 +131,12 @@ def check_type(arg: str, value: Any, expected: type | tuple[type, ...]) -> None:
             if isinstance(expected, tuple)
             else expected.__qualname__
         )
-        msg = f"{arg} must be {names}, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(arg, names, value)
+
+
+def check_frame(f_locals: Any, f_globals: Any) -> None:
+    """Raise :class:`GuardsTypeError` unless ``f_locals`` is a mapping and ``f_globals`` a
+    mapping or ``None``: the frame that sources, checks, caches and traces read."""
+    check_type("f_locals", f_locals, Mapping)
+    if f_globals is not None:
+        check_type("f_globals", f_globals, Mapping)

@@ -15,14 +15,13 @@ from typing import Any
 
 import attrs
 
-from guards.errors import GuardsTypeError, GuardsValueError, describe
+from guards.errors import GuardsValueError, must_be
 from guards.markers import slow_path_reason
 
 
 def _bool_option(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not bool:
-        msg = f"option {attribute.name} must be a bool, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(f"option {attribute.name}", "a bool", value)
 
 
 @attrs.define
@@ -84,8 +83,7 @@ class Config:
         if name == "verify":
             check_verify_share("option verify", value)
         elif type(value) is not bool:
-            msg = f"option {name} must be a bool, got {describe(value)}"
-            raise GuardsTypeError(msg)
+            raise must_be(f"option {name}", "a bool", value)
 
 
 class _Patch(contextlib.ContextDecorator):
@@ -117,8 +115,7 @@ def check_verify_share(name: str, value: Any) -> None:
     if type(value) is bool:
         return
     if type(value) is not float:
-        msg = f"{name} must be a bool or a float share of hits in [0, 1], got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(name, "a bool or a float share of hits in [0, 1]", value)
     if not 0.0 <= value <= 1.0:  # NaN fails both comparisons
         msg = f"{name} must be a share of hits in [0, 1], got {value!r}"
         raise GuardsValueError(msg)

@@ -1,1 +1,7 @@
-"""Layer 2: guards turned into code: generated checks, explanations and the guarded cache."""
+"""Layer 2: guards turned into code.
+
+The one entry point for generated code, the text of a check function, compiled
+checks (:class:`~guards.CheckFunction`), explanations of failures and the
+:class:`~guards.GuardedCache`.  Imports only from ``guards.core`` and below.
+See ``docs/architecture.md``.
+"""

@@ -27,10 +27,10 @@ from guards.core.guard import Provenance, capture_provenance
 from guards.core.sources import Source
 from guards.errors import (
     CacheLimitError,
-    GuardsTypeError,
     GuardsValueError,
+    check_frame,
     check_type,
-    describe,
+    must_be,
 )
 
 OnLimit = Literal["evict", "raise", "run"]
@@ -148,12 +148,6 @@ class MissExplanation:
 
 
 
-def _check_frame(f_locals: Any, f_globals: Any) -> None:
-    check_type("f_locals", f_locals, Mapping)
-    if f_globals is not None:
-        check_type("f_globals", f_globals, Mapping)
-
-
 #: From this many entries on, lookups go through an index instead of a scan.
 INDEX_FROM = 12
 
@@ -163,15 +157,12 @@ class GuardedCache:
 
     def __init__(self, max_entries: int = 8, on_limit: OnLimit = "evict") -> None:
         if type(max_entries) is not int:
-            msg = f"max_entries must be an int, got {describe(max_entries)}"
-            raise GuardsTypeError(msg)
+            raise must_be("max_entries", "an int", max_entries)
         if max_entries < 1:
-            msg = f"max_entries must be at least 1, got {describe(max_entries)}"
-            raise GuardsValueError(msg)
+            raise must_be("max_entries", "at least 1", max_entries, GuardsValueError)
         if on_limit not in _POLICIES:
             choices = ", ".join(map(repr, _POLICIES))
-            msg = f"on_limit must be one of {choices}, got {describe(on_limit)}"
-            raise GuardsValueError(msg)
+            raise must_be("on_limit", f"one of {choices}", on_limit, GuardsValueError)
         self.max_entries = max_entries
         self.on_limit: OnLimit = on_limit
         self._entries: list[CacheEntry] = []  # kept most recently used first, by find()
@@ -202,7 +193,7 @@ class GuardedCache:
                 if len(self._entries) < INDEX_FROM:
                     self._move_to_front(entry)
                 return entry
-        _check_frame(f_locals, f_globals)  # on the miss path only: a hit costs nothing more
+        check_frame(f_locals, f_globals)  # on the miss path only: a hit costs nothing more
         next(self._misses)
         return None
 
@@ -234,7 +225,7 @@ class GuardedCache:
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> MissExplanation:
         """Every entry's failing guards for these values (most recently used first)."""
-        _check_frame(f_locals, f_globals)
+        check_frame(f_locals, f_globals)
         return MissExplanation(
             tuple(
                 EntryFailure(i, entry, entry.check.check_verbose(f_locals, f_globals))
@@ -287,8 +278,7 @@ class GuardedCache:
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever entries are added, evicted or cleared."""
         if not callable(listener):
-            msg = f"listener must be callable, got {describe(listener)}"
-            raise GuardsTypeError(msg)
+            raise must_be("listener", "callable", listener)
         self._listeners.append(listener)
 
     def _changed(self) -> None:

@@ -14,23 +14,24 @@ comment line.
 
 from __future__ import annotations
 
-import builtins
 import functools
 import itertools
-import linecache
 import string
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-from guards.checks.generated import run_factory
+from guards.checks.generated import (
+    GENERATED_MODULE,
+    LineWriter,
+    comment_safe,
+    compile_generated,
+    run_factory,
+)
 from guards.core.builder import Check
 from guards.core.sources import Source
-
-_counter = itertools.count()
 
 CheckFn = Callable[..., bool]
 
@@ -51,15 +52,6 @@ class Generated:
     ordered_checks: tuple[Check, ...]
     code: str
     filename: str
-
-
-def comment_safe(text: str) -> str:
-    """``text`` with everything but printable ASCII escaped: safe inside a ``#`` comment."""
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in text
-    )
 
 
 class Emitter:
@@ -157,7 +149,7 @@ def emit_segments(
     root, relational = access_tree(checks)
     var_of: dict[Source, str] = {}
     ordered: list[Check] = []
-    segments: list[list[str]] = []
+    segments: list[LineWriter] = []
 
     def emit_checks(checks: Sequence[Check], value_vars: Sequence[str]) -> None:
         """One ``if`` for a value's checks, cheapest first: fewer lines and jumps."""
@@ -165,9 +157,11 @@ def emit_segments(
         exprs = [f"({_render_expr(check, value_vars, emitter)})" for check in checks]
         # Kinds only: descriptions show expected values, which stay out of the code.
         kinds = ", ".join(dict.fromkeys(comment_safe(check.guard.kind) for check in checks))
-        segments[-1].append(f"# {kinds}")
-        segments[-1].append(f"if not ({' and '.join(exprs)}):")
-        segments[-1].append(f"    {FAIL}")
+        segment = segments[-1]
+        segment.line(f"# {kinds}")
+        segment.line(f"if not ({' and '.join(exprs)}):")
+        with segment.indent():
+            segment.line(FAIL)
 
     needed = {source for check in relational for source in check.sources}
     # Depth-first, with an explicit stack so deep paths cannot exhaust recursion.
@@ -183,30 +177,30 @@ def emit_segments(
         node, base_expr, depth = stack.pop()
         assert node.source is not None
         if node.source.base is None:
-            segments.append([])
+            segments.append(LineWriter())
         expr = None
         if root_code is not None and node.source.base is None:
             expr = root_code(node.source, emitter.bind)
         if expr is None:
-            expr = node.source._step_code(base_expr, emitter.bind)
+            expr = node.source.step_code(base_expr, emitter.bind)
         if not node.checks and len(node.children) == 1 and node.source not in needed:
             stack.extend((child, expr, depth + 1) for child in node.children.values())
             continue
-        segments[-1].append(f"# {comment_safe(node.source.name)}")
+        segments[-1].line(f"# {comment_safe(node.source.name)}")
         if expr.isidentifier():  # already a local (a parameter of the dispatcher)
             var = expr
         else:
             var = emitter.new_var() if node.source in needed else f"{emitter.prefix}d{depth}"
-            segments[-1].append(f"{var} = {expr}")
+            segments[-1].line(f"{var} = {expr}")
         var_of[node.source] = var
         if node.checks:
             emit_checks(sorted(node.checks, key=lambda c: c.cost), (var,))
         stack.extend((child, var, depth + 1) for child in reversed(node.children.values()))
     if relational:
-        segments.append([])
+        segments.append(LineWriter())
         for check in relational:
             emit_checks([check], [var_of[s] for s in check.sources])
-    return segments, ordered
+    return [segment.getlines() for segment in segments], ordered
 
 
 def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = None) -> str:
@@ -214,7 +208,7 @@ def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = N
     expr = ""
     for step in source.chain():
         code = root_code(step, emitter.bind) if root_code and step.base is None else None
-        expr = code if code is not None else step._step_code(expr, emitter.bind)
+        expr = code if code is not None else step.step_code(expr, emitter.bind)
     return expr
 
 
@@ -222,14 +216,17 @@ def compile_accessor(source: Source) -> Callable[..., Any]:
     """A generated ``get(L, G=None)`` that walks ``source`` (and may raise)."""
     emitter = Emitter()
     expr = access_expr(source, emitter)
-    code = (
-        f"def _make_get({', '.join(emitter.constants)}):\n"
-        f"    def get(L, G=None):\n"
-        f"        return {expr}\n"
-        f"    return get\n"
+    writer = LineWriter()
+    writer.line(f"def _make_get({', '.join(emitter.constants)}):")
+    with writer.indent():
+        writer.line("def get(L, G=None):")
+        with writer.indent():
+            writer.line(f"return {expr}")
+        writer.line("return get")
+    return run_factory(  # type: ignore[no-any-return]
+        writer.text(), kind="accessor", label=source.name, factory="_make_get",
+        arguments=emitter.constants,
     )
-    name = f"<guards accessor {comment_safe(source.name)[:80]}>"
-    return run_factory(code, name, "_make_get", emitter.constants)  # type: ignore[no-any-return]
 
 
 #: Above this many lines, the check is cut into parts: CPython's compiler is
@@ -244,33 +241,42 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
     # Checks across paths read values of several segments: those stay in one part.
     across = any(len(check.sources) > 1 for check in ordered)
     parts = [[line for seg in segments for line in seg]] if across else _parts(segments)
-    lines: list[str] = []
-    if len(parts) == 1:
-        lines += ["def check(L, G=None):", "    try:"]
-        lines += [f"        {line.replace(FAIL, 'return False')}" for line in parts[0]]
-        lines += ["        return True", "    except Exception:", "        return False"]
-    else:
+    writer = LineWriter()
+    if len(parts) > 1:
         for i, part in enumerate(parts):
-            lines.append(f"def _part{i}(L, G):")
-            lines += [f"    {line.replace(FAIL, 'return False')}" for line in part]
-            lines.append("    return True")
-        calls = " and ".join(f"_part{i}(L, G)" for i in range(len(parts)))
-        lines += ["def check(L, G=None):", "    try:", f"        return {calls}",
-                  "    except Exception:", "        return False"]
-    code = "\n".join(lines) + "\n"
-    filename = f"<guards check #{next(_counter)}: {comment_safe(label)[:80]}>"
+            writer.line(f"def _part{i}(L, G):")
+            with writer.indent():
+                writer.lines(line.replace(FAIL, "return False") for line in part)
+                writer.line("return True")
+    writer.line("def check(L, G=None):")
+    with writer.indent():
+        writer.line("try:")
+        with writer.indent():
+            if len(parts) == 1:
+                writer.lines(line.replace(FAIL, "return False") for line in parts[0])
+                writer.line("return True")
+            else:
+                writer.line(f"return {' and '.join(f'_part{i}(L, G)' for i in range(len(parts)))}")
+        writer.line("except Exception:")
+        with writer.indent():
+            writer.line("return False")
+    code = writer.text()
     # The constants are the globals of a namespace of the check's own: as fast to
     # read as closure cells, and compile stays linear in the size of the check.
     namespace = _namespace(emitter)
-    exec(compile(code, filename, "exec"), namespace)  # text from identifiers only
-    check_fn = namespace["check"]
-    register_linecache(filename, code, check_fn)
-    predicates = _LazyPredicates(ordered, emitter, filename, namespace)
-    return Generated(check_fn, predicates, tuple(ordered), code, filename)
+    check_fn = compile_generated(
+        code, kind="check", label=label, namespace=namespace, owner=_get_check
+    )
+    predicates = _LazyPredicates(ordered, emitter, label, namespace)
+    return Generated(check_fn, predicates, tuple(ordered), code, check_fn.__code__.co_filename)
+
+
+def _get_check(namespace: dict[str, Any]) -> CheckFn:
+    return namespace["check"]  # type: ignore[no-any-return]
 
 
 def _namespace(emitter: Emitter) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.checks.generated"}
+    namespace: dict[str, Any] = {"__name__": GENERATED_MODULE}
     namespace.update(emitter.constants)
     return namespace
 
@@ -289,11 +295,11 @@ class _LazyPredicates:
     """The verbose path's predicates, compiled the first time a failure is explained."""
 
     def __init__(
-        self, ordered: Sequence[Check], emitter: Emitter, filename: str,
+        self, ordered: Sequence[Check], emitter: Emitter, label: str,
         namespace: dict[str, Any],
     ) -> None:
         self._args: tuple[Sequence[Check], Emitter, str, dict[str, Any]] | None = (
-            ordered, emitter, filename, namespace,
+            ordered, emitter, label, namespace,
         )
         self._predicates: tuple[Callable[..., Any], ...] = ()
         self._lock = threading.Lock()
@@ -307,23 +313,22 @@ class _LazyPredicates:
 
 
 def _predicates(
-    ordered: Sequence[Check], emitter: Emitter, filename: str, namespace: dict[str, Any]
+    ordered: Sequence[Check], emitter: Emitter, label: str, namespace: dict[str, Any]
 ) -> tuple[Callable[..., Any], ...]:
     """One function per check, from the same template, for the verbose path.
 
     They read the bound constants as globals of their own namespace: thousands
-    of closures over one factory would make ``compile`` super-linear.
+    of closures over one factory would make ``compile`` super-linear.  Their
+    text stays in ``linecache`` as long as the check: the namespace holds the
+    check, and every function in it holds the namespace.
     """
-    lines = []
+    writer = LineWriter()
     for i, check in enumerate(ordered):
         params = [f"_p{j}" for j in range(len(check.sources))]
-        lines.append(f"def _pred{i}({', '.join(params)}):")
-        lines.append(f"    return {_render_expr(check, params, emitter)}")
-    exec(compile("\n".join(lines) + "\n", filename + " (verbose)", "exec"), namespace)
+        writer.line(f"def _pred{i}({', '.join(params)}):")
+        with writer.indent():
+            writer.line(f"return {_render_expr(check, params, emitter)}")
+    compile_generated(
+        writer.text(), kind="explain", label=label, namespace=namespace, owner=_get_check
+    )
     return tuple(namespace[f"_pred{i}"] for i in range(len(ordered)))
-
-
-def register_linecache(filename: str, code: str, owner: object) -> None:
-    """Show the generated text in tracebacks and debuggers for as long as it lives."""
-    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
-    weakref.finalize(owner, linecache.cache.pop, filename, None)

@@ -12,7 +12,12 @@ from guards.checks.explain import CheckResult, evaluate
 from guards.core.builder import Check, GuardBuilder
 from guards.core.guard import Guard
 from guards.core.sources import Source
-from guards.errors import GuardBuildError, GuardsTypeError, check_type, describe
+from guards.errors import (
+    GuardBuildError,
+    check_frame,
+    check_type,
+    must_be,
+)
 
 
 class CheckFunction:
@@ -55,9 +60,7 @@ class CheckFunction:
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> CheckResult:
         """Every failing guard, with expected and actual values; same verdict as ``check``."""
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         return evaluate(self.checks, self._generated.predicates.get(), f_locals, f_globals)
 
     def __repr__(self) -> str:
@@ -111,8 +114,7 @@ def compile_with_values(
     """:func:`compile_guards`, building each guard on ``values[source]`` where given:
     the value a trace saw, rather than what the frame holds now."""
     if isinstance(guard_list, Guard) or not isinstance(guard_list, Iterable):
-        msg = f"guard_list must be an iterable of Guard, got {describe(guard_list)}"
-        raise GuardsTypeError(msg)
+        raise must_be("guard_list", "an iterable of Guard", guard_list)
     guards = list(dict.fromkeys(guard_list))
     for i, guard in enumerate(guards):
         check_type(f"guard_list[{i}]", guard, Guard)

@@ -19,10 +19,11 @@ from typing import Any
 
 import attrs
 
-from guards.core.builder import COST_IDENTITY, Check, show
+from guards.core.builder import COST_IDENTITY, Check
 from guards.core.guard import Guard, Provenance
 from guards.core.plain import is_plain_data, is_plain_step
 from guards.core.sources import Source
+from guards.core.values import show
 
 
 @attrs.frozen
@@ -137,7 +138,7 @@ def evaluate(
         base = source.base
         try:
             if base is None:
-                value = source._root_value(f_locals, f_globals)
+                value = source.root_value(f_locals, f_globals)
             else:
                 base_value = read(base)
                 if type(base_value) is Unreadable:
@@ -145,7 +146,7 @@ def evaluate(
                 elif careful and not is_plain_step(source, base_value):
                     return NOT_READ  # not kept: nothing read it yet
                 else:
-                    value = source._step(base_value)
+                    value = source.step(base_value)
         except Exception as exc:
             value = Unreadable(f"cannot read {source.name}", exc)
         values[source] = value

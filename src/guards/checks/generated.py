@@ -1,21 +1,170 @@
-"""Running generated source: one place that compiles and executes the library's own code.
+"""Generated code: one place that compiles, runs and shows the library's own text.
 
-Generated functions get a namespace whose ``__name__`` marks them as library
-code, so provenance capture walks past their frames to the user's line.
+Every function guards generates (a compiled check and its explain variant, a
+``bind_args`` stub, a cache accessor, a specialized function's front and its
+entries) is made by :func:`compile_generated`, as attrs makes its methods
+with ``_linecache_and_compile``.  It gives the text a unique file name, runs
+it in a namespace whose ``__name__`` marks it as library code (so provenance
+capture walks past its frames to the user's line), and registers the text in
+``linecache`` for as long as the function lives, so tracebacks,
+``inspect.getsource`` and debuggers show the generated lines.
+
+The text is built by a :class:`LineWriter` (Dynamo's ``IndentedBuffer``):
+blocks are indented by ``with writer.indent():``, never by hand-built
+prefixes.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any
+import itertools
+import linecache
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+#: What a generated text is, the word after ``<guards`` in its file name.  The
+#: tracer treats every ``<guards ...>`` frame as library code that reads only
+#: what it is given, except ``specialize``: a specialized function's front may
+#: return a cached result whose guards a running trace must see
+#: (:func:`guards.specialization.library.is_library_frame`).
+Kind = Literal["check", "explain", "accessor", "binding stub", "specialize", "entry"]
+
+#: The ``__name__`` of generated code's globals: a ``guards.`` module, so
+#: provenance capture (:func:`guards.core.guard.capture_provenance`) skips its frames.
+GENERATED_MODULE = "guards.checks.generated"
+
+#: Longest label kept in a file name (a check's label lists all its roots).
+MAX_LABEL = 80
+
+_counter = itertools.count()
 
 
-def run_factory(source: str, filename: str, factory: str, arguments: dict[str, Any]) -> Any:
-    """Execute ``source`` (text built from identifiers only) and call ``factory(**arguments)``.
+def comment_safe(text: str) -> str:
+    """``text`` with everything but printable ASCII escaped: safe inside a ``#`` comment."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in text
+    )
+
+
+def generated_filename(kind: Kind, label: str) -> str:
+    """A file name no other generated text has: ``<guards check L['x'] #12>``.
+
+    ``label`` (a source or function name, user text) is escaped and cut to
+    :data:`MAX_LABEL` characters; the counter makes the name unique, so two
+    texts never share (or drop) one ``linecache`` entry.
+    """
+    return f"<guards {kind} {comment_safe(label)[:MAX_LABEL]} #{next(_counter)}>"
+
+
+def compile_generated(
+    text: str,
+    *,
+    kind: Kind,
+    label: str,
+    namespace: dict[str, Any],
+    owner: Callable[[dict[str, Any]], T],
+) -> T:
+    """Compile ``text``, run it in ``namespace`` and return ``owner(namespace)``.
+
+    Inputs: ``text`` is Python source built from identifiers only (every value
+    it uses is bound in ``namespace``); ``kind`` and ``label`` name it (see
+    :func:`generated_filename`); ``namespace`` becomes the globals of the
+    functions it defines (``__builtins__`` and ``__name__`` are added when
+    missing); ``owner`` picks, from the namespace after the run, the object the
+    text belongs to (a function, or a code object) and must return an object
+    that supports weak references.
+
+    Output: that object.  Its ``linecache`` entry (under the unique file name
+    of ``co_filename``) lasts until it is garbage collected.
+
+    Errors: whatever compiling or running the text raises (a bug in guards:
+    the text is generated), or ``owner`` raises.
+    """
+    filename = generated_filename(kind, label)
+    namespace.setdefault("__builtins__", builtins)
+    namespace.setdefault("__name__", GENERATED_MODULE)
+    exec(compile(text, filename, "exec"), namespace)  # text from identifiers only
+    result = owner(namespace)
+    # mtime None: linecache.checkcache() keeps the entry (there is no file to check).
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    weakref.finalize(result, linecache.cache.pop, filename, None)
+    return result
+
+
+def run_factory(
+    text: str,
+    *,
+    kind: Kind,
+    label: str,
+    factory: str,
+    arguments: dict[str, Any],
+    namespace: dict[str, Any] | None = None,
+) -> Any:
+    """:func:`compile_generated` for text that defines ``factory``; returns ``factory(...)``.
 
     The factory's parameters must be ``arguments``' keys, in order: they are
     passed by position, since matching thousands of keywords is quadratic.
+    Its values become closure cells of the function it returns, which owns
+    the ``linecache`` entry; the factory itself is removed from ``namespace``
+    (a fresh one when None).
     """
-    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "guards.checks.generated"}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace[factory](*arguments.values())
+
+    def call(namespace: dict[str, Any]) -> Any:
+        return namespace.pop(factory)(*arguments.values())
+
+    return compile_generated(
+        text, kind=kind, label=label, namespace={} if namespace is None else namespace,
+        owner=call,
+    )
+
+
+class LineWriter:
+    """Lines of generated text, indented by blocks, as Dynamo's ``IndentedBuffer``.
+
+    ``writer.line("try:")``, then ``with writer.indent(): writer.line(...)``;
+    ``writer.text()`` is the whole text.  ``lines`` adds lines that may carry
+    their own (relative) indentation, such as another writer's ``lines()``.
+    """
+
+    INDENT = "    "
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._prefix = ""
+
+    def line(self, text: str) -> None:
+        """Add one line at the current indentation."""
+        self._lines.append(self._prefix + text)
+
+    def lines(self, texts: Iterable[str]) -> None:
+        """Add each of ``texts`` as a line at the current indentation."""
+        prefix = self._prefix
+        self._lines.extend(prefix + text for text in texts)
+
+    def indent(self) -> LineWriter:
+        """``with writer.indent():`` indents the lines added in the block one level more.
+
+        The writer is its own context manager (no generator per block: a check
+        of 10,000 guards opens as many blocks).
+        """
+        self._prefix += self.INDENT
+        return self
+
+    def __enter__(self) -> LineWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._prefix = self._prefix[: -len(self.INDENT)]
+
+    def getlines(self) -> list[str]:
+        """The lines so far (without newlines), to splice into another writer."""
+        return self._lines
+
+    def text(self) -> str:
+        """The lines so far as source text, each ending in a newline."""
+        return "".join(line + "\n" for line in self._lines)

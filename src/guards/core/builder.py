@@ -13,10 +13,6 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 
 from __future__ import annotations
 
-import builtins
-import datetime
-import decimal
-import enum
 import functools
 import math
 import string
@@ -28,6 +24,7 @@ from typing import Any
 import attrs
 
 from guards.core.guard import Guard, capture_provenance
+from guards.core.signatures import parameters
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -38,14 +35,25 @@ from guards.core.sources import (
     WeakRefCallSource,
     read_memoized,
 )
+from guards.core.values import (
+    builtins_of,
+    cell_is_empty,
+    class_keys,
+    equality_is_fixed,
+    has_loose_equality,
+    same_value,
+    show,
+    snapshot,
+)
 from guards.errors import (
     GuardBuildError,
     GuardsError,
     GuardsTypeError,
     GuardsValueError,
+    check_frame,
     check_type,
     describe,
-    describe as _describe,  # add_check has a parameter named describe
+    must_be,
 )
 
 #: Costs order the checks on one value: cheapest first.
@@ -56,89 +64,9 @@ COST_USER_CODE = 2  #: may run user code (``hasattr``, a user ``__eq__``)
 _FORMATTER = string.Formatter()
 
 
-def show(value: Any) -> str:
-    """A short display of ``value`` for explanations; never raises."""
-    cls = type(value)  # not isinstance: that would ask the value's own __class__
-    try:
-        if issubclass(cls, type):
-            module = value.__module__
-            return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
-        if issubclass(cls, types.FunctionType):
-            return f"<function {value.__qualname__}>"
-        if cls is types.CodeType:
-            return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
-        text = repr(value)
-    except Exception as exc:
-        if issubclass(cls, int) and isinstance(exc, ValueError):
-            # Too many digits for str() (sys.set_int_max_str_digits): hex has no limit.
-            digits = hex(value)
-            return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
-        return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def _brace_safe(text: str) -> str:
     """``text`` for a ``describe`` template: its braces stay literal under ``str.format``."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def _same_float(a: float, b: float) -> bool:
-    """The same float: a NaN matches a NaN, and -0.0 is not 0.0."""
-    if a != a:
-        return b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-
-
-_CONTAINERS = (list, tuple, dict, set, frozenset)
-
-
-def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
-    """Aware datetimes in two time zones can be ``==`` and still print differently."""
-    return bool(
-        a.tzinfo == b.tzinfo and a.fold == b.fold
-        and a.replace(tzinfo=None) == b.replace(tzinfo=None)
-    )
-
-
-#: Value types whose ``==`` forgives differences that the rest of their behaviour
-#: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
-#: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
-#: of one instant in two zones.  Each is compared by its full structure.
-_STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
-    range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
-    decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
-    datetime.datetime: _same_moment,
-    datetime.time: _same_moment,
-}
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
-
-    Exact types at every level (``[True]`` is not ``[1]``), floats as
-    :func:`_same_float`, dicts and sets in iteration order (two equal sets can
-    iterate differently, and ``list(s)`` shows it), the value types of
-    :data:`_STRUCTURE` by their full structure; other values by their own ``==``.
-    """
-    t = type(a)
-    if type(b) is SetSnapshot:
-        return t is b.kind and len(a) == len(b.items) and all(map(_same_value, a, b.items))
-    if type(b) is not t:
-        return False
-    if t is float:
-        return _same_float(a, b)
-    if t is complex:
-        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
-    if t is list or t is tuple or t is set or t is frozenset:
-        return len(a) == len(b) and all(map(_same_value, a, b))
-    if t is dict:
-        return len(a) == len(b) and all(
-            _same_value(ka, kb) and _same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
-        )
-    structure = _STRUCTURE.get(t)
-    if structure is not None:
-        return structure(a, b)
-    return bool(a == b)
 
 
 def _identity(*values: Any) -> Any:
@@ -190,9 +118,7 @@ class GuardBuilder:
         values: Mapping[Source, Any] | None = None,
         memo: dict[Source, Any] | None = None,
     ) -> None:
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         if values is not None:
             check_type("values", values, Mapping)
         if memo is not None:
@@ -275,13 +201,11 @@ class GuardBuilder:
         check_type("describe", describe, str)
         check_type("cost", cost, int)
         if not callable(actual):
-            msg = f"actual must be callable, got {_describe(actual)}"
-            raise GuardsTypeError(msg)
+            raise must_be("actual", "callable", actual)
         if sources is None:
             sources = (guard.source,)
         if type(sources) not in (tuple, list) or not sources:
-            msg = f"sources must be a non-empty tuple of Source, got {_describe(sources)}"
-            raise GuardsTypeError(msg)
+            raise must_be("sources", "a non-empty tuple of Source", sources)
         for i, source in enumerate(sources):
             check_type(f"sources[{i}]", source, Source)
         _validate_template(expr, len(sources), constants)
@@ -321,9 +245,9 @@ class GuardBuilder:
                     if step.is_kw:
                         return str(step.idx_key)
                     fn = self.get(step.base)
-                    code = fn.__code__
-                    first = code.co_argcount - len(fn.__defaults__)
-                    return str(code.co_varnames[first + int(step.idx_key)])
+                    positional = parameters(fn.__code__).positional
+                    first = len(positional) - len(fn.__defaults__)
+                    return str(positional[first + int(step.idx_key)])
             except Exception:
                 return None
             step = step.base
@@ -394,7 +318,7 @@ class GuardBuilder:
         t = type(value)
         if t is complex:
             self.add_check(
-                guard, "type({0}) is {T} and {same}({0}, {V})", T=t, same=_same_value, V=value,
+                guard, "type({0}) is {T} and {same}({0}, {V})", T=t, same=same_value, V=value,
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
@@ -411,15 +335,15 @@ class GuardBuilder:
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
-        expected = _snapshot(value)
-        cost = COST_CHEAP if _is_immutable(value) else COST_USER_CODE
-        if t in _CONTAINERS or t in _STRUCTURE:
+        expected = snapshot(value)
+        cost = COST_CHEAP if equality_is_fixed(value) else COST_USER_CODE
+        if has_loose_equality(t):
             # == forgives inside containers what EQUALS_MATCH must not: [True] == [1],
             # (0.0,) == (-0.0,), {8, 16} == {16, 8} (another order); and in some value
             # types (range, Decimal): so an equal value is also compared exactly.
             self.add_check(
                 guard, "{0} is {V} or (type({0}) is {T} and {0} == {V} and {same}({0}, {V}))",
-                V=expected, T=t, same=_same_value, expected=expected,
+                V=expected, T=t, same=same_value, expected=expected,
                 describe="{0} == {expected}", cost=cost,
             )
             return
@@ -497,7 +421,7 @@ class GuardBuilder:
             "{same}(list({0}), {K})"
         )
         self.add_check(
-            guard, expr, same=_same_value, K=keys, expected=keys,
+            guard, expr, same=same_value, K=keys, expected=keys,
             describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
@@ -646,25 +570,13 @@ class GuardBuilder:
         if not (isinstance(source, AttrSource) and source.member == "cell_contents"):
             msg = f"CELL_EMPTY needs a ...cell_contents source, got {source.name}"
             raise GuardBuildError(msg, guard=guard)
-        empty = _cell_is_empty(self.get(source.base))
+        empty = cell_is_empty(self.get(source.base))
         state = "empty" if empty else "not empty"
         self.add_check(
-            guard, "{is_empty}({0}) is {empty}", sources=(source.base,), is_empty=_cell_is_empty,
+            guard, "{is_empty}({0}) is {empty}", sources=(source.base,), is_empty=cell_is_empty,
             empty=empty, expected=empty, describe=f"the cell {{0}} is {state}",
-            actual=_cell_is_empty, cost=COST_CHEAP,
+            actual=cell_is_empty, cost=COST_CHEAP,
         )
-
-
-def builtins_of(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The builtins a function defined in the globals ``namespace`` reads, as CPython
-    finds them: ``namespace['__builtins__']`` (a module's dict, or a dict), else
-    the ``builtins`` module's."""
-    found = namespace.get("__builtins__", builtins)
-    if type(found) is types.ModuleType:
-        return found.__dict__
-    if not isinstance(found, Mapping):
-        return builtins.__dict__
-    return found
 
 
 #: NO_ALIASING's description names this many of its sources.
@@ -674,18 +586,6 @@ _SHOWN_SOURCES = 4
 def _all_distinct(*values: Any) -> bool:
     """True when no two of ``values`` are one object."""
     return len({id(value) for value in values}) == len(values)
-
-
-def _cell_is_empty(cell: Any) -> bool:
-    """True for an empty closure cell; raises TypeError for anything that is not a cell."""
-    if type(cell) is not types.CellType:
-        msg = f"expected a closure cell, got {describe(cell)}"
-        raise TypeError(msg)
-    try:
-        cell.cell_contents  # noqa: B018 - reading is the test
-    except ValueError:
-        return True
-    return False
 
 
 # -- the kind registry ----------------------------------------------------------
@@ -723,8 +623,7 @@ def _resolve_kind(kind: Any) -> tuple[str, dict[str, Hashable]]:
     args: dict[str, Hashable] = {}
     if isinstance(kind, functools.partial):
         if kind.args:
-            msg = f"kind arguments must be given by keyword, got {describe(kind)}"
-            raise GuardsTypeError(msg)
+            raise must_be("kind arguments", "given by keyword", kind)
         args = dict(kind.keywords)
         kind = kind.func
     if isinstance(kind, str):
@@ -732,11 +631,8 @@ def _resolve_kind(kind: Any) -> tuple[str, dict[str, Hashable]]:
         return kind, args
     name = getattr(kind, "__name__", None)
     if not callable(kind) or not isinstance(name, str) or _KINDS.get(name) is not kind:
-        msg = (
-            "kind must be a registered guard kind such as GuardBuilder.TYPE_MATCH "
-            f"(or its name), got {describe(kind)}"
-        )
-        raise GuardsTypeError(msg)
+        expected = "a registered guard kind such as GuardBuilder.TYPE_MATCH (or its name)"
+        raise must_be("kind", expected, kind)
     return name, args
 
 
@@ -750,8 +646,7 @@ def make_guard(
         try:
             hash(value)
         except Exception:
-            msg = f"argument {key}= of {name} must be hashable, got {describe(value)}"
-            raise GuardsTypeError(msg) from None
+            raise must_be(f"argument {key}= of {name}", "hashable", value) from None
     return Guard(
         source,
         name,
@@ -772,17 +667,14 @@ def register_guard_kind(
     """
 
     if name is not None and type(name) is not str:
-        msg = f"name must be a str (the kind's name), got {describe(name)}"
-        raise GuardsTypeError(msg)
+        raise must_be("name", "a str (the kind's name)", name)
 
     def register(fn: KindFunction) -> KindFunction:
         if not callable(fn):
-            msg = f"function (a guard kind) must be callable, got {describe(fn)}"
-            raise GuardsTypeError(msg)
+            raise must_be("function (a guard kind)", "callable", fn)
         kind_name = name if name is not None else getattr(fn, "__name__", None)
         if not isinstance(kind_name, str) or not kind_name.isidentifier():
-            msg = f"a guard kind's name must be an identifier, got {describe(kind_name)}"
-            raise GuardsValueError(msg)
+            raise must_be("a guard kind's name", "an identifier", kind_name, GuardsValueError)
         if kind_name in _KINDS:
             msg = f"guard kind {kind_name!r} is already registered"
             raise GuardsValueError(msg)
@@ -802,8 +694,7 @@ def _is_builder_attribute(name: str) -> bool:
 def unregister_guard_kind(name: str) -> None:
     """Remove a kind added with :func:`register_guard_kind`; built-in kinds stay."""
     if type(name) is not str:
-        msg = f"name must be the name of a registered guard kind (a str), got {describe(name)}"
-        raise GuardsTypeError(msg)
+        raise must_be("name", "the name of a registered guard kind (a str)", name)
     if name in BUILTIN_KINDS:
         msg = f"guard kind {name!r} is built in and cannot be unregistered"
         raise GuardsValueError(msg)
@@ -871,80 +762,3 @@ def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) 
             raise GuardsValueError(msg)
 
 
-_IMMUTABLE_SCALARS = (
-    int, float, complex, str, bytes, bool, type(None), type(...), type(NotImplemented),
-    range, types.CodeType,
-)
-
-
-#: Keys that libraries add to a class ``__dict__`` as caches, which no guard should see.
-_CLASS_CACHE_KEYS = frozenset({"__slotnames__"})
-
-
-def class_keys(mapping: Mapping[Any, Any]) -> list[Any]:
-    """The keys of a class ``__dict__`` that its behaviour depends on, in order."""
-    return [key for key in mapping if key not in _CLASS_CACHE_KEYS]
-
-
-def _is_immutable(value: Any) -> bool:
-    """True when ``value`` cannot change after the guard is built."""
-    t = type(value)
-    if t in _IMMUTABLE_SCALARS or issubclass(t, (type, enum.Enum)):
-        return True
-    if t in (tuple, frozenset):
-        return all(_is_immutable(item) for item in value)
-    return False
-
-
-def _snapshot(value: Any) -> Any:
-    """The value an equality check compares against: a private copy of built-in containers.
-
-    A user's list may change after the guard is built; the check must compare
-    against what the list held then.  Only the containers' structure is copied
-    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
-    the objects they hold stay themselves, so an object compared by identity
-    still equals itself.
-    """
-    if _is_immutable(value):
-        return value
-    t = type(value)
-    if t is list:
-        return [_snapshot(item) for item in value]
-    if t is tuple:
-        return tuple(_snapshot(item) for item in value)
-    if t is dict:
-        return {key: _snapshot(item) for key, item in value.items()}
-    if t is set or t is frozenset:
-        return SetSnapshot(t, tuple(value))
-    if t is bytearray:
-        return t(value)
-    return value
-
-
-@attrs.frozen(eq=False)
-class SetSnapshot:
-    """A set as an equality check remembers it: its exact type and its items in
-    iteration order.  A copy of a set may iterate in another order than the set
-    (the order depends on its history of inserts and deletes, not only on its items).
-
-    ``==`` with a set is the set's own ``==`` (members only); :func:`_same_value`
-    compares the order too.
-    """
-
-    kind: type
-    items: tuple[Any, ...]
-    members: frozenset[Any] = attrs.field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "members", frozenset(self.items))
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is self.kind and other == self.members
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        if not self.items:
-            return f"{self.kind.__name__}()"
-        body = "{" + ", ".join(map(repr, self.items)) + "}"
-        return body if self.kind is set else f"{self.kind.__name__}({body})"

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from guards.core.sources import Source
-from guards.errors import GuardsTypeError, describe
+from guards.core.sources import Source, validate_source_field
+from guards.errors import must_be
 
 
 @attrs.frozen
@@ -82,26 +82,17 @@ def capture_provenance(skip: int = 1, *, full_stack: bool = False) -> Provenance
     return attrs.evolve(here, stack=(*reversed(outer), here))
 
 
-def _validate_source(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, Source):
-        msg = f"Guard.source must be a Source, got {describe(value)}"
-        raise GuardsTypeError(msg)
-
-
 def _validate_kind(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not str:
-        msg = f"Guard.kind must be the name of a guard kind (a str), got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("Guard.kind", "the name of a guard kind (a str)", value)
 
 
 def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not tuple:
-        msg = f"Guard.args must be a tuple of (name, value) pairs, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("Guard.args", "a tuple of (name, value) pairs", value)
     for pair in value:
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
-            msg = f"Guard.args must be (name, value) pairs, got {describe(pair)}"
-            raise GuardsTypeError(msg)
+            raise must_be("Guard.args", "(name, value) pairs", pair)
 
 
 @attrs.frozen(cache_hash=True)
@@ -113,7 +104,7 @@ class Guard:
     in equality.
     """
 
-    source: Source = attrs.field(validator=_validate_source)
+    source: Source = attrs.field(validator=validate_source_field)
     kind: str = attrs.field(validator=_validate_kind)
     args: tuple[tuple[str, Hashable], ...] = attrs.field(default=(), validator=_validate_args)
     provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)

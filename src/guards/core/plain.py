@@ -33,10 +33,9 @@ from guards.core.sources import (
     TypeSource,
     WeakRefCallSource,
 )
+from guards.core.values import type_lookup
 
 _ABSENT = object()
-_MRO = type.__dict__["__mro__"]
-_TYPE_DICT = type.__dict__["__dict__"]
 #: The ``__getattribute__`` implementations whose lookup order is CPython's own.
 _DEFAULT_GETATTRIBUTE = (
     object.__getattribute__, type.__getattribute__, types.ModuleType.__getattribute__,
@@ -63,30 +62,21 @@ _PLAIN_CONTAINERS = frozenset({tuple, list, set, frozenset, dict})
 _BUDGET = 1000
 
 
-def type_lookup(cls: type, name: str) -> Any:
-    """``name`` from the ``__dict__`` of the first class of ``cls``'s MRO that has it,
-    without running a descriptor or a metaclass hook; ``_ABSENT`` if none has it."""
-    for klass in _MRO.__get__(cls):
-        namespace = _TYPE_DICT.__get__(klass)
-        if name in namespace:
-            return namespace[name]
-    return _ABSENT
-
-
 def _is_data_descriptor(attr: Any) -> bool:
     cls = type(attr)
-    return type_lookup(cls, "__set__") is not _ABSENT or (
-        type_lookup(cls, "__delete__") is not _ABSENT
+    return type_lookup(cls, "__set__", _ABSENT) is not _ABSENT or (
+        type_lookup(cls, "__delete__", _ABSENT) is not _ABSENT
     )
 
 
 def _binds_plainly(attr: Any) -> bool:
     """Reading ``attr`` from a class runs no user code: a plain value, or a method."""
-    return type_lookup(type(attr), "__get__") is _ABSENT or type(attr) in _BINDING_DESCRIPTORS
+    cls = type(attr)
+    return type_lookup(cls, "__get__", _ABSENT) is _ABSENT or cls in _BINDING_DESCRIPTORS
 
 
 def _instance_dict(obj: Any) -> Any:
-    descriptor = type_lookup(type(obj), "__dict__")
+    descriptor = type_lookup(type(obj), "__dict__", _ABSENT)
     if type(descriptor) not in _PLAIN_DATA_DESCRIPTORS:
         return None
     namespace = descriptor.__get__(obj, type(obj))
@@ -97,13 +87,13 @@ def is_plain_attribute(obj: Any, name: str) -> bool:
     """``getattr(obj, name)`` runs no user code (no property, ``__getattr__``,
     ``cached_property`` or ``__getattribute__`` of the user's)."""
     cls = type(obj)
-    if type_lookup(cls, "__getattribute__") not in _DEFAULT_GETATTRIBUTE:
+    if type_lookup(cls, "__getattribute__", _ABSENT) not in _DEFAULT_GETATTRIBUTE:
         return False
-    on_type = type_lookup(cls, name)
+    on_type = type_lookup(cls, name, _ABSENT)
     if on_type is not _ABSENT and _is_data_descriptor(on_type):
         return type(on_type) in _PLAIN_DATA_DESCRIPTORS
     if issubclass(cls, type):  # not isinstance: that may ask obj.__class__
-        own = type_lookup(obj, name)
+        own = type_lookup(obj, name, _ABSENT)
         if own is not _ABSENT:
             return _binds_plainly(own)
     else:
@@ -113,7 +103,7 @@ def is_plain_attribute(obj: Any, name: str) -> bool:
     if on_type is not _ABSENT:
         return _binds_plainly(on_type)
     # Missing: AttributeError, unless a __getattr__ (of the type, or a module's) runs.
-    if type_lookup(cls, "__getattr__") is not _ABSENT:
+    if type_lookup(cls, "__getattr__", _ABSENT) is not _ABSENT:
         return False
     if issubclass(cls, types.ModuleType):
         namespace = _instance_dict(obj)

@@ -1,12 +1,14 @@
 """Sources: immutable access paths from a frame's locals or globals to a value.
 
 A source is data, never a string to ``eval``.  Each class below knows three
-things about its one step along a path, side by side so they cannot drift:
+things about its one step along a path, side by side so they cannot drift
+(the last two, with ``root_value`` for a root, are the inner API through which
+explanations and generated code walk a path):
 
 * ``_render``: how the step reads in a name (``L['cfg'].mode``), matching the
   renderings of PyTorch Dynamo character for character;
-* ``_step``: how to take the step on a real value (used by :meth:`Source.get`);
-* ``_step_code``: the Python expression that takes the step in a generated
+* ``step``: how to take the step on a real value (used by :meth:`Source.get`);
+* ``step_code``: the Python expression that takes the step in a generated
   check function, given the expression of the base and a ``bind`` callback
   that turns any value into the name of a bound constant.
 """
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from guards.errors import GuardsTypeError, GuardsValueError, check_type, describe
+from guards.core.values import type_defines
+from guards.errors import GuardsTypeError, GuardsValueError, check_frame, describe, must_be
 
 if TYPE_CHECKING:
     from guards.core.guard import Guard
@@ -41,27 +44,28 @@ class GuardSource(enum.Enum):
     CONSTANT = "constant"
 
 
-def _validate_source(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _field(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    """How errors name a field: ``AttrSource.member``."""
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def validate_source_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An ``attrs`` validator: the field holds a :class:`Source` (else
+    :class:`~guards.GuardsTypeError` naming the class and the field)."""
     if not isinstance(value, Source):
-        msg = f"{type(instance).__name__}.{attribute.name} must be a Source, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a Source", value)
 
 
 def _validate_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
-        msg = f"{type(instance).__name__}.{attribute.name} must be a str, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a str", value)
 
 
 def _validate_identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _validate_str(instance, attribute, value)
     assert isinstance(value, str)
     if not value.isidentifier() or keyword.iskeyword(value):
-        msg = (
-            f"{type(instance).__name__}.{attribute.name} must be a Python identifier, "
-            f"got {describe(value)}"
-        )
-        raise GuardsValueError(msg)
+        raise must_be(_field(instance, attribute), "a Python identifier", value, GuardsValueError)
 
 
 def is_plain_identifier(text: str) -> bool:
@@ -139,13 +143,11 @@ class Source:
         Errors of the walk itself (a missing key, a missing attribute) propagate
         unchanged, exactly as evaluating :attr:`name` would raise them.
         """
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         steps = self.chain()
-        value = steps[0]._root_value(f_locals, f_globals)
+        value = steps[0].root_value(f_locals, f_globals)
         for step in steps[1:]:
-            value = step._step(value)
+            value = step.step(value)
         return value
 
     def make_guard(self, kind: Any, **args: Hashable) -> Guard:
@@ -173,14 +175,25 @@ class Source:
     def _root_kind(self) -> GuardSource:
         raise NotImplementedError
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+        """A root's value in the frame ``f_locals``/``f_globals`` (a chained source has
+        none: ``NotImplementedError``).  Errors of the read propagate unchanged.
+
+        With :meth:`step` and :meth:`step_code`, the inner API that walks a path one
+        source at a time, for code that reads paths (explanations, code generation).
+        """
         raise NotImplementedError
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
+        """Take this source's one step from ``base_value``, the value of :attr:`base`
+        (a root has no step: ``NotImplementedError``).  Errors of the step propagate
+        unchanged, as evaluating :attr:`name` would raise them."""
         raise NotImplementedError
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
-        """The expression taking this step; for a root, ``base_expr`` is unused."""
+    def step_code(self, base_expr: str, bind: Binder) -> str:
+        """The Python expression taking this step from ``base_expr``, the expression of
+        :attr:`base` (for a root, ``base_expr`` is unused).  Every value the step needs
+        is named through ``bind(value, hint)``, never pasted into the text."""
         raise NotImplementedError
 
 
@@ -204,10 +217,10 @@ class LocalSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.LOCAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return f_locals[self.local_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"L[{bind(self.local_name, 'local')}]"
 
 
@@ -223,10 +236,10 @@ class GlobalSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)[self.global_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"G[{bind(self.global_name, 'global')}]"
 
 
@@ -240,10 +253,10 @@ class GlobalsSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return "G"
 
 
@@ -259,10 +272,10 @@ class ConstantSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.CONSTANT
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return _need_globals(self, f_globals)[self.source_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"G[{bind(self.source_name, 'constant')}]"
 
 
@@ -278,10 +291,10 @@ class ModuleSource(Source):
     def _root_kind(self) -> GuardSource:
         return GuardSource.GLOBAL
 
-    def _root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
+    def root_value(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None) -> Any:
         return sys.modules[self.module_name]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{bind(sys.modules, 'modules')}[{bind(self.module_name, 'module')}]"
 
 
@@ -291,7 +304,7 @@ class ChainedSource(Source):
     """A source one step away from ``base``."""
 
     # A frozen field narrows Source.base, a read-only property, to never-None.
-    base: Source = attrs.field(validator=_validate_source)
+    base: Source = attrs.field(validator=validate_source_field)
 
     def _root_kind(self) -> GuardSource:
         return self.root._root_kind()
@@ -308,10 +321,10 @@ class AttrSource(ChainedSource):
             return f"{self.base.name}.{self.member}"
         return f"getattr({self.base.name}, {self.member!r})"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return getattr(base_value, self.member)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         if is_plain_identifier(self.member):
             return f"{base_expr}.{self.member}"
         return f"getattr({base_expr}, {bind(self.member, 'attr')})"
@@ -348,8 +361,7 @@ def _render_key(index: Any) -> str:
 
 def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, Source):
-        msg = f"GetItemSource.index must be a constant key, not a Source, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("GetItemSource.index", "a constant key, not a Source", value)
     if isinstance(value, slice):
         if not instance.index_is_slice:
             msg = (
@@ -359,19 +371,16 @@ def _validate_index(instance: GetItemSource, attribute: attrs.Attribute[Any], va
             raise GuardsValueError(msg)
         return
     if instance.index_is_slice:
-        msg = f"GetItemSource.index must be a slice when index_is_slice=True, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be("GetItemSource.index", "a slice when index_is_slice=True", value)
     try:
         hash(value)
     except Exception:
-        msg = f"GetItemSource.index must be hashable, got {describe(value)}"
-        raise GuardsTypeError(msg) from None
+        raise must_be("GetItemSource.index", "hashable", value) from None
 
 
 def _validate_bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not bool:
-        msg = f"{type(instance).__name__}.{attribute.name} must be a bool, got {describe(value)}"
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "a bool", value)
 
 
 def calls_missing(base: Any, key: Any) -> bool:
@@ -381,7 +390,7 @@ def calls_missing(base: Any, key: Any) -> bool:
     return (
         cls is not dict
         and issubclass(cls, dict)
-        and any("__missing__" in klass.__dict__ for klass in cls.__mro__)
+        and type_defines(cls, "__missing__")
         and not dict.__contains__(base, key)
     )
 
@@ -425,10 +434,10 @@ class GetItemSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}[{_render_key(self.index)}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return get_item(base_value, self.index)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         # The common exact types subscript directly; others go through get_item.
         # The base is evaluated once, into a local named after the bound helper.
         item = bind(get_item, "item")
@@ -444,11 +453,7 @@ class GetItemSource(ChainedSource):
 
 def _validate_position(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not int or value < 0:
-        msg = (
-            f"{type(instance).__name__}.{attribute.name} must be an int >= 0, "
-            f"got {describe(value)}"
-        )
-        raise GuardsTypeError(msg)
+        raise must_be(_field(instance, attribute), "an int >= 0", value)
 
 
 def dict_key(base: Any, index: int, /) -> Any:
@@ -477,10 +482,10 @@ class DictKeySource(ChainedSource):
     def _render(self) -> str:
         return f"list(dict.keys({self.base.name}))[{self.index}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return dict_key(base_value, self.index)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{bind(dict_key, 'dict_key')}({base_expr}, {bind(self.index, 'position')})"
 
 
@@ -491,10 +496,10 @@ class ClosureSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}.__closure__"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value.__closure__
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.__closure__"
 
 
@@ -502,17 +507,10 @@ def _validate_defaults_key(instance: DefaultsSource, attribute: attrs.Attribute[
                            value: Any) -> None:
     if instance.is_kw:
         if not isinstance(value, str) or not value.isidentifier():
-            msg = (
-                "DefaultsSource.idx_key must be a parameter name (str) when is_kw=True, "
-                f"got {describe(value)}"
-            )
-            raise GuardsTypeError(msg)
+            raise must_be("DefaultsSource.idx_key", "a parameter name (str) when is_kw=True", value)
     elif type(value) is not int:
-        msg = (
-            "DefaultsSource.idx_key must be an int index into __defaults__ "
-            f"(pass is_kw=True for a keyword-only default), got {describe(value)}"
-        )
-        raise GuardsTypeError(msg)
+        expected = "an int index into __defaults__ (pass is_kw=True for a keyword-only default)"
+        raise must_be("DefaultsSource.idx_key", expected, value)
 
 
 @attrs.frozen(cache_hash=True)
@@ -536,10 +534,10 @@ class DefaultsSource(ChainedSource):
             return f"{self.base.name}.__kwdefaults__['{self.idx_key}']"
         return f"{self.base.name}.__defaults__[{self.idx_key}]"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return getattr(base_value, self.field)[self.idx_key]
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.{self.field}[{bind(self.idx_key, 'default')}]"
 
 
@@ -550,10 +548,10 @@ class CodeSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}.__code__"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value.__code__
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}.__code__"
 
 
@@ -564,10 +562,10 @@ class TypeSource(ChainedSource):
     def _render(self) -> str:
         return f"type({self.base.name})"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return type(base_value)
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"type({base_expr})"
 
 
@@ -578,10 +576,10 @@ class WeakRefCallSource(ChainedSource):
     def _render(self) -> str:
         return f"{self.base.name}()"
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value()
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return f"{base_expr}()"
 
 
@@ -595,10 +593,10 @@ class SkipGuardSource(ChainedSource):
     def _render(self) -> str:
         return self.base.name
 
-    def _step(self, base_value: Any) -> Any:
+    def step(self, base_value: Any) -> Any:
         return base_value
 
-    def _step_code(self, base_expr: str, bind: Binder) -> str:
+    def step_code(self, base_expr: str, bind: Binder) -> str:
         return base_expr
 
 
@@ -619,8 +617,8 @@ def read_memoized(
         pass
     base = source.base
     if base is None:
-        value = source._root_value(f_locals, f_globals)
+        value = source.root_value(f_locals, f_globals)
     else:
-        value = source._step(read_memoized(base, values, f_locals, f_globals))
+        value = source.step(read_memoized(base, values, f_locals, f_globals))
     values[source] = value
     return value

@@ -25,13 +25,15 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
-from guards.core.builder import _same_value, show
+from guards.core.signatures import call_with, parameters
+from guards.core.values import same_value, show
 from guards.errors import (
     GuardsError,
     GuardsTypeError,
     StaleHitError,
     UntrackedCallError,
     describe,
+    must_be,
 )
 from guards.events import note_miss
 from guards.logs import guards_log, recompiles_log
@@ -40,8 +42,7 @@ from guards.options import check_verify_share, config
 from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
 from guards.specialization.tracer import (
     TraceOutcome,
-    _call_with,
-    _is_deep_immutable,
+    is_deep_immutable,
     trace_call,
 )
 from guards.tracking.lazy import tracing
@@ -65,7 +66,7 @@ class _Stored:
     __slots__ = ("aliased", "immutable", "value")
 
     def __init__(self, value: Any, aliased: tuple[Any, ...]) -> None:
-        self.immutable = _is_deep_immutable(value)
+        self.immutable = is_deep_immutable(value)
         self.aliased = aliased
         self.value = value if self.immutable else self._copy(value)
 
@@ -161,7 +162,7 @@ class Specialized:
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
         code = self.function.__code__
-        return _call_with(self.function, code, _parameters(code, f_locals))
+        return call_with(self.function, code, _parameters(code, f_locals))
 
     def _miss(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
         with self._miss_lock:
@@ -272,9 +273,7 @@ _IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
 
 
 def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
-    n = code.co_argcount + code.co_kwonlyargcount
-    n += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
-    return {name: f_locals[name] for name in code.co_varnames[:n]}
+    return {name: f_locals[name] for name in parameters(code).frame_names()}
 
 
 def _results_equal(a: Any, b: Any) -> bool:
@@ -295,12 +294,12 @@ def _equal(a: Any, b: Any) -> bool:
     if t is list or t is tuple:
         return len(a) == len(b) and all(map(_equal, a, b))
     if t is dict:
-        return _same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
+        return same_value(list(a), list(b)) and all(_equal(a[k], b[k]) for k in a)
     if t is set or t is frozenset:  # a stored set is a copy: its order may differ
         return {(type(item), item) for item in a} == {(type(item), item) for item in b}
     if getattr(t, "__eq__", None) is object.__eq__ and hasattr(a, "__dict__"):
         return _equal(vars(a), vars(b))
-    return _same_value(a, b)
+    return same_value(a, b)
 
 
 # -- the wrapper's type ---------------------------------------------------------------------
@@ -463,8 +462,7 @@ def specialize(
     returns the decorator that makes one.
     """
     if strict is not None and type(strict) is not bool:
-        msg = f"strict must be a bool or None, got {describe(strict)}"
-        raise GuardsTypeError(msg)
+        raise must_be("strict", "a bool or None", strict)
     if verify is not None:
         check_verify_share("verify", verify)
     if function is None:

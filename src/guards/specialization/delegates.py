@@ -23,7 +23,7 @@ default                     what it calls
 
 ``object.__format__`` and ``object.__str__`` delegate too (to ``str(x)``, then to
 ``type(x).__repr__``); the tracer follows that chain itself, with the other
-defaults of ``object`` (``Tracer._object_default``), since it also guards which
+defaults of ``object`` (``Tracer.object_default``), since it also guards which
 of them the type inherits.
 
 Each function returns :data:`NOT_DELEGATED` when its row does not apply.  A
@@ -94,8 +94,8 @@ def _compare(tracer: Tracer, proxy: Tracked, name: str, other: Any) -> Any:
             return result if result is NotImplemented else not result
         if eq is not _OBJECT["__eq__"]:
             return NOT_DELEGATED
-    same = other is proxy or (not is_proxy(other) and other is tracker._value())
-    tracker._install(GuardBuilder.ID_MATCH)
+    same = other is proxy or (not is_proxy(other) and other is tracker.unguarded_value())
+    tracker.install(GuardBuilder.ID_MATCH)
     if same:
         return name == "__eq__"
     return NotImplemented  # Python asks the other operand, then falls back to `is`

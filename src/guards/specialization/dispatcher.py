@@ -29,7 +29,6 @@ again on the function itself as it was given, so Python raises its own
 
 from __future__ import annotations
 
-import builtins
 import itertools
 import threading
 import types
@@ -39,19 +38,17 @@ from typing import Any
 import attrs
 
 from guards.checks.cache import CacheEntry, EntryIndex, GuardedCache
-from guards.checks.codegen import (
-    FAIL,
-    Emitter,
-    access_expr,
-    comment_safe,
-    emit_body,
-    register_linecache,
+from guards.checks.codegen import FAIL, Emitter, access_expr, emit_body
+from guards.checks.generated import (
+    GENERATED_MODULE,
+    LineWriter,
+    compile_generated,
+    run_factory,
 )
+from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import GlobalSource, GlobalsSource, LocalSource, Source
 from guards.markers import SLOW_PATH
-from guards.tracking.binding import _Shape, _shape_of, parameter_list
-
-_dispatchers = itertools.count()
+from guards.tracking.binding import parameter_list
 
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
@@ -105,7 +102,7 @@ class Dispatcher:
         self.cache = cache
         self.inline = inline
         code = function.__code__
-        self.shape = _shape_of(function)
+        self.shape = signature_shape(function)
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
         self._generation = itertools.count()
         self._previous: list[str] = []
@@ -131,8 +128,7 @@ class Dispatcher:
         # specialize() gives the wrapper the function's names afterwards.
         self.def_name = n.get("wrapper")
         self.globals: dict[str, Any] = {
-            "__builtins__": builtins,
-            "__name__": "guards.checks.generated",
+            "__name__": GENERATED_MODULE,
             self.missing: MISSING,
             self.slow: slow_path,
             self.flag: SLOW_PATH,
@@ -153,15 +149,18 @@ class Dispatcher:
 
     # -- generation -------------------------------------------------------------------
     def _define(self) -> types.FunctionType:
-        text = self._skeleton([])
-        # Unique to this dispatcher: two functions of one name (lambdas, closures of one
-        # def) must not share linecache entries, which each one drops when it dies.
-        self.label = f"{comment_safe(self.function.__qualname__)} @{next(_dispatchers)}"
-        filename = f"<guards specialize {self.label}>"
-        exec(compile(text, filename, "exec"), self.globals)  # text from identifiers only
-        wrapper: types.FunctionType = self.globals.pop(self.def_name)
-        register_linecache(filename, text, wrapper)
-        return wrapper
+        return compile_generated(
+            self._skeleton([]), kind="specialize", label=self.function.__qualname__,
+            namespace=self.globals, owner=self._pop_wrapper,
+        )
+
+    def _pop_wrapper(self, namespace: dict[str, Any]) -> types.FunctionType:
+        """The function just defined, out of the globals (its name is of no use there)."""
+        return namespace.pop(self.def_name)  # type: ignore[no-any-return]
+
+    def _pop_code(self, namespace: dict[str, Any]) -> types.CodeType:
+        """The code of the function just defined: the new body of the wrapper."""
+        return self._pop_wrapper(namespace).__code__
 
     def refresh(self) -> None:
         """Generate the body again for the cache's current entries and swap it in."""
@@ -177,16 +176,12 @@ class Dispatcher:
                 key: fn for key, fn in self._entry_functions.items()
                 if key in {id(e) for e in entries}
             }
-            text = self._skeleton(lines)
-            filename = f"<guards specialize {self.label} #{generation}>"
-            module = compile(text, filename, "exec")
-            code = next(
-                c for c in module.co_consts
-                if isinstance(c, types.CodeType) and c.co_name == self.def_name
-            )
             self.globals.update(emitter.constants)
-            self.wrapper.__code__ = code
-            register_linecache(filename, text, code)
+            # Its linecache entry follows the code: it lasts while a thread may run it.
+            self.wrapper.__code__ = compile_generated(
+                self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
+                namespace=self.globals, owner=self._pop_code,
+            )
             for name in self._previous:  # two generations back: no thread can be there
                 self.globals.pop(name, None)
             self._previous = list(emitter.constants)
@@ -194,18 +189,24 @@ class Dispatcher:
     def _skeleton(self, lookup: list[str]) -> str:
         """The whole function: bind the call, try ``lookup``, else the slow path."""
         params, resolve = self._parameters()
-        lines = [f"def {self.def_name}({', '.join(params)}):"]
-        lines += [f"    {line}" for line in resolve]
-        if lookup:
-            lines += [f"    if not {self.flag}[0]:", "        try:"]
-            lines += [f"            {line}" for line in lookup]
-            lines += ["        except Exception:", "            pass"]
-        lines.append(f"    return {self.slow}({{{', '.join(self._frame_entries())}}})")
-        return "\n".join(lines) + "\n"
+        writer = LineWriter()
+        writer.line(f"def {self.def_name}({', '.join(params)}):")
+        with writer.indent():
+            writer.lines(resolve)
+            if lookup:
+                writer.line(f"if not {self.flag}[0]:")
+                with writer.indent():
+                    _fall_through_on_error(writer, lookup)
+            writer.line(f"return {self.slow}({{{', '.join(self._frame_entries())}}})")
+        return writer.text()
 
     def _inline(self, entry: CacheEntry, emitter: Emitter) -> list[str]:
         """One entry's guards inline: ``break`` out of its block on the first failure."""
-        return ["while True:", *(f"    {line}" for line in self._checks(entry, emitter, "break"))]
+        writer = LineWriter()
+        writer.line("while True:")
+        with writer.indent():
+            writer.lines(self._checks(entry, emitter, "break"))
+        return writer.getlines()
 
     def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
         """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
@@ -247,30 +248,34 @@ class Dispatcher:
         nohit, args = emitter.bind(NO_HIT, "nohit"), ", ".join(self._parameter_names())
         # Read into a local first: after a candidate counted its hit, only locals are
         # read, so a dropped generation's globals cannot send a hit to the slow path.
-        lines = [f"{p}n = {nohit}"]
+        writer = LineWriter()
+        writer.line(f"{p}n = {nohit}")
         nohit = f"{p}n"
+
+        def try_candidate() -> None:
+            writer.line(f"{p}r = {p}c({args})")
+            writer.line(f"if {p}r is not {nohit}:")
+            with writer.indent():
+                writer.line(f"return {p}r")
+
         if index.source is not None:
             key = access_expr(index.source, emitter, self._root_code)
             key = f"type({key})" if index.by_type else key
-            lines += [
-                # A value that cannot be read or hashed matches no bucket, only the rest.
-                "try:",
-                f"    {p}c = {emitter.bind(buckets, 'buckets')}.get({key})",
-                "except Exception:",
-                f"    {p}c = None",
-                f"if {p}c is not None:",
-                f"    {p}r = {p}c({args})",
-                f"    if {p}r is not {nohit}:",
-                f"        return {p}r",
-            ]
+            # A value that cannot be read or hashed matches no bucket, only the rest.
+            writer.line("try:")
+            with writer.indent():
+                writer.line(f"{p}c = {emitter.bind(buckets, 'buckets')}.get({key})")
+            writer.line("except Exception:")
+            with writer.indent():
+                writer.line(f"{p}c = None")
+            writer.line(f"if {p}c is not None:")
+            with writer.indent():
+                try_candidate()
         if rest:
-            lines += [
-                f"for {p}c in {emitter.bind(rest, 'rest')}:",
-                f"    {p}r = {p}c({args})",
-                f"    if {p}r is not {nohit}:",
-                f"        return {p}r",
-            ]
-        return lines
+            writer.line(f"for {p}c in {emitter.bind(rest, 'rest')}:")
+            with writer.indent():
+                try_candidate()
+        return writer.getlines()
 
     def _entry_function(self, entry: CacheEntry) -> Callable[..., Any]:
         """``entry``'s guards as a function of the parameters: its value, or ``NO_HIT``."""
@@ -283,20 +288,19 @@ class Dispatcher:
             # One name for every entry: it is popped right after (names.get() would
             # take a new, longer one each time, and keep it).
             make = f"{self.names.prefix('make')}fn"
-            text = (
-                f"def {make}({', '.join(emitter.constants)}):\n"
-                f"    def entry({args}):\n"
-                f"        try:\n"
-                + "".join(f"            {line}\n" for line in body)
-                + "        except Exception:\n"
-                "            pass\n"
-                f"        return {nohit}\n"
-                "    return entry\n"
-            )
-            filename = f"<guards entry of {comment_safe(self.function.__qualname__)}>"
+            writer = LineWriter()
+            writer.line(f"def {make}({', '.join(emitter.constants)}):")
+            with writer.indent():
+                writer.line(f"def entry({args}):")
+                with writer.indent():
+                    _fall_through_on_error(writer, body)
+                    writer.line(f"return {nohit}")
+                writer.line("return entry")
             # In the wrapper's globals: the body reads its clock, cells and globals there.
-            exec(compile(text, filename, "exec"), self.globals)
-            function = self.globals.pop(make)(*emitter.constants.values())
+            function = run_factory(
+                writer.text(), kind="entry", label=self.function.__qualname__, factory=make,
+                arguments=emitter.constants, namespace=self.globals,
+            )
             self._entry_functions[id(entry)] = function
         return function
 
@@ -326,32 +330,40 @@ class Dispatcher:
         takes the function's current default, or the call goes to ``as_given`` (which
         raises Python's ``TypeError``) when there is none.
         """
-        resolve: list[str] = []
+        resolve = LineWriter()
         again = f"return {self.as_given}({self._given()})"
+
+        def when(condition: str, then: str) -> None:
+            resolve.line(f"if {condition}:")
+            with resolve.indent():
+                resolve.line(then)
+
         if self.new_code is not None:
-            resolve += [f"if {self.fn}.__code__ is not {self.code}:",
-                        f"    return {self.new_code}({self.as_given}, {self._given()})"]
+            when(f"{self.fn}.__code__ is not {self.code}",
+                   f"return {self.new_code}({self.as_given}, {self._given()})")
         if self.shape.varargs is None:
-            resolve += [f"if {self.surplus}:", f"    {again}"]
+            when(self.surplus, again)
         first_default = len(self.shape.positional) - self.shape.n_defaults
 
         def positional(name: str, index: int) -> str:
-            resolve.append(f"if {name} is {self.missing}:")
-            if index >= first_default:  # had a default: read inline while they stand
-                resolve.extend([
-                    f"    {self.defaults_now} = {self.fn}.__defaults__",
-                    f"    {name} = ({self.defaults_now}[{index - first_default}] if "
-                    f"{self.defaults_now} is {self.defaults} else {self.pos_default}({index}))",
-                ])
-            else:
-                resolve.append(f"    {name} = {self.pos_default}({index})")
-            resolve.extend([f"    if {name} is {self.missing}:", f"        {again}"])
+            resolve.line(f"if {name} is {self.missing}:")
+            with resolve.indent():
+                if index >= first_default:  # had a default: read inline while they stand
+                    resolve.line(f"{self.defaults_now} = {self.fn}.__defaults__")
+                    resolve.line(
+                        f"{name} = ({self.defaults_now}[{index - first_default}] if "
+                        f"{self.defaults_now} is {self.defaults} else {self.pos_default}({index}))"
+                    )
+                else:
+                    resolve.line(f"{name} = {self.pos_default}({index})")
+                when(f"{name} is {self.missing}", again)
             return self.missing
 
         def keyword(name: str) -> str:
-            resolve.extend([f"if {name} is {self.missing}:",
-                            f"    {name} = {self.kw_default}({name!r})",
-                            f"    if {name} is {self.missing}:", f"        {again}"])
+            resolve.line(f"if {name} is {self.missing}:")
+            with resolve.indent():
+                resolve.line(f"{name} = {self.kw_default}({name!r})")
+                when(f"{name} is {self.missing}", again)
             return self.missing
 
         every_optional = attrs.evolve(
@@ -360,7 +372,7 @@ class Dispatcher:
             kwdefault_names=self.shape.kwonly,
             varargs=self.surplus,
         )
-        return parameter_list(every_optional, positional, keyword), resolve
+        return parameter_list(every_optional, positional, keyword), resolve.getlines()
 
     def _given(self) -> str:
         """The arguments of ``as_given``: the parameters' values as the call bound them."""
@@ -407,7 +419,7 @@ def frame_locals_builder(function: types.FunctionType) -> Callable[..., dict[str
     return dispatcher.wrapper
 
 
-def _defaults_reader(function: types.FunctionType, shape: _Shape) -> Callable[[int], Any]:
+def _defaults_reader(function: types.FunctionType, shape: SignatureShape) -> Callable[[int], Any]:
     n_positional = len(shape.positional)
 
     def pos_default(index: int) -> Any:
@@ -430,7 +442,7 @@ def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
     return kw_default
 
 
-def _caller_as_given(function: types.FunctionType, shape: _Shape) -> Callable[..., Any]:
+def _caller_as_given(function: types.FunctionType, shape: SignatureShape) -> Callable[..., Any]:
     """A function that calls ``function`` with the arguments a wrapper call bound, as given.
 
     Used only for calls that do not fit the function as it is now, so that
@@ -462,3 +474,15 @@ def _caller_as_given(function: types.FunctionType, shape: _Shape) -> Callable[..
         return function(*args, **kwargs)
 
     return as_given
+
+
+def _fall_through_on_error(writer: LineWriter, checks: list[str]) -> None:
+    """``checks`` in a ``try`` whose error falls through to what follows: a check
+    that raises (a property, a hostile ``__eq__``) is a failed check, and the slow
+    path then decides."""
+    writer.line("try:")
+    with writer.indent():
+        writer.lines(checks)
+    writer.line("except Exception:")
+    with writer.indent():
+        writer.line("pass")

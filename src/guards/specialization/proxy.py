@@ -31,6 +31,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from guards.core.values import is_immutable_type
+
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
     from guards.tracking.lazy import LazyTracker
@@ -120,7 +122,6 @@ collections.abc.Sequence.register(_TrackedSequence)
 
 _MAPPING_FLAG = 1 << 6  # Py_TPFLAGS_MAPPING
 _SEQUENCE_FLAG = 1 << 5  # Py_TPFLAGS_SEQUENCE
-_IMMUTABLE_FLAG = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type (static or from a spec)
 
 _PROXY_CLASSES: weakref.WeakKeyDictionary[type, type[Tracked]] = weakref.WeakKeyDictionary()
 
@@ -128,7 +129,7 @@ _PROXY_CLASSES: weakref.WeakKeyDictionary[type, type[Tracked]] = weakref.WeakKey
 def c_type_name(cls: type) -> str:
     """The name C code gives ``cls`` in messages (its ``tp_name``): ``'collections.deque'``,
     ``'dict'``, or a Python class's ``__name__``."""
-    if cls.__flags__ & _IMMUTABLE_FLAG and cls.__module__ != "builtins":
+    if is_immutable_type(cls) and cls.__module__ != "builtins":
         return f"{cls.__module__}.{cls.__name__}"
     return cls.__name__
 

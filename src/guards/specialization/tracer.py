@@ -53,7 +53,6 @@ import dis
 import enum
 import functools
 import gc
-import inspect
 import sys
 import types
 import weakref
@@ -62,7 +61,8 @@ from typing import Any, NoReturn
 
 import attrs
 
-from guards.core.builder import GuardBuilder, builtins_of, class_keys
+from guards.core.builder import GuardBuilder
+from guards.core.signatures import call_with, parameters
 from guards.core.sources import (
     AttrSource,
     GetItemSource,
@@ -74,6 +74,14 @@ from guards.core.sources import (
     TypeSource,
     WeakRefCallSource,
     calls_missing,
+)
+from guards.core.values import (
+    OBJECT_CLASS,
+    builtins_of,
+    class_keys,
+    is_immutable_type,
+    type_defines,
+    type_lookup,
 )
 from guards.specialization.classes import (
     BY_IDENTITY,
@@ -154,19 +162,19 @@ def _bypassed_override(cls: type) -> str | None:
     ``__getitem__`` written in Python; a proxy has no table, so C code would call
     them.  A run with such a value cannot be faithful: it is abandoned.
     """
-    if cls is dict or not issubclass(cls, dict) or _type_lookup(cls, "__iter__") is not (
+    if cls is dict or not issubclass(cls, dict) or type_lookup(cls, "__iter__") is not (
         dict.__iter__
     ):
         return None
     for name in ("keys", "__getitem__"):
-        if isinstance(_type_lookup(cls, name), types.FunctionType):
+        if isinstance(type_lookup(cls, name), types.FunctionType):
             return name
     return None
 
 
 def _is_c_iterator(cls: type) -> bool:
     """``cls`` is an iterator implemented in C (``list_iterator``, ``map``, ``zip``...)."""
-    step = _type_lookup(cls, "__next__")
+    step = type_lookup(cls, "__next__")
     return step is not None and not isinstance(step, types.FunctionType)
 
 
@@ -209,7 +217,7 @@ def _is_plain_member(member: enum.Enum) -> bool:
     if type(own) is not dict or not _ENUM_BOOKKEEPING.issuperset(own):
         return False
     value = own.get("_value_")
-    return value is member or _is_deep_immutable(value)
+    return value is member or is_deep_immutable(value)
 
 
 def is_scalar(value: Any) -> bool:
@@ -250,11 +258,18 @@ def is_constant_like(value: Any) -> bool:
     return False
 
 
-def _is_deep_immutable(value: Any) -> bool:
+def is_deep_immutable(value: Any) -> bool:
+    """True when nothing reachable from ``value`` can change: a scalar (:func:`is_scalar`,
+    so an enum member only when it is a plain value), or a tuple or frozenset of them.
+
+    Such a value is handed out as itself: a stored result needs no copy, a dict key
+    needs no tracking.  Stricter than :func:`guards.core.values.equality_is_fixed`,
+    which asks only whether what ``==`` compares can change.
+    """
     if is_scalar(value):
         return True
     if type(value) in (tuple, frozenset):
-        return all(_is_deep_immutable(item) for item in value)
+        return all(is_deep_immutable(item) for item in value)
     return False
 
 
@@ -262,33 +277,18 @@ def _is_deep_immutable(value: Any) -> bool:
 #: ``sys.set_int_max_str_digits`` accepts: converting them never reads it.
 _STR_DIGITS_BITS = 2100
 
-_OBJECT_CLASS = object.__dict__["__class__"]
-_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a C type, whose dict cannot change
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
 _OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
-#: ``object``'s special methods ``Tracer._object_default`` follows.
+#: ``object``'s special methods ``Tracer.object_default`` follows.
 _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str__",
                               "__format__", "__dir__"})
 
 
-def _type_lookup(cls: type, name: str) -> Any:
-    """``name`` as the type defines it (what the interpreter calls for a dunder)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
-
-
-def _defines(cls: type, name: str) -> bool:
-    """Some class of ``cls.__mro__`` has ``name`` in its ``__dict__`` (even as ``None``)."""
-    return any(name in klass.__dict__ for klass in cls.__mro__)
-
-
 def _fixed_type(cls: type) -> bool:
     """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
-    return all(klass.__flags__ & _IMMUTABLE_TYPE for klass in cls.__mro__)
+    return all(map(is_immutable_type, cls.__mro__))
 
 
 #: Opcodes that test identity (3.11 and 3.12 names); none of them reaches a proxy.
@@ -385,7 +385,8 @@ def _scan(code: types.CodeType) -> CodeFacts:
             tests_identity = tests_identity or facts.tests_identity
             tests_shape = tests_shape or facts.tests_shape
             compares_identity = compares_identity or facts.compares_identity
-    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    signature = parameters(code)
+    params = {*signature.positional, *signature.kwonly}
     frame_read = bool(_FRAME_READERS & set(code.co_names))
     unused = frozenset() if frame_read else frozenset(params - loaded - set(code.co_cellvars))
     stack_name = stack_reader_in(code)
@@ -457,7 +458,7 @@ class _BuiltinMethod:
         """The bound method itself, on the real value; its type is guarded (TYPE_MATCH)."""
         tracker = tracker_of(self.proxy)
         tracker.python_type()
-        return getattr(tracker._value(), self.name)
+        return getattr(tracker.unguarded_value(), self.name)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
@@ -602,7 +603,7 @@ class Tracer:
         ``x is SENTINEL`` too), as ``DUPLICATE_INPUT`` keeps those that were one object."""
         if self.identity_tested:
             for proxy in self._proxies.values():
-                tracker_of(proxy)._install(GuardBuilder.NOT_NONE_MATCH)
+                tracker_of(proxy).install(GuardBuilder.NOT_NONE_MATCH)
         if self.identity_compared:
             pinned = {g.source for g in self.context.guards if g.kind == "ID_MATCH"}
             sources = [tracker_of(proxy).source for proxy in self._proxies.values()]
@@ -610,7 +611,7 @@ class Tracer:
             if loose and len(sources) > 1:
                 others = tuple(s for s in sources if s != loose[0])
                 tracker = self.context.track(loose[0])
-                tracker._install(GuardBuilder.NO_ALIASING, others=others)
+                tracker.install(GuardBuilder.NO_ALIASING, others=others)
 
     def guard_shapes(self) -> None:
         """``TYPE_MATCH`` on every tracked object, if traced code matched mapping or
@@ -618,7 +619,7 @@ class Tracer:
         ``match`` reads them with no hook (so any proxy may have been a subject)."""
         if self.shape_tested:
             for proxy in self._proxies.values():
-                tracker_of(proxy)._install(GuardBuilder.TYPE_MATCH)
+                tracker_of(proxy).install(GuardBuilder.TYPE_MATCH)
 
     # -- proxies ------------------------------------------------------------------
     def wrap(self, tracker: LazyTracker) -> Any:
@@ -627,19 +628,19 @@ class Tracer:
         A function that would see the trace (through a proxy, or on the call
         stack) is replaced by its stand-in (:mod:`guards.specialization.polyfills`).
         """
-        value = tracker._value()
+        value = tracker.unguarded_value()
         if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
-            tracker._install(GuardBuilder.ID_MATCH)
+            tracker.install(GuardBuilder.ID_MATCH)
             return POLYFILLS[value]
         if _is_bound_c_method(value) and not is_scalar(value.__self__):
             self.note_world(value)  # random.random: the method of a Random instance
             return self._c_method_of(tracker, value)
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
-            tracker._install(GuardBuilder.ID_MATCH)
+            tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
         if is_scalar(value):
             kind = _scalar_kind(value)
-            tracker._install(kind)
+            tracker.install(kind)
             if issubclass(type(value), type):
                 self.pin_class(tracker)
             if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
@@ -652,7 +653,7 @@ class Tracer:
             first = tracker_of(proxy)
             if first.source != tracker.source:
                 # Two paths, one object: user code may compare them with `is`.
-                tracker._install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
+                tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
             return proxy
         bypassed = _bypassed_override(type(value))
         if bypassed is not None:
@@ -672,11 +673,11 @@ class Tracer:
         name = method.__name__
         # Which method of the object it is: rebinding the name to another (`d.get` to
         # `d.__contains__`) keeps `__self__` and must miss.
-        tracker._install(GuardBuilder.TYPE_MATCH)
-        self.context.track(AttrSource(tracker.source, "__name__"))._install(
+        tracker.install(GuardBuilder.TYPE_MATCH)
+        self.context.track(AttrSource(tracker.source, "__name__")).install(
             GuardBuilder.CONSTANT_MATCH
         )
-        if _type_lookup(type(method.__self__), name) is None:  # not its type's method
+        if type_lookup(type(method.__self__), name) is None:  # not its type's method
             self.abandon(f"reads {tracker.source.name}, a method written in C of an object "
                          "the trace cannot see into")
         receiver = self.wrap(tracker.attr("__self__"))
@@ -690,7 +691,7 @@ class Tracer:
         limit, so that limit is guarded by value (``sys.get_int_max_str_digits()``,
         a call with no arguments, as a weak reference is called)."""
         getter = AttrSource(ModuleSource("sys"), "get_int_max_str_digits")
-        self.context.track(WeakRefCallSource(getter))._install(GuardBuilder.CONSTANT_MATCH)
+        self.context.track(WeakRefCallSource(getter)).install(GuardBuilder.CONSTANT_MATCH)
 
     # -- classes (see guards.specialization.classes) -----------------------------------------------
     def pin_class(self, tracker: LazyTracker) -> None:
@@ -701,18 +702,18 @@ class Tracer:
         by value); data that cannot be guarded by value makes the run uncached.
         """
         source = tracker.source
-        cls = tracker._value()
+        cls = tracker.unguarded_value()
         if source in self._pinned or not is_user_class(cls, is_library_file):
             return
         self._pinned.add(source)
         mro = AttrSource(source, "__mro__")
-        self.context.track(mro)._install(GuardBuilder.SEQUENCE_LENGTH)
+        self.context.track(mro).install(GuardBuilder.SEQUENCE_LENGTH)
         for index in range(1, len(cls.__mro__)):  # by weak identity: classes may die
-            self.context.track(GetItemSource(mro, index))._install(GuardBuilder.ID_MATCH)
+            self.context.track(GetItemSource(mro, index)).install(GuardBuilder.ID_MATCH)
         for index, klass in pinning(cls, is_library_file):
             klass_source = source if index == 0 else GetItemSource(mro, index)
             dict_source = AttrSource(klass_source, "__dict__")
-            self.context.track(dict_source)._install(GuardBuilder.CLASS_KEYS_MATCH)
+            self.context.track(dict_source).install(GuardBuilder.CLASS_KEYS_MATCH)
             for name in class_keys(klass.__dict__):
                 self._pin_entry(GetItemSource(dict_source, name), name, klass.__dict__[name])
         if type(cls) is not type:
@@ -723,15 +724,15 @@ class Tracer:
         if type(value) in (types.MemberDescriptorType, types.GetSetDescriptorType):
             # Not weakly referable, and they hold their class: pin what they are instead.
             entry = self.context.track(source)
-            entry._install(GuardBuilder.TYPE_MATCH)
-            self.context.track(AttrSource(source, "__objclass__"))._install(GuardBuilder.ID_MATCH)
-            self.context.track(AttrSource(source, "__name__"))._install(
+            entry.install(GuardBuilder.TYPE_MATCH)
+            self.context.track(AttrSource(source, "__objclass__")).install(GuardBuilder.ID_MATCH)
+            self.context.track(AttrSource(source, "__name__")).install(
                 GuardBuilder.CONSTANT_MATCH
             )
         elif kind == BY_VALUE:
-            self.context.track(source)._install(GuardBuilder.CONSTANT_MATCH)
+            self.context.track(source).install(GuardBuilder.CONSTANT_MATCH)
         elif kind == BY_IDENTITY:
-            self.context.track(source)._install(GuardBuilder.ID_MATCH)
+            self.context.track(source).install(GuardBuilder.ID_MATCH)
         else:
             self.untrackable(
                 f"{source.name} ({type(value).__qualname__}) is class state that cannot be "
@@ -748,12 +749,12 @@ class Tracer:
         on the type.  A class the metaclass answers for (``type.__or__``) is pinned.
         A C type's dict cannot change: nothing is guarded for it here.
         """
-        cls = type(tracker._value())
-        found = _type_lookup(cls, name)
+        cls = type(tracker.unguarded_value())
+        found = type_lookup(cls, name)
         if _fixed_type(cls):  # the guards the operation installs on the value decide
             return found
         type_tracker = self.context.track(TypeSource(tracker.source))
-        if not _defines(cls, name):
+        if not type_defines(cls, name):
             if hasattr(cls, name):  # the metaclass has it: only the class's keys say absent
                 self.pin_class(type_tracker)
             else:
@@ -768,11 +769,11 @@ class Tracer:
             return found
         entry = self.context.track(AttrSource(TypeSource(tracker.source), name))
         if found is None:
-            entry._install(GuardBuilder.NONE_MATCH)  # __hash__ = None
+            entry.install(GuardBuilder.NONE_MATCH)  # __hash__ = None
         elif type(found) is types.FunctionType:
-            entry._install(GuardBuilder.CLOSURE_MATCH)
+            entry.install(GuardBuilder.CLOSURE_MATCH)
         else:
-            entry._install(GuardBuilder.ID_MATCH)
+            entry.install(GuardBuilder.ID_MATCH)
         return found
 
     def type_of(self, tracker: LazyTracker) -> type:
@@ -787,10 +788,10 @@ class Tracer:
         ``guards.specialization.classes``), so that operation is tracked; else the class, pinned."""
         frame = _user_frame()  # the traced frame executing LOAD_GLOBAL (or LOAD_NAME)
         if frame is not None and frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
-            tracker._value(), is_library_file
+            tracker.unguarded_value(), is_library_file
         ):
-            tracker._install(GuardBuilder.ID_MATCH)
-            proxy = proxy_class(type(tracker._value()))(tracker, self)
+            tracker.install(GuardBuilder.ID_MATCH)
+            proxy = proxy_class(type(tracker.unguarded_value()))(tracker, self)
             self._site_proxies[id(proxy)] = proxy  # one per site: the leak net counts them too
             return proxy
         return self.wrap(tracker)
@@ -800,12 +801,12 @@ class Tracer:
         """``Cls(*args)`` for a user class: a plain class (no metaclass, no ``__new__`` of
         its own) is built with ``object.__new__`` and its ``__init__`` traced; any other
         is called as it is (its own code then runs untraced, and the net notes it)."""
-        cls = tracker._value()
-        tracker._install(GuardBuilder.ID_MATCH)
+        cls = tracker.unguarded_value()
+        tracker.install(GuardBuilder.ID_MATCH)
         self.pin_class(tracker)
         self.note_world(cls)  # a subclass of random.Random: its instance reads the world
-        init = _type_lookup(cls, "__init__")
-        if type(cls) is not type or _type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
+        init = type_lookup(cls, "__init__")
+        if type(cls) is not type or type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
             type(init) is types.FunctionType or (init is _OBJECT_INIT and not args and not kwargs)
         ):
             return cls(*args, **kwargs)
@@ -835,9 +836,9 @@ class Tracer:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
         if is_proxy(value):
             tracker = tracker_of(value)
-            real = tracker._value()
+            real = tracker.unguarded_value()
             if is_constant_like(real):
-                tracker._install(GuardBuilder.CONSTANT_MATCH)
+                tracker.install(GuardBuilder.CONSTANT_MATCH)
                 self._note_realized(real, tracker)
                 return real
             self.untrackable(f"{why} reads all of {tracker.source.name}")
@@ -868,11 +869,11 @@ class Tracer:
     def _realize_key(self, key: Any) -> Any:
         if is_proxy(key):
             tracker = tracker_of(key)
-            real = tracker._value()
-            if _is_deep_immutable(real):
-                tracker._install(GuardBuilder.CONSTANT_MATCH)
+            real = tracker.unguarded_value()
+            if is_deep_immutable(real):
+                tracker.install(GuardBuilder.CONSTANT_MATCH)
             else:
-                tracker._install(GuardBuilder.ID_MATCH)
+                tracker.install(GuardBuilder.ID_MATCH)
             return real
         return self.realize(key, "a subscript")
 
@@ -884,7 +885,7 @@ class Tracer:
         it is guarded like any other read.
         """
         return [
-            key if _is_deep_immutable(key) else self.wrap(tracker.key_at(i))
+            key if is_deep_immutable(key) else self.wrap(tracker.key_at(i))
             for i, key in enumerate(tracker.keys())
         ]
 
@@ -892,10 +893,10 @@ class Tracer:
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
         tracker = tracker_of(proxy)
-        value = tracker._value()
-        if name == "__class__" and self.type_lookup(tracker, name) is _OBJECT_CLASS:
+        value = tracker.unguarded_value()
+        if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
             return self.type_of(tracker)  # else a property of its own: read it as one
-        if type(value) in _BUILTIN_CONTAINERS and callable(_type_lookup(type(value), name)):
+        if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
             return _BuiltinMethod(proxy, name)
         try:
@@ -904,7 +905,7 @@ class Tracer:
             if name in _PROTOCOL_ATTRIBUTES:
                 tracker.python_type()  # C code names the type in the error it raises next
             raise
-        attr = child._value()
+        attr = child.unguarded_value()
         if type(attr) in _BOUND_C_METHODS and attr.__self__ is value and (
             self.type_lookup(tracker, name) is not None
         ):  # a new object at each read, so never guarded by identity: its type's method
@@ -921,12 +922,12 @@ class Tracer:
         """
         tracker = tracker_of(proxy)
         real_key = self._realize_key(key)
-        if calls_missing(tracker._value(), real_key):
+        if calls_missing(tracker.unguarded_value(), real_key):
             return self._missing_item(proxy, real_key)
         try:
             return self.wrap(tracker.item(real_key))
         except LookupError as exc:
-            value = tracker._value()
+            value = tracker.unguarded_value()
             impl = self.type_lookup(tracker, "__getitem__")
             if not isinstance(impl, types.FunctionType) or (
                 isinstance(exc, KeyError) and isinstance(value, Mapping)
@@ -942,7 +943,7 @@ class Tracer:
         """
         tracker = tracker_of(proxy)
         source = GetItemSource(tracker.source, key)
-        tracker._install(GuardBuilder.DICT_CONTAINS, source)
+        tracker.install(GuardBuilder.DICT_CONTAINS, source)
         if isinstance(self.type_lookup(tracker, "__missing__"), types.FunctionType):
             return self.call_dunder(proxy, "__missing__", (key,))
         self.abandon(f"reads the missing key {source.name}, whose __missing__ may insert it")
@@ -963,15 +964,15 @@ class Tracer:
             if isinstance(impl, types.FunctionType):
                 return bool(self.call_dunder(proxy, name, ()))
             if impl is not None:
-                tracker._install(GuardBuilder.TRUTH_MATCH)
-                return bool(tracker._value())
-        tracker._install(GuardBuilder.TYPE_MATCH)  # neither hook: always true
+                tracker.install(GuardBuilder.TRUTH_MATCH)
+                return bool(tracker.unguarded_value())
+        tracker.install(GuardBuilder.TYPE_MATCH)  # neither hook: always true
         return True
 
     def iterate(self, proxy: Tracked) -> Any:
         """``iter(proxy)``: length and lazy items, dict keys, or a traced ``__iter__``."""
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         t = type(value)
         if t in (list, tuple):
             return _TrackedItems(proxy, tracker.len())
@@ -998,7 +999,7 @@ class Tracer:
     def contains(self, proxy: Tracked, item: Any) -> bool:
         """``item in proxy``: one key of a dict, the value of other built-ins."""
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         if type(value) is dict:
             key = self._realize_key(item)
             tracker.python_type()  # a subclass may define its own __contains__
@@ -1017,7 +1018,7 @@ class Tracer:
                 args: tuple[Any, ...]) -> Any:
         """An operator or conversion with ``proxy`` among ``args``."""
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         impl = self.type_lookup(tracker, name)
         if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
             return self._read_memory(proxy, name, ())
@@ -1033,8 +1034,8 @@ class Tracer:
         answer = delegated_operation(self, proxy, name, fn, args)
         if answer is not NOT_DELEGATED:  # a C default that calls a Python method
             return answer
-        if impl is not None and impl is _type_lookup(object, name):
-            return self._object_default(proxy, name, fn, args)
+        if impl is not None and impl is type_lookup(object, name):
+            return self.object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
 
@@ -1052,9 +1053,11 @@ class Tracer:
                 "C code reads without the tracer"
             )
 
-    def _object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
-                        args: tuple[Any, ...]) -> Any:
-        """``object``'s own special method, followed as CPython runs it.
+    def object_default(self, proxy: Tracked, name: str, fn: Callable[..., Any],
+                       args: tuple[Any, ...]) -> Any:
+        """``object``'s own special method ``name`` on ``proxy`` (``fn(*args)`` is the
+        operation), followed as CPython runs it; the other half of the delegating
+        defaults of :mod:`guards.specialization.delegates`.
 
         ``object.__format__`` rejects a format spec and else calls ``str(x)``;
         ``object.__str__`` calls ``repr(x)``: each is traced through the type's
@@ -1064,18 +1067,18 @@ class Tracer:
         tracker = tracker_of(proxy)
         if name in ("__eq__", "__ne__", "__hash__", "__repr__"):
             # Identity: object's ==, hash, and repr (which shows the address).
-            tracker._install(GuardBuilder.ID_MATCH)
+            tracker.install(GuardBuilder.ID_MATCH)
             return fn(*(self.unwrap(a) for a in args))
         if name == "__dir__":
             return self._object_dir(proxy)
         if name in ("__format__", "__str__"):
-            self.context.track(AttrSource(TypeSource(tracker.source), name))._install(
+            self.context.track(AttrSource(TypeSource(tracker.source), name)).install(
                 GuardBuilder.ID_MATCH
             )
             if name == "__str__":
                 return self.operate(proxy, "__repr__", repr, (proxy,))
             if args[1:] and args[1]:  # raises the TypeError that names the type
-                return object.__format__(tracker._value(), args[1])
+                return object.__format__(tracker.unguarded_value(), args[1])
             return self.operate(proxy, "__str__", str, (proxy,))
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
@@ -1094,14 +1097,14 @@ class Tracer:
         if is_proxy(instance_dict) and isinstance(tracker_of(instance_dict).peek(), dict):
             names.update(dict.fromkeys(tracker_of(instance_dict).keys()))
         tracker = tracker_of(proxy)
-        if self.type_lookup(tracker, "__class__") is not _OBJECT_CLASS:
+        if self.type_lookup(tracker, "__class__") is not OBJECT_CLASS:
             self.untrackable(f"dir() of {tracker.source.name} reads a __class__ it defines")
-            return list(object.__dir__(tracker._value()))
+            return list(object.__dir__(tracker.unguarded_value()))
         cls = tracker.python_type()
         mro = self.context.track(AttrSource(TypeSource(tracker.source), "__mro__"))
         mro.as_constant()
         for i, klass in enumerate(cls.__mro__):
-            if klass.__flags__ & _IMMUTABLE_TYPE:
+            if is_immutable_type(klass):
                 names.update(dict.fromkeys(klass.__dict__))
             else:
                 class_dict = AttrSource(GetItemSource(mro.source, i), "__dict__")
@@ -1111,7 +1114,7 @@ class Tracer:
     def inplace(self, proxy: Tracked, name: str, fn: Callable[..., Any], other: Any) -> Any:
         """``proxy op= other``: a write for mutable values, a new value otherwise."""
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         if isinstance(self.type_lookup(tracker, name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
         if issubclass(type(value), _MUTABLE_CONTAINERS):
@@ -1130,11 +1133,11 @@ class Tracer:
     # -- calls ----------------------------------------------------------------------
     def call(self, proxy: Tracked, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         if getattr(value, "__guards_disabled__", False):
             self.abandon(f"calls {_callable_name(value)}, which guards.disable marks opaque")
         if getattr(value, "__guards_constant__", False):
-            tracker._install(GuardBuilder.ID_MATCH)
+            tracker.install(GuardBuilder.ID_MATCH)
             why = f"the constant function {_callable_name(value)}"
             args, kwargs = self.realize(args, why), self.realize(kwargs, why)
             with exempt():  # guards.constant: pure by the user's word, its arguments guarded
@@ -1155,7 +1158,7 @@ class Tracer:
             return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
         if isinstance(self.type_lookup(tracker, "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
-        tracker._install(GuardBuilder.ID_MATCH)
+        tracker.install(GuardBuilder.ID_MATCH)
         wrapped = getattr(value, "__wrapped__", None) if type(value) is _LRU_WRAPPER else None
         if type(wrapped) is types.FunctionType and not is_library_code(wrapped.__code__):
             # Its result is whatever its own cache holds, which no guard can see.
@@ -1167,7 +1170,7 @@ class Tracer:
         """``functools.partial(func, *pargs, **pkw)(*args)``: ``func`` called as traced
         code would call it, its bound arguments tracked as items of ``.args`` and
         ``.keywords``."""
-        tracker._install(GuardBuilder.TYPE_MATCH)
+        tracker.install(GuardBuilder.TYPE_MATCH)
         bound = tracker.attr("args")
         pargs = [self.wrap(bound.item(i)) for i in range(bound.len())]
         keywords = tracker.attr("keywords")
@@ -1183,11 +1186,11 @@ class Tracer:
         A registry holding an abstract class is called as it is: registering a
         virtual subclass later changes the dispatch without changing the registry.
         """
-        value = tracker._value()
+        value = tracker.unguarded_value()
         registry = tracker.attr("registry")
         keys = registry.keys()
         if any(isinstance(key, abc.ABCMeta) for key in keys):
-            tracker._install(GuardBuilder.ID_MATCH)
+            tracker.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(value, args, kwargs)
         first = args[0]
         cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
@@ -1252,9 +1255,9 @@ class Tracer:
     def call_function(self, fn: LazyTracker, args: tuple[Any, ...] | list[Any],
                       kwargs: Mapping[str, Any]) -> Any:
         """Trace a call of the Python function tracked by ``fn``."""
-        function = fn._value()
+        function = fn.unguarded_value()
         if type(function) is not types.FunctionType:
-            fn._install(GuardBuilder.ID_MATCH)
+            fn.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         code = function.__code__
         if is_library_code(code) and not self.trace_library_code and not traced_library(function):
@@ -1264,7 +1267,7 @@ class Tracer:
             if stack_name is not None:  # it would run under the tracer's frames
                 self.abandon(f"calls {code.co_qualname}, which reads the call stack "
                              f"({stack_name}), where the tracer's frames would show")
-            fn._install(GuardBuilder.ID_MATCH)
+            fn.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
         reason = code_facts(code).writes or code_facts(code).reads_stack
         if reason is not None:
@@ -1283,7 +1286,7 @@ class Tracer:
         run = types.FunctionType(
             code, self.globals_for(function, fn.source), function.__name__, None, closure
         )
-        return _call_with(run, code, arguments)
+        return call_with(run, code, arguments)
 
     def _argument(self, value: Any, unused: bool) -> Any:
         """A parameter's value for the traced run: tracked, unless the code never reads it."""
@@ -1301,7 +1304,7 @@ class Tracer:
                      kwargs: dict[str, Any]) -> Any:
         """``method(proxy, *args)`` for a C method descriptor or slot wrapper (see
         :mod:`guards.specialization.unbound`): the path of the bound form, when the
-        type's own entry is this method; ``object``'s defaults as ``_object_default``
+        type's own entry is this method; ``object``'s defaults as ``object_default``
         follows them; else the method runs on the value, realized (a mutator abandons
         the run first)."""
         tracker = tracker_of(proxy)
@@ -1311,8 +1314,8 @@ class Tracer:
             and self.type_lookup(tracker, "__getattr__") is None
         ):
             return self.get_attr(proxy, str(self.realize(args[0], "object.__getattribute__")))
-        if method is _type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
-            return self._object_default(proxy, name, method, (proxy, *args))
+        if method is type_lookup(object, name) and name in _OBJECT_DEFAULTS and not kwargs:
+            return self.object_default(proxy, name, method, (proxy, *args))
         if self.type_lookup(tracker, name) is method:
             return getattr(proxy, name)(*args, **kwargs)
         owner = method.__objclass__
@@ -1329,7 +1332,7 @@ class Tracer:
         ``name`` reads it as it reads a dict (``dict(d)`` calls ``d.keys()``).  An
         ``OrderedDict``'s ``keys()`` too: a live view, in its order, that
         ``DICT_KEYS_MATCH`` guards."""
-        t = type(tracker._value())
+        t = type(tracker.unguarded_value())
         if t is collections.OrderedDict:  # its own keys() is a view in its own order
             return name == "keys"
         if not issubclass(t, dict) or name not in ("get", "keys", "values", "items", "copy"):
@@ -1352,7 +1355,7 @@ class Tracer:
         run stops before it (the call then runs plainly, its effect happening once).
         """
         tracker = tracker_of(proxy)
-        value = tracker._value()
+        value = tracker.unguarded_value()
         t = type(value)
         if name in _MUTATORS.get(t, frozenset()):
             self.write(proxy, f"calls .{name}() on")
@@ -1363,7 +1366,7 @@ class Tracer:
                     return self.wrap(tracker.item(key))
                 return args[1] if len(args) > 1 else None
             if name == "keys" and not args:
-                if not all(map(_is_deep_immutable, tracker.keys())):
+                if not all(map(is_deep_immutable, tracker.keys())):
                     self.untrackable(f".keys() of {tracker.source.name} hands out its keys")
                 return value.keys()
             if name in ("values", "items", "copy") and not args:
@@ -1397,7 +1400,7 @@ class Tracer:
         """A C method that answers from the value's memory (``__sizeof__``): not cached."""
         tracker = tracker_of(proxy)
         self.untrackable(f"{name} reads {tracker.source.name} in memory, not by value")
-        return getattr(tracker._value(), name)(*self.unwrap(args))
+        return getattr(tracker.unguarded_value(), name)(*self.unwrap(args))
 
     # -- globals --------------------------------------------------------------------
     def globals_for(self, function: types.FunctionType, fn_source: Source) -> _TrackedGlobals:
@@ -1414,7 +1417,7 @@ class Tracer:
         own = AttrSource(fn_source, "__globals__")
         base: Source | None = own
         if real is self.context.f_globals:
-            self.context.track(own)._install(GuardBuilder.DUPLICATE_INPUT, source_b=GlobalsSource())
+            self.context.track(own).install(GuardBuilder.DUPLICATE_INPUT, source_b=GlobalsSource())
             base = None
         key = (id(real), base)
         tracked = self._globals.get(key)
@@ -1472,15 +1475,15 @@ class Tracer:
 
     def _fix_input(self, tracker: LazyTracker) -> Any:
         """A tracked value in the result: guarded so that a hit returns what a call would."""
-        real = tracker._value()
-        if _is_deep_immutable(real):
-            tracker._install(GuardBuilder.CONSTANT_MATCH)
+        real = tracker.unguarded_value()
+        if is_deep_immutable(real):
+            tracker.install(GuardBuilder.CONSTANT_MATCH)
         elif self._read_again(tracker) is real:
-            tracker._install(GuardBuilder.ID_MATCH)  # the result is the input itself
+            tracker.install(GuardBuilder.ID_MATCH)  # the result is the input itself
             self.aliased.append(real)
         elif is_constant_like(real):
             # A new object at each read of its path (a slice, a property): by value.
-            tracker._install(GuardBuilder.CONSTANT_MATCH)
+            tracker.install(GuardBuilder.CONSTANT_MATCH)
         else:
             self.untrackable(f"returns {tracker.source.name}, a new object at each read")
         return real
@@ -1562,7 +1565,7 @@ class Tracer:
             self._fix(mapping, memo)
             return view
         self.untrackable(f"returns a view of {tracker.source.name}, which a later write changes")
-        return getattr(tracker._value(), _DICT_VIEWS[type(view)])()
+        return getattr(tracker.unguarded_value(), _DICT_VIEWS[type(view)])()
 
     def _fix_slots(self, value: Any, memo: dict[int, Any]) -> None:
         """Fix what the ``__slots__`` of ``value``'s classes hold (whatever is left, the
@@ -1690,7 +1693,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
     """The builtins as a traced copy sees them: looked up when read, and guarded.
 
     Each name is looked up, at trace time, in the real builtins of the
-    function's globals (:func:`~guards.core.builder.builtins_of`), so a builtin added
+    function's globals (:func:`~guards.core.values.builtins_of`), so a builtin added
     or patched after guards was imported (``gettext.install``'s ``_``, a patched
     ``round``) is the one the run sees; ``BUILTIN_MATCH`` guards that the name is
     not a global and that the builtins hold the same object (or lack the name:
@@ -1711,7 +1714,7 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
             return owner.read(name)
         tracer = owner.tracer
         where = owner.namespace()
-        tracer.context.track(where)._install(GuardBuilder.BUILTIN_MATCH, GetItemSource(where, name))
+        tracer.context.track(where).install(GuardBuilder.BUILTIN_MATCH, GetItemSource(where, name))
         table = builtins_of(owner.real)
         if name not in table:
             raise KeyError(name)
@@ -1787,25 +1790,6 @@ _OPAQUE_CALLABLES = (
 
 def _callable_name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
-
-
-def _call_with(run: types.FunctionType, code: types.CodeType, arguments: dict[str, Any]) -> Any:
-    """Call ``run`` with every parameter bound as in ``arguments`` (defaults already applied).
-
-    Parameters are found by name in the code's own layout (positional, keyword-only,
-    ``*args``, ``**kwargs``), whatever the order of ``arguments``.
-    """
-    names = code.co_varnames
-    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
-    positional = [arguments[name] for name in names[:n_pos]]
-    kwargs = {name: arguments[name] for name in names[n_pos:n_pos + n_kwonly]}
-    index = n_pos + n_kwonly
-    if code.co_flags & inspect.CO_VARARGS:
-        positional.extend(arguments[names[index]])
-        index += 1
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        kwargs.update(arguments[names[index]])
-    return run(*positional, **kwargs)
 
 
 # -- builtins as the traced code sees them -----------------------------------------------
@@ -1952,13 +1936,10 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     """Run the traced copy of ``function``; its frame, cells and arguments die on return."""
     context = tracer.context
     code = function.__code__
-    n_params = code.co_argcount + code.co_kwonlyargcount
-    n_params += bool(code.co_flags & inspect.CO_VARARGS)
-    n_params += bool(code.co_flags & inspect.CO_VARKEYWORDS)
     unused = code_facts(code).unused
     arguments = {
         name: tracer._argument(context.track(LocalSource(name)), name in unused)
-        for name in code.co_varnames[:n_params]
+        for name in parameters(code).frame_names()
     }
     closure = tuple(
         tracer._cell_for(context.track(LocalSource(name))) if name in context.f_locals
@@ -1970,4 +1951,4 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
         code, tracer.top_globals(function), function.__name__, None, closure
     )
     tracer.enter(code)
-    return _call_with(run, code, arguments)
+    return call_with(run, code, arguments)

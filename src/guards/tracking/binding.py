@@ -15,7 +15,6 @@ defaults are markers that say which defaults were used.
 
 from __future__ import annotations
 
-import inspect
 import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -23,8 +22,9 @@ from typing import Any
 
 import attrs
 
-from guards.checks.generated import run_factory
+from guards.checks.generated import LineWriter, run_factory
 from guards.core.builder import GuardBuilder
+from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -33,7 +33,7 @@ from guards.core.sources import (
     SkipGuardSource,
     is_plain_identifier,
 )
-from guards.errors import GuardsTypeError, UntrackableError, describe
+from guards.errors import UntrackableError, describe, must_be
 from guards.tracking.lazy import LazyTracker
 
 
@@ -65,30 +65,10 @@ class _KeywordDefault:
     name: str
 
 
-@attrs.frozen
-class _Shape:
-    """What a binding stub depends on: the code object's parameters, the defaults' shape,
-    and the function's ``__qualname__``, which Python's binding errors name."""
-
-    qualname: str
-    positional: tuple[str, ...]
-    posonly_count: int
-    varargs: str | None
-    kwonly: tuple[str, ...]
-    varkw: str | None
-    n_defaults: int
-    kwdefault_names: tuple[str, ...]
-
-    def names(self) -> list[str]:
-        """Every parameter name, in the order a frame's locals hold them."""
-        return [*self.positional, *filter(None, [self.varargs]), *self.kwonly,
-                *filter(None, [self.varkw])]
-
-
 # code object -> {shape: stub}; entries go away with the code object.
-_STUBS: weakref.WeakKeyDictionary[types.CodeType, dict[_Shape, Callable[..., tuple[Any, ...]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_STUBS: weakref.WeakKeyDictionary[
+    types.CodeType, dict[SignatureShape, Callable[..., tuple[Any, ...]]]
+] = weakref.WeakKeyDictionary()
 
 
 def bind_args(
@@ -96,23 +76,20 @@ def bind_args(
 ) -> BoundCall:
     """Bind ``fn(*args, **kwargs)`` for a tracked Python function; see the module doc."""
     if not isinstance(fn, LazyTracker):
-        msg = f"fn must be a LazyTracker of a Python function, got {describe(fn)}"
-        raise UntrackableError(msg)
+        raise must_be("fn", "a LazyTracker of a Python function", fn, UntrackableError)
     if not isinstance(args, (tuple, list)):
-        msg = f"args must be a tuple or list of arguments, got {describe(args)}"
-        raise GuardsTypeError(msg)
+        raise must_be("args", "a tuple or list of arguments", args)
     if kwargs is not None and not isinstance(kwargs, Mapping):
-        msg = f"kwargs must be a mapping of keyword arguments or None, got {describe(kwargs)}"
-        raise GuardsTypeError(msg)
+        raise must_be("kwargs", "a mapping of keyword arguments or None", kwargs)
     function = fn.peek()
     if type(function) is not types.FunctionType:
         msg = f"bind_args needs a Python function at {fn.source.name}, got {describe(function)}"
         raise UntrackableError(msg)
-    fn._install(GuardBuilder.CLOSURE_MATCH)
-    shape = _shape_of(function)
+    fn.install(GuardBuilder.CLOSURE_MATCH)
+    shape = signature_shape(function)
     values = _stub_for(function.__code__, shape)(*args, **(kwargs or {}))
     names = shape.names()
-    context = fn._context
+    context = fn.context
     arguments: dict[str, Any] = {}
     used: list[str] = []
     for name, value in zip(names, values, strict=True):
@@ -148,43 +125,14 @@ def _guard_defaults_exist(fn: LazyTracker, arguments: dict[str, Any], used: list
     tracked = [arguments[name] for name in used if type(arguments[name]) is LazyTracker]
     sources = [t.source for t in tracked if isinstance(t.source, DefaultsSource)]
     if any(not s.is_kw for s in sources):
-        fn._install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))
+        fn.install(GuardBuilder.SEQUENCE_LENGTH, AttrSource(fn.source, "__defaults__"))
     for s in sources:
         if s.is_kw:
             kwdefaults = AttrSource(fn.source, "__kwdefaults__")
-            fn._install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
+            fn.install(GuardBuilder.DICT_CONTAINS, GetItemSource(kwdefaults, s.idx_key))
 
 
-def _shape_of(function: types.FunctionType) -> _Shape:
-    code = function.__code__
-    n_pos, n_kwonly = code.co_argcount, code.co_kwonlyargcount
-    names = code.co_varnames
-    index = n_pos + n_kwonly
-    varargs = varkw = None
-    if code.co_flags & inspect.CO_VARARGS:
-        varargs = names[index]
-        index += 1
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        varkw = names[index]
-    n_defaults = len(function.__defaults__ or ())
-    if n_defaults > n_pos:
-        msg = f"{function.__qualname__} has more __defaults__ ({n_defaults}) than parameters"
-        raise UntrackableError(msg)
-    kwonly = names[n_pos:n_pos + n_kwonly]
-    kwdefaults = function.__kwdefaults__ or {}
-    return _Shape(
-        qualname=function.__qualname__,
-        positional=names[:n_pos],
-        posonly_count=code.co_posonlyargcount,
-        varargs=varargs,
-        kwonly=kwonly,
-        varkw=varkw,
-        n_defaults=n_defaults,
-        kwdefault_names=tuple(name for name in kwonly if name in kwdefaults),
-    )
-
-
-def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+def _stub_for(code: types.CodeType, shape: SignatureShape) -> Callable[..., tuple[Any, ...]]:
     stubs = _STUBS.setdefault(code, {})
     stub = stubs.get(shape)
     if stub is None:
@@ -193,7 +141,7 @@ def _stub_for(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, .
 
 
 def parameter_list(
-    shape: _Shape,
+    shape: SignatureShape,
     positional_default: Callable[[str, int], str],
     keyword_default: Callable[[str], str],
 ) -> list[str]:
@@ -226,7 +174,7 @@ def parameter_list(
     return params
 
 
-def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, ...]]:
+def _make_stub(code: types.CodeType, shape: SignatureShape) -> Callable[..., tuple[Any, ...]]:
     """A function with ``code``'s parameters that returns what each one was bound to."""
     every = [*shape.positional, *shape.kwonly, shape.varargs or "", shape.varkw or ""]
     if not all(is_plain_identifier(name) for name in every if name):
@@ -244,14 +192,17 @@ def _make_stub(code: types.CodeType, shape: _Shape) -> Callable[..., tuple[Any, 
 
     params = parameter_list(shape, positional_marker, keyword_marker)
     results = shape.names()
-    text = (
-        f"def _make_stub({', '.join(markers)}):\n"
-        f"    def _stub({', '.join(params)}):\n"
-        f"        return ({''.join(f'{name}, ' for name in results)})\n"
-        f"    return _stub\n"
+    writer = LineWriter()
+    writer.line(f"def _make_stub({', '.join(markers)}):")
+    with writer.indent():
+        writer.line(f"def _stub({', '.join(params)}):")
+        with writer.indent():
+            writer.line(f"return ({''.join(f'{name}, ' for name in results)})")
+        writer.line("return _stub")
+    stub: Any = run_factory(
+        writer.text(), kind="binding stub", label=code.co_qualname, factory="_make_stub",
+        arguments=markers,
     )
-    stub: Any = run_factory(text, f"<guards binding stub for {code.co_qualname}>", "_make_stub",
-                            markers)
     # Python's binding errors name the function by its __qualname__ (not its code's).
     stub.__code__ = stub.__code__.replace(co_name=code.co_name, co_qualname=shape.qualname)
     stub.__name__, stub.__qualname__ = code.co_name, shape.qualname

@@ -35,6 +35,9 @@ inspection                             guard installed
 ``contains(key)``                      ``DICT_CONTAINS`` for a mapping
 ``bind(*args, **kwargs)``              ``CLOSURE_MATCH``; see ``guards.tracking.binding``
 ``peek()``, ``peek_type()``, ``repr``  nothing
+``unguarded_value()``, ``install(k)``  nothing, then the guard of kind ``k``: for
+                                       tracer authors, who decide on the value
+                                       and install the guard the decision needs
 =====================================  =========================================
 
 Contexts and trackers live in one module because each is made by the other: a
@@ -63,14 +66,16 @@ from guards.core.sources import (
     Source,
     read_memoized,
 )
+from guards.core.values import OBJECT_CLASS, cell_is_empty, type_lookup
 from guards.errors import (
     EmptyCellError,
     GuardsError,
-    GuardsTypeError,
     NoTracingContextError,
     UntrackableError,
+    check_frame,
     check_type,
     describe,
+    must_be,
 )
 from guards.tracking.net import exempt
 
@@ -111,9 +116,7 @@ class TracingContext:
         full_stack: bool = False,
         skip_guards_on_constant_func_defaults: bool = False,
     ) -> None:
-        check_type("f_locals", f_locals, Mapping)
-        if f_globals is not None:
-            check_type("f_globals", f_globals, Mapping)
+        check_frame(f_locals, f_globals)
         check_type("full_stack", full_stack, bool)
         check_type(
             "skip_guards_on_constant_func_defaults", skip_guards_on_constant_func_defaults, bool
@@ -267,21 +270,22 @@ class LazyTracker:
     """A value at a source, tracked: inspect it through methods that install guards.
 
     Get one from a tracing context (``tx.local("x")``, ``tx.track(source)``) or
-    from another tracker (``t.attr("mode")``, ``t.item(0)``).
+    from another tracker (``t.attr("mode")``, ``t.item(0)``).  ``source`` is its
+    path; ``context`` the :class:`TracingContext` its guards are installed into.
     """
 
-    __slots__ = ("_context", "source")
+    __slots__ = ("context", "source")
 
     def __init__(self, context: TracingContext, source: Source) -> None:
         check_type("context", context, TracingContext)
         check_type("source", source, Source)
-        self._context = context
+        self.context = context
         self.source = source
 
     # -- no guard --------------------------------------------------------------
     def peek(self) -> Any:
         """The value, for diagnostics only: installs nothing, so never decide on it."""
-        return self._context.value_of(self.source)
+        return self.context.value_of(self.source)
 
     def peek_type(self) -> type:
         """The value's type, for diagnostics only: installs nothing."""
@@ -290,35 +294,51 @@ class LazyTracker:
     def __repr__(self) -> str:
         return f"LazyTracker({self.source.name})"
 
-    # -- installing ----------------------------------------------------------------
-    def _install(self, kind: Any, source: Source | None = None, **args: Hashable) -> None:
-        context = self._context
+    # -- for tracer authors ------------------------------------------------------------
+    # A tracer (guards.specialization.tracer) decides operations the inspections below
+    # do not cover: it reads the value with no guard, then installs the one guard its
+    # decision needs.  Deciding on the value without installing that guard is unsound.
+    def install(self, kind: Any, source: Source | None = None, **args: Hashable) -> None:
+        """Install a guard of ``kind`` (``GuardBuilder.TYPE_MATCH``, ...) on this tracker's
+        source, or on ``source`` (a path through it: ``HASATTR`` on ``AttrSource(...)``),
+        with the kind's ``args``, into this tracker's tracing context.
+
+        For tracer authors, with :meth:`unguarded_value`.  Raises what
+        :meth:`Source.make_guard <guards.Source.make_guard>` raises for a bad kind.
+        """
+        context = self.context
         guard = make_guard(source or self.source, kind, args, full_stack=context.full_stack)
         context.install_guard(guard)
 
-    def _child(self, source: Source) -> LazyTracker:
-        return self._context.track(source)
+    def unguarded_value(self) -> Any:
+        """The value, read with no guard installed, for a decision the caller guards itself
+        (with :meth:`install`).  Unlike :meth:`peek`, an empty closure cell is reported as
+        Python reports it: ``CELL_EMPTY`` is installed and :class:`~guards.EmptyCellError`
+        raised.  Other errors of the read (a missing attribute, a key) propagate.
 
-    def _value(self) -> Any:
-        """The value, for an inspection: an empty closure cell is guarded as empty and
-        reported as Python reports it."""
+        For tracer authors: deciding on this value without installing the guard the
+        decision needs is unsound.
+        """
         try:
             return self.peek()
         except ValueError:
             source = self.source
             if not (isinstance(source, AttrSource) and source.member == "cell_contents"):
                 raise
-            cell = self._context.value_of(source.base)
-            if not _is_empty_cell(cell):
+            cell = self.context.value_of(source.base)
+            if type(cell) is not types.CellType or not cell_is_empty(cell):
                 raise
-            self._install(GuardBuilder.CELL_EMPTY)
+            self.install(GuardBuilder.CELL_EMPTY)
             raise EmptyCellError(_free_variable_name(self) or "?") from None
+
+    def _child(self, source: Source) -> LazyTracker:
+        return self.context.track(source)
 
     # -- inspections -------------------------------------------------------------
     def python_type(self) -> type:
         """The exact type (installs ``TYPE_MATCH``)."""
-        value = self._value()
-        self._install(GuardBuilder.TYPE_MATCH)
+        value = self.unguarded_value()
+        self.install(GuardBuilder.TYPE_MATCH)
         return type(value)
 
     def isinstance(self, classinfo: type | tuple[type, ...]) -> bool:
@@ -328,17 +348,14 @@ class LazyTracker:
         ``__class__``, a metaclass with its own ``__instancecheck__``), raises
         :class:`UntrackableError` instead.
         """
-        value = self._value()
+        value = self.unguarded_value()
         by_type = _decided_by_type(classinfo)
         if by_type is None:
-            msg = (
-                "classinfo must be a type, a tuple of types or a union of types, "
-                f"got {describe(classinfo)}"
-            )
-            raise GuardsTypeError(msg)
+            expected = "a type, a tuple of types or a union of types"
+            raise must_be("classinfo", expected, classinfo)
         cls = type(value)
         why = None
-        if _lookup(cls, "__class__") is not _OBJECT_CLASS:
+        if type_lookup(cls, "__class__") is not OBJECT_CLASS:
             why = f"the __class__ that {cls.__qualname__} defines"
         elif not by_type:
             why = "a custom __instancecheck__"
@@ -348,34 +365,34 @@ class LazyTracker:
                 "user code that a tracker cannot see into"
             )
             raise UntrackableError(msg)
-        self._install(GuardBuilder.TYPE_MATCH)
+        self.install(GuardBuilder.TYPE_MATCH)
         return isinstance(value, classinfo)
 
     def as_constant(self) -> Any:
         """The value itself, to compute with (installs ``CONSTANT_MATCH``)."""
-        value = self._value()
-        self._install(GuardBuilder.CONSTANT_MATCH)
+        value = self.unguarded_value()
+        self.install(GuardBuilder.CONSTANT_MATCH)
         return value
 
     def is_none(self) -> bool:
         """``value is None`` (installs ``NONE_MATCH`` or ``NOT_NONE_MATCH``)."""
-        value = self._value()
-        self._install(GuardBuilder.NONE_MATCH if value is None else GuardBuilder.NOT_NONE_MATCH)
+        value = self.unguarded_value()
+        self.install(GuardBuilder.NONE_MATCH if value is None else GuardBuilder.NOT_NONE_MATCH)
         return value is None
 
     def truthy(self) -> bool:
         """``bool(value)``, guarded as narrowly as the type allows."""
-        value = self._value()
+        value = self.unguarded_value()
         if value is None:
-            self._install(GuardBuilder.NONE_MATCH)
+            self.install(GuardBuilder.NONE_MATCH)
         elif type(value) is bool:
-            self._install(GuardBuilder.BOOL_MATCH)
+            self.install(GuardBuilder.BOOL_MATCH)
         elif type(value) in _SIZED_BUILTINS:
-            self._install(GuardBuilder.SEQUENCE_LENGTH)
+            self.install(GuardBuilder.SEQUENCE_LENGTH)
         elif type(value) in _SCALAR_BUILTINS:
-            self._install(GuardBuilder.CONSTANT_MATCH)
+            self.install(GuardBuilder.CONSTANT_MATCH)
         elif not _has_truth_hook(type(value)):
-            self._install(GuardBuilder.TYPE_MATCH)  # such objects are always true
+            self.install(GuardBuilder.TYPE_MATCH)  # such objects are always true
         else:
             msg = (
                 f"the truth of {self.source.name}, {describe(value)}, runs its "
@@ -386,29 +403,29 @@ class LazyTracker:
 
     def len(self) -> int:
         """``len(value)`` (installs ``SEQUENCE_LENGTH``)."""
-        value = self._value()
-        self._install(GuardBuilder.SEQUENCE_LENGTH)
+        value = self.unguarded_value()
+        self.install(GuardBuilder.SEQUENCE_LENGTH)
         return len(value)
 
     def hasattr(self, name: str) -> bool:
         """``hasattr(value, name)`` (installs ``HASATTR``, present or absent)."""
-        value = self._value()
-        self._install(GuardBuilder.HASATTR, AttrSource(self.source, name))
+        value = self.unguarded_value()
+        self.install(GuardBuilder.HASATTR, AttrSource(self.source, name))
         with exempt():  # a __getattr__ runs: HASATTR runs it again at every check
             return hasattr(value, name)
 
     def identity(self) -> Any:
         """The object itself, when its identity is what matters (installs ``ID_MATCH``)."""
-        value = self._value()
-        self._install(GuardBuilder.ID_MATCH)
+        value = self.unguarded_value()
+        self.install(GuardBuilder.ID_MATCH)
         return value
 
     def is_(self, other: Any) -> bool:
         """``value is other``; for two trackers of one object, ``DUPLICATE_INPUT``."""
         if isinstance(other, LazyTracker):
-            same = self._value() is other._value()
+            same = self.unguarded_value() is other.unguarded_value()
             if same:
-                self._install(GuardBuilder.DUPLICATE_INPUT, source_b=other.source)
+                self.install(GuardBuilder.DUPLICATE_INPUT, source_b=other.source)
             else:
                 self.identity()
                 other.identity()
@@ -417,40 +434,40 @@ class LazyTracker:
 
     def attr(self, name: str) -> LazyTracker:
         """The tracker of ``value.name``; a missing attribute installs ``HASATTR`` and raises."""
-        self._value()
+        self.unguarded_value()
         source = AttrSource(self.source, name)
         try:
-            self._context.value_of(source)
+            self.context.value_of(source)
         except AttributeError:
-            self._install(GuardBuilder.HASATTR, source)
+            self.install(GuardBuilder.HASATTR, source)
             raise
         return self._child(source)
 
     def item(self, key: Any) -> LazyTracker:
         """The tracker of ``value[key]``; a missing key or index guards that it is missing."""
-        self._value()
+        self.unguarded_value()
         source = GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
         try:
-            self._context.value_of(source)
+            self.context.value_of(source)
         except (KeyError, IndexError, TypeError) as exc:
             # A TypeError (not subscriptable, a key of the wrong type) depends on the type.
-            container = self._value()
+            container = self.unguarded_value()
             if isinstance(exc, KeyError) and isinstance(container, Mapping):
-                self._install(GuardBuilder.DICT_CONTAINS, source)
+                self.install(GuardBuilder.DICT_CONTAINS, source)
             elif isinstance(exc, IndexError) and type(container) in _SIZED_BUILTINS:
-                self._install(GuardBuilder.SEQUENCE_LENGTH)
+                self.install(GuardBuilder.SEQUENCE_LENGTH)
             else:
-                self._install(GuardBuilder.TYPE_MATCH)
+                self.install(GuardBuilder.TYPE_MATCH)
             raise
         return self._child(source)
 
     def keys(self) -> list[Any]:
         """The mapping's keys, in order (installs ``DICT_KEYS_MATCH``)."""
-        value = self._value()
+        value = self.unguarded_value()
         if not isinstance(value, Mapping):
             msg = f"cannot take the keys of {self.source.name}, {describe(value)}: not a mapping"
             raise UntrackableError(msg)
-        self._install(GuardBuilder.DICT_KEYS_MATCH)
+        self.install(GuardBuilder.DICT_KEYS_MATCH)
         with exempt():  # a mapping's __iter__: DICT_KEYS_MATCH runs it again at every check
             return list(value)
 
@@ -459,9 +476,9 @@ class LazyTracker:
 
         For an object used as a key: what is read through it is guarded on this path.
         """
-        self._value()
+        self.unguarded_value()
         source = DictKeySource(self.source, index)
-        self._context.value_of(source)
+        self.context.value_of(source)
         return self._child(source)
 
     def items(self) -> list[tuple[Any, LazyTracker]]:
@@ -470,7 +487,7 @@ class LazyTracker:
 
     def iterate(self) -> Iterator[Any]:
         """Iterate: lazy item trackers of a list or tuple, keys of a dict."""
-        value = self._value()
+        value = self.unguarded_value()
         if isinstance(value, Mapping):
             return iter(self.keys())
         if type(value) in (list, tuple, str, bytes, range):
@@ -483,10 +500,10 @@ class LazyTracker:
 
     def contains(self, key: Hashable) -> bool:
         """``key in value``: ``DICT_CONTAINS`` for a mapping, the constant for built-ins."""
-        container = self._value()
+        container = self.unguarded_value()
         if isinstance(container, Mapping):
             source = GetItemSource(self.source, key)
-            self._install(GuardBuilder.DICT_CONTAINS, source)
+            self.install(GuardBuilder.DICT_CONTAINS, source)
             with exempt():  # a mapping's __contains__: DICT_CONTAINS runs it again
                 return key in container
         if type(container) in _SIZED_BUILTINS:
@@ -501,15 +518,6 @@ class LazyTracker:
         return bind_args(self, args, kwargs)
 
 
-def _lookup(cls: type, name: str) -> Any:
-    """``name`` as the type defines it, read from the MRO's dicts (runs no user code)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
-
-
-_OBJECT_CLASS = object.__dict__["__class__"]
 _PLAIN_INSTANCECHECKS = (
     type.__dict__["__instancecheck__"], abc.ABCMeta.__dict__["__instancecheck__"]
 )
@@ -524,7 +532,7 @@ def _decided_by_type(classinfo: Any) -> bool | None:
         return None if None in answers else all(answers)
     if type(classinfo) is types.UnionType:
         return _decided_by_type(classinfo.__args__)
-    check = _lookup(type(classinfo), "__instancecheck__")
+    check = type_lookup(type(classinfo), "__instancecheck__")
     if issubclass(type(classinfo), type):
         return check in _PLAIN_INSTANCECHECKS
     return False if check is not None else None
@@ -534,22 +542,12 @@ def _has_truth_hook(cls: type) -> bool:
     return any(hasattr(cls, name) for name in ("__bool__", "__len__"))
 
 
-def _is_empty_cell(cell: Any) -> bool:
-    if type(cell) is not types.CellType:
-        return False
-    try:
-        cell.cell_contents  # noqa: B018 - reading is the test
-    except ValueError:
-        return True
-    return False
-
-
 def _free_variable_name(tracker: LazyTracker) -> str | None:
     """The free variable a ``fn.__closure__[i].cell_contents`` tracker stands for."""
     cell = tracker.source.base
     if isinstance(cell, GetItemSource) and isinstance(cell.base, ClosureSource):
         try:
-            code = tracker._context.value_of(cell.base.base).__code__
+            code = tracker.context.value_of(cell.base.base).__code__
             return str(code.co_freevars[cell.index])
         except Exception:
             return None

@@ -1,0 +1,270 @@
+"""Value helpers: how guards display, compare, copy and look into the values they guard.
+
+Every function here reads a value without running user code it does not have
+to, and none of them installs a guard: they are the ground the guard kinds
+(``guards.core.builder``), the trackers and the tracer stand on.
+
+* displaying: :func:`show`;
+* comparing as ``EQUALS_MATCH`` means it: :func:`same_value`, :func:`has_loose_equality`;
+* remembering a value for a later comparison: :func:`snapshot`, :class:`SetSnapshot`,
+  :func:`equality_is_fixed`;
+* looking into types and frames as CPython does: :func:`type_lookup`,
+  :func:`type_defines`, :func:`is_immutable_type`, :func:`class_keys`,
+  :func:`builtins_of`, :func:`cell_is_empty`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+import decimal
+import enum
+import math
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from guards.errors import describe
+
+
+# -- displaying ---------------------------------------------------------------------
+def show(value: Any) -> str:
+    """A short display of ``value`` for explanations; never raises."""
+    cls = type(value)  # not isinstance: that would ask the value's own __class__
+    try:
+        if issubclass(cls, type):
+            module = value.__module__
+            return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
+        if issubclass(cls, types.FunctionType):
+            return f"<function {value.__qualname__}>"
+        if cls is types.CodeType:
+            return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
+        text = repr(value)
+    except Exception as exc:
+        if issubclass(cls, int) and isinstance(exc, ValueError):
+            # Too many digits for str() (sys.set_int_max_str_digits): hex has no limit.
+            digits = hex(value)
+            return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
+        return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# -- comparing -----------------------------------------------------------------------
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _same_float(a: float, b: float) -> bool:
+    """The same float: a NaN matches a NaN, and -0.0 is not 0.0."""
+    if a != a:
+        return b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
+    """Aware datetimes in two time zones can be ``==`` and still print differently."""
+    return bool(
+        a.tzinfo == b.tzinfo and a.fold == b.fold
+        and a.replace(tzinfo=None) == b.replace(tzinfo=None)
+    )
+
+
+#: Value types whose ``==`` forgives differences that the rest of their behaviour
+#: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
+#: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
+#: of one instant in two zones.  Each is compared by its full structure.
+_STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
+    range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
+    decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
+    datetime.datetime: _same_moment,
+    datetime.time: _same_moment,
+}
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """``a == b`` as EQUALS_MATCH means it, down through built-in containers.
+
+    Exact types at every level (``[True]`` is not ``[1]``), floats as
+    :func:`_same_float`, dicts and sets in iteration order (two equal sets can
+    iterate differently, and ``list(s)`` shows it), the value types of
+    :data:`_STRUCTURE` by their full structure; other values by their own ``==``.
+    """
+    t = type(a)
+    if type(b) is SetSnapshot:
+        return t is b.kind and len(a) == len(b.items) and all(map(same_value, a, b.items))
+    if type(b) is not t:
+        return False
+    if t is float:
+        return _same_float(a, b)
+    if t is complex:
+        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
+    if t is list or t is tuple or t is set or t is frozenset:
+        return len(a) == len(b) and all(map(same_value, a, b))
+    if t is dict:
+        return len(a) == len(b) and all(
+            same_value(ka, kb) and same_value(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
+        )
+    structure = _STRUCTURE.get(t)
+    if structure is not None:
+        return structure(a, b)
+    return bool(a == b)
+
+
+def has_loose_equality(cls: type) -> bool:
+    """True for the types whose ``==`` forgives what :func:`same_value` does not: the
+    built-in containers (``[True] == [1]``, ``{8, 16} == {16, 8}``) and the value types
+    compared by their full structure (``range``, ``Decimal``, aware datetimes)."""
+    return cls in _CONTAINERS or cls in _STRUCTURE
+
+
+# -- remembering ---------------------------------------------------------------------
+_IMMUTABLE_SCALARS = (
+    int, float, complex, str, bytes, bool, type(None), type(...), type(NotImplemented),
+    range, types.CodeType,
+)
+
+
+def equality_is_fixed(value: Any) -> bool:
+    """True when what ``==`` compares of ``value`` cannot change after a guard is built on
+    it: a built-in immutable scalar or code object, a class or an enum member (both
+    compared by identity), or a tuple or frozenset of these.  ``EQUALS_MATCH`` keeps such
+    a value as itself (:func:`snapshot`) and counts its comparison as cheap.
+
+    Not :func:`guards.specialization.tracer.is_deep_immutable`, which asks whether
+    *nothing* reachable from a value can change (an enum member with attributes of
+    its own can).
+    """
+    t = type(value)
+    if t in _IMMUTABLE_SCALARS or issubclass(t, (type, enum.Enum)):
+        return True
+    if t in (tuple, frozenset):
+        return all(equality_is_fixed(item) for item in value)
+    return False
+
+
+def snapshot(value: Any) -> Any:
+    """The value an equality check compares against: a private copy of built-in containers.
+
+    A user's list may change after the guard is built; the check must compare
+    against what the list held then.  Only the containers' structure is copied
+    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
+    the objects they hold stay themselves, so an object compared by identity
+    still equals itself.
+    """
+    if equality_is_fixed(value):
+        return value
+    t = type(value)
+    if t is list:
+        return [snapshot(item) for item in value]
+    if t is tuple:
+        return tuple(snapshot(item) for item in value)
+    if t is dict:
+        return {key: snapshot(item) for key, item in value.items()}
+    if t is set or t is frozenset:
+        return SetSnapshot(t, tuple(value))
+    if t is bytearray:
+        return t(value)
+    return value
+
+
+@attrs.frozen(eq=False)
+class SetSnapshot:
+    """A set as an equality check remembers it: its exact type and its items in
+    iteration order.  A copy of a set may iterate in another order than the set
+    (the order depends on its history of inserts and deletes, not only on its items).
+
+    ``==`` with a set is the set's own ``==`` (members only); :func:`same_value`
+    compares the order too.
+    """
+
+    kind: type
+    items: tuple[Any, ...]
+    members: frozenset[Any] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.items))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is self.kind and other == self.members
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if not self.items:
+            return f"{self.kind.__name__}()"
+        body = "{" + ", ".join(map(repr, self.items)) + "}"
+        return body if self.kind is set else f"{self.kind.__name__}({body})"
+
+
+# -- types, namespaces, cells, as CPython sees them ----------------------------------------
+_MRO = type.__dict__["__mro__"]
+_TYPE_DICT = type.__dict__["__dict__"]
+
+
+def type_lookup(cls: type, name: str, default: Any = None) -> Any:
+    """``name`` as the type ``cls`` defines it: from the ``__dict__`` of the first class of
+    its MRO that has it (CPython's ``_PyType_Lookup``, what the interpreter calls for a
+    special method), else ``default``.
+
+    Runs no user code: no descriptor, and no metaclass hook (the MRO and the
+    dicts are read through ``type``'s own descriptors).
+    """
+    for klass in _MRO.__get__(cls):
+        namespace = _TYPE_DICT.__get__(klass)
+        if name in namespace:
+            return namespace[name]
+    return default
+
+
+#: ``object``'s own ``__class__`` descriptor: a class whose lookup finds it reports
+#: its true type through ``__class__`` (any other may lie, or run user code).
+OBJECT_CLASS = object.__dict__["__class__"]
+_ABSENT = object()
+
+
+def type_defines(cls: type, name: str) -> bool:
+    """Some class of ``cls``'s MRO has ``name`` in its ``__dict__`` (even as ``None``)."""
+    return type_lookup(cls, name, _ABSENT) is not _ABSENT
+
+
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE
+
+
+def is_immutable_type(cls: type) -> bool:
+    """``cls`` is a C type (static, or made from a spec): its ``__dict__`` cannot change,
+    and C code names it by module and name (``collections.deque``)."""
+    return bool(cls.__flags__ & _IMMUTABLE_TYPE)
+
+
+#: Keys that libraries add to a class ``__dict__`` as caches, which no guard should see.
+_CLASS_CACHE_KEYS = frozenset({"__slotnames__"})
+
+
+def class_keys(mapping: Mapping[Any, Any]) -> list[Any]:
+    """The keys of a class ``__dict__`` that its behaviour depends on, in order."""
+    return [key for key in mapping if key not in _CLASS_CACHE_KEYS]
+
+
+def builtins_of(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The builtins a function defined in the globals ``namespace`` reads, as CPython
+    finds them: ``namespace['__builtins__']`` (a module's dict, or a dict), else
+    the ``builtins`` module's."""
+    found = namespace.get("__builtins__", builtins)
+    if type(found) is types.ModuleType:
+        return found.__dict__
+    if not isinstance(found, Mapping):
+        return builtins.__dict__
+    return found
+
+
+def cell_is_empty(cell: Any) -> bool:
+    """True for an empty closure cell; raises TypeError for anything that is not a cell."""
+    if type(cell) is not types.CellType:
+        msg = f"expected a closure cell, got {describe(cell)}"
+        raise TypeError(msg)
+    try:
+        cell.cell_contents  # noqa: B018 - reading is the test
+    except ValueError:
+        return True
+    return False
