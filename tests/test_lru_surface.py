@@ -125,7 +125,9 @@ def test_uncached_runs_are_misses_so_hits_and_misses_add_up_to_the_calls(
 
 def test_calls_that_skip_the_lookup_are_misses_too(quiet_recompiles: None) -> None:
     """In a disabled region the cache is not even looked at; cache_info still counts the call."""
-    double = guards.specialize(lambda x: 2 * x)
+    @guards.specialize
+    def double(x: int) -> int:
+        return 2 * x
 
     @guards.disable
     def outside(x: int) -> int:
