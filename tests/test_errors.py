@@ -316,6 +316,7 @@ RECORDS_AND_EXCEPTIONS = {
     "UntrackedCallError",
     "current_tracing",  # takes no arguments
     "SpecializedFunction", "SpecializedMethod",  # protocols for type checkers, never called
+    "CacheParameters",  # a TypedDict: a plain dict at run time, checks nothing
 }
 
 #: Sources' constructors are table-tested in tests/test_sources.py.

@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         config as config,
     )
     from guards.specialization.decorator import (
+        CacheParameters as CacheParameters,
         SpecializedFunction as SpecializedFunction,
         SpecializedMethod as SpecializedMethod,
         specialize as specialize,
@@ -151,6 +152,7 @@ _EXPORTS: dict[str, str] = {
     'WeakRefCallSource': 'guards.core.sources',
     'StaleHitError': 'guards.errors',
     'specialize': 'guards.specialization.decorator',
+    'CacheParameters': 'guards.specialization.decorator',
     'SpecializedFunction': 'guards.specialization.decorator',
     'SpecializedMethod': 'guards.specialization.decorator',
     'UntrackedCallError': 'guards.errors',

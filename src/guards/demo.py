@@ -1,18 +1,25 @@
 """``python -m guards demo``: guards on a function with a closure, a default and a config.
 
+It prints a short glossary, then two parts: guards written by hand and their
+compiled check, and ``@specialize`` on a query planner.  Each part shows the
+source of the functions it runs before their results.  The generated check is
+shown by its first block; ``--show-code`` (``run(show_code=True)``) prints all
+of it.
+
 This module plays the part of user code: the guards it makes record its lines
 as their provenance, as they would record yours.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Callable, Iterator
+import inspect
+import textwrap
+from collections.abc import Callable
 from typing import Any
 
-from guards.checks.compiled import compile_guards
+from guards.checks.compiled import CheckFunction, compile_guards
 from guards.core.builder import GuardBuilder
+from guards.core.guard import Guard
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -20,12 +27,56 @@ from guards.core.sources import (
     GetItemSource,
     LocalSource,
 )
-from guards.logs import recompiles_log
 from guards.specialization.decorator import SpecializedFunction, specialize
 
 _GUARDS_USER_CODE = True  # provenance: treat this module's lines as the user's
 
+GLOSSARY = """\
+guards: may a result computed before be reused for new inputs, and if not, why?
 
+Words used below:
+  L       the call's local variables as the function sees them: its arguments
+          (defaults applied) and its closure variables, like frame.f_locals
+  G       the function's module globals
+  source  an access path to one value, written as code: L['cfg'].mode
+  guard   a condition on the value at one source, of a kind: EQUALS_MATCH (same
+          type and equal), TYPE_MATCH (exact type), CLOSURE_MATCH (same def)...
+  check   the one generated Python function that tests all the guards of a
+          result at once, True when every guard holds (a guard may need more
+          than one test: CLOSURE_MATCH tests the type, then the code object)"""
+
+
+def run(out: Callable[[str], None] = print, *, show_code: bool = False) -> None:
+    """The glossary, then both parts: guards by hand, then ``@specialize``.
+
+    ``out`` receives the text one chunk (one or more lines) at a time;
+    ``show_code`` prints the whole generated check instead of its first block.
+    """
+    out(GLOSSARY)
+    _heading(out, "1. Guards by hand: sources, a compiled check, a failure explained")
+    run_guards(out, show_code=show_code)
+    _heading(out, "2. @guards.specialize: results reused while what they read holds")
+    run_specialize(out)
+
+
+def _heading(out: Callable[[str], None], title: str) -> None:
+    out("")
+    out(f"=== {title} ".ljust(78, "="))
+
+
+def _show_source(out: Callable[[str], None], *objects: Any) -> None:
+    """Print each object's source, indented, as the reader would find it in this file."""
+    for i, obj in enumerate(objects):
+        if i:
+            out("")
+        try:
+            text = inspect.getsource(obj)
+        except (OSError, TypeError):  # no source files (a frozen or zipped install)
+            text = f"{obj.__qualname__}: source not available\n"
+        out(textwrap.indent(text.rstrip("\n"), "    "))
+
+
+# -- part 1: guards by hand ----------------------------------------------------------------
 class Config:
     """A plain config object, the kind of input lru_cache cannot key on."""
 
@@ -43,55 +94,68 @@ def make_kernel(scale: int) -> Callable[..., str]:
     return kernel
 
 
-def _cell(fn: LocalSource, index: int) -> AttrSource:
-    return AttrSource(GetItemSource(ClosureSource(fn), index), "cell_contents")
+def kernel_guards() -> list[Guard]:
+    """What ``kernel(cfg)`` reads, as guards: a tracer would install these."""
+    kernel, cfg = LocalSource("kernel"), LocalSource("cfg")
+    scale = AttrSource(GetItemSource(ClosureSource(kernel), 0), "cell_contents")
+    return [
+        kernel.make_guard(GuardBuilder.CLOSURE_MATCH),  # the same def (its code)
+        scale.make_guard(GuardBuilder.EQUALS_MATCH),  # the closure variable
+        DefaultsSource(kernel, 0).make_guard(GuardBuilder.CONSTANT_MATCH),  # width's default
+        cfg.make_guard(GuardBuilder.TYPE_MATCH),
+        AttrSource(cfg, "mode").make_guard(GuardBuilder.EQUALS_MATCH),
+        AttrSource(cfg, "unroll").make_guard(GuardBuilder.EQUALS_MATCH),
+    ]
 
 
-def run(out: Callable[[str], None] = print) -> None:
-    """Both halves of the demo: guards by hand, then ``@specialize``."""
-    out("#" * 72)
-    out("# 1. Guards by hand: sources, a compiled check, a failure explained")
-    out("#" * 72)
-    run_guards(out)
-    out("")
-    out("#" * 72)
-    out("# 2. @guards.specialize: results reused while what they read holds")
-    out("#" * 72)
-    run_specialize(out)
-
-
-def run_guards(out: Callable[[str], None] = print) -> None:
+def run_guards(out: Callable[[str], None] = print, *, show_code: bool = False) -> None:
     """Build, show, pass and fail a guard set, printing each step."""
+    _show_source(out, make_kernel, kernel_guards)
     kernel = make_kernel(scale=3)
     cfg = Config(mode="fast", unroll=2)
     f_locals: dict[str, Any] = {"kernel": kernel, "cfg": cfg}
+    out("")
+    out('kernel, cfg = make_kernel(scale=3), Config(mode="fast", unroll=2)')
+    out(f"kernel(cfg) -> {kernel(cfg)}")
 
-    fn = LocalSource("kernel")
-    config = LocalSource("cfg")
-    guard_list = [
-        fn.make_guard(GuardBuilder.CLOSURE_MATCH),
-        _cell(fn, 0).make_guard(GuardBuilder.EQUALS_MATCH),
-        DefaultsSource(fn, 0).make_guard(GuardBuilder.CONSTANT_MATCH),
-        config.make_guard(GuardBuilder.TYPE_MATCH),
-        AttrSource(config, "mode").make_guard(GuardBuilder.EQUALS_MATCH),
-        AttrSource(config, "unroll").make_guard(GuardBuilder.EQUALS_MATCH),
-    ]
-    out(f"result: {kernel(cfg)}")
-    check = compile_guards(guard_list, f_locals)
-    out("\n== the guards, grouped by access path ==")
-    out(str(check))
-    out("\n== the generated check ==")
-    out(check.code)
-    out(f"check on the same values: {check.check(f_locals)}")
+    check = compile_guards(kernel_guards(), f_locals)
+    out(f"\n== the {len(check.guards)} guards, grouped by access path, "
+        "with L = {'kernel': kernel, 'cfg': cfg} ==")
+    out("\n".join(str(check).splitlines()[1:]))
+    _show_check_code(out, check, show_code)
 
     fresh = make_kernel(scale=3)
-    out(f"check with a fresh closure of the same def: {check.check(dict(f_locals, kernel=fresh))}")
-
     changed = make_kernel(scale=5)
     new_locals = dict(f_locals, kernel=changed)
-    out(f"check after the closure cell 'scale' changed to 5: {check.check(new_locals)}")
-    out("\n== why ==")
-    out(str(check.check_verbose(new_locals)))
+    same, fresh_passes = check.check(f_locals), check.check(dict(f_locals, kernel=fresh))
+    out("")
+    out(f"check(L)                                  -> {same}")
+    out(f"check(L with kernel=make_kernel(scale=3)) -> {fresh_passes}  (a new closure, same def)")
+    out(f"check(L with kernel=make_kernel(scale=5)) -> {check.check(new_locals)}")
+    out("check_verbose(L with kernel=make_kernel(scale=5)) says why:")
+    out(textwrap.indent(str(check.check_verbose(new_locals)), "  "))
+
+
+def _show_check_code(out: Callable[[str], None], check: CheckFunction, show_code: bool) -> None:
+    """The generated check: all of it, or its first guard's block and how to see the rest."""
+    lines = check.code.splitlines()
+    if show_code:
+        out(f"\n== the check: the generated function ({len(lines)} lines) ==")
+        out(check.code.rstrip("\n"))
+        return
+    shown = _first_block(lines)
+    out(f"\n== the check: the generated function, its first of {len(lines)} lines ==")
+    out("\n".join(shown))
+    out("        ... a block like this per test: `python -m guards demo --show-code` shows all")
+    out("(the _k names hold the expected values: bound to the function, never pasted as text)")
+
+
+def _first_block(lines: list[str]) -> list[str]:
+    """The lines up to the first failed-check ``return False``: the header and one check."""
+    for end, line in enumerate(lines, 1):
+        if line.strip() == "return False":
+            return lines[:end]
+    return lines[:8]
 
 
 # -- part 2: specialize ------------------------------------------------------------------
@@ -126,45 +190,30 @@ def make_planner(dialect: str) -> SpecializedFunction[..., str]:
 
 def run_specialize(out: Callable[[str], None] = print) -> None:
     """Call a specialized planner with changing inputs; show hits, a miss and why."""
+    out(f"    JOIN_STYLE = {JOIN_STYLE!r}\n")
+    _show_source(out, make_planner)
     plan = make_planner("postgres")
     query = Query("orders", {"status": "open", "region": "eu"})
-
-    out(f"plan(query)            -> {plan(query)}")
-    out(f"  {plan.cache.info()}")
+    out("")
+    out('plan = make_planner("postgres")')
+    out('query = Query("orders", {"status": "open", "region": "eu"})')
+    out(f"plan(query) -> {plan(query)}")
+    out(f"  {plan.cache_info()}  (a miss: plan ran)")
     query.comment = "the planner never reads this"
-    out(f"plan(query) [comment]  -> {plan(query)}")
-    out(f"  {plan.cache.info()}  (a hit: nothing it read changed)")
+    out(f"query.comment = {query.comment!r}")
+    out(f"plan(query) -> {plan(query)}")
+    out(f"  {plan.cache_info()}  (a hit: nothing it read changed)")
 
-    out("\n== the guards stored with the entry ==")
+    out("\n== the guards stored with the result: what plan(query) read ==")
     entry = plan.cache.entries[0]
     out("\n".join(str(entry.check).splitlines()[1:]))
 
     changed = Query("orders", {"status": "closed", "region": "eu"})
-    out("\n== why plan(changed) misses, before calling it ==")
-    out(str(plan.explain(changed)))
-    out("\n== what the guards.recompiles logger says when it builds the new entry ==")
-    with _logged_to(out):
-        result = plan(changed)
-    out(f"\nplan(changed)          -> {result}")
-    out(f"plan(query)            -> {plan(query)}")
-    out(f"  {plan.cache.info()}")
-
-
-@contextlib.contextmanager
-def _logged_to(out: Callable[[str], None]) -> Iterator[None]:
-    """Show what guards.recompiles logs (at INFO) through ``out`` for a while."""
-
-    class Handler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            out(self.format(record))
-
-    handler = Handler()
-    handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
-    level = recompiles_log.level
-    recompiles_log.addHandler(handler)
-    recompiles_log.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        recompiles_log.removeHandler(handler)
-        recompiles_log.setLevel(level)
+    out("")
+    out('changed = Query("orders", {"status": "closed", "region": "eu"})')
+    out("plan.explain(changed), before calling it:")
+    out(textwrap.indent(str(plan.explain(changed)), "  "))
+    out(f"plan(changed) -> {plan(changed)}")
+    out("  (logged too: GUARDS_LOGS=recompiles python -m guards demo prints why on stderr)")
+    out(f"plan(query) -> {plan(query)}")
+    out(f"  {plan.cache_info()}  (two results stored; the first one hit again)")

@@ -10,6 +10,7 @@ time too.  No ``type: ignore`` is needed anywhere else.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import assert_type
 
@@ -71,6 +72,18 @@ def use_functions() -> None:
     typed: guards.SpecializedFunction[..., str] = label
     assert plain(prices) == total(prices) and typed("x") == "x"
 
+    # functools.lru_cache's surface, with typeshed's own types.
+    lru_info = total.cache_info()
+    assert_type(lru_info, functools._CacheInfo)
+    assert (lru_info.hits, lru_info.maxsize, lru_info.currsize) == (info.hits + 2, 8, 2)
+    parameters = label.cache_parameters()
+    assert_type(parameters, guards.CacheParameters)
+    assert_type(parameters["maxsize"], int)
+    assert_type(parameters["typed"], bool)
+    assert functools.lru_cache(**parameters)(len)("ab") == 2
+    assert_type(total.cache_clear(), None)
+    assert total.cache_info() == (0, 0, 8, 0)
+
 
 def use_methods() -> None:
     cart = Cart([10.0, 20.0])
@@ -91,6 +104,12 @@ def use_methods() -> None:
     assert_type(Cart.show.__self__, type[Cart])
     assert_type(Cart.show.explain(Cart, 3.0), guards.MissExplanation)
     assert Cart.show.cache.info().hits == 1
+    # lru_cache's surface through a bound method: the method's one cache, no instance passed.
+    assert_type(cart.total.cache_info(), functools._CacheInfo)
+    assert cart.total.cache_info() == Cart.total.cache_info()
+    assert_type(Cart.show.cache_parameters(), guards.CacheParameters)
+    assert_type(cart.total.cache_clear(), None)
+    assert Cart.total.cache_info().currsize == 0
 
 
 def wrong_calls() -> None:
@@ -100,6 +119,9 @@ def wrong_calls() -> None:
     label(3)  # type: ignore[arg-type]
     total.explain("10")  # type: ignore[arg-type]
     assert total.cache.info().hitz  # type: ignore[attr-defined]
+    assert total.cache_info().entries  # type: ignore[attr-defined]  # lru_cache's fields
+    total.cache_parameters()["on_limit"]  # type: ignore[typeddict-item]
+    total.cache_clear(True)  # type: ignore[call-arg]
     cart = Cart([1.0])
     cart.total("0.1")  # type: ignore[arg-type]
     cart.total.explain(0.3)  # type: ignore[arg-type]

@@ -170,6 +170,7 @@ class GuardedCache:
         self._clock = itertools.count(1)
         self._misses = itertools.count()
         self._uncached = itertools.count()
+        self._bypassed = itertools.count()
         self._evictions = 0
         self._retired_hits = 0
         self._index: EntryIndex | None = None
@@ -271,9 +272,22 @@ class GuardedCache:
             self._changed()
         return entry
 
-    def note_uncached(self) -> None:
-        """Count a call that ran without caching (used by :func:`guards.specialize`)."""
+    def note_uncached(self, *, looked_up: bool = True) -> None:
+        """Count a call that ran without caching (used by :func:`guards.specialize`).
+
+        ``looked_up=False`` says the call did not look in the cache either (it
+        ran in a ``guards.disable`` region, or after its function's ``__code__``
+        was replaced): it is no miss of this cache, and :attr:`bypassed` counts it.
+        """
         next(self._uncached)
+        if not looked_up:
+            next(self._bypassed)
+
+    @property
+    def bypassed(self) -> int:
+        """Calls noted as run without a lookup (``note_uncached(looked_up=False)``)
+        since the cache was made or last cleared."""
+        return counter_value(self._bypassed)
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever entries are added, evicted or cleared."""
@@ -320,6 +334,7 @@ class GuardedCache:
             self._entries.clear()
             self._misses = itertools.count()
             self._uncached = itertools.count()
+            self._bypassed = itertools.count()
             self._evictions = self._retired_hits = 0
             self._changed()
 

@@ -22,7 +22,7 @@ import logging
 import threading
 import types
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.core.signatures import call_with, parameters
@@ -137,7 +137,7 @@ class Specialized:
         """Answer one call whose frame locals are ``f_locals``."""
         f_globals = self.function.__globals__
         if in_disabled_region():
-            self._count_uncached((_IN_DISABLED,))
+            self._count_uncached((_IN_DISABLED,), looked_up=False)
             return self._call_plain(f_locals)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
@@ -157,7 +157,7 @@ class Specialized:
         code; they serve again if it is put back.
         """
         self._count_uncached((f"the __code__ of {self.function.__qualname__} was replaced "
-                              "after @specialize",))
+                              "after @specialize",), looked_up=False)
         return call(*args)
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
@@ -212,8 +212,8 @@ class Specialized:
             return None
         return cache.explain(f_locals, f_globals)
 
-    def _count_uncached(self, reasons: tuple[str, ...]) -> None:
-        self.cache.note_uncached()
+    def _count_uncached(self, reasons: tuple[str, ...], *, looked_up: bool = True) -> None:
+        self.cache.note_uncached(looked_up=looked_up)
         counts = self.uncached_reasons
         for reason in reasons:
             if reason not in counts and len(counts) >= MAX_REASONS:
@@ -262,6 +262,42 @@ class Specialized:
         """Why a call with these frame locals would miss."""
         return self.cache.explain(f_locals, self.function.__globals__)
 
+    # -- functools.lru_cache's surface ------------------------------------------------
+    def cache_info(self) -> functools._CacheInfo:
+        """``functools.lru_cache``'s statistics: ``CacheInfo(hits, misses, maxsize, currsize)``.
+
+        The same named tuple type as ``lru_cache``'s.  ``hits`` are calls
+        answered from the cache; ``misses`` every other call, as ``lru_cache``
+        counts a call that ran the function: lookups that found no entry (the
+        call then stored an entry, or ran uncached) and calls that skipped the
+        lookup (see :attr:`GuardedCache.bypassed`), so ``hits + misses`` is the
+        number of calls since the last clear.  ``maxsize`` is ``max_entries``
+        and ``currsize`` the number of entries.
+        """
+        cache = self.cache
+        info = cache.info()
+        misses = info.misses + cache.bypassed
+        return functools._CacheInfo(info.hits, misses, info.max_entries, info.entries)
+
+    def cache_clear(self) -> None:
+        """``functools.lru_cache``'s ``cache_clear()``: :meth:`GuardedCache.clear`.
+
+        Drops every entry and resets the statistics; the next call misses.
+        ``uncached_reasons`` are kept: they say why runs could not be cached,
+        which a clear does not change.
+        """
+        self.cache.clear()
+
+    def cache_parameters(self) -> CacheParameters:
+        """``functools.lru_cache``'s ``cache_parameters()``, a new dict each time.
+
+        ``{"maxsize": max_entries, "typed": True}``: exactly ``lru_cache``'s
+        keys, so ``functools.lru_cache(**f.cache_parameters())`` works.
+        ``typed`` is True because a value the function read matches only a value
+        of the same exact type (``f(3)`` and ``f(3.0)`` never share an entry).
+        """
+        return {"maxsize": self.cache.max_entries, "typed": True}
+
 
 #: At most this many distinct reasons are kept (and logged) per function: a reason
 #: can hold an exception's message, which may differ at every call.
@@ -303,6 +339,18 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 # -- the wrapper's type ---------------------------------------------------------------------
+class CacheParameters(TypedDict):
+    """What ``cache_parameters()`` returns: ``functools.lru_cache``'s keys, no others.
+
+    ``maxsize`` is the cache's ``max_entries``; ``typed`` is always True
+    (values read are matched with their exact type).  Type checkers accept it
+    where typeshed's ``functools._CacheParameters`` is expected.
+    """
+
+    maxsize: int
+    typed: bool
+
+
 class SpecializedFunction(Protocol[P, R_co]):
     """What ``@specialize`` returns: the function, with its cache and explanations.
 
@@ -319,6 +367,9 @@ class SpecializedFunction(Protocol[P, R_co]):
       a call with these arguments would miss, without calling ``f``.
     - ``f.specialized``: the per-function state (``uncached_reasons``).
     - ``f.__wrapped__``: the undecorated function.
+    - ``f.cache_info()``, ``f.cache_clear()``, ``f.cache_parameters()``:
+      ``functools.lru_cache``'s surface, so code written for an ``lru_cache``
+      function keeps working (see :meth:`Specialized.cache_info`).
 
     In a class it binds as a function does: ``obj.f`` for a method, and
     ``Cls.f`` for a ``@classmethod`` stacked above ``@specialize``, are a
@@ -345,6 +396,18 @@ class SpecializedFunction(Protocol[P, R_co]):
 
     def explain(self, *args: P.args, **kwargs: P.kwargs) -> MissExplanation:
         """Why a call with these arguments would miss (every entry's failing guards)."""
+        ...
+
+    def cache_info(self) -> functools._CacheInfo:
+        """``lru_cache``'s ``CacheInfo(hits, misses, maxsize, currsize)``; a non-hit is a miss."""
+        ...
+
+    def cache_clear(self) -> None:
+        """Drop every entry and reset the statistics, as ``lru_cache``'s does."""
+        ...
+
+    def cache_parameters(self) -> CacheParameters:
+        """``{"maxsize": max_entries, "typed": True}``, ``lru_cache``'s keys."""
         ...
 
     # Bound as a function binds (typeshed's _lru_cache_wrapper has one loose __get__;
@@ -413,6 +476,18 @@ class SpecializedMethod(Protocol[S, P, R_co]):
         """Why ``instance.f(*args, **kwargs)`` would miss; pass the instance (or class) too."""
         ...
 
+    def cache_info(self) -> functools._CacheInfo:
+        """The method's one cache's statistics, as ``lru_cache``'s ``cache_info()``."""
+        ...
+
+    def cache_clear(self) -> None:
+        """Drop every entry of the method's cache (for every instance)."""
+        ...
+
+    def cache_parameters(self) -> CacheParameters:
+        """``{"maxsize": max_entries, "typed": True}``, ``lru_cache``'s keys."""
+        ...
+
 
 # -- the wrapper --------------------------------------------------------------------------
 @overload
@@ -456,9 +531,10 @@ def specialize(
 
     Used bare (``@specialize``) or with the function (``specialize(f, ...)``)
     it returns the wrapper, a :class:`~guards.SpecializedFunction` with
-    ``.cache`` (the ``GuardedCache``), ``.explain(*args, **kwargs)`` and
-    ``.specialized``, keeping the function's name, docstring, signature and
-    ``__wrapped__``; with options only (``@specialize(max_entries=2)``) it
+    ``.cache`` (the ``GuardedCache``), ``.explain(*args, **kwargs)``,
+    ``.specialized`` and ``functools.lru_cache``'s ``cache_info()``,
+    ``cache_clear()`` and ``cache_parameters()``, keeping the function's name,
+    docstring, signature and ``__wrapped__``; with options only (``@specialize(max_entries=2)``) it
     returns the decorator that makes one.
     """
     if strict is not None and type(strict) is not bool:
@@ -501,4 +577,7 @@ def specialize(
         return state.explain(frame_locals(*args, **kwargs))
 
     wrapper.explain = explain  # type: ignore[attr-defined]
+    wrapper.cache_info = state.cache_info  # type: ignore[attr-defined]
+    wrapper.cache_clear = state.cache_clear  # type: ignore[attr-defined]
+    wrapper.cache_parameters = state.cache_parameters  # type: ignore[attr-defined]
     return wrapper
