@@ -87,6 +87,8 @@ if TYPE_CHECKING:
         SpecializedMethod as SpecializedMethod,
         specialize as specialize,
     )
+    from guards.specialization.history import MissRecord as MissRecord
+    from guards.specialization.report import report as report
     from guards.tracking.binding import (
         BoundCall as BoundCall,
         bind_args as bind_args,
@@ -153,6 +155,8 @@ _EXPORTS: dict[str, str] = {
     'specialize': 'guards.specialization.decorator',
     'SpecializedFunction': 'guards.specialization.decorator',
     'SpecializedMethod': 'guards.specialization.decorator',
+    'MissRecord': 'guards.specialization.history',
+    'report': 'guards.specialization.report',
     'UntrackedCallError': 'guards.errors',
     'NoTracingContextError': 'guards.errors',
     'TracingContext': 'guards.tracking.lazy',
