@@ -304,13 +304,19 @@ CASES: list[Case] = [
     ("disable recursive", lambda: disable(plain, recursive="no"), GuardsTypeError,  # type: ignore[call-overload]
      ["recursive", "'no'", "str"]),
     ("constant fn", lambda: constant("pure"), GuardsTypeError, ["fn", "'pure'", "str"]),  # type: ignore[type-var]
+    ("Config record_misses", lambda: Config(record_misses=1), GuardsTypeError,  # type: ignore[arg-type]
+     ["record_misses", "1", "int"]),
+    ("report functions", lambda: guards.report(plain, path=None), GuardsTypeError,
+     ["functions[0]", "plain", "function"]),
+    ("report path", lambda: guards.report(specialize(plain), path=3), GuardsTypeError,  # type: ignore[call-overload]
+     ["path", "3", "int"]),
 ]
 
 #: Public callables that are records or exceptions: the library makes them (or users
 #: raise them); they take any message, like built-in exceptions, or are plain data.
 RECORDS_AND_EXCEPTIONS = {
     "BoundCall", "CacheEntry", "CacheInfo", "Check", "CheckResult", "EntryFailure",
-    "GuardFailure", "GuardSource", "MissExplanation", "Provenance", "Unreadable",
+    "GuardFailure", "GuardSource", "MissExplanation", "MissRecord", "Provenance", "Unreadable",
     "CacheLimitError", "EmptyCellError", "GuardBuildError", "GuardsError", "GuardsTypeError",
     "GuardsValueError", "NoTracingContextError", "StaleHitError", "UntrackableError",
     "UntrackedCallError",

@@ -37,6 +37,8 @@ DELIBERATE_LOCAL_IMPORTS: dict[tuple[str, str], str] = {
     ("guards.tracking.lazy", "guards.tracking.binding"):
         "LazyTracker.bind: binding a call is built on trackers, not the reverse",
     ("guards.__main__", "guards.demo"): "the demo loads only when asked for",
+    ("guards.__main__", "guards.specialization.report"):
+        "the report command loads the specialize machinery only when asked for",
     ("guards", "guards.logs"): "GUARDS_LOGS is read at import; logs load only when it is set",
 }
 

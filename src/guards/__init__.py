@@ -88,6 +88,8 @@ if TYPE_CHECKING:
         SpecializedMethod as SpecializedMethod,
         specialize as specialize,
     )
+    from guards.specialization.history import MissRecord as MissRecord
+    from guards.specialization.report import report as report
     from guards.tracking.binding import (
         BoundCall as BoundCall,
         bind_args as bind_args,
@@ -155,6 +157,8 @@ _EXPORTS: dict[str, str] = {
     'CacheParameters': 'guards.specialization.decorator',
     'SpecializedFunction': 'guards.specialization.decorator',
     'SpecializedMethod': 'guards.specialization.decorator',
+    'MissRecord': 'guards.specialization.history',
+    'report': 'guards.specialization.report',
     'UntrackedCallError': 'guards.errors',
     'NoTracingContextError': 'guards.errors',
     'TracingContext': 'guards.tracking.lazy',

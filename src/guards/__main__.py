@@ -1,4 +1,4 @@
-"""Command line: ``python -m guards demo``."""
+"""Command line: ``python -m guards demo`` and ``python -m guards report SCRIPT``."""
 
 from __future__ import annotations
 
@@ -20,11 +20,29 @@ def main(argv: list[str] | None = None) -> int:
         "--show-code", action="store_true",
         help="print the whole generated check, not only its first block",
     )
+    report = commands.add_parser(
+        "report",
+        help="run a script, then write an HTML report of its specialized functions",
+        description="Run a Python script (or module) with every miss of its specialized "
+        "functions explained, then write one HTML page with each function's entries, guards, "
+        "hits, misses and uncached calls.",
+    )
+    report.add_argument("-o", "--output", default="guards-report.html",
+                        help="where to write the report (default: guards-report.html)")
+    report.add_argument("--function", action="append", default=[], metavar="NAME",
+                        help="report only this function: its name, qualified name or "
+                        "module:qualname (repeat for more); default: every one called")
+    report.add_argument("script", help="the script to run, or a module name as for python -m")
+    report.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from guards import demo
 
         demo.run(show_code=args.show_code)
+    elif args.command == "report":
+        from guards.specialization.report import report_script
+
+        return report_script(args.script, args.args, args.output, args.function)
     return 0
 
 

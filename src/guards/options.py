@@ -66,6 +66,10 @@ class Config:
     )
     #: Warn on the ``guards.recompiles`` logger when a call runs uncached.
     warn_uncached: bool = attrs.field(default=True, validator=_bool_option)
+    #: Explain every miss of a specialized function and keep the explanation in its
+    #: ``specialized.miss_history`` (for reports).  Off by default: explaining walks
+    #: every entry's paths again, which can run the inputs' properties.
+    record_misses: bool = attrs.field(default=False, validator=_bool_option)
 
     _lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False, eq=False)
 

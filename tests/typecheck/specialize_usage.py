@@ -11,6 +11,8 @@ time too.  No ``type: ignore`` is needed anywhere else.
 from __future__ import annotations
 
 import functools
+import pathlib
+import tempfile
 from collections.abc import Callable
 from typing import assert_type
 
@@ -66,6 +68,12 @@ def use_functions() -> None:
     assert_type(total.__wrapped__(prices), float)
     assert_type(total.specialized.uncached_reasons, dict[str, int])
     assert total.__name__ == "total"
+    assert_type(total.specialized.miss_history[-1], guards.MissRecord)
+    assert_type(total.specialized.report(), str)
+    assert_type(guards.report(total, label), str)
+    with tempfile.TemporaryDirectory() as folder:
+        assert_type(total.specialized.report(pathlib.Path(folder) / "t.html"), pathlib.Path)
+        assert_type(guards.report(total, path=f"{folder}/t.html"), pathlib.Path)
 
     # A specialized function is still a function of its own parameters.
     plain: Callable[[list[float]], float] = total
@@ -128,6 +136,7 @@ def wrong_calls() -> None:
     Cart.rounded("2")  # type: ignore[arg-type]
     Cart.show(Cart, 2.0)  # type: ignore[call-arg, arg-type]
     guards.specialize(max_entries="8")  # type: ignore[call-overload]
+    total.specialized.report(3)  # type: ignore[call-overload]
 
 
 if __name__ == "__main__":

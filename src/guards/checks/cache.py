@@ -83,13 +83,16 @@ class CacheEntry:
     """One cached value, the check that guards it, and where and when it was made.
 
     ``hits`` counts the lookups it answered; ``last_used`` is a stamp of the
-    cache's clock (higher is more recent).
+    cache's clock (higher is more recent); ``number`` names the entry for good:
+    the cache's first entry is 1, the next 2, and numbers are never reused,
+    not even after ``clear()`` (0 for an entry made outside a cache).
     """
 
     check: CheckFunction
     value: Any
     created: float = attrs.field(factory=time.time)
     provenance: Provenance | None = None
+    number: int = 0
     last_used: int = 0
     #: Counted with next(): atomic, and one call on specialize's generated fast path.
     hit_counter: itertools.count[int] = attrs.field(factory=itertools.count, repr=False)
@@ -173,6 +176,7 @@ class GuardedCache:
         self._bypassed = itertools.count()
         self._evictions = 0
         self._retired_hits = 0
+        self._numbers = itertools.count(1)  # CacheEntry.number; clear() does not reset it
         self._index: EntryIndex | None = None
         self._listeners: list[Callable[[], None]] = []
 
@@ -268,6 +272,7 @@ class GuardedCache:
                 self._retired_hits += oldest.hits
                 self._evictions += 1
             entry.last_used = next(self._clock)
+            entry.number = next(self._numbers)
             self._entries.insert(0, entry)
             self._changed()
         return entry

@@ -15,19 +15,27 @@ could not be tracked returns its result without caching it, and says why.
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import inspect
+import itertools
 import logging
+import os
+import pathlib
 import threading
+import time
 import types
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeVar, overload
 
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
+from guards.checks.compiled import CheckFunction
+from guards.core.guard import capture_provenance
 from guards.core.signatures import call_with, parameters
 from guards.core.values import same_value, show
 from guards.errors import (
+    CacheLimitError,
     GuardsError,
     GuardsTypeError,
     StaleHitError,
@@ -39,7 +47,14 @@ from guards.events import note_miss
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import check_verify_share, config
+from guards.specialization import report as reports
 from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
+from guards.specialization.history import (
+    RECORDED_MISSES,
+    MissOutcome,
+    MissRecord,
+    record_explanation,
+)
 from guards.specialization.tracer import (
     TraceOutcome,
     is_deep_immutable,
@@ -129,8 +144,14 @@ class Specialized:
         self.verify = verify
         self._sample = VerifySampler()
         self.uncached_reasons: dict[str, int] = {}
+        #: The last misses, oldest first (``guards.specialization.history``).
+        self.miss_history: collections.deque[MissRecord] = collections.deque(
+            maxlen=RECORDED_MISSES
+        )
+        self._miss_numbers = itertools.count(1)
         self._miss_lock = threading.RLock()
         self._warned: set[str] = set()
+        reports.register(self)
 
     # -- calls ----------------------------------------------------------------------
     def dispatch(self, f_locals: dict[str, Any]) -> Any:
@@ -169,8 +190,11 @@ class Specialized:
             # Another thread may have built the entry while this one waited.
             for entry in self.cache.entries:
                 if entry.check.check(f_locals, f_globals):
+                    self._record_miss(None, "found", entry=entry.number)
                     return entry.value.get()
+            # The cache may be empty: then the miss needs no explaining to be recorded.
             explanation = self._miss_explanation(f_locals, f_globals)
+            why = explanation if explanation is not None or len(self.cache) else _NO_ENTRIES
             with tracing(
                 f_locals,
                 f_globals,
@@ -193,22 +217,61 @@ class Specialized:
                         )
                     else:
                         self._log_new_entry(explanation, check)
-                        self.cache.add(check, stored, explanation=explanation)
+                        self._store(check, stored, explanation, why)
                         return outcome.result
-            return self._uncached(f_locals, outcome)
+            return self._uncached(f_locals, outcome, why)
+
+    def _store(
+        self,
+        check: CheckFunction,
+        stored: _Stored,
+        explanation: MissExplanation | None,
+        why: MissExplanation | None,
+    ) -> None:
+        cache = self.cache
+        full = len(cache) >= cache.max_entries
+        before = {entry.number for entry in cache.entries} if full else set()
+        try:
+            entry = cache.add(check, stored, explanation=explanation)
+        except CacheLimitError:
+            self._record_miss(why, "limit")
+            raise
+        if entry is None:
+            self._record_miss(why, "declined")
+            return
+        gone = before - {entry.number for entry in cache.entries} if full else set()
+        evicted = min(gone) if gone else None
+        self._record_miss(why, "stored", entry=entry.number, evicted=evicted)
+
+    def _record_miss(
+        self,
+        why: MissExplanation | None,
+        outcome: MissOutcome,
+        *,
+        entry: int | None = None,
+        evicted: int | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
+        mismatches, left_out = (None, 0) if why is None else record_explanation(why)
+        self.miss_history.append(
+            MissRecord(
+                next(self._miss_numbers), time.time(), capture_provenance(), outcome,
+                entry, evicted, reasons, mismatches, left_out,
+            )
+        )
 
     def _miss_explanation(
         self, f_locals: dict[str, Any], f_globals: dict[str, Any]
     ) -> MissExplanation | None:
         """Why the lookup missed, only when something will show it: the recompiles log,
-        or ``on_limit="raise"`` on a full cache.  Explaining walks every entry's paths
-        again (running their properties and ``__getattr__``), which a miss that
-        nobody looks at must not do."""
+        ``on_limit="raise"`` on a full cache, or ``config.record_misses`` (for reports).
+        Explaining walks every entry's paths again (running their properties and
+        ``__getattr__``), which a miss that nobody looks at must not do."""
         cache = self.cache
         if not len(cache):
             return None
         full = cache.on_limit == "raise" and len(cache) >= cache.max_entries
-        if not full and not recompiles_log.isEnabledFor(logging.INFO):
+        if not (full or config.record_misses or recompiles_log.isEnabledFor(logging.INFO)):
             return None
         return cache.explain(f_locals, f_globals)
 
@@ -220,9 +283,12 @@ class Specialized:
                 reason = OTHER_REASONS
             counts[reason] = counts.get(reason, 0) + 1
 
-    def _uncached(self, f_locals: dict[str, Any], outcome: TraceOutcome) -> Any:
+    def _uncached(
+        self, f_locals: dict[str, Any], outcome: TraceOutcome, why: MissExplanation | None
+    ) -> Any:
         reasons = outcome.reasons
         self._count_uncached(reasons)
+        self._record_miss(why, "uncached", reasons=reasons)
         name = self.function.__qualname__
         if self.strict or (self.strict is None and config.strict):
             msg = f"{name} cannot be cached (strict mode): " + "; ".join(reasons)
@@ -298,6 +364,27 @@ class Specialized:
         """
         return {"maxsize": self.cache.max_entries, "typed": True}
 
+    @staticmethod
+    def stored_result(entry: CacheEntry) -> Any:
+        """The result one of this function's entries holds (the stored object, not a copy)."""
+        stored: _Stored = entry.value
+        return stored.value
+
+    @overload
+    def report(self, path: None = None) -> str: ...
+    @overload
+    def report(self, path: str | os.PathLike[str]) -> pathlib.Path: ...
+    def report(self, path: str | os.PathLike[str] | None = None) -> str | pathlib.Path:
+        """An HTML report of this function: its entries, hits, misses and uncached calls.
+
+        One self-contained page (``docs/report.md`` says how to read it).  With
+        ``path`` it is written there (UTF-8) and the path is returned as a
+        :class:`pathlib.Path`; without, the HTML text is returned.  Raises
+        :class:`~guards.GuardsTypeError` for a ``path`` that is not a ``str`` or
+        ``os.PathLike``, and ``OSError`` when the file cannot be written.
+        """
+        return reports.save([self], path)
+
 
 #: At most this many distinct reasons are kept (and logged) per function: a reason
 #: can hold an exception's message, which may differ at every call.
@@ -306,6 +393,8 @@ MAX_REASONS = 64
 OTHER_REASONS = f"other reasons (only the first {MAX_REASONS} distinct ones are kept)"
 
 _IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
+#: What a miss on an empty cache is explained by, at no cost.
+_NO_ENTRIES = MissExplanation(())
 
 
 def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
@@ -365,7 +454,8 @@ class SpecializedFunction(Protocol[P, R_co]):
       ``clear()``).
     - ``f.explain(*args, **kwargs)``: a :class:`~guards.MissExplanation` of why
       a call with these arguments would miss, without calling ``f``.
-    - ``f.specialized``: the per-function state (``uncached_reasons``).
+    - ``f.specialized``: the per-function state (``uncached_reasons``,
+      ``miss_history``, and ``report(path)``, the HTML report).
     - ``f.__wrapped__``: the undecorated function.
     - ``f.cache_info()``, ``f.cache_clear()``, ``f.cache_parameters()``:
       ``functools.lru_cache``'s surface, so code written for an ``lru_cache``
@@ -388,7 +478,8 @@ class SpecializedFunction(Protocol[P, R_co]):
 
     @property
     def specialized(self) -> Specialized:
-        """The state behind the wrapper: options and ``uncached_reasons``."""
+        """The state behind the wrapper: options, ``uncached_reasons``, ``miss_history``
+        and ``report()``."""
         ...
 
     @property
@@ -466,7 +557,8 @@ class SpecializedMethod(Protocol[S, P, R_co]):
 
     @property
     def specialized(self) -> Specialized:
-        """The state behind the wrapper: options and ``uncached_reasons``."""
+        """The state behind the wrapper: options, ``uncached_reasons``, ``miss_history``
+        and ``report()``."""
         ...
 
     @property
