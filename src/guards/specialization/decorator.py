@@ -39,6 +39,7 @@ from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import check_verify_share, config
 from guards.specialization.dispatcher import Dispatcher, frame_locals_builder
+from guards.specialization.reasons import caller_line, definition_line, located, return_line
 from guards.specialization.tracer import (
     TraceOutcome,
     is_deep_immutable,
@@ -136,7 +137,7 @@ class Specialized:
         """Answer one call whose frame locals are ``f_locals``."""
         f_globals = self.function.__globals__
         if in_disabled_region():
-            self._count_uncached((_IN_DISABLED,))
+            self._count_uncached((located(_IN_DISABLED, caller_line()),))
             return self._call_plain(f_locals)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
@@ -154,8 +155,9 @@ class Specialized:
         ``call`` calls the function plainly.  The entries were made by the old
         code; they serve again if it is put back.
         """
-        self._count_uncached((f"the __code__ of {self.function.__qualname__} was replaced "
-                              "after @specialize",))
+        function = self.function
+        reason = f"the __code__ of {function.__qualname__} was replaced after @specialize"
+        self._count_uncached((located(reason, definition_line(function.__code__)),))
         return call(*args)
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
@@ -181,14 +183,14 @@ class Specialized:
                 try:
                     check = tx.compile()
                 except GuardsError as exc:  # GuardBuildError, or a kind's own complaint
-                    outcome.reasons = (f"its guards could not be built: {exc}",)
+                    outcome.reasons = (self._located(f"its guards could not be built: {exc}"),)
                 else:
                     try:
                         stored = _Stored(outcome.result, outcome.aliased)
                     except Exception as exc:  # deepcopy refused (a lock, a file, ...)
-                        outcome.reasons = (
-                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}",
-                        )
+                        outcome.reasons = (self._located(
+                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}"
+                        ),)
                     else:
                         self._log_new_entry(explanation, check)
                         self.cache.add(check, stored, explanation=explanation)
@@ -209,6 +211,10 @@ class Specialized:
         if not full and not recompiles_log.isEnabledFor(logging.INFO):
             return None
         return cache.explain(f_locals, f_globals)
+
+    def _located(self, reason: str) -> str:
+        """A reason about the function's result, placed at its ``return``."""
+        return located(reason, return_line(self.function.__code__))
 
     def _count_uncached(self, reasons: tuple[str, ...]) -> None:
         self.cache.note_uncached()
