@@ -9,6 +9,7 @@ print plain, single lines.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import guards
 from guards import UntrackedCallError, specialize
 
 FILE = os.path.basename(__file__)
@@ -164,5 +166,147 @@ def test_no_reason_holds_a_memory_address() -> None:
     assert len(fail.specialized.uncached_reasons) == 1
     for reason in fail.specialized.uncached_reasons:
         assert not ADDRESS.search(reason), reason
+
+
+# -- explain of a function that never caches -------------------------------------------------
+def test_explain_of_a_function_that_never_caches_says_why() -> None:
+    @specialize
+    def push(items: list[int]) -> int:
+        items.append(0)
+        return len(items)
+
+    push([]), push([1])
+    why = push.explain([])
+    assert why and not why.entries
+    where = line_of(push, "items.append(0)")
+    reason = f"calls .append() on L['items'], a tracked input at {where}"
+    assert why.uncached == ((reason, 2),)
+    text = str(why)
+    assert "ran uncached" in text and f"{reason} (2 calls)" in text
+
+
+def test_explain_before_any_call_says_there_is_nothing_yet() -> None:
+    @specialize
+    def double(x: int) -> int:
+        return 2 * x
+
+    why = double.explain(1)
+    assert why and str(why) == "no entries: nothing to reuse yet"
+
+
+# -- bool(explain) -----------------------------------------------------------------------------
+def test_explanation_is_false_exactly_when_the_call_would_hit() -> None:
+    @specialize
+    def double(x: int) -> int:
+        return 2 * x
+
+    double(3)
+    assert not double.explain(3) and double.explain(3).hit
+    assert double.explain(4) and not double.explain(4).hit
+    hits = double.cache.info().hits
+    assert [x for x in (1, 3, 4) if double.explain(x)] == [1, 4]
+    assert double.cache.info().hits == hits  # explaining is not calling
+
+
+# -- long containers ---------------------------------------------------------------------------
+TABLE = list(range(200))
+NAMES = {f"key{i}": i for i in range(50)}
+TEXT = "lorem ipsum " * 40
+
+
+@specialize
+def same_table(xs: list[int]) -> bool:
+    return xs == TABLE
+
+
+@specialize
+def same_names(d: dict[str, int]) -> bool:
+    return d == NAMES
+
+
+@specialize
+def same_text(s: str) -> bool:
+    return s == TEXT
+
+
+def only_message(why: guards.MissExplanation) -> str:
+    [entry] = why.entries
+    [failure] = entry.result.failures
+    return failure.message
+
+
+def test_a_long_list_shows_where_it_first_differs() -> None:
+    assert same_table(list(range(200)))
+    changed = list(range(200))
+    changed[150] = -7
+    message = only_message(same_table.explain(changed))
+    assert "expected a list of 200 items, got one of 200" in message
+    assert "first difference at index 150: expected 150, got -7" in message
+    assert "199" not in message  # not the whole list
+    shorter = only_message(same_table.explain(list(range(180))))
+    assert "the first 180 are the same; then expected 180 at index 180, got the end" in shorter
+
+
+def test_a_long_dict_shows_the_first_key_that_differs() -> None:
+    assert same_names(dict(NAMES))
+    changed = dict(NAMES, key30=-1)
+    message = only_message(same_names.explain(changed))
+    assert "first difference at key 'key30': expected 30, got -1" in message
+    reordered = {"key1": 1, "key0": 0, **NAMES}
+    message = only_message(same_names.explain(reordered))
+    assert "first difference at position 0: expected the key 'key0', got the key 'key1'" in message
+
+
+def test_a_long_string_shows_the_characters_where_it_first_differs() -> None:
+    assert same_text(TEXT)
+    changed = TEXT[:300] + "X" + TEXT[301:]
+    message = only_message(same_text.explain(changed))
+    assert "expected a str of 480 characters, got one of 480" in message
+    assert "first difference at index 300: expected 'lorem ipsum lorem ip'..., " in message
+    assert "got 'Xorem ipsum lorem ip'..." in message
+
+
+def test_a_short_value_is_shown_whole() -> None:
+    @specialize
+    def is_pair(xs: list[int]) -> bool:
+        return xs == [1, 2]
+
+    is_pair([1, 2])
+    assert "expected [1, 2], got [1, 3]" in only_message(is_pair.explain([1, 3]))
+
+
+# -- what identity guards show ------------------------------------------------------------------
+class Token:
+    """Compared by identity; its repr does not tell two apart."""
+
+    def __repr__(self) -> str:
+        return "Token()"
+
+
+def test_a_returned_input_is_shown_as_itself() -> None:
+    @specialize
+    def same(token: Token) -> Token:
+        return token
+
+    first = Token()
+    assert same(first) is first
+    message = only_message(same.explain(Token()))
+    assert "weakref" not in message
+    assert message.startswith(
+        "ID_MATCH L['token'] is Token(): expected Token(), got another object that looks the same"
+    )
+    assert "an input returned as itself" in repr(same.cache.entries[0])
+    assert "_Stored" not in repr(same.cache.entries[0])
+
+
+def test_an_identity_guard_on_a_collected_object_says_so() -> None:
+    token = Token()
+    check = guards.compile_guards(
+        [guards.LocalSource("t").make_guard(guards.GuardBuilder.ID_MATCH)], {"t": token}
+    )
+    del token
+    gc.collect()
+    [failure] = check.check_verbose({"t": Token()}).failures
+    assert "expected <collected object>, got Token()" in failure.message
 
 

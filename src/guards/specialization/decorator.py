@@ -24,6 +24,8 @@ import types
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, overload
 
+import attrs
+
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.core.signatures import call_with, parameters
 from guards.core.values import same_value, show
@@ -78,6 +80,12 @@ class _Stored:
     def get(self) -> Any:
         """The result for one more caller: the stored value, or a private copy of it."""
         return self.value if self.immutable else self._copy(self.value)
+
+    def __repr__(self) -> str:
+        # What an entry shows as its value: the result, not this holder.
+        if any(self.value is obj for obj in self.aliased):
+            return f"<stored result: {show(self.value)}, an input returned as itself>"
+        return f"<stored result: {show(self.value)}>"
 
 
 #: A credit this close to 1 counts as 1: ten shares of 0.1 add up to 0.999...9.
@@ -263,8 +271,9 @@ class Specialized:
 
     # -- inspection -------------------------------------------------------------------
     def explain(self, f_locals: dict[str, Any]) -> MissExplanation:
-        """Why a call with these frame locals would miss."""
-        return self.cache.explain(f_locals, self.function.__globals__)
+        """Why a call with these frame locals would miss, and why calls ran uncached."""
+        explanation = self.cache.explain(f_locals, self.function.__globals__)
+        return attrs.evolve(explanation, uncached=tuple(self.uncached_reasons.copy().items()))
 
 
 #: At most this many distinct reasons are kept (and logged) per function: a reason
