@@ -9,6 +9,7 @@ print plain, single lines.
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import logging
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 import guards
-from guards import UntrackedCallError, specialize
+from guards import GuardsTypeError, UntrackedCallError, specialize
 
 FILE = os.path.basename(__file__)
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
@@ -308,5 +309,91 @@ def test_an_identity_guard_on_a_collected_object_says_so() -> None:
     gc.collect()
     [failure] = check.check_verbose({"t": Token()}).failures
     assert "expected <collected object>, got Token()" in failure.message
+
+
+# -- methods -----------------------------------------------------------------------------------
+class Cart:
+    def __init__(self, prices: list[float]) -> None:
+        self.prices = prices
+
+    @specialize
+    def total(self, tax: float = 0.0) -> float:
+        return sum(self.prices) * (1 + tax)
+
+    @classmethod
+    @specialize
+    def unit(cls, name: str) -> str:
+        return f"{name} per {cls.__name__}"
+
+
+def test_guards_explain_takes_a_bound_method_as_it_is_called() -> None:
+    cart = Cart([1.0, 2.0])
+    assert cart.total(0.5) == 4.5
+    assert not guards.explain(cart.total, 0.5)
+    why = guards.explain(cart.total, 0.25)
+    assert "expected 0.5, got 0.25" in only_message(why)
+    other = Cart([1.0])
+    assert guards.explain(other.total, 0.5)
+    assert Cart.unit("kg") == "kg per Cart"
+    assert not guards.explain(Cart.unit, "kg") and guards.explain(Cart.unit, "g")
+    assert guards.explain(Cart.total, cart, 0.5) == cart.total.explain(cart, 0.5)
+
+
+def test_guards_explain_refuses_what_specialize_did_not_make() -> None:
+    with pytest.raises(GuardsTypeError, match="function must be a function made by guards"):
+        guards.explain(len, [1])  # type: ignore[call-overload]
+
+
+def test_a_bound_methods_own_explain_without_the_instance_says_how() -> None:
+    cart = Cart([1.0])
+    with pytest.raises(TypeError) as info:
+        cart.total.explain()  # type: ignore[call-arg]
+    note = "\n".join(getattr(info.value, "__notes__", []))
+    assert "guards.explain(obj.total, ...)" in note
+
+
+# -- decorator order and stacking ----------------------------------------------------------------
+def test_specialize_over_staticmethod_says_which_order_works() -> None:
+    with pytest.raises(GuardsTypeError, match=r"put @staticmethod above @specialize"):
+
+        class Bad:
+            @specialize  # type: ignore[arg-type]
+            @staticmethod
+            def twice(x: int) -> int:
+                return 2 * x
+
+
+def test_specialize_over_classmethod_says_which_order_works() -> None:
+    with pytest.raises(GuardsTypeError, match=r"put @classmethod above @specialize"):
+
+        class Bad:
+            @specialize(max_entries=2)  # type: ignore[arg-type]
+            @classmethod
+            def make(cls) -> int:
+                return 1
+
+
+def test_specializing_twice_is_refused() -> None:
+    @specialize
+    def double(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(GuardsTypeError, match=r"double is specialized already"):
+        specialize(double)
+    with pytest.raises(GuardsTypeError, match=r"double.__wrapped__"):
+        specialize(max_entries=2)(double)
+
+
+def test_a_function_that_wraps_a_specialized_one_can_be_specialized() -> None:
+    @specialize
+    def double(x: int) -> int:
+        return 2 * x
+
+    @functools.wraps(double)
+    def logged(x: int) -> int:
+        return double(x)
+
+    outer = specialize(logged)
+    assert outer(2) == 4 and outer(2) == 4
 
 

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from guards.specialization.decorator import (
         SpecializedFunction as SpecializedFunction,
         SpecializedMethod as SpecializedMethod,
+        explain as explain,
         specialize as specialize,
     )
     from guards.tracking.binding import (
@@ -153,6 +154,7 @@ _EXPORTS: dict[str, str] = {
     'specialize': 'guards.specialization.decorator',
     'SpecializedFunction': 'guards.specialization.decorator',
     'SpecializedMethod': 'guards.specialization.decorator',
+    'explain': 'guards.specialization.decorator',
     'UntrackedCallError': 'guards.errors',
     'NoTracingContextError': 'guards.errors',
     'TracingContext': 'guards.tracking.lazy',

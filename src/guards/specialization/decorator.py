@@ -393,7 +393,9 @@ class SpecializedMethod(Protocol[S, P, R_co]):
     it passes the instance (or class) first, and the wrapper's attributes are
     read through it, unbound.  So ``obj.f.cache`` is ``type(obj).f.cache``, one
     cache for every instance, but ``obj.f.explain`` and ``obj.f.__wrapped__``
-    take the instance as their first argument, like the functions they are.
+    take the instance as their first argument, like the functions they are;
+    :func:`guards.explain` takes the bound method itself:
+    ``guards.explain(obj.f, 3)`` explains ``obj.f(3)``.
     ``S`` is the type of what it is bound to (``type[Cls]`` for a classmethod),
     ``P`` the parameters after it.
     """
@@ -428,6 +430,73 @@ class SpecializedMethod(Protocol[S, P, R_co]):
 
 
 # -- the wrapper --------------------------------------------------------------------------
+def _not_a_function(function: Any) -> str:
+    """Why ``specialize(function)`` is refused, saying what works instead where it can."""
+    kind = type(function)
+    inner = getattr(function, "__func__", None) if kind in (staticmethod, classmethod) else None
+    if type(inner) is types.FunctionType:
+        name = kind.__name__
+        return (
+            f"specialize needs a Python function, got a {name} of {inner.__qualname__}: "
+            f"put @{name} above @specialize (@{name}, then @specialize, then def "
+            f"{inner.__name__}), so that specialize wraps the function and {name} the result"
+        )
+    return f"specialize needs a Python function, got {describe(function)}"
+
+
+def _is_method(function: types.FunctionType) -> bool:
+    """``function`` was defined in a class body (its qualified name says so)."""
+    parts = function.__qualname__.split(".")
+    return len(parts) > 1 and parts[-2] != "<locals>"
+
+
+_METHOD_HINT = (
+    "explain takes the arguments of the function itself, the instance first: for "
+    "obj.{name}(...), write guards.explain(obj.{name}, ...) or obj.{name}.explain(obj, ...)"
+)
+
+
+@overload
+def explain(
+    function: SpecializedMethod[Any, P, Any], /, *args: P.args, **kwargs: P.kwargs
+) -> MissExplanation: ...
+@overload
+def explain(
+    function: SpecializedFunction[P, Any], /, *args: P.args, **kwargs: P.kwargs
+) -> MissExplanation: ...
+def explain(function: Any, /, *args: Any, **kwargs: Any) -> MissExplanation:
+    """Why ``function(*args, **kwargs)`` would miss its cache, without calling it.
+
+    ``function`` is what ``@specialize`` made, or a method bound from it:
+    ``guards.explain(f, 3)`` is ``f.explain(3)``, and ``guards.explain(obj.m, 3)``
+    explains ``obj.m(3)`` (``obj.m.explain`` is the wrapper's own, which takes
+    the instance first: ``obj.m.explain(obj, 3)``).  A classmethod stacked above
+    ``@specialize`` is bound to its class: ``guards.explain(Cls.m, 3)``.
+
+    Returns the :class:`~guards.MissExplanation`, false when the call would hit.
+    Raises :class:`~guards.GuardsTypeError` when ``function`` is neither, and
+    Python's own ``TypeError`` when the arguments do not fit its parameters.
+    """
+    inner = function
+    if type(function) is types.MethodType:
+        inner = function.__func__
+        args = (function.__self__, *args)
+    if type(inner) is not types.FunctionType or not _is_specialized(inner):
+        raise must_be(
+            "function", "a function made by guards.specialize, or a method bound from one",
+            function,
+        )
+    return inner.explain(*args, **kwargs)  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_specialized(function: types.FunctionType) -> bool:
+    """``function`` is a wrapper made by ``specialize`` (not a function ``functools.wraps``
+    made look like one, which has the attributes but its own code)."""
+    return "__guards_specialized__" in function.__dict__ and (
+        function.__code__.co_filename.startswith("<guards specialize ")
+    )
+
+
 @overload
 def specialize(
     function: Callable[P, R],
@@ -484,7 +553,13 @@ def specialize(
             specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
         )
     if type(function) is not types.FunctionType:
-        msg = f"specialize needs a Python function, got {describe(function)}"
+        raise GuardsTypeError(_not_a_function(function))
+    if _is_specialized(function):
+        msg = (
+            f"{function.__qualname__} is specialized already: apply @specialize once "
+            f"(for other options, specialize the function itself: "
+            f"specialize({function.__name__}.__wrapped__, ...))"
+        )
         raise GuardsTypeError(msg)
     flags = function.__code__.co_flags
     if flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
@@ -511,7 +586,13 @@ def specialize(
 
     def explain(*args: Any, **kwargs: Any) -> MissExplanation:
         """Why a call with these arguments would miss (every entry's failing guards)."""
-        return state.explain(frame_locals(*args, **kwargs))
+        try:
+            f_locals = frame_locals(*args, **kwargs)
+        except TypeError as exc:
+            if _is_method(function):
+                exc.add_note(_METHOD_HINT.format(name=function.__name__))
+            raise
+        return state.explain(f_locals)
 
     wrapper.explain = explain  # type: ignore[attr-defined]
     return wrapper
