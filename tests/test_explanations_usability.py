@@ -15,6 +15,9 @@ import inspect
 import logging
 import os
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -396,4 +399,41 @@ def test_a_function_that_wraps_a_specialized_one_can_be_specialized() -> None:
     outer = specialize(logged)
     assert outer(2) == 4 and outer(2) == 4
 
+
+# -- logs and the command line ---------------------------------------------------------------------
+UNCACHED_SCRIPT = textwrap.dedent("""
+    import logging
+    import guards
+
+    logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+    @guards.specialize
+    def push(items):
+        items.append(1)
+        return len(items)
+
+    @guards.specialize
+    def double(x):
+        return 2 * x
+
+    push([]), double(1), double(2)
+""")
+
+
+@pytest.mark.parametrize("guards_logs", [None, "recompiles", "all"])
+def test_with_the_users_basic_config_no_line_prints_twice(guards_logs: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GUARDS_LOGS"}
+    if guards_logs is not None:
+        env["GUARDS_LOGS"] = guards_logs
+    result = subprocess.run(
+        [sys.executable, "-c", UNCACHED_SCRIPT], capture_output=True, text=True, env=env,
+        check=True, timeout=120,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    uncached = [line for line in lines if "running push uncached" in line]
+    assert len(uncached) == 1, result.stderr
+    recompiles = [line for line in lines if "Recompiling function double" in line]
+    assert len(recompiles) == 1, result.stderr
+    new_guards = [line for line in lines if "GUARDS for double" in line]
+    assert len(new_guards) == 2, result.stderr  # one per entry, each once
 

@@ -1183,10 +1183,11 @@ def test_the_guards_logger_shows_each_new_guard_tree(caplog: pytest.LogCaptureFi
 @pytest.fixture
 def restore_loggers() -> Iterator[None]:
     loggers = [logging.getLogger("guards.recompiles"), logging.getLogger("guards.guards")]
-    saved = [(lg.level, list(lg.handlers)) for lg in loggers]
+    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
     yield
-    for lg, (level, handlers) in zip(loggers, saved, strict=True):
+    for lg, (level, handlers, propagate) in zip(loggers, saved, strict=True):
         lg.setLevel(level)
+        lg.propagate = propagate
         for handler in list(lg.handlers):
             if handler not in handlers:
                 lg.removeHandler(handler)
