@@ -437,3 +437,19 @@ def test_with_the_users_basic_config_no_line_prints_twice(guards_logs: str | Non
     new_guards = [line for line in lines if "GUARDS for double" in line]
     assert len(new_guards) == 2, result.stderr  # one per entry, each once
 
+
+def test_command_line_help_is_plain_text_listing_each_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "guards", "--help"], capture_output=True, text=True,
+        check=False, timeout=120,
+    )
+    assert result.returncode == 0 and not result.stderr
+    text = result.stdout
+    assert text.isascii() and "\x1b" not in text
+    assert "``" not in text and ":func:" not in text and "{" not in text
+    assert text.startswith("usage: python -m guards")
+    section = text.split("\ncommands:\n", 1)[1]
+    commands = [line.split(None, 1) for line in section.splitlines() if line.startswith("    ")]
+    assert ["demo", "build guards, show the generated check and explain a miss"] in commands
+    assert commands and all(len(c) == 2 and c[1].strip() for c in commands), text
+
