@@ -354,8 +354,11 @@ def test_a_doc_test_file_passes(pytester: pytest.Pytester, page: str, name: str,
 # ------------------------------------------------------------------ packaging
 def test_the_entry_point_loads_the_plugin(pytester: pytest.Pytester) -> None:
     """Installed, the package registers the plugin: no -p needed."""
-    if not any(ep.name == "guards" for ep in entry_points(group="pytest11")):
-        pytest.skip("the package is not installed (its pytest11 entry point is absent)")
+    installed = [ep.value for ep in entry_points(group="pytest11") if ep.name == "guards"]
+    assert installed == ["guards.pytest_plugin"], (
+        "install the package (python -m pip install -e '.[test]') to run the tests: its "
+        f"pytest11 entry point is {installed or 'absent'}"
+    )
     pytester.makepyfile(test_inner=AREA + textwrap.dedent("""
         @pytest.mark.guards_max_misses(1)
         def test_fixture(guards_misses):

@@ -144,6 +144,7 @@ def test_a_returned_closure_reads_the_live_globals_and_is_new_at_each_call() -> 
     assert reason == (
         "the function test_a_returned_closure_reads_the_live_globals_and_is_new_at_each_call"
         ".<locals>.make.<locals>.inner made during the call keeps the traced globals"
+        f" at test_sound_leaks.py:{make.__wrapped__.__code__.co_firstlineno + 5}"  # its return
     )
 
 

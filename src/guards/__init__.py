@@ -86,6 +86,7 @@ if TYPE_CHECKING:
         CacheParameters as CacheParameters,
         SpecializedFunction as SpecializedFunction,
         SpecializedMethod as SpecializedMethod,
+        explain as explain,
         specialize as specialize,
     )
     from guards.specialization.history import MissRecord as MissRecord
@@ -159,6 +160,7 @@ _EXPORTS: dict[str, str] = {
     'SpecializedMethod': 'guards.specialization.decorator',
     'MissRecord': 'guards.specialization.history',
     'report': 'guards.specialization.report',
+    'explain': 'guards.specialization.decorator',
     'UntrackedCallError': 'guards.errors',
     'NoTracingContextError': 'guards.errors',
     'TracingContext': 'guards.tracking.lazy',

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import guards
+
+#: What ``python -m guards --help`` says first: plain text, no markup.
+DESCRIPTION = (
+    "guards reuses work done before while what it read still holds, and says exactly "
+    "why when it cannot. The library is used from Python (import guards); these "
+    "commands show it at work."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command named on the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m guards", description=guards.__doc__)
+    plain: dict[str, Any] = {"color": False} if sys.version_info >= (3, 14) else {}
+    parser = argparse.ArgumentParser(prog="python -m guards", description=DESCRIPTION, **plain)
     parser.add_argument("--version", action="version", version=f"guards {guards.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
     demo_parser = commands.add_parser(
         "demo", help="build guards, show the generated check and explain a miss"
     )
@@ -22,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = commands.add_parser(
         "report",
-        help="run a script, then write an HTML report of its specialized functions",
+        help="write an HTML report of a script's specialized functions",
         description="Run a Python script (or module) with every miss of its specialized "
         "functions explained, then write one HTML page with each function's entries, guards, "
         "hits, misses and uncached calls.",

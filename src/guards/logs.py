@@ -3,8 +3,10 @@ and ``guards.guards`` (the guards of each new entry).
 
 ``GUARDS_LOGS=recompiles,guards`` in the environment turns them on, printing to
 standard error, with no code, as ``TORCH_LOGS`` does for Dynamo; ``all`` turns
-on both.  Otherwise they are ordinary ``logging`` loggers: configure them as
-you like.
+on both.  A logger turned on this way prints its records itself and does not
+pass them on to the root logger, so a ``logging.basicConfig`` of the program's
+own does not print each line twice.  Otherwise they are ordinary ``logging``
+loggers, with no handler of their own: configure them as you like.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ _LOGGERS = {"recompiles": recompiles_log, "guards": guards_log}
 
 
 def configure_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Turn on the loggers named in ``GUARDS_LOGS``; returns the names it turned on."""
+    """Turn on the loggers named in ``GUARDS_LOGS``; returns the names it turned on.
+
+    Each one gets a handler printing to standard error and stops propagating
+    to the root logger (whose handlers would print its records a second time).
+    """
     value = (os.environ if environ is None else environ).get("GUARDS_LOGS", "")
     names = [name.strip() for name in value.split(",") if name.strip()]
     if "all" in names:
@@ -40,5 +46,6 @@ def configure_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
             handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
             handler._guards_env = True  # type: ignore[attr-defined]
             logger.addHandler(handler)
+        logger.propagate = False
         enabled.append(name)
     return enabled

@@ -67,6 +67,8 @@ def use_functions() -> None:
     assert not why.hit and why.failure_lines()
     assert_type(total.__wrapped__(prices), float)
     assert_type(total.specialized.uncached_reasons, dict[str, int])
+    assert_type(guards.explain(total, [10.0, 25.0], tax=0.1), guards.MissExplanation)
+    assert not guards.explain(total, prices)  # false: the call would hit
     assert total.__name__ == "total"
     assert_type(total.specialized.miss_history[-1], guards.MissRecord)
     assert_type(total.specialized.report(), str)
@@ -100,7 +102,9 @@ def use_methods() -> None:
     assert_type(cart.total.__self__, Cart)
     assert cart.total.cache is Cart.total.cache  # one cache for every instance
     assert_type(cart.total.cache.info().hits, int)
-    # explain and __wrapped__ are read through the bound method unbound: pass the instance.
+    # guards.explain takes the bound method as it is called; the wrapper's own explain
+    # and __wrapped__ are read through the bound method unbound: pass the instance.
+    assert_type(guards.explain(cart.total, 0.3), guards.MissExplanation)
     assert_type(cart.total.explain(cart, 0.3), guards.MissExplanation)
     assert cart.total.__wrapped__(cart) == cart.total()
     bound: guards.SpecializedMethod[Cart, ..., float] = cart.total
@@ -111,6 +115,8 @@ def use_methods() -> None:
     assert_type(cart.show(2.0), str)
     assert_type(Cart.show.__self__, type[Cart])
     assert_type(Cart.show.explain(Cart, 3.0), guards.MissExplanation)
+    assert_type(guards.explain(Cart.show, 3.0), guards.MissExplanation)
+    assert_type(guards.explain(Cart.rounded, 2.5), guards.MissExplanation)
     assert Cart.show.cache.info().hits == 1
     # lru_cache's surface through a bound method: the method's one cache, no instance passed.
     assert_type(cart.total.cache_info(), functools._CacheInfo)
@@ -133,6 +139,9 @@ def wrong_calls() -> None:
     cart = Cart([1.0])
     cart.total("0.1")  # type: ignore[arg-type]
     cart.total.explain(0.3)  # type: ignore[arg-type]
+    guards.explain(cart.total, "0.3")  # type: ignore[call-overload]
+    guards.explain(total, [1.0], taxes=0.1)  # type: ignore[call-arg]
+    guards.explain(len, [1.0])  # type: ignore[call-overload]
     Cart.rounded("2")  # type: ignore[arg-type]
     Cart.show(Cart, 2.0)  # type: ignore[call-arg, arg-type]
     guards.specialize(max_entries="8")  # type: ignore[call-overload]

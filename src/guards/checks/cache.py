@@ -124,14 +124,27 @@ class EntryFailure:
 
 @attrs.frozen
 class MissExplanation:
-    """Why a lookup missed: for every entry, every failing guard."""
+    """Why a lookup missed: for every entry, every failing guard.
+
+    True when the lookup would miss, False when it would hit, so
+    ``if f.explain(x): print(f.explain(x))`` prints only misses.
+
+    ``uncached``: why the calls of a specialized function ran without storing
+    a result, each reason with its count (``f.specialized.uncached_reasons``);
+    empty for a plain :class:`GuardedCache`.  With no entries, they are why
+    there is nothing to reuse, and ``str()`` shows them.
+    """
 
     entries: tuple[EntryFailure, ...]
+    uncached: tuple[tuple[str, int], ...] = ()
 
     @property
     def hit(self) -> bool:
         """True when some entry passed after all (the lookup would not miss)."""
         return any(e.result.passed for e in self.entries)
+
+    def __bool__(self) -> bool:
+        return not self.hit
 
     def failure_lines(self) -> list[str]:
         """One line per failing guard, prefixed with the entry it belongs to."""
@@ -142,6 +155,12 @@ class MissExplanation:
         ]
 
     def __str__(self) -> str:
+        if not self.entries and self.uncached:
+            calls = sum(count for _, count in self.uncached)
+            lines = [f"no entries: nothing to reuse, because the {_calls(calls)} so far "
+                     "ran uncached (none stored a result):"]
+            lines += [f"  - {reason} ({_calls(count)})" for reason, count in self.uncached]
+            return "\n".join(lines)
         if not self.entries:
             return "no entries: nothing to reuse yet"
         if self.hit:
@@ -149,6 +168,10 @@ class MissExplanation:
         return "no entry matched:\n" + "\n".join(f"  - {line}" for line in self.failure_lines())
 
 
+
+
+def _calls(n: int) -> str:
+    return "1 call" if n == 1 else f"{n} calls"
 
 
 #: From this many entries on, lookups go through an index instead of a scan.
@@ -260,7 +283,7 @@ class GuardedCache:
                     next(self._uncached)
                     return None
                 if self.on_limit == "raise":
-                    reason = explanation or MissExplanation(())
+                    reason = explanation if explanation is not None else MissExplanation(())
                     msg = (
                         f"cache limit of {self.max_entries} entries reached "
                         f"(on_limit='raise'); the lookup missed because:\n{reason}"

@@ -23,7 +23,7 @@ from guards.core.builder import COST_IDENTITY, Check
 from guards.core.guard import Guard, Provenance
 from guards.core.plain import is_plain_data, is_plain_step
 from guards.core.sources import Source
-from guards.core.values import show
+from guards.core.values import SHOW_LIMIT, referent, show, show_difference
 
 
 @attrs.frozen
@@ -106,16 +106,29 @@ class CheckResult:
 
 
 def failure_message(check: Check, actual: Any) -> str:
-    """``KIND description (guard on 'x'): expected E, got A; installed at file:line``."""
+    """``KIND description (guard on 'x'): expected E, got A; installed at file:line``.
+
+    Long containers of one type are not shown whole: the message says where
+    they first differ (:func:`~guards.core.values.show_difference`).
+    """
     text = f"{check.guard.kind} {check.description}"
     if check.label is not None:
         text += f" (guard on {check.label!r})"
     expected, shown = show(check.expected), show(actual)
-    if expected == shown and type(check.expected) is not type(actual):
+    difference = None
+    if max(len(expected), len(shown)) >= SHOW_LIMIT:
+        difference = show_difference(check.expected, actual)
+    expected_type = type(referent(check.expected))
+    if difference is not None:
+        text += f": {difference}"
+    elif expected == shown and expected_type is not type(actual):
         # 'a' and a str subclass's 'a' look alike: the difference is the type.
-        expected += f" ({show(type(check.expected))})"
-        shown += f" ({show(type(actual))})"
-    text += f": expected {expected}, got {shown}"
+        text += (f": expected {expected} ({show(expected_type)}), "
+                 f"got {shown} ({show(type(actual))})")
+    elif expected == shown and type(actual) is not Unreadable:
+        text += f": expected {expected}, got another object that looks the same"
+    else:
+        text += f": expected {expected}, got {shown}"
     provenance = check.guard.provenance
     if provenance is not None:
         text += f"; installed at {provenance}"

@@ -4,7 +4,7 @@ Every function here reads a value without running user code it does not have
 to, and none of them installs a guard: they are the ground the guard kinds
 (``guards.core.builder``), the trackers and the tracer stand on.
 
-* displaying: :func:`show`;
+* displaying: :func:`show`, :func:`show_difference`, :func:`referent`;
 * comparing as ``EQUALS_MATCH`` means it: :func:`same_value`, :func:`has_loose_equality`;
 * remembering a value for a later comparison: :func:`snapshot`, :class:`SetSnapshot`,
   :func:`equality_is_fixed`;
@@ -21,19 +21,31 @@ import decimal
 import enum
 import math
 import types
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from guards.errors import describe
 
-
 # -- displaying ---------------------------------------------------------------------
+#: The longest display :func:`show` gives; a longer one is cut, ending in ``...``.
+SHOW_LIMIT = 120
+
+
 def show(value: Any) -> str:
-    """A short display of ``value`` for explanations; never raises."""
+    """A short display of ``value`` for explanations; never raises.
+
+    A weak reference is shown as what it refers to (an identity guard holds
+    its object weakly, and the explanation is about the object), or as
+    ``<collected object>`` once that is gone.
+    """
     cls = type(value)  # not isinstance: that would ask the value's own __class__
     try:
+        if issubclass(cls, weakref.ref):
+            target = value()
+            return "<collected object>" if target is None else show(target)
         if issubclass(cls, type):
             module = value.__module__
             return value.__qualname__ if module == "builtins" else f"{module}.{value.__qualname__}"
@@ -48,7 +60,103 @@ def show(value: Any) -> str:
             digits = hex(value)
             return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
         return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= SHOW_LIMIT else text[: SHOW_LIMIT - 3] + "..."
+
+
+def referent(value: Any) -> Any:
+    """What :func:`show` shows ``value`` as: the object of a weak reference (``None`` once
+    collected), anything else itself."""
+    if issubclass(type(value), weakref.ref):
+        return value()
+    return value
+
+
+#: The containers :func:`show_difference` looks into, and what their items are called.
+_UNITS: dict[type, str] = {
+    list: "items", tuple: "items", dict: "items", str: "characters", bytes: "bytes",
+    bytearray: "bytes",
+}
+
+
+def show_difference(expected: Any, actual: Any) -> str | None:
+    """Where two containers of one built-in type first differ, or None for other values.
+
+    ``expected a list of 100 items, got one of 100; first difference at index 50:
+    expected 50, got 7``.  Lists, tuples, strings and bytes are compared item by
+    item, dicts key by key in order, sets (as an equality check remembers them,
+    :class:`SetSnapshot`) in iteration order: as :func:`same_value` compares them,
+    stopping at the same item, so no ``__eq__`` runs that the comparison did not run.
+    """
+    kind = type(expected)
+    if kind is SetSnapshot:
+        if type(actual) is not expected.kind:
+            return None
+        kind, expected, actual = expected.kind, expected.items, tuple(actual)
+        unit = "items"
+    elif type(actual) is not kind or kind not in _UNITS:
+        return None
+    else:
+        unit = _UNITS[kind]
+    try:
+        head = f"expected a {kind.__name__} of {len(expected)} {unit}, got one of {len(actual)}; "
+        if kind is dict:
+            return head + _dict_difference(expected, actual)
+        return head + _sequence_difference(expected, actual, kind in (str, bytes, bytearray))
+    except Exception:  # a hostile __eq__ or __repr__ of an item
+        return None
+
+
+#: How many characters (or bytes) of two strings :func:`show_difference` shows from the first
+#: that differs.
+_WINDOW = 20
+
+
+def _piece(text: Sequence[Any], index: int) -> str:
+    piece = show(text[index:index + _WINDOW])
+    return piece + "..." if len(text) > index + _WINDOW else piece
+
+
+def _sequence_difference(expected: Sequence[Any], actual: Sequence[Any], text: bool) -> str:
+    common = min(len(expected), len(actual))
+    for index in range(common):
+        if text:
+            if expected[index] != actual[index]:
+                return (f"first difference at index {index}: expected {_piece(expected, index)}, "
+                        f"got {_piece(actual, index)}")
+        elif not same_value(expected[index], actual[index]):
+            return (f"first difference at index {index}: expected {show(expected[index])}, "
+                    f"got {show(actual[index])}")
+    shown = _piece if text else lambda items, index: show(items[index])
+    if len(expected) > common:
+        return (f"the first {common} are the same; then expected {shown(expected, common)} "
+                f"at index {common}, got the end")
+    if len(actual) > common:
+        return (f"the first {common} are the same; then expected the end, got "
+                f"{shown(actual, common)} at index {common}")
+    return "they hold the same items"  # equal here, unequal by the check's own test
+
+
+def _dict_difference(expected: dict[Any, Any], actual: dict[Any, Any]) -> str:
+    position = 0
+    for (key, value), (other_key, other_value) in zip(
+        expected.items(), actual.items(), strict=False
+    ):
+        if not same_value(key, other_key):
+            return (f"first difference at position {position}: expected the key "
+                    f"{show(key)}, got the key {show(other_key)}")
+        if not same_value(value, other_value):
+            return (f"first difference at key {show(key)}: expected {show(value)}, "
+                    f"got {show(other_value)}")
+        position += 1
+    if len(expected) > position:
+        key = list(expected)[position]
+        return (f"the first {position} are the same; then expected the key {show(key)}, "
+                "got the end")
+    if len(actual) > position:
+        key = list(actual)[position]
+        return (f"the first {position} are the same; then expected the end, got the key "
+                f"{show(key)}")
+    return "they hold the same items"  # equal here, unequal by the check's own test
 
 
 # -- comparing -----------------------------------------------------------------------

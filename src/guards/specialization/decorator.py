@@ -29,6 +29,8 @@ import types
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeVar, overload
 
+import attrs
+
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.checks.compiled import CheckFunction
 from guards.core.guard import capture_provenance
@@ -55,6 +57,7 @@ from guards.specialization.history import (
     MissRecord,
     record_explanation,
 )
+from guards.specialization.reasons import caller_line, definition_line, located, return_line
 from guards.specialization.tracer import (
     TraceOutcome,
     is_deep_immutable,
@@ -93,6 +96,12 @@ class _Stored:
     def get(self) -> Any:
         """The result for one more caller: the stored value, or a private copy of it."""
         return self.value if self.immutable else self._copy(self.value)
+
+    def __repr__(self) -> str:
+        # What an entry shows as its value: the result, not this holder.
+        if any(self.value is obj for obj in self.aliased):
+            return f"<stored result: {show(self.value)}, an input returned as itself>"
+        return f"<stored result: {show(self.value)}>"
 
 
 #: A credit this close to 1 counts as 1: ten shares of 0.1 add up to 0.999...9.
@@ -158,7 +167,7 @@ class Specialized:
         """Answer one call whose frame locals are ``f_locals``."""
         f_globals = self.function.__globals__
         if in_disabled_region():
-            self._count_uncached((_IN_DISABLED,), looked_up=False)
+            self._count_uncached((located(_IN_DISABLED, caller_line()),), looked_up=False)
             return self._call_plain(f_locals)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
@@ -177,8 +186,10 @@ class Specialized:
         ``call`` calls the function plainly.  The entries were made by the old
         code; they serve again if it is put back.
         """
-        self._count_uncached((f"the __code__ of {self.function.__qualname__} was replaced "
-                              "after @specialize",), looked_up=False)
+        function = self.function
+        reason = f"the __code__ of {function.__qualname__} was replaced after @specialize"
+        where = definition_line(function.__code__)
+        self._count_uncached((located(reason, where),), looked_up=False)
         return call(*args)
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
@@ -207,14 +218,14 @@ class Specialized:
                 try:
                     check = tx.compile()
                 except GuardsError as exc:  # GuardBuildError, or a kind's own complaint
-                    outcome.reasons = (f"its guards could not be built: {exc}",)
+                    outcome.reasons = (self._located(f"its guards could not be built: {exc}"),)
                 else:
                     try:
                         stored = _Stored(outcome.result, outcome.aliased)
                     except Exception as exc:  # deepcopy refused (a lock, a file, ...)
-                        outcome.reasons = (
-                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}",
-                        )
+                        outcome.reasons = (self._located(
+                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}"
+                        ),)
                     else:
                         self._log_new_entry(explanation, check)
                         self._store(check, stored, explanation, why)
@@ -275,6 +286,10 @@ class Specialized:
             return None
         return cache.explain(f_locals, f_globals)
 
+    def _located(self, reason: str) -> str:
+        """A reason about the function's result, placed at its ``return``."""
+        return located(reason, return_line(self.function.__code__))
+
     def _count_uncached(self, reasons: tuple[str, ...], *, looked_up: bool = True) -> None:
         self.cache.note_uncached(looked_up=looked_up)
         counts = self.uncached_reasons
@@ -325,8 +340,9 @@ class Specialized:
 
     # -- inspection -------------------------------------------------------------------
     def explain(self, f_locals: dict[str, Any]) -> MissExplanation:
-        """Why a call with these frame locals would miss."""
-        return self.cache.explain(f_locals, self.function.__globals__)
+        """Why a call with these frame locals would miss, and why calls ran uncached."""
+        explanation = self.cache.explain(f_locals, self.function.__globals__)
+        return attrs.evolve(explanation, uncached=tuple(self.uncached_reasons.copy().items()))
 
     # -- functools.lru_cache's surface ------------------------------------------------
     def cache_info(self) -> functools._CacheInfo:
@@ -534,7 +550,9 @@ class SpecializedMethod(Protocol[S, P, R_co]):
     it passes the instance (or class) first, and the wrapper's attributes are
     read through it, unbound.  So ``obj.f.cache`` is ``type(obj).f.cache``, one
     cache for every instance, but ``obj.f.explain`` and ``obj.f.__wrapped__``
-    take the instance as their first argument, like the functions they are.
+    take the instance as their first argument, like the functions they are;
+    :func:`guards.explain` takes the bound method itself:
+    ``guards.explain(obj.f, 3)`` explains ``obj.f(3)``.
     ``S`` is the type of what it is bound to (``type[Cls]`` for a classmethod),
     ``P`` the parameters after it.
     """
@@ -582,6 +600,73 @@ class SpecializedMethod(Protocol[S, P, R_co]):
 
 
 # -- the wrapper --------------------------------------------------------------------------
+def _not_a_function(function: Any) -> str:
+    """Why ``specialize(function)`` is refused, saying what works instead where it can."""
+    kind = type(function)
+    inner = getattr(function, "__func__", None) if kind in (staticmethod, classmethod) else None
+    if type(inner) is types.FunctionType:
+        name = kind.__name__
+        return (
+            f"specialize needs a Python function, got a {name} of {inner.__qualname__}: "
+            f"put @{name} above @specialize (@{name}, then @specialize, then def "
+            f"{inner.__name__}), so that specialize wraps the function and {name} the result"
+        )
+    return f"specialize needs a Python function, got {describe(function)}"
+
+
+def _is_method(function: types.FunctionType) -> bool:
+    """``function`` was defined in a class body (its qualified name says so)."""
+    parts = function.__qualname__.split(".")
+    return len(parts) > 1 and parts[-2] != "<locals>"
+
+
+_METHOD_HINT = (
+    "explain takes the arguments of the function itself, the instance first: for "
+    "obj.{name}(...), write guards.explain(obj.{name}, ...) or obj.{name}.explain(obj, ...)"
+)
+
+
+@overload
+def explain(
+    function: SpecializedMethod[Any, P, Any], /, *args: P.args, **kwargs: P.kwargs
+) -> MissExplanation: ...
+@overload
+def explain(
+    function: SpecializedFunction[P, Any], /, *args: P.args, **kwargs: P.kwargs
+) -> MissExplanation: ...
+def explain(function: Any, /, *args: Any, **kwargs: Any) -> MissExplanation:
+    """Why ``function(*args, **kwargs)`` would miss its cache, without calling it.
+
+    ``function`` is what ``@specialize`` made, or a method bound from it:
+    ``guards.explain(f, 3)`` is ``f.explain(3)``, and ``guards.explain(obj.m, 3)``
+    explains ``obj.m(3)`` (``obj.m.explain`` is the wrapper's own, which takes
+    the instance first: ``obj.m.explain(obj, 3)``).  A classmethod stacked above
+    ``@specialize`` is bound to its class: ``guards.explain(Cls.m, 3)``.
+
+    Returns the :class:`~guards.MissExplanation`, false when the call would hit.
+    Raises :class:`~guards.GuardsTypeError` when ``function`` is neither, and
+    Python's own ``TypeError`` when the arguments do not fit its parameters.
+    """
+    inner = function
+    if type(function) is types.MethodType:
+        inner = function.__func__
+        args = (function.__self__, *args)
+    if type(inner) is not types.FunctionType or not _is_specialized(inner):
+        raise must_be(
+            "function", "a function made by guards.specialize, or a method bound from one",
+            function,
+        )
+    return inner.explain(*args, **kwargs)  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_specialized(function: types.FunctionType) -> bool:
+    """``function`` is a wrapper made by ``specialize`` (not a function ``functools.wraps``
+    made look like one, which has the attributes but its own code)."""
+    return "__guards_specialized__" in function.__dict__ and (
+        function.__code__.co_filename.startswith("<guards specialize ")
+    )
+
+
 @overload
 def specialize(
     function: Callable[P, R],
@@ -639,7 +724,13 @@ def specialize(
             specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
         )
     if type(function) is not types.FunctionType:
-        msg = f"specialize needs a Python function, got {describe(function)}"
+        raise GuardsTypeError(_not_a_function(function))
+    if _is_specialized(function):
+        msg = (
+            f"{function.__qualname__} is specialized already: apply @specialize once "
+            f"(for other options, specialize the function itself: "
+            f"specialize({function.__name__}.__wrapped__, ...))"
+        )
         raise GuardsTypeError(msg)
     flags = function.__code__.co_flags
     if flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
@@ -666,7 +757,13 @@ def specialize(
 
     def explain(*args: Any, **kwargs: Any) -> MissExplanation:
         """Why a call with these arguments would miss (every entry's failing guards)."""
-        return state.explain(frame_locals(*args, **kwargs))
+        try:
+            f_locals = frame_locals(*args, **kwargs)
+        except TypeError as exc:
+            if _is_method(function):
+                exc.add_note(_METHOD_HINT.format(name=function.__name__))
+            raise
+        return state.explain(f_locals)
 
     wrapper.explain = explain  # type: ignore[attr-defined]
     wrapper.cache_info = state.cache_info  # type: ignore[attr-defined]

@@ -24,13 +24,13 @@ used), so these rules err on the side of abandoning.
 from __future__ import annotations
 
 import dis
-import re
 import sys
 import types
 from collections.abc import Callable
 
 from guards.errors import EmptyCellError, GuardsError
 from guards.specialization.library import is_own_file
+from guards.specialization.reasons import without_addresses
 
 #: Frames kept free below the recursion limit for the tracer's own work between
 #: two traced calls (a proxy operation, a guard being installed, a source read).
@@ -69,7 +69,7 @@ def taint_of(exc: BaseException, traced: Callable[[types.FrameType], bool]) -> s
     """
     name = type(exc).__name__
     if raised_by_tracing(exc):
-        return f"the tracer raised {name} into the traced code: {_without_addresses(str(exc))}"
+        return f"the tracer raised {name} into the traced code: {without_addresses(str(exc))}"
     if isinstance(exc, RecursionError):
         return "a RecursionError in the traced run (tracing adds frames a plain call does not)"
     if isinstance(exc, TypeError):
@@ -105,8 +105,3 @@ def too_deep() -> bool:
 
 def _calls(code: types.CodeType, offset: int) -> bool:
     return 0 <= offset < len(code.co_code) and code.co_code[offset] in _CALLS
-
-
-def _without_addresses(text: str) -> str:
-    """Reasons are counted and logged: no memory address, which differs at every run."""
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)

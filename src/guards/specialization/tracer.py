@@ -121,6 +121,14 @@ from guards.specialization.proxy import (
     tracker_of,
 )
 from guards.specialization.purity import class_unknown_reads, unknown_reads
+from guards.specialization.reasons import (
+    code_line,
+    definition_line,
+    frame_line,
+    instruction_line,
+    located,
+    return_line,
+)
 from guards.specialization.taint import raised_by_tracing, taint_of, too_deep
 from guards.specialization.unbound import (
     UNBOUND_C_METHODS,
@@ -314,7 +322,8 @@ class CodeFacts:
 
     ``writes``: why running it on tracked cells and globals would not be
     faithful (it assigns a global or rebinds a ``nonlocal``: the write would go
-    to the traced copies), or ``None``.  ``tests_identity``: it uses ``is``.
+    to the traced copies), or ``None``; ``writes_at``, the ``file:line`` of that
+    write.  ``tests_identity``: it uses ``is``.
     ``tests_shape``: a ``match`` statement in it has mapping or sequence patterns,
     which test the subject's type flags without asking the subject.
     ``compares_identity``: it compares two values with ``is``, not only one with a
@@ -336,6 +345,7 @@ class CodeFacts:
     #: It tests the identity of two values (``a is b``), not only against a constant.
     compares_identity: bool = False
     reads_stack: str | None = None
+    writes_at: str | None = None
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -350,7 +360,7 @@ def code_facts(code: types.CodeType) -> CodeFacts:
 
 
 def _scan(code: types.CodeType) -> CodeFacts:
-    writes = None
+    writes = writes_at = None
     tests_identity = tests_shape = compares_identity = False
     loaded: set[str] = set()
     percent_operands: set[int] = set()
@@ -368,10 +378,12 @@ def _scan(code: types.CodeType) -> CodeFacts:
         previous = instr
         if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
+            writes_at = instruction_line(code, instr.offset)
         elif writes is None and name in ("STORE_DEREF", "DELETE_DEREF") and (
             instr.argval in freevars
         ):
             writes = f"{code.co_qualname} rebinds the nonlocal {instr.argval!r}"
+            writes_at = instruction_line(code, instr.offset)
         tests_identity = tests_identity or name in _IDENTITY_OPS
         tests_shape = tests_shape or name in _SHAPE_OPS
         if name.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
@@ -396,7 +408,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
     )
     return CodeFacts(
         writes, tests_identity, unused, tests_shape, frozenset(percent_operands),
-        compares_identity, reads_stack,
+        compares_identity, reads_stack, writes_at,
     )
 
 
@@ -535,8 +547,16 @@ class _TrackedItems:
 class Tracer:
     """One traced run of a function; answers every operation on its proxies."""
 
-    def __init__(self, context: TracingContext, *, trace_library_code: bool = False) -> None:
+    def __init__(
+        self,
+        context: TracingContext,
+        *,
+        trace_library_code: bool = False,
+        code: types.CodeType | None = None,
+    ) -> None:
         self.context = context
+        #: The traced function's code: reasons with no traced line running point to it.
+        self.code = code
         self.reasons: list[str] = []
         self.aliased: list[Any] = []
         self.trace_library_code = trace_library_code
@@ -564,16 +584,47 @@ class Tracer:
         self.entered = _Boundary(self)
 
     # -- bookkeeping --------------------------------------------------------------
-    def untrackable(self, reason: str) -> None:
-        """Record why this run's result must not be cached."""
+    def untrackable(self, reason: str, *, at: str | None = None) -> None:
+        """Record why this run's result must not be cached, and where it happened.
+
+        ``at`` is the ``file:line`` (``guards.specialization.reasons``); by default
+        the line of traced code running now, else (after the run) the traced
+        function's ``return``.
+        """
+        reason = located(reason, self.where() if at is None else at)
         if reason not in self.reasons:
             self.reasons.append(reason)
 
-    def abandon(self, reason: str) -> NoReturn:
+    def abandon(self, reason: str, *, at: str | None = None) -> NoReturn:
         """Stop the run before an effect the trace cannot replay (see the module doc)."""
-        self.untrackable(reason)
+        self.untrackable(reason, at=at)
         self.abandoned = True
         raise _Abandon(reason)
+
+    def where(self) -> str:
+        """``file:line`` of the innermost line of this run's traced code on the stack, or
+        when none runs (the run is over), of the traced function's ``return``."""
+        frame: types.FrameType | None = sys._getframe(1)
+        while frame is not None:
+            if self.runs_here(frame):
+                return frame_line(frame)
+            frame = frame.f_back
+        return "?" if self.code is None else return_line(self.code)
+
+    def runs_here(self, frame: types.FrameType) -> bool:
+        """``frame`` runs code traced by this tracer (not by a trace nested in it, or around it)."""
+        found = frame.f_globals
+        return type(found) is _TrackedGlobals and found._tracer is self
+
+    def raised_at(self, exc: BaseException) -> str:
+        """``file:line`` of the innermost line of traced code that ``exc`` went through."""
+        where = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if self.runs_here(tb.tb_frame):
+                where = code_line(tb.tb_frame.f_code, tb.tb_lineno)
+            tb = tb.tb_next
+        return where if where is not None else self.where()
 
     # -- taint (see guards.specialization.taint) ---------------------------------------------------
     def check_handled(self) -> None:
@@ -1269,9 +1320,11 @@ class Tracer:
                              f"({stack_name}), where the tracer's frames would show")
             fn.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
-        reason = code_facts(code).writes or code_facts(code).reads_stack
-        if reason is not None:
-            self.abandon(reason)
+        facts = code_facts(code)
+        if facts.writes is not None:
+            self.abandon(facts.writes, at=facts.writes_at)
+        if facts.reads_stack is not None:
+            self.abandon(facts.reads_stack)
         if too_deep():
             self.abandon(f"calls {code.co_qualname} near the recursion limit, where tracing's "
                          "extra frames would raise a RecursionError a plain call does not")
@@ -1901,11 +1954,14 @@ def trace_call(
     trace_library_code: bool = False,
 ) -> TraceOutcome:
     """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
-    tracer = Tracer(context, trace_library_code=trace_library_code)
-    facts = code_facts(function.__code__)
+    code = function.__code__
+    tracer = Tracer(context, trace_library_code=trace_library_code, code=code)
+    facts = code_facts(code)
     reason = facts.writes or facts.reads_stack or profiler_reason()
     if reason is not None:
-        return TraceOutcome(None, (reason,), (), completed=False)
+        at = facts.writes_at if facts.writes is not None else definition_line(code)
+        tracer.untrackable(reason, at=at)
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     try:
         with UntracedCodeNet(
             _TrackedGlobals, is_library_frame, tracer.untrackable,
@@ -1915,10 +1971,10 @@ def trace_call(
     except _Abandon:
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     except Exception as exc:
-        reasons = tuple(tracer.reasons)
         if not tracer.abandoned:  # else it was raised while the abandoned run unwound
-            reasons = (*reasons, f"raised {type(exc).__name__}: {exc}")
-        return TraceOutcome(None, reasons, (), completed=False)
+            # Not its message, which may differ at every call (the plain run raises it).
+            tracer.untrackable(f"raised {type(exc).__name__}", at=tracer.raised_at(exc))
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     if tracer.abandoned:  # the function swallowed the abandon (a bare `except:`)
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     # The run's frames are gone: whatever of it is still referenced escaped.  Its
@@ -1926,7 +1982,9 @@ def trace_call(
     # happens), so it is simply run again, plainly, as a run that raised is.
     leak = tracer.leaked()
     if leak is not None:  # named only when it is the one reason not to cache the run
-        return TraceOutcome(None, tuple(tracer.reasons) or (leak,), (), completed=False)
+        if not tracer.reasons:
+            tracer.untrackable(leak)
+        return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     tracer.guard_identities()
     tracer.guard_shapes()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
