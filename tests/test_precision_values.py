@@ -1,22 +1,27 @@
-"""Value-equal objects compared by value (issue 11, item 2).
+"""Value-equal objects compared by value, and a function's annotations (issue 11, items 2 and 4).
 
 Equal fresh ``slice``, ``range`` and ``functools.partial`` objects are one entry
 of ``@specialize``: a slice and a range by their exact fields, a partial by what
 its call reads (``func`` by ``CLOSURE_MATCH``, each bound argument as it is
 used).  Anything that tells two of them apart misses.
+
+A lazy tracker reads a function's ``__annotations__`` through ``SkipGuardSource``
+(Dynamo's ``fn_var_getattr``), so a tracer's guards on them are dropped; the
+tracer of ``specialize`` guards them where traced code reads them.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import guards
-from guards import GuardBuilder, LocalSource, compile_guards
+from guards import AttrSource, GuardBuilder, LocalSource, SkipGuardSource, compile_guards
 
 
 def replay(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> Any:
@@ -306,3 +311,106 @@ def test_a_partial_in_a_global_compared_by_value() -> None:
     namespace["CONVERT"] = functools.partial(power, p=3)
     assert f(3) == 27
     assert f.cache.info()[:2] == (1, 2)
+
+
+# ----------------------------------------------------------------- annotations
+def annotated(a: int, b: str = "s") -> list[int]:
+    return [a]
+
+
+class Annotated:
+    x: int
+
+
+def test_a_trackers_read_of_function_annotations_installs_no_guard() -> None:
+    """Dynamo's rule for function attributes: ``__annotations__`` through ``SkipGuardSource``
+    whenever it is read, not only when binding a call."""
+    with guards.tracing({"fn": annotated}) as tx:
+        ann = tx.local("fn").attr("__annotations__")
+        assert ann.source == SkipGuardSource(AttrSource(LocalSource("fn"), "__annotations__"))
+        assert ann.source.name == "L['fn'].__annotations__"
+        assert ann.keys() == ["a", "b", "return"]
+        assert ann.item("a").as_constant() == "int"  # postponed evaluation: strings
+    assert tx.guards == () or all(g.source.is_skipped for g in tx.guards)
+    check = tx.compile()
+    assert check.guards == ()
+    assert {(g.source.name, g.kind) for g in check.dropped_guards} == {
+        ("L['fn'].__annotations__", "DICT_KEYS_MATCH"),
+        ("L['fn'].__annotations__['a']", "CONSTANT_MATCH"),
+    }
+
+    def other(a: float) -> None: ...
+
+    assert check.check({"fn": other})
+
+
+def test_annotations_of_other_objects_are_guarded_as_read() -> None:
+    """The rule is for functions: a class's ``__annotations__`` is an attribute like any other."""
+    with guards.tracing({"cls": Annotated}) as tx:
+        ann = tx.local("cls").attr("__annotations__")
+        assert ann.source == AttrSource(LocalSource("cls"), "__annotations__")
+        assert ann.keys() == ["x"]
+    assert not tx.compile().check({"cls": type("Other", (), {"__annotations__": {"y": int}})})
+
+
+def test_specialize_guards_annotations_its_function_reads() -> None:
+    def hint(fn: Any) -> str:
+        return str(fn.__annotations__["a"])
+
+    f = guards.specialize(hint)
+
+    def one(a: int) -> None: ...
+
+    def two(a: float) -> None: ...
+
+    assert f(one) == "int"
+    assert f(two) == "float"
+    one.__annotations__ = {"a": "bytes"}
+    assert f(one) == "bytes"
+    assert f.cache.info().hits == 0
+    assert any(
+        (guard.source.name, guard.source.is_skipped) == ("L['fn'].__annotations__['a']", False)
+        for entry in f.cache.entries for guard in entry.check.guards
+    )
+
+
+def test_specialize_guards_annotations_read_with_getattr() -> None:
+    def hint(fn: Any) -> list[str]:
+        return list(getattr(fn, "__annotations__"))  # noqa: B009 - the read under test
+
+    f = guards.specialize(hint)
+    assert f(annotated) == ["a", "b", "return"]
+    assert f(annotated) == ["a", "b", "return"]
+
+    def other(z: int) -> None: ...
+
+    assert f(other) == ["z", "return"]
+    assert f.cache.info()[:2] == (1, 2)
+
+
+def test_calling_a_function_does_not_guard_its_annotations() -> None:
+    """Binding a call never reads annotations: changing them is not a miss."""
+    namespace: dict[str, Any] = {}
+    exec("def callee(x: int) -> int:\n    return x + 1\n"
+         "def caller(x):\n    return callee(x)\n", namespace)
+    f = guards.specialize(namespace["caller"])
+    assert f(1) == 2
+    namespace["callee"].__annotations__ = {"x": str}
+    assert f(1) == 2
+    assert f.cache.info()[:2] == (1, 1)
+
+
+def test_library_code_reading_annotations_runs_uncached() -> None:
+    """``typing.get_type_hints`` reads all of the function, untraced: never a stale hit."""
+
+    def hints(fn: Any) -> str:
+        return str(typing.get_type_hints(fn))
+
+    f = guards.specialize(hints)
+
+    def one(a: int) -> None: ...
+
+    assert f(one) == hints(one)
+    one.__annotations__ = {"a": float}
+    assert f(one) == hints(one)
+    assert f.cache.info().hits == 0

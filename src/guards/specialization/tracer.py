@@ -925,6 +925,10 @@ class Tracer:
         if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
             return _BuiltinMethod(proxy, name)
+        if name == "__annotations__" and type(value) is types.FunctionType:
+            # LazyTracker.attr skips guards on a function's annotations; what the
+            # function reads of them may decide its result, so here they are guarded.
+            return self.wrap(self.context.track(AttrSource(tracker.source, name)))
         try:
             child = tracker.attr(name)
         except AttributeError:
