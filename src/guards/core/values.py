@@ -178,12 +178,20 @@ def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
     )
 
 
+def _same_slice(a: slice, b: slice) -> bool:
+    """Slices field by field as :func:`same_value` compares them: ``slice(1, 2)`` is not
+    ``slice(True, 2)`` nor ``slice(1.0, 2)``, which ``==`` forgives (and ``xs[1.0:2]`` raises)."""
+    return same_value((a.start, a.stop, a.step), (b.start, b.stop, b.step))
+
+
 #: Value types whose ``==`` forgives differences that the rest of their behaviour
 #: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
 #: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
-#: of one instant in two zones.  Each is compared by its full structure.
+#: of one instant in two zones, ``slice(1, 2) == slice(1.0, 2)``.  Each is compared
+#: by its full structure.
 _STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
     range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
+    slice: _same_slice,
     decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
     datetime.datetime: _same_moment,
     datetime.time: _same_moment,
@@ -222,7 +230,7 @@ def same_value(a: Any, b: Any) -> bool:
 def has_loose_equality(cls: type) -> bool:
     """True for the types whose ``==`` forgives what :func:`same_value` does not: the
     built-in containers (``[True] == [1]``, ``{8, 16} == {16, 8}``) and the value types
-    compared by their full structure (``range``, ``Decimal``, aware datetimes)."""
+    compared by their full structure (``range``, ``slice``, ``Decimal``, aware datetimes)."""
     return cls in _CONTAINERS or cls in _STRUCTURE
 
 
@@ -236,7 +244,7 @@ _IMMUTABLE_SCALARS = (
 def equality_is_fixed(value: Any) -> bool:
     """True when what ``==`` compares of ``value`` cannot change after a guard is built on
     it: a built-in immutable scalar or code object, a class or an enum member (both
-    compared by identity), or a tuple or frozenset of these.  ``EQUALS_MATCH`` keeps such
+    compared by identity), or a tuple, frozenset or slice of these.  ``EQUALS_MATCH`` keeps such
     a value as itself (:func:`snapshot`) and counts its comparison as cheap.
 
     Not :func:`guards.specialization.tracer.is_deep_immutable`, which asks whether
@@ -248,6 +256,8 @@ def equality_is_fixed(value: Any) -> bool:
         return True
     if t in (tuple, frozenset):
         return all(equality_is_fixed(item) for item in value)
+    if t is slice:
+        return all(equality_is_fixed(item) for item in (value.start, value.stop, value.step))
     return False
 
 
@@ -256,7 +266,8 @@ def snapshot(value: Any) -> Any:
 
     A user's list may change after the guard is built; the check must compare
     against what the list held then.  Only the containers' structure is copied
-    (lists, dicts, tuples holding them, bytearrays; sets as :class:`SetSnapshot`):
+    (lists, dicts, tuples and slices holding them, bytearrays; sets as
+    :class:`SetSnapshot`):
     the objects they hold stay themselves, so an object compared by identity
     still equals itself.
     """
@@ -267,6 +278,8 @@ def snapshot(value: Any) -> Any:
         return [snapshot(item) for item in value]
     if t is tuple:
         return tuple(snapshot(item) for item in value)
+    if t is slice:
+        return slice(snapshot(value.start), snapshot(value.stop), snapshot(value.step))
     if t is dict:
         return {key: snapshot(item) for key, item in value.items()}
     if t is set or t is frozenset:

@@ -6,10 +6,10 @@ cells, the globals it reads and, recursively, the Python functions and methods
 it calls.  Each operation on a proxy installs the guard it needs:
 
 * reading an attribute or item gives another proxy (nothing is guarded yet);
-* a *scalar* (None, bools, numbers, strings, bytes, enum members, classes,
-  builtin functions) is never proxied: it is handed to user code as itself,
-  with its guard (``CONSTANT_MATCH``, or ``ID_MATCH`` for classes and
-  functions) installed when it is read.  C code (``str.join``, ``struct``,
+* a *scalar* (None, bools, numbers, strings, bytes, enum members, ranges,
+  slices of these, classes, builtin functions) is never proxied: it is handed
+  to user code as itself, with its guard (``CONSTANT_MATCH``, or ``ID_MATCH``
+  for classes and functions) installed when it is read.  C code (``str.join``, ``struct``,
   ``math``) reads scalars without any hook, so a lazy scalar could not be sound;
 * comparisons and arithmetic on containers guard the container's value, truth
   tests only its truth (``TRUTH_MATCH``), ``len`` its length, iteration its
@@ -213,7 +213,22 @@ _ENUM_BOOKKEEPING = frozenset({"_value_", "_name_", "__objclass__", "_sort_order
 
 def _is_value_scalar(value: Any) -> bool:
     cls = type(value)
+    if cls is slice:
+        return _is_value_slice(value)
     return cls in _EXACT_VALUE_SCALARS or (issubclass(cls, enum.Enum) and _is_plain_member(value))
+
+
+def _is_value_slice(value: slice) -> bool:
+    """A slice whose ``start``, ``stop`` and ``step`` are ``None`` or value scalars.
+
+    A slice is immutable and C code reads its fields without any hook (``xs[s]``,
+    ``s.indices(n)``), so it cannot be tracked lazily; such a slice is guarded by its
+    value instead (``CONSTANT_MATCH``: exact types, field by field), and equal fresh
+    slices match.  One holding objects (``slice(Box(), None)``) is tracked like any object.
+    """
+    return all(
+        field is None or _is_value_scalar(field) for field in (value.start, value.stop, value.step)
+    )
 
 
 def _is_plain_member(member: enum.Enum) -> bool:
@@ -284,6 +299,13 @@ def is_deep_immutable(value: Any) -> bool:
 #: Ints below this many bits have fewer than 640 digits, the least limit
 #: ``sys.set_int_max_str_digits`` accepts: converting them never reads it.
 _STR_DIGITS_BITS = 2100
+
+def _has_huge_int(value: Any) -> bool:
+    """``value`` is, or is a slice holding, an int whose ``str()`` reads the digit limit."""
+    if type(value) is slice:
+        return any(map(_has_huge_int, (value.start, value.stop, value.step)))
+    return type(value) is int and value.bit_length() > _STR_DIGITS_BITS
+
 
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
@@ -696,7 +718,7 @@ class Tracer:
                 self.pin_class(tracker)
             if kind is GuardBuilder.ID_MATCH:  # a class or builtin, used where we cannot see
                 self.note_world(value)
-            elif type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
+            elif _has_huge_int(value):
                 self.guard_str_digits()
             return value
         proxy = self._proxies.get(id(value))
@@ -841,11 +863,15 @@ class Tracer:
         if frame is not None and frame.f_lasti in proxy_sites(frame.f_code) and is_user_class(
             tracker.unguarded_value(), is_library_file
         ):
-            tracker.install(GuardBuilder.ID_MATCH)
-            proxy = proxy_class(type(tracker.unguarded_value()))(tracker, self)
-            self._site_proxies[id(proxy)] = proxy  # one per site: the leak net counts them too
-            return proxy
+            return self._class_proxy(tracker)
         return self.wrap(tracker)
+
+    def _class_proxy(self, tracker: LazyTracker) -> Any:
+        """A proxy of the user class at ``tracker``, for one operation that consumes it."""
+        tracker.install(GuardBuilder.ID_MATCH)
+        proxy = proxy_class(type(tracker.unguarded_value()))(tracker, self)
+        self._site_proxies[id(proxy)] = proxy  # one per site: the leak net counts them too
+        return proxy
 
     def construct(self, tracker: LazyTracker, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> Any:
@@ -950,6 +976,10 @@ class Tracer:
         if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
             tracker.python_type()  # a subclass may override the method: pin the type
             return _BuiltinMethod(proxy, name)
+        if name == "__annotations__" and type(value) is types.FunctionType:
+            # LazyTracker.attr skips guards on a function's annotations; what the
+            # function reads of them may decide its result, so here they are guarded.
+            return self.wrap(self.context.track(AttrSource(tracker.source, name)))
         try:
             child = tracker.attr(name)
         except AttributeError:
@@ -1220,13 +1250,26 @@ class Tracer:
                      kwargs: dict[str, Any]) -> Any:
         """``functools.partial(func, *pargs, **pkw)(*args)``: ``func`` called as traced
         code would call it, its bound arguments tracked as items of ``.args`` and
-        ``.keywords``."""
+        ``.keywords``.
+
+        So a partial is compared by what its call reads, not by identity: an equal
+        fresh partial matches (``func`` by ``CLOSURE_MATCH`` when it is a Python
+        function, each bound argument as it is used).  Its fields are read at each
+        check, so rebinding them (``p.__setstate__(...)``) misses; its own attributes
+        play no part in the call, and are guarded only where user code reads them.
+        A user class as ``func`` is constructed as ``Cls(...)`` in traced code is.
+        """
         tracker.install(GuardBuilder.TYPE_MATCH)
         bound = tracker.attr("args")
         pargs = [self.wrap(bound.item(i)) for i in range(bound.len())]
         keywords = tracker.attr("keywords")
         pkw = {key: self.wrap(keywords.item(key)) for key in keywords.keys()}  # noqa: SIM118 - guarded
-        func = self.wrap(tracker.attr("func"))
+        func_tracker = tracker.attr("func")
+        func_value = func_tracker.unguarded_value()
+        if issubclass(type(func_value), type) and is_user_class(func_value, is_library_file):
+            func = self._class_proxy(func_tracker)
+        else:
+            func = self.wrap(func_tracker)
         return func(*pargs, *args, **{**pkw, **kwargs})
 
     def call_singledispatch(self, tracker: LazyTracker, args: tuple[Any, ...],

@@ -28,7 +28,9 @@ inspection                             guard installed
                                        trackers of one object)
 ``attr(name)``, ``item(key)``,        nothing: a new tracker on the longer path
 ``key_at(i)``                          (a missing attribute or key installs the
-                                       guard that it is missing, then raises)
+                                       guard that it is missing, then raises); a
+                                       function's ``__annotations__`` is on a
+                                       ``SkipGuardSource``: never guarded
 ``keys()``, ``items()``                ``DICT_KEYS_MATCH``
 ``iterate()``                          ``SEQUENCE_LENGTH`` (then lazy items) or
                                        ``DICT_KEYS_MATCH``
@@ -63,6 +65,7 @@ from guards.core.sources import (
     GetItemSource,
     GlobalSource,
     LocalSource,
+    SkipGuardSource,
     Source,
     read_memoized,
 )
@@ -433,9 +436,18 @@ class LazyTracker:
         return self.identity() is other
 
     def attr(self, name: str) -> LazyTracker:
-        """The tracker of ``value.name``; a missing attribute installs ``HASATTR`` and raises."""
-        self.unguarded_value()
-        source = AttrSource(self.source, name)
+        """The tracker of ``value.name``; a missing attribute installs ``HASATTR`` and raises.
+
+        A Python function's ``__annotations__`` is read through
+        :class:`~guards.SkipGuardSource`, so every guard on it or under it is dropped
+        (Dynamo's ``fn_var_getattr``: annotations change rarely and are read a lot,
+        by ``inspect`` and ``typing``).  To guard them, track
+        ``AttrSource(t.source, "__annotations__")`` itself.
+        """
+        value = self.unguarded_value()
+        source: Source = AttrSource(self.source, name)
+        if name == "__annotations__" and type(value) is types.FunctionType:
+            source = SkipGuardSource(source)
         try:
             self.context.value_of(source)
         except AttributeError:
