@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import copy
 import datetime
 import decimal
 import functools
@@ -180,7 +181,17 @@ def test_a_decimal_made_by_library_code() -> None:
     def half(text: str) -> Any:
         return str(DECIMAL_OF(text) / 2)
 
-    assert "a Decimal result" in uncached_because(half, "1")
+    assert "calls decimal_of, which guards does not know" in uncached_because(half, "1")
+
+
+def test_a_decimal_returned_by_a_pure_builtin() -> None:
+    """A Decimal from a call known pure (``copy.copy``): its arithmetic reads the context."""
+
+    @guards.specialize
+    def half_of_copy(a: Any, b: Any) -> Any:
+        return str(copy.copy(a) / b)
+
+    assert "a Decimal result" in uncached_because(half_of_copy, decimal.Decimal(1), 2)
 
 
 # ------------------------------------------------------------------ no over-reach

@@ -1309,12 +1309,16 @@ class Tracer:
     def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call code the trace does not enter, with arguments guarded by value.
 
-        A callable that reads the outside world (:mod:`guards.specialization.world`), or a result
-        whose operations do (a ``Decimal``), makes the run uncached.
+        A callable that reads the outside world (:mod:`guards.specialization.world`), or
+        library code not known to read only its arguments, abandons the run before it is
+        called (the call then runs once, in the plain run); a result whose operations
+        read the world (a ``Decimal``) makes the run uncached.
         """
         reason = reads_world(fn) or library_reads(fn)
         if reason is not None:
-            self.untrackable(reason)
+            # Stop before the call: it may have an effect (print, a write, a draw from
+            # the random state) that the plain run this makes would then repeat.
+            self.abandon(reason)
         why = f"the untraced {_callable_name(fn)}"
         result = fn(*self.realize(args, why), **self.realize(kwargs, why))
         reason = world_value(result)
@@ -1323,11 +1327,15 @@ class Tracer:
         return result
 
     def note_world(self, value: Any) -> None:
-        """Make the run uncached if ``value``, handed to user code as itself, reads the
-        outside world (``time.time``, ``os.getenv``, the class ``Decimal``...)."""
+        """Abandon the run if ``value``, about to be handed to user code as itself, reads
+        the outside world (``time.time``, ``os.getenv``, the class ``Decimal``...) or is
+        library code not known to read only its arguments (``print``): the call then
+        runs plainly, and whatever it does happens once."""
         reason = held_reads_world(value) or library_reads(value)
         if reason is not None:
-            self.untrackable(reason)
+            # Stop before user code can call it: its effect (print, a draw from the
+            # random state) would happen again in the plain run this makes.
+            self.abandon(reason)
 
     def call_log(self, function: Any, args: tuple[Any, ...] | list[Any],
                  kwargs: Mapping[str, Any]) -> None:
