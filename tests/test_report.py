@@ -321,6 +321,28 @@ def test_user_values_are_escaped() -> None:
     assert "<i>a source line</i>" in page.text
 
 
+def test_control_characters_in_user_text_are_written_escaped() -> None:
+    """HTML allows no control character but newline and tab: a repr shows them as \\xNN."""
+
+    class Tag:
+        def __repr__(self) -> str:
+            return "a\x00b\x1b[31mc\x7f\x85\rd\te"
+
+    tag = Tag()
+
+    @guards.specialize
+    def pick(d: dict[str, Any]) -> Any:
+        return d["k"]
+
+    with guards.config.patch(record_misses=True):
+        pick({"k": tag})
+        pick({"k": Tag()})
+    text = pick.specialized.report()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    page = parse(text)
+    assert "a\\x00b\\x1b[31mc\\x7f\\x85\\x0dd\te" in page.text
+
+
 def test_text_that_utf_8_cannot_encode_is_written_escaped(
     tmp_path: pathlib.Path, quiet_recompiles: None
 ) -> None:

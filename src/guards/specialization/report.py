@@ -8,12 +8,13 @@ script.py`` one for every specialized function a script called.
 A report is one self-contained HTML file: inline CSS, no script, no link to
 anything outside it; the parts that fold are ``<details>`` elements.  Every
 text that comes from the user's program (reprs, reasons, paths, source lines)
-is escaped.  For each function it shows its source (the lines where guards
-were installed marked), its statistics, each entry with its hit count and its
-guards as a tree of access paths (each guard with the line that installed
-it), each recorded miss with what came of it and, when it was explained, why
-every entry failed, and the reasons calls ran uncached with the line each
-names.
+is escaped (a control character other than newline and tab, which HTML does
+not allow, is written as ``\\xNN``).  For each function it shows its source
+(the lines where guards were installed marked), its statistics, each entry
+with its hit count and its guards as a tree of access paths (each guard with
+the line that installed it), each recorded miss with what came of it and,
+when it was explained, why every entry failed, and the reasons calls ran
+uncached with the line each names.
 """
 
 from __future__ import annotations
@@ -209,8 +210,14 @@ def _named(state: Specialized, names: Sequence[str]) -> bool:
 
 
 # -- the page -------------------------------------------------------------------------
+# C0 and C1 control characters and DEL, but for newline and tab: HTML allows none of them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as text for the page: markup escaped, each control character as ``\\xNN``."""
+    text = html.escape(str(value), quote=True)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _header(states: Sequence[Specialized]) -> str:
