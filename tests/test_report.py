@@ -565,3 +565,44 @@ def test_cli_runs_a_module_by_name(tmp_path: pathlib.Path, script: pathlib.Path)
     assert result.returncode == 0, result.stderr
     page = parse((tmp_path / "mod.html").read_text())
     assert len(entries_of(page)) == 2  # h = 1, 1, 2, 1
+
+
+def test_cli_refuses_a_script_path_that_does_not_exist(tmp_path: pathlib.Path) -> None:
+    """A path (ends in .py, or holds a separator) that is not there is not run as a module."""
+    for target in ["no_such_script.py", os.path.join("sub", "no_such_script")]:
+        result = run_cli(tmp_path, "-o", "r.html", target)
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"guards report: no such file: {target}"
+        assert not (tmp_path / "r.html").exists()
+
+
+def test_cli_refuses_an_output_it_cannot_write_before_running_the_script(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A missing folder, or a folder given as the output, is one line and status 2; no run."""
+    ran = tmp_path / "ran"
+    (tmp_path / "s.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    (tmp_path / "adir").mkdir()
+    for output, why in [
+        (str(tmp_path / "nowhere" / "r.html"), "no such folder"),
+        ("adir", "it is a folder"),
+    ]:
+        result = run_cli(tmp_path, "-o", output, "s.py")
+        assert result.returncode == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"guards report: cannot write the report to {output}: {why}")
+        assert not ran.exists()
+
+
+def test_cli_shows_only_the_scripts_frames_when_it_raises(
+    tmp_path: pathlib.Path, script: pathlib.Path
+) -> None:
+    """As python prints it: no frame of guards or runpy above the script's."""
+    for target in [str(script), "shapes"]:
+        result = run_cli(tmp_path, target, "2", "crash")
+        assert result.returncode == 1
+        trace = result.stderr.split("RuntimeError: the script failed")[0]
+        frames = re.findall(r'^  File "([^"]*)", line \d+, in (\S+)$', trace, re.MULTILINE)
+        [(filename, function)] = frames
+        assert filename.endswith("shapes.py")
+        assert function == "<module>"
