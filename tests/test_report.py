@@ -606,3 +606,30 @@ def test_cli_shows_only_the_scripts_frames_when_it_raises(
         [(filename, function)] = frames
         assert filename.endswith("shapes.py")
         assert function == "<module>"
+
+
+def test_explain_the_log_history_and_report_name_an_entry_alike(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry has one name everywhere: its number, 1 for the function's first entry."""
+
+    @guards.specialize
+    def area(shape: dict[str, int]) -> int:
+        return shape["w"] * shape["h"]
+
+    with guards.config.patch(record_misses=True), caplog.at_level(
+        "INFO", logger="guards.recompiles"
+    ):
+        for h in [1, 2, 3]:
+            area({"w": 3, "h": h})
+    numbers = [entry.number for entry in area.cache.entries]
+    assert numbers == [3, 2, 1]
+    explained = re.findall(r"entry (\d+):", str(area.explain({"w": 3, "h": 9})))
+    assert [int(n) for n in explained] == numbers
+    last_log = caplog.records[-1].getMessage()
+    assert re.findall(r"- entry (\d+):", last_log) == ["2", "1"]
+    assert re.findall(r"- entry (\d+):", str(area.specialized.miss_history[-1])) == ["2", "1"]
+    page = parse(area.specialized.report())
+    assert [e.find_all("span", "entry")[0].text for e in entries_of(page)] == [
+        "entry 3", "entry 2", "entry 1",
+    ]
