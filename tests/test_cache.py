@@ -247,8 +247,8 @@ def test_explain_lists_every_failing_guard_of_every_entry() -> None:
         f"EQUALS_MATCH L['x'] == 1: expected 1, got 3; installed at {failure.provenance}"
     )
     assert why.failure_lines() == [
-        f"entry 0: {newest[0].message}",
-        f"entry 0: {newest[1].message}",
+        f"entry 2: {newest[0].message}",  # lines name the entry's number, as reports do
+        f"entry 2: {newest[1].message}",
         f"entry 1: {failure.message}",
     ]
     assert str(why) == "no entry matched:\n" + "\n".join(

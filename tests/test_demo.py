@@ -123,3 +123,16 @@ def test_the_command_line_runs_it_with_and_without_show_code(
     full = capsys.readouterr().out
     assert _check_code().rstrip("\n") in full and _check_code().rstrip("\n") not in short
     assert short.startswith(demo.GLOSSARY)
+
+
+@pytest.mark.parametrize("command", ["demo", "report"])
+def test_an_unknown_option_is_shown_with_the_commands_usage(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python -m guards demo --bogus: the demo's usage line, exit status 2."""
+    with pytest.raises(SystemExit) as info:
+        main([command, "--bogus", "script.py"] if command == "report" else [command, "--bogus"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: python -m guards {command} ")
+    assert "unrecognized arguments: --bogus" in err

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import attrs
+
 import guards
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +47,21 @@ def test_every_public_name_has_a_reference_entry() -> None:
     public = {f"guards.{name}" for name in guards.__all__ if name != "__version__"}
     assert sorted(entries) == sorted(set(entries)), "a name documented twice"
     assert set(entries) == public | MODULES
+
+
+def test_the_reference_of_config_lists_every_option_with_its_default() -> None:
+    """The API reference's table of options is Config's docstring: no option missing."""
+    doc = guards.Config.__doc__ or ""
+    section = doc.split("Attributes:")[1]
+    for field in attrs.fields(guards.Config):
+        if field.name.startswith("_"):
+            continue
+        [entry] = re.findall(rf"^ {{8}}{field.name}: (.*?)(?=^ {{8}}\w+:|\Z)", section, re.M | re.S)
+        assert f"Default ``{field.default!r}``." in " ".join(entry.split()), field.name
+
+
+def test_miss_record_says_what_it_holds_without_pointing_elsewhere() -> None:
+    """The site shows class docstrings, not the history module's: no 'see the module docstring'."""
+    doc = guards.MissRecord.__doc__ or ""
+    assert "module docstring" not in doc
+    assert "record_misses" in doc

@@ -8,6 +8,7 @@ short list of records and exceptions, which the library makes and returns.
 
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 from collections.abc import Callable
@@ -53,6 +54,10 @@ def checked() -> CheckFunction:
 
 def plain(a: int, b: int = 1) -> int:
     return a + b
+
+
+class Opaque:
+    """An object whose repr holds its memory address."""
 
 
 def tracker(value: Any) -> LazyTracker:
@@ -281,6 +286,12 @@ CASES: list[Case] = [
     ("specialize function", lambda: specialize(3), GuardsTypeError, ["function", "3", "int"]),  # type: ignore[call-overload]
     ("specialize a builtin", lambda: specialize(len), GuardsTypeError,  # type: ignore[call-overload]
      ["function", "len", "builtin_function_or_method"]),
+    ("specialize an lru_cache wrapper", lambda: specialize(functools.lru_cache(plain)),  # type: ignore[call-overload]
+     GuardsTypeError, ["function", "plain", "_lru_cache_wrapper", "specialize(plain.__wrapped__)"]),
+    ("specialize a partial", lambda: specialize(functools.partial(plain, 1)), GuardsTypeError,  # type: ignore[call-overload]
+     ["function", "functools.partial of plain", "specialize plain itself", "a def that calls"]),
+    ("specialize an object", lambda: specialize(Opaque()), GuardsTypeError,  # type: ignore[call-overload]
+     ["function", "an object of type", "Opaque"]),
     ("specialize max_entries", lambda: specialize(max_entries=0), GuardsValueError,
      ["max_entries", "0", "int"]),
     ("specialize max_entries type", lambda: specialize(max_entries=2.0), GuardsTypeError,  # type: ignore[call-overload]
@@ -404,3 +415,11 @@ def test_a_bad_call_of_a_specialized_function_raises_what_the_function_would() -
         with pytest.raises(TypeError) as explained:
             fast.explain(*args)
         assert str(explained.value) == str(expected.value)
+
+
+def test_specialize_refusals_name_what_was_given_without_a_memory_address() -> None:
+    """An address differs from run to run and says nothing: the type and name say what it was."""
+    for given in [functools.lru_cache(plain), functools.partial(plain, 1), Opaque(), len]:
+        with pytest.raises(GuardsTypeError) as info:
+            specialize(given)  # type: ignore[call-overload]
+        assert " at 0x" not in str(info.value), str(info.value)

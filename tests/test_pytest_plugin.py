@@ -81,6 +81,49 @@ def test_max_misses_passes_within_the_limit_and_fails_over_it(pytester: pytest.P
     result.stdout.re_match_lines([r".*CONSTANT_MATCH L\['shape'\]\['h'\] == 2: expected 2, got 0"])
 
 
+OVER_BY_ONE = """
+    @pytest.mark.guards_max_misses(0)
+    def test_over():
+        area({"w": 1, "h": 2})
+        area({"w": 1, "h": 3})                  # recompiles: h was 2
+"""
+
+
+def test_max_misses_prints_the_log_once_in_the_message(pytester: pytest.Pytester) -> None:
+    """One miss is "1 miss"; the log the marker turned on is not in pytest's captured log too."""
+    result = run(pytester, OVER_BY_ONE + """
+    @pytest.mark.guards_max_misses(0)
+    def test_one():
+        perimeter({"w": 1, "h": 2})
+    """)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*guards_max_misses(0): 2 misses of specialized functions, more than the 0 allowed:",
+        "the guards.recompiles log of the test:",
+        "Recompiling function area in *test_inner.py*",
+    ])
+    result.stdout.fnmatch_lines(["*guards_max_misses(0): 1 miss of specialized functions, *"])
+    text = result.stdout.str()
+    assert "Captured log" not in text
+    assert text.count("Recompiling function area") == 1
+
+
+def test_max_misses_points_at_the_captured_log_when_it_shows_the_log(
+    pytester: pytest.Pytester,
+) -> None:
+    """With the logger on at INFO anyway, pytest's captured log has it; the message points there."""
+    result = run(pytester, OVER_BY_ONE, "--log-level=INFO")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*2 misses of specialized functions, more than the 0 allowed:",
+        "*area: 2",
+        "the guards.recompiles log of the test is in its captured log below",
+        "*Captured log call*",
+        "INFO*guards.recompiles*Recompiling function area in *test_inner.py*",
+    ])
+    assert result.stdout.str().count("Recompiling function area") == 1
+
+
 def test_max_misses_counts_the_body_not_the_fixtures(pytester: pytest.Pytester) -> None:
     """A fixture may warm a cache up: misses before the body starts are not counted."""
     result = run(pytester, """

@@ -321,6 +321,28 @@ def test_user_values_are_escaped() -> None:
     assert "<i>a source line</i>" in page.text
 
 
+def test_control_characters_in_user_text_are_written_escaped() -> None:
+    """HTML allows no control character but newline and tab: a repr shows them as \\xNN."""
+
+    class Tag:
+        def __repr__(self) -> str:
+            return "a\x00b\x1b[31mc\x7f\x85\rd\te"
+
+    tag = Tag()
+
+    @guards.specialize
+    def pick(d: dict[str, Any]) -> Any:
+        return d["k"]
+
+    with guards.config.patch(record_misses=True):
+        pick({"k": tag})
+        pick({"k": Tag()})
+    text = pick.specialized.report()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    page = parse(text)
+    assert "a\\x00b\\x1b[31mc\\x7f\\x85\\x0dd\te" in page.text
+
+
 def test_text_that_utf_8_cannot_encode_is_written_escaped(
     tmp_path: pathlib.Path, quiet_recompiles: None
 ) -> None:
@@ -543,3 +565,71 @@ def test_cli_runs_a_module_by_name(tmp_path: pathlib.Path, script: pathlib.Path)
     assert result.returncode == 0, result.stderr
     page = parse((tmp_path / "mod.html").read_text())
     assert len(entries_of(page)) == 2  # h = 1, 1, 2, 1
+
+
+def test_cli_refuses_a_script_path_that_does_not_exist(tmp_path: pathlib.Path) -> None:
+    """A path (ends in .py, or holds a separator) that is not there is not run as a module."""
+    for target in ["no_such_script.py", os.path.join("sub", "no_such_script")]:
+        result = run_cli(tmp_path, "-o", "r.html", target)
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"guards report: no such file: {target}"
+        assert not (tmp_path / "r.html").exists()
+
+
+def test_cli_refuses_an_output_it_cannot_write_before_running_the_script(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A missing folder, or a folder given as the output, is one line and status 2; no run."""
+    ran = tmp_path / "ran"
+    (tmp_path / "s.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    (tmp_path / "adir").mkdir()
+    for output, why in [
+        (str(tmp_path / "nowhere" / "r.html"), "no such folder"),
+        ("adir", "it is a folder"),
+    ]:
+        result = run_cli(tmp_path, "-o", output, "s.py")
+        assert result.returncode == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"guards report: cannot write the report to {output}: {why}")
+        assert not ran.exists()
+
+
+def test_cli_shows_only_the_scripts_frames_when_it_raises(
+    tmp_path: pathlib.Path, script: pathlib.Path
+) -> None:
+    """As python prints it: no frame of guards or runpy above the script's."""
+    for target in [str(script), "shapes"]:
+        result = run_cli(tmp_path, target, "2", "crash")
+        assert result.returncode == 1
+        trace = result.stderr.split("RuntimeError: the script failed")[0]
+        frames = re.findall(r'^  File "([^"]*)", line \d+, in (\S+)$', trace, re.MULTILINE)
+        [(filename, function)] = frames
+        assert filename.endswith("shapes.py")
+        assert function == "<module>"
+
+
+def test_explain_the_log_history_and_report_name_an_entry_alike(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry has one name everywhere: its number, 1 for the function's first entry."""
+
+    @guards.specialize
+    def area(shape: dict[str, int]) -> int:
+        return shape["w"] * shape["h"]
+
+    with guards.config.patch(record_misses=True), caplog.at_level(
+        "INFO", logger="guards.recompiles"
+    ):
+        for h in [1, 2, 3]:
+            area({"w": 3, "h": h})
+    numbers = [entry.number for entry in area.cache.entries]
+    assert numbers == [3, 2, 1]
+    explained = re.findall(r"entry (\d+):", str(area.explain({"w": 3, "h": 9})))
+    assert [int(n) for n in explained] == numbers
+    last_log = caplog.records[-1].getMessage()
+    assert re.findall(r"- entry (\d+):", last_log) == ["2", "1"]
+    assert re.findall(r"- entry (\d+):", str(area.specialized.miss_history[-1])) == ["2", "1"]
+    page = parse(area.specialized.report())
+    assert [e.find_all("span", "entry")[0].text for e in entries_of(page)] == [
+        "entry 3", "entry 2", "entry 1",
+    ]

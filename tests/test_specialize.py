@@ -385,7 +385,7 @@ def test_explain_an_attribute() -> None:
         "CONSTANT_MATCH L['cfg'].mode == 'fast': expected 'fast', got 'slow'; "
         f"installed at {failure.provenance}"
     )
-    assert str(describe.explain(cfg)) == f"no entry matched:\n  - entry 0: {failure.message}"
+    assert str(describe.explain(cfg)) == f"no entry matched:\n  - entry 1: {failure.message}"
 
 
 def test_explain_a_dict_key() -> None:

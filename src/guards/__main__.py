@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                         "module:qualname (repeat for more); default: every one called")
     report.add_argument("script", help="the script to run, or a module name as for python -m")
     report.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said with the command's usage line, not the top level's
+        command = demo_parser if args.command == "demo" else report
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "demo":
         from guards import demo
 

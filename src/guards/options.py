@@ -32,18 +32,25 @@ class Config:
 
     Attributes:
         strict: A call that cannot be cached raises ``UntrackedCallError``
-            instead of running uncached.
+            instead of running uncached.  Default ``False``.
         verify: On every hit (``True``) or on a share of hits (a float in
             [0, 1]), also call the function and raise ``StaleHitError`` if
-            the results differ.
+            the results differ.  Default ``False``.
         trace_library_code: Look inside the Python functions of the standard
             library and installed packages too; by default they are called
             with their arguments guarded by value, or make the run uncached.
+            Default ``False``.
         skip_guards_on_constant_func_defaults: Unsafe: do not guard the
             literal defaults of called functions, so a change to them goes
-            unnoticed.
+            unnoticed.  Default ``False``.
         warn_uncached: Log a warning on the ``guards.recompiles`` logger the
-            first time a function runs uncached for a given reason.
+            first time a function runs uncached for a given reason.  Default
+            ``True``.
+        record_misses: Explain every miss of a specialized function and keep
+            the explanation in its ``specialized.miss_history`` (shown by its
+            HTML report); ``python -m guards report`` turns it on.  Off by
+            default because explaining walks every entry's paths again, which
+            takes time and can run the inputs' properties.  Default ``False``.
     """
 
     #: Raise ``UntrackedCallError`` instead of running a call uncached.

@@ -81,7 +81,7 @@ class MissCounter:
         """The misses, one line per function, against ``limit`` when one is given."""
         counts = self.by_function
         total = sum(counts.values())
-        head = f"{total} misses of specialized functions"
+        head = f"{total} miss{'' if total == 1 else 'es'} of specialized functions"
         if limit is not None:
             head += f", more than the {limit} allowed"
         lines = [f"  {name}: {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1])]
@@ -236,10 +236,13 @@ class MissLimit:
     from after the last fixture is set up (so a fixture may warm a cache up)
     to the end of the body, and fails the test, after its body passed, when
     the count is over the marker's limit.  The failure lists the misses per
-    function and what ``guards.recompiles`` said about them.
+    function and what ``guards.recompiles`` said about them, once: in the
+    message, and not in pytest's captured log, unless the logger was on at
+    INFO anyway (``--log-level=INFO``, say), when the captured log has it and
+    the message points there.
     """
 
-    KEY = pytest.StashKey[tuple[MissCounter, RecompileLog, int]]()
+    KEY = pytest.StashKey[tuple[MissCounter, RecompileLog, int, bool]]()
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -252,19 +255,47 @@ class MissLimit:
                         f"got {limit!r}", pytrace=False)
         counter, log = MissCounter(), RecompileLog()
         stack = contextlib.ExitStack()
+        # pytest's captured log gets only the records it would have got without the
+        # marker: those logged because the marker turned the logger on to INFO are
+        # in the failure message, and would otherwise be printed twice.
+        report = getattr(item.config.pluginmanager.get_plugin("logging-plugin"),
+                         "report_handler", None)
+        level = recompiles_log.getEffectiveLevel()
+        shown_by_pytest = (
+            isinstance(report, logging.Handler) and level <= logging.INFO
+            and report.level <= logging.INFO
+            and item.config.getoption("showcapture", "all") in ("all", "log")
+        )
+        if isinstance(report, logging.Handler):
+            hidden = _BelowLevel(level)
+            report.addFilter(hidden)
+            stack.callback(report.removeFilter, hidden)
         stack.enter_context(watching_misses(counter))
         stack.enter_context(log.capturing())
         item.addfinalizer(stack.close)
-        item.stash[self.KEY] = (counter, log, limit)
+        item.stash[self.KEY] = (counter, log, limit, shown_by_pytest)
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
         watch = item.stash.get(self.KEY, None)
         if watch is None:
             return
-        counter, log, limit = watch
+        counter, log, limit, shown_by_pytest = watch
         if counter.count > limit:
             message = f"@pytest.mark.{MAX_MISSES_MARKER}({limit}): {counter.describe(limit)}"
-            if log.records:
+            if log.records and shown_by_pytest:
+                message += "\nthe guards.recompiles log of the test is in its captured log below"
+            elif log.records:
                 message += "\nthe guards.recompiles log of the test:\n" + log.text
             pytest.fail(message, pytrace=False)
+
+
+class _BelowLevel(logging.Filter):
+    """Drops the ``guards.recompiles`` records below ``level`` (the logger's own level)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != recompiles_log.name or record.levelno >= self.level

@@ -147,9 +147,14 @@ class MissExplanation:
         return not self.hit
 
     def failure_lines(self) -> list[str]:
-        """One line per failing guard, prefixed with the entry it belongs to."""
+        """One line per failing guard, prefixed with the entry it belongs to.
+
+        The entry is named by its :attr:`CacheEntry.number` (``entry 2: ...``),
+        as the HTML report and ``miss_history`` name it; the lines come most
+        recently used entry first.
+        """
         return [
-            f"entry {e.index}: {failure.message}"
+            f"entry {e.entry.number}: {failure.message}"
             for e in self.entries
             for failure in e.result.failures
         ]

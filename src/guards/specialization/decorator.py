@@ -611,7 +611,53 @@ def _not_a_function(function: Any) -> str:
             f"put @{name} above @specialize (@{name}, then @specialize, then def "
             f"{inner.__name__}), so that specialize wraps the function and {name} the result"
         )
-    return f"specialize needs a Python function, got {describe(function)}"
+    what = _given(function)
+    if kind is functools.partial:
+        inner_name = _qualname(function.func) or "the function"
+        return (
+            f"specialize needs a Python function, got {what}: specialize {inner_name} "
+            f"itself and call it with the partial's arguments, or specialize a def that "
+            f"calls the partial"
+        )
+    try:
+        wrapped = inspect.unwrap(function)
+    except Exception:  # a cycle of __wrapped__, or a hostile __getattr__
+        wrapped = function
+    if wrapped is not function:
+        inner_name = _qualname(wrapped) or "the object it wraps"
+        outer_name = _qualname(function, "__name__") or ""
+        outer_name = outer_name if outer_name.isidentifier() else "x"
+        return (
+            f"specialize needs a Python function, got {what}, which wraps {inner_name}: "
+            f"specialize the function it wraps, specialize({outer_name}.__wrapped__) "
+            f"(in place of lru_cache, @specialize is itself a cache, with lru_cache's "
+            f"cache_info() and cache_clear())"
+        )
+    return f"specialize needs a Python function, got {what}"
+
+
+def _qualname(value: Any, attribute: str = "__qualname__") -> str | None:
+    """``value.__qualname__`` (or ``attribute``) if a str; None if not or if reading it raises."""
+    try:
+        name = getattr(value, attribute, None)
+    except Exception:
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _given(value: Any) -> str:
+    """``value`` for an error message, without a memory address: by its type and name."""
+    text = describe(value)
+    if " at 0x" not in text:
+        return text
+    kind = type(value)
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    if kind is functools.partial:
+        return f"a functools.partial of {_qualname(value.func) or 'a callable'}"
+    name = _qualname(value)
+    return f"{name} (type {module}{kind.__qualname__})" if name else (
+        f"an object of type {module}{kind.__qualname__}"
+    )
 
 
 def _is_method(function: types.FunctionType) -> bool:

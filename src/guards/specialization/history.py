@@ -85,7 +85,15 @@ class EntryMismatch:
 
 @attrs.frozen
 class MissRecord:
-    """One miss of a specialized function; see the module docstring.
+    """One miss of a specialized function, as ``f.specialized.miss_history`` keeps it.
+
+    Every miss is recorded (the last :data:`RECORDED_MISSES` of each function):
+    when and from which line the call came and what came of it.  Why the
+    lookup missed (``explanation``) is kept only when the miss was explained:
+    with ``guards.config.record_misses`` on, and whenever it is explained
+    anyway (the ``guards.recompiles`` log is on, or the cache is full with
+    ``on_limit="raise"``).  A record holds text and line numbers only, never
+    the call's values, so it keeps none of the caller's objects alive.
 
     - ``number``: 1 for the function's first miss, counted since it was decorated.
     - ``time``: when, in seconds since the epoch (``time.time()``).

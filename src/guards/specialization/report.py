@@ -8,12 +8,13 @@ script.py`` one for every specialized function a script called.
 A report is one self-contained HTML file: inline CSS, no script, no link to
 anything outside it; the parts that fold are ``<details>`` elements.  Every
 text that comes from the user's program (reprs, reasons, paths, source lines)
-is escaped.  For each function it shows its source (the lines where guards
-were installed marked), its statistics, each entry with its hit count and its
-guards as a tree of access paths (each guard with the line that installed
-it), each recorded miss with what came of it and, when it was explained, why
-every entry failed, and the reasons calls ran uncached with the line each
-names.
+is escaped (a control character other than newline and tab, which HTML does
+not allow, is written as ``\\xNN``).  For each function it shows its source
+(the lines where guards were installed marked), its statistics, each entry
+with its hit count and its guards as a tree of access paths (each guard with
+the line that installed it), each recorded miss with what came of it and,
+when it was explained, why every entry failed, and the reasons calls ran
+uncached with the line each names.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import runpy
 import sys
 import time
 import traceback
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, overload
@@ -151,9 +153,18 @@ def report_script(
     Then the report of every specialized function still alive that was called
     (or of those ``names`` name: a function's name, qualified name or
     ``module:qualname``) is written to ``output``, even when the script raised.
-    Returns the exit status: the script's, or 1 if it raised, or 2 when a name
-    matches no specialized function (then nothing is written).
+    Returns the exit status: the script's, or 1 if it raised (its traceback
+    printed from the script's own frames down, as ``python`` prints it), or 2
+    when a name matches no specialized function.  Before the script runs, a
+    ``target`` that looks like a path (it ends in ``.py`` or holds a path
+    separator) but does not exist, and an ``output`` whose folder does not
+    exist or is not writable, are refused with one line on stderr and status 2.
+    Nothing is written when the status is 2.
     """
+    problem = _missing_script(target) or _unwritable(output)
+    if problem:
+        print(f"guards report: {problem}", file=sys.stderr)
+        return 2
     status, outcome = _run(target, argv)
     states = live_functions()
     if names:
@@ -166,7 +177,11 @@ def report_script(
             return 2
     else:
         chosen = [state for state in states if was_called(state)]
-    path = save(chosen, output)
+    try:
+        path = save(chosen, output)
+    except OSError as exc:  # the folder went away while the script ran, say
+        print(f"guards report: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"guards report: {len(chosen)} specialized function(s) written to {path}",
           file=sys.stderr)
     del outcome  # kept the script's functions alive until the report was written
@@ -190,11 +205,46 @@ def _run(target: str, argv: Sequence[str]) -> tuple[int, object]:
         print(code, file=sys.stderr)
         return 1, exc
     except Exception as exc:
-        traceback.print_exc()
+        traceback.print_exception(type(exc), exc, _script_frames(exc.__traceback__))
         return 1, exc
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         config.record_misses = saved_record
+
+
+def _missing_script(target: str) -> str | None:
+    """Why ``target``, which names a file that is not there, cannot run; None if it can try."""
+    separators = [sep for sep in (os.sep, os.altsep) if sep]
+    looks_like_path = target.endswith(".py") or any(sep in target for sep in separators)
+    if looks_like_path and not os.path.exists(target):
+        return f"no such file: {target}"
+    return None
+
+
+def _unwritable(output: str) -> str | None:
+    """Why the report cannot be written to ``output``; None if it looks like it can."""
+    path = os.path.abspath(output)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        return f"cannot write the report to {output}: it is a folder"
+    if not os.path.isdir(folder):
+        return f"cannot write the report to {output}: no such folder {folder}"
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        os.path.exists(path) and not os.access(path, os.W_OK)
+    ):
+        return f"cannot write the report to {output}: permission denied"
+    return None
+
+
+def _script_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` from the script's module-level frame on: the frames of guards and runpy dropped."""
+    start = tb
+    while start is not None:
+        frame = start.tb_frame
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+            return start
+        start = start.tb_next
+    return tb
 
 
 def _full_name(state: Specialized) -> str:
@@ -209,8 +259,14 @@ def _named(state: Specialized, names: Sequence[str]) -> bool:
 
 
 # -- the page -------------------------------------------------------------------------
+# C0 and C1 control characters and DEL, but for newline and tab: HTML allows none of them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as text for the page: markup escaped, each control character as ``\\xNN``."""
+    text = html.escape(str(value), quote=True)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _header(states: Sequence[Specialized]) -> str:
