@@ -17,7 +17,9 @@ often (``sys.setswitchinterval``) so that the interleavings are many.  What must
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -311,3 +313,51 @@ def test_concurrent_tracing_contexts_stay_apart() -> None:
 
     run_together(work)
     assert guards.current_tracing() is None
+
+
+# ------------------------------------------------------------------------------ fork
+def _wait_for_child(pid: int, deadline: float = 20.0) -> int | None:
+    """The child's exit status, or None (after killing it) when it is still running."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork with threads
+def test_a_forked_child_misses_while_a_parent_thread_was_inside_a_miss() -> None:
+    """The child inherits no lock held: its own miss runs (and stores an entry)."""
+    inside, release = threading.Event(), threading.Event()
+
+    @guards.specialize
+    def slow(x: int, gate: threading.Event | None = None) -> int:
+        if gate is not None:
+            inside.set()
+            gate.wait()
+        return x * 2
+
+    thread = threading.Thread(target=slow, args=(1, release))
+    thread.start()
+    try:
+        assert inside.wait(20), "the thread did not enter its miss"
+        with guards.config.patch(record_misses=True):  # the child also takes the config lock
+            pid = os.fork()
+        if pid == 0:  # the child: a miss of the same function, then a hit
+            code = 1
+            try:
+                if slow(21) == 42 and slow(21) == 42 and slow.cache_info().hits == 1:
+                    code = 0
+            finally:
+                os._exit(code)
+        assert _wait_for_child(pid) == 0, "the forked child blocked (or failed) on its miss"
+    finally:
+        release.set()
+        thread.join(20)
+    assert slow(1, None) == 2
+

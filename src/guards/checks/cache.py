@@ -32,6 +32,7 @@ from guards.errors import (
     check_type,
     must_be,
 )
+from guards.forks import fork_safe
 
 OnLimit = Literal["evict", "raise", "run"]
 _POLICIES: tuple[str, ...] = ("evict", "raise", "run")
@@ -193,6 +194,7 @@ class GuardedCache:
         self.on_limit: OnLimit = on_limit
         self._entries: list[CacheEntry] = []  # kept most recently used first, by find()
         self._lock = threading.RLock()
+        fork_safe(self, "_lock")
         self._clock = itertools.count(1)
         self._misses = itertools.count()
         self._uncached = itertools.count()
