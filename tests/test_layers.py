@@ -20,7 +20,7 @@ PACKAGE = pathlib.Path(guards.__file__).parent
 
 #: Layer of each folder or top-level module, lowest first.
 LAYERS: dict[str, int] = {
-    "errors": 0, "markers": 0, "logs": 0, "options": 0, "events": 0,
+    "errors": 0, "markers": 0, "logs": 0, "options": 0, "events": 0, "forks": 0,
     "core": 1,
     "checks": 2,
     "tracking": 3,

@@ -13,6 +13,7 @@ one empty tuple.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -23,6 +24,16 @@ MissObserver = Callable[[types.FunctionType], None]
 # Replaced, never mutated, so a miss in any thread reads it without a lock.
 _observers: tuple[MissObserver, ...] = ()
 _lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # A thread of the parent may have held it at the fork (guards.forks says why).
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 @contextlib.contextmanager

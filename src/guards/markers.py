@@ -7,6 +7,7 @@ functions without paying for the rest of guards.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, overload
@@ -26,6 +27,16 @@ _disabled = _DisabledState()
 #: generated code reads it as one global and a subscript.
 SLOW_PATH: list[int] = [0]
 _slow_lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # A thread of the parent may have held it at the fork (guards.forks says why).
+    global _slow_lock
+    _slow_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def slow_path_reason(delta: int) -> None:

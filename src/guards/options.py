@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from guards.errors import GuardsValueError, must_be
+from guards.forks import fork_safe
 from guards.markers import slow_path_reason
 
 
@@ -79,6 +80,9 @@ class Config:
     record_misses: bool = attrs.field(default=False, validator=_bool_option)
 
     _lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        fork_safe(self, "_lock")  # usable in a forked child (guards.forks)
 
     def patch(self, **changes: Any) -> contextlib.ContextDecorator:
         """Set options for the duration of a ``with`` block or a decorated function."""

@@ -33,6 +33,7 @@ from typing import cast
 import pytest
 
 from guards.events import watching_misses
+from guards.forks import fork_safe
 from guards.logs import recompiles_log
 from guards.options import check_verify_share, config as guards_config
 
@@ -50,6 +51,7 @@ class MissCounter:
     def __init__(self) -> None:
         self._counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
+        fork_safe(self, "_lock")
 
     def __call__(self, function: types.FunctionType) -> None:
         with self._lock:

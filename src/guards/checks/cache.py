@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 import attrs
 
@@ -32,6 +33,7 @@ from guards.errors import (
     check_type,
     must_be,
 )
+from guards.forks import fork_safe
 
 OnLimit = Literal["evict", "raise", "run"]
 _POLICIES: tuple[str, ...] = ("evict", "raise", "run")
@@ -75,7 +77,44 @@ class CacheInfo(NamedTuple):
 def counter_value(counter: itertools.count[int]) -> int:
     """How many times ``next`` was called on a counter that started at 0."""
     # itertools.count is the one counter whose next() is atomic under the GIL.
-    return int(repr(counter)[6:-1])
+    # Its repr is "count(n)", or "HitCounter(n)" for the subclass.
+    return int(repr(counter).partition("(")[2][:-1])
+
+
+if TYPE_CHECKING:
+    _IntCount = itertools.count[int]
+else:  # itertools.count is not subscriptable at run time
+    _IntCount = itertools.count
+
+
+class HitCounter(_IntCount):
+    """An entry's hit counter: ``next()`` counts one hit (C speed, atomic under the GIL).
+
+    Code that may still count hits on an entry holds its counter: specialize's
+    generated front of the last generations, an indexed entry's function, a
+    thread inside the entry's checks.  So when the cache evicts the entry it
+    keeps only a weak reference to the counter (:meth:`GuardedCache.info`
+    reads it while it lives), and :attr:`retirement` tells the counter where
+    to leave its final count when the last holder drops it: a ``(folded,
+    serial)`` pair, and the counter appends ``(serial, count)`` to the list
+    ``folded`` (an append, so no lock is taken in a finalizer).  A hit that
+    lands on an entry after its eviction is thus never lost.
+    """
+
+    __slots__ = ("__weakref__", "retirement")
+
+    retirement: tuple[list[tuple[int, int]], int] | None
+
+    def __new__(cls) -> HitCounter:
+        self = cast(HitCounter, super().__new__(cls))
+        self.retirement = None
+        return self
+
+    def __del__(self) -> None:
+        retirement = self.retirement
+        if retirement is not None:
+            folded, serial = retirement
+            folded.append((serial, counter_value(self)))
 
 
 @attrs.define(eq=False)
@@ -95,7 +134,7 @@ class CacheEntry:
     number: int = 0
     last_used: int = 0
     #: Counted with next(): atomic, and one call on specialize's generated fast path.
-    hit_counter: itertools.count[int] = attrs.field(factory=itertools.count, repr=False)
+    hit_counter: HitCounter = attrs.field(factory=HitCounter, repr=False)
     _synced_hits: int = attrs.field(default=0, repr=False)
 
     @property
@@ -198,12 +237,17 @@ class GuardedCache:
         self.on_limit: OnLimit = on_limit
         self._entries: list[CacheEntry] = []  # kept most recently used first, by find()
         self._lock = threading.RLock()
+        fork_safe(self, "_lock")
         self._clock = itertools.count(1)
         self._misses = itertools.count()
         self._uncached = itertools.count()
         self._bypassed = itertools.count()
         self._evictions = 0
-        self._retired_hits = 0
+        # Evicted entries' hits: summed at clear-to-clear scope, see HitCounter.
+        self._retired_hits = 0  # of counters dropped and folded
+        self._retired: dict[int, weakref.ref[HitCounter] | int] = {}  # serial -> live or final
+        self._folded: list[tuple[int, int]] = []  # (serial, final count), appended by counters
+        self._serials = itertools.count()
         self._numbers = itertools.count(1)  # CacheEntry.number; clear() does not reset it
         self._index: EntryIndex | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -297,13 +341,45 @@ class GuardedCache:
                 self._sync_recency()
                 oldest = min(self._entries, key=lambda e: e.last_used)
                 self._entries.remove(oldest)
-                self._retired_hits += oldest.hits
+                self._retire(oldest.hit_counter)
                 self._evictions += 1
             entry.last_used = next(self._clock)
             entry.number = next(self._numbers)
             self._entries.insert(0, entry)
             self._changed()
         return entry
+
+    def _retire(self, counter: HitCounter) -> None:
+        """Keep counting the hits of an evicted entry until its counter is dropped (locked)."""
+        serial = next(self._serials)
+        self._retired[serial] = weakref.ref(counter)
+        counter.retirement = (self._folded, serial)
+        self._fold()
+        for key, value in list(self._retired.items()):
+            if isinstance(value, int):  # dropped: its final count joins the total
+                self._retired_hits += value
+                del self._retired[key]
+
+    def _fold(self) -> None:
+        """Record the final counts that dropped counters left in ``_folded`` (locked)."""
+        folded, retired = self._folded, self._retired
+        while folded:
+            serial, count = folded.pop()
+            if serial in retired:
+                retired[serial] = count
+
+    def _retired_count(self) -> int:
+        """Hits of evicted entries: folded totals, plus live counters read now (locked)."""
+        self._fold()
+        total = self._retired_hits
+        for value in list(self._retired.values()):
+            if isinstance(value, int):
+                total += value
+            else:
+                counter = value()
+                if counter is not None:
+                    total += counter_value(counter)
+        return total
 
     def note_uncached(self, *, looked_up: bool = True) -> None:
         """Count a call that ran without caching (used by :func:`guards.specialize`).
@@ -369,13 +445,15 @@ class GuardedCache:
             self._uncached = itertools.count()
             self._bypassed = itertools.count()
             self._evictions = self._retired_hits = 0
+            # Counters retired before the clear leave their counts in the old list.
+            self._retired, self._folded = {}, []
             self._changed()
 
     def info(self) -> CacheInfo:
         """Hits, misses, entries and the limit (plus evictions and uncached runs)."""
         with self._lock:
             entries = tuple(self._entries)
-            hits = self._retired_hits + sum(entry.hits for entry in entries)
+            hits = self._retired_count() + sum(entry.hits for entry in entries)
             return CacheInfo(
                 hits, counter_value(self._misses), len(entries), self.max_entries,
                 self._evictions, counter_value(self._uncached),

@@ -32,6 +32,7 @@ from guards.checks.generated import (
 )
 from guards.core.builder import Check
 from guards.core.sources import Source
+from guards.forks import fork_safe
 
 CheckFn = Callable[..., bool]
 
@@ -303,6 +304,7 @@ class _LazyPredicates:
         )
         self._predicates: tuple[Callable[..., Any], ...] = ()
         self._lock = threading.Lock()
+        fork_safe(self, "_lock")
 
     def get(self) -> tuple[Callable[..., Any], ...]:
         with self._lock:

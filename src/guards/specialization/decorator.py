@@ -46,6 +46,7 @@ from guards.errors import (
     must_be,
 )
 from guards.events import note_miss
+from guards.forks import fork_safe
 from guards.logs import guards_log, recompiles_log
 from guards.markers import in_disabled_region
 from guards.options import check_verify_share, config
@@ -159,6 +160,7 @@ class Specialized:
         )
         self._miss_numbers = itertools.count(1)
         self._miss_lock = threading.RLock()
+        fork_safe(self, "_miss_lock")
         self._warned: set[str] = set()
         reports.register(self)
 

@@ -47,6 +47,7 @@ from guards.checks.generated import (
 )
 from guards.core.signatures import SignatureShape, signature_shape
 from guards.core.sources import GlobalSource, GlobalsSource, LocalSource, Source
+from guards.forks import fork_safe
 from guards.markers import SLOW_PATH
 from guards.tracking.binding import parameter_list
 
@@ -108,6 +109,7 @@ class Dispatcher:
         self._previous: list[str] = []
         self._entry_functions: dict[int, Callable[..., Any]] = {}
         self._lock = threading.Lock()
+        fork_safe(self, "_lock")
         n = self.names
         self.missing, self.slow, self.flag, self.g = (
             n.get("MISSING"), n.get("slow"), n.get("SLOW_PATH"), n.get("G"),

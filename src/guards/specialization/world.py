@@ -36,6 +36,8 @@ import threading
 import types
 from typing import Any
 
+from guards.forks import fork_safe
+
 _CLOCK = "the clock"
 _FILES = "the file system"
 _ENV = "the environment"
@@ -132,6 +134,7 @@ class ImportedNames:
         self._pending = pending
         self._modules_seen = -1
         self._lock = threading.Lock()
+        fork_safe(self, "_lock")
 
     def refresh(self) -> None:
         """Resolve the entries whose module has been imported since the last look."""

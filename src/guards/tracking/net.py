@@ -43,6 +43,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from guards.forks import fork_safe
+
 #: ``sys.setprofile``'s callback signature.
 ProfileFunction = Callable[[types.FrameType, str, Any], Any]
 #: ``sys.monitoring`` (3.12+), or None.
@@ -155,6 +157,7 @@ class _Monitoring:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        fork_safe(self, "_lock")
         self._open = 0
         self._tool: int | None = None
 
