@@ -8,6 +8,7 @@ does.  One test per fault; the docstring says the behaviour.
 
 from __future__ import annotations
 
+import collections
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -352,3 +353,16 @@ def test_dict_of_a_dict_subclass_is_cached_and_its_reasons_name_no_address() -> 
         info = f.cache.info()
         assert (info.hits, info.uncached) == (1, 0), f.specialized.uncached_reasons
         assert not any("0x" in reason for reason in f.specialized.uncached_reasons)
+
+
+def test_a_dict_compared_with_a_tracked_counter_is_compared_as_a_dict() -> None:
+    """``dict(G) == d`` for a Counter ``d``: Counter.__eq__ declines a plain dict, and
+    dict.__eq__ must then get the real Counter, not the proxy (it was False, plain True)."""
+    table: dict[str, int] = {}
+
+    def same(d: Any) -> Any:
+        return dict(table) == d, d == dict(table), d != dict(table)
+
+    fast = guards.specialize(same)
+    for d in (collections.Counter(), collections.Counter(a=1), collections.Counter()):
+        assert fast(d) == same(d)

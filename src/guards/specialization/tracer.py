@@ -312,6 +312,19 @@ _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
 _OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
 #: ``object``'s special methods ``Tracer.object_default`` follows.
+#: Special method -> the one CPython asks of the other operand when it declines
+#: (``a < b`` asks ``b.__gt__(a)``; ``a + b`` asks ``b.__radd__(a)``; a reflected
+#: ``b.__radd__(a)`` was asked after ``a.__add__(b)``, which gets the real value).
+_REFLECTED: dict[str, str] = {
+    "__eq__": "__eq__", "__ne__": "__ne__", "__lt__": "__gt__", "__gt__": "__lt__",
+    "__le__": "__ge__", "__ge__": "__le__",
+    **{f"__{op}__": f"__r{op}__" for op in (
+        "add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
+        "lshift", "rshift", "and", "xor", "or")},
+    **{f"__r{op}__": f"__{op}__" for op in (
+        "add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
+        "lshift", "rshift", "and", "xor", "or")},
+}
 _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str__",
                               "__format__", "__dir__"})
 
@@ -1109,7 +1122,10 @@ class Tracer:
             # The proxy is the first operand (the second for a reflected one): drop it
             # there only, since it may be the other operand too (`x == x`).
             others = args[1:] if args[0] is proxy else args[:-1]
-            return self.call_dunder(proxy, name, others)
+            answer = self.call_dunder(proxy, name, others)
+            if answer is NotImplemented and len(args) == 2:
+                return self._other_operand(proxy, name, args)
+            return answer
         if type(value) in _BUILTIN_CONTAINERS or type(value) is bytearray:
             return fn(*(self.realize(a, name) for a in args))
         answer = delegated_operation(self, proxy, name, fn, args)
@@ -1119,6 +1135,28 @@ class Tracer:
             return self.object_default(proxy, name, fn, args)
         self.untrackable(f"{name} of {tracker.source.name} runs code the trace cannot see")
         return fn(*(self.unwrap(a) for a in args))
+
+    def _other_operand(self, proxy: Tracked, name: str, args: tuple[Any, ...]) -> Any:
+        """The value's own ``name`` declined (``NotImplemented``): the other operand's
+        method, given the real value, as CPython would give it next.
+
+        Returned as is, ``NotImplemented`` would make CPython ask the other operand's
+        C method with the *proxy*, which it does not recognise: ``{} == counter`` is
+        True (``dict.__eq__`` compares a ``Counter`` as a dict) but would be False.
+        Both declining: ``==`` and ``!=`` compare identity, as CPython does.
+        """
+        other = args[1] if args[0] is proxy else args[0]
+        mirror = _REFLECTED.get(name)
+        if mirror is None or is_proxy(other):
+            return NotImplemented
+        real = self.realize(proxy, name)
+        method = type_lookup(type(other), mirror)
+        answer = NotImplemented if method is None else method(other, real)
+        if answer is NotImplemented and name in ("__eq__", "__ne__"):
+            tracker_of(proxy).install(GuardBuilder.ID_MATCH)
+            same = real is other
+            return same if name == "__eq__" else not same
+        return answer
 
     def _check_percent_operand(self, proxy: Tracked) -> None:
         """Abandon ``"%s-%s" % t`` for a tracked tuple ``t``.
