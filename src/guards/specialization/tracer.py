@@ -307,6 +307,18 @@ def _has_huge_int(value: Any) -> bool:
     return type(value) is int and value.bit_length() > _STR_DIGITS_BITS
 
 
+#: From this length on, a list or tuple of plain scalars that is iterated is guarded
+#: as one value (``EQUALS_MATCH``, exact item types) instead of item by item.
+WHOLE_AT = 256
+
+
+def _plain_scalars(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Every item an exact value scalar (or None) whose ``str()`` reads no setting."""
+    return all(
+        item is None or (_is_value_scalar(item) and not _has_huge_int(item)) for item in items
+    )
+
+
 _OBJECT_NEW = object.__new__
 _OBJECT_INIT = object.__dict__["__init__"]
 _ABSENT = object()
@@ -1069,6 +1081,10 @@ class Tracer:
         value = tracker.unguarded_value()
         t = type(value)
         if t in (list, tuple):
+            if len(value) >= WHOLE_AT and _plain_scalars(value):
+                # One guard on the whole value, not one per item: a loop over many
+                # items reads them all, or nearly (issue 12: sum over 100k ints).
+                return iter(self.realize(proxy, "iteration"))
             return _TrackedItems(proxy, tracker.len())
         if t is dict:
             return iter(self._dict_keys(tracker))
