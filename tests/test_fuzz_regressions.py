@@ -38,6 +38,17 @@ def agree(f: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
 
 
 # ------------------------------------------------------------- user code behind wrappers
+
+def agree_as_g_changes(ns: dict[str, Any]) -> None:
+    """``ns["f"]`` specialized agrees with the plain call as the global ``G`` changes,
+    then goes (a NameError, as in a plain call)."""
+    f = guards.specialize(ns["f"])
+    agree(f)
+    ns["G"] = 5
+    agree(f)
+    del ns["G"]
+    agree(f)
+
 def test_partial_of_a_function_reading_a_global_sees_the_global_change() -> None:
     """A call through functools.partial is traced: the global its function reads is guarded."""
     ns = program("""
@@ -49,12 +60,7 @@ def test_partial_of_a_function_reading_a_global_sees_the_global_change() -> None
         def f():
             return PH(0)
     """)
-    f = guards.specialize(ns["f"])
-    agree(f)
-    ns["G"] = 5
-    agree(f)
-    del ns["G"]
-    agree(f)  # NameError, as in a plain call
+    agree_as_g_changes(ns)
 
 
 def test_singledispatch_implementation_reading_a_global_sees_the_global_change() -> None:
@@ -130,12 +136,7 @@ def test_with_statement_on_a_class_reading_a_global_sees_the_global_change() -> 
             with Ctx(1) as v:
                 return v
     """)
-    f = guards.specialize(ns["f"])
-    agree(f)
-    ns["G"] = 5
-    agree(f)
-    del ns["G"]
-    agree(f)  # NameError, as in a plain call
+    agree_as_g_changes(ns)
 
 
 # ------------------------------------------------------------------- methods through classes

@@ -13,10 +13,12 @@ one empty tuple.
 from __future__ import annotations
 
 import contextlib
-import os
+import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
+
+from guards.forks import fork_safe
 
 #: An observer is called with the specialized function's own (undecorated) function.
 MissObserver = Callable[[types.FunctionType], None]
@@ -24,16 +26,7 @@ MissObserver = Callable[[types.FunctionType], None]
 # Replaced, never mutated, so a miss in any thread reads it without a lock.
 _observers: tuple[MissObserver, ...] = ()
 _lock = threading.Lock()
-
-
-def _new_lock_in_child() -> None:
-    # A thread of the parent may have held it at the fork (guards.forks says why).
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+fork_safe(sys.modules[__name__], "_lock")  # a parent thread may hold it at a fork
 
 
 @contextlib.contextmanager

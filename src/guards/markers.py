@@ -30,7 +30,8 @@ _slow_lock = threading.Lock()
 
 
 def _new_lock_in_child() -> None:
-    # A thread of the parent may have held it at the fork (guards.forks says why).
+    # A thread of the parent may have held it at the fork (guards.forks says why);
+    # not through guards.forks, so that guards.disable loads nothing of guards.
     global _slow_lock
     _slow_lock = threading.Lock()
 
