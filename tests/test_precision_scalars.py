@@ -200,6 +200,55 @@ def test_an_attribute_compared_then_another_attribute_changed() -> None:
     assert misses(f) == 2
 
 
+# ------------------------------------------------------------ derived values
+def test_a_remainder_tested_guards_only_the_test() -> None:
+    def aligned(n: int) -> bool:
+        return n % 16 == 0
+
+    f = replay(aligned, (64,), (128,), (256,), (17,), (33,))
+    assert misses(f) == 2
+    text = str(f.cache.entries[0].check)
+    assert "(L['n'] % 16 == 0) is" in text
+
+
+def test_a_length_compared_guards_only_the_comparison() -> None:
+    def batched(xs: list[int]) -> bool:
+        return len(xs) > 3
+
+    f = replay(batched, ([1, 2, 3, 4],), ([1, 2, 3, 4, 5],), ([9] * 9,), ([1],), ([2, 3],))
+    assert misses(f) == 2
+    assert "(len(L['xs']) > 3) is True" in str(f.cache.entries[-1].check)
+
+
+def test_derived_values_used_otherwise_are_guarded_by_what_they_come_from() -> None:
+    def uses(n: int, xs: list[int]) -> Any:
+        m = n % 16
+        return (m, bool(n & 1), 10 - n > 0, (n * 2) + 1, xs[len(xs) - 1], type(len(xs)),
+                isinstance(n // 3, int), f"{n % 5:03d}", list(range(len(xs))))
+
+    replay(uses, (5, [1, 2]), (5, [1, 2]), (6, [1, 2]), (-7, [3]), (5, [1, 2, 4]))
+
+
+def test_len_is_the_builtin_wherever_the_function_hands_it_on() -> None:
+    def keyed(xs: list[str]) -> Any:
+        return sorted(xs, key=len), max(map(len, xs)), len
+
+    f = replay(keyed, (["aa", "b"],), (["aa", "b"],), (["c", "ddd"],))
+    assert f(["aa", "b"])[2] is len
+    assert misses(f) == 2
+
+
+def test_a_loop_bounded_by_a_length() -> None:
+    def walk(xs: list[int]) -> int:
+        i = 0
+        while i < len(xs):
+            i += 1
+        return i
+
+    f = replay(walk, ([1] * 20,), ([2] * 20,), ([1] * 21,))
+    assert misses(f) == 2
+
+
 # ------------------------------------------------------------- unread scalars
 def test_a_scalar_on_a_branch_not_taken_installs_nothing() -> None:
     def step_value(frozen: bool, step: int) -> int:

@@ -29,7 +29,7 @@ import math
 import operator
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from guards.core.values import is_immutable_type
 
@@ -396,7 +396,7 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
     return method
 
 
-def is_scalar_proxy(obj: object) -> bool:
+def is_scalar_proxy(obj: object) -> TypeGuard[TrackedScalar]:
     """True for a :class:`TrackedScalar` (decided by the exact type: runs no hook)."""
     return issubclass(type(obj), TrackedScalar)
 

@@ -12,12 +12,16 @@ use                                       guard
 side a constant, or another tracked       (``(L['n'] >= G['LIMIT']) is True``), with the
 scalar)                                   exact type
 ``if n:``, ``not s``                      ``TRUTH_MATCH`` and the exact type
+``n % 16 == 0``, ``if n & 1:`` (one      ``COMPARE_MATCH`` of the expression:
+step of ``% // + - * &`` with a           ``(L['n'] % 16 == 0) is True``
+constant, then a comparison or truth)
+``len(xs) > 3`` (a built-in container)    ``COMPARE_MATCH``: ``(len(L['xs']) > 3) is True``
 ``isinstance(x, float)``, ``type(x)``     ``TYPE_MATCH``
 ``s.startswith("conv")``, ``"x" in s``,   ``PREDICATE_MATCH``: ``L['s'].startswith('conv')
 ``s.isdigit()``                           is True``
 ``op in TABLE`` (a tracked dict or set)   ``CONTAINS_MATCH``: ``(L['op'] in G['TABLE'])
                                           is True``
-``len(s)``                                ``SEQUENCE_LENGTH``
+``len(s)`` used otherwise                 ``SEQUENCE_LENGTH``
 ``x is None`` in the traced code          ``TYPE_MATCH``
 anything else                             ``CONSTANT_MATCH``: the exact value, as before
 ========================================  ==============================================
@@ -50,7 +54,14 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from guards.core.builder import COMPARISONS, PREDICATES, SCALAR_TYPES, GuardBuilder
+from guards.core.builder import (
+    COMPARISONS,
+    PREDICATES,
+    SCALAR_TYPES,
+    SIZED_TYPES,
+    GuardBuilder,
+    apply_transform,
+)
 from guards.core.guard import Guard
 from guards.core.sources import Source
 from guards.core.values import type_lookup
@@ -71,6 +82,14 @@ if TYPE_CHECKING:
 #: to ``n > 5``, so the proxy is always the left operand).
 _COMPARE_NAMES = {
     "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=",
+}
+#: Arithmetic with a constant that gives a derived value (``n % 16``): its operator
+#: for COMPARE_MATCH's ``apply``, and whether the proxy is the right operand.
+_DERIVING = {
+    "__mod__": ("%", False), "__floordiv__": ("//", False), "__add__": ("+", False),
+    "__sub__": ("-", False), "__mul__": ("*", False), "__and__": ("&", False),
+    "__rmod__": ("%", True), "__rfloordiv__": ("//", True), "__radd__": ("+", True),
+    "__rsub__": ("-", True), "__rmul__": ("*", True), "__rand__": ("&", True),
 }
 #: A value asked more distinct questions than this (``while i < n``, a loop of
 #: thresholds) is guarded by value instead: one check, and no more of them.
@@ -99,6 +118,8 @@ class ScalarTracer:
         self.trouble: str | None = None
         #: One proxy per source, kept for the leak net (see ``Tracer.leaked``).
         self.proxies: dict[Source, TrackedScalar] = {}
+        #: Derived values (``n % 16``, ``len(xs)``) by source and transform, likewise.
+        self.derived: dict[tuple[Source, tuple[Any, ...]], TrackedScalar] = {}
         self._faithful: BaseException | None = None
         # Sources guarded by value already (their predicates add nothing), and the
         # predicates asked of each other source.
@@ -115,26 +136,54 @@ class ScalarTracer:
             self.made += 1
         return found
 
+    def derive(self, tracker: LazyTracker, apply: tuple[Any, ...], value: Any) -> TrackedScalar:
+        """The proxy of ``value``, derived from the value at ``tracker`` by ``apply`` (one per
+        source and transform); installs nothing."""
+        key = (tracker.source, apply)
+        found = self.derived.get(key)
+        if found is None:
+            made = proxy_class(type(value))(tracker, self.tracer, apply)  # type: ignore[call-arg]
+            found = self.derived[key] = cast("TrackedScalar", made)
+            self.made += 1
+        return found
+
     def value(self, proxy: TrackedScalar) -> Any:
         """The value ``proxy`` stands for, with no guard."""
-        return tracker_of(proxy).unguarded_value()
+        apply = applied(proxy)
+        value = tracker_of(proxy).unguarded_value()
+        return apply_transform(apply, value) if apply else value
+
+    def length_of(self, tracker: LazyTracker) -> TrackedScalar | None:
+        """``len()`` of the exact built-in container at ``tracker``, as a derived value
+        (its exact type guarded), or None when ``len`` must run as it is."""
+        value = tracker.unguarded_value()
+        if type(value) not in SIZED_TYPES:
+            return None
+        source = tracker.source
+        if source not in self._exact:
+            tracker.install(GuardBuilder.TYPE_MATCH)
+        return self.derive(tracker, ("len",), len(value))
 
     def realize(self, proxy: TrackedScalar) -> Any:
         """The value itself, guarded by value (``CONSTANT_MATCH``): any use that is not a
         predicate.  A huge int guards the interpreter's digit limit, as when read."""
         tracker = tracker_of(proxy)
+        apply = applied(proxy)
+        if apply == ("len",):
+            return tracker.len()
         value = tracker.unguarded_value()
         if tracker.source not in self._exact:
             self._exact.add(tracker.source)
-            if not applied(proxy):  # from now on, computed on directly (TrackedScalar)
-                object.__setattr__(proxy, "_guards_real", value)
+            base = self.proxies.get(tracker.source)
+            if base is not None:  # from now on, computed on directly (TrackedScalar)
+                object.__setattr__(base, "_guards_real", value)
             tracker.install(GuardBuilder.CONSTANT_MATCH)
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
             for kind, *args in self._asked.pop(tracker.source, ()):  # implied by the value
                 if not any(isinstance(arg, Source) for _, arg in args):
                     self.tracer.context.discard_guard(Guard(tracker.source, kind, tuple(args)))
-        return value
+        return apply_transform(apply, value) if apply else value
 
     def ask(self, proxy: TrackedScalar, kind: Any, **args: Any) -> bool:
         """Install the predicate guard ``kind(**args)`` on ``proxy``'s source, unless its value
@@ -181,6 +230,19 @@ class ScalarTracer:
         op = _COMPARE_NAMES.get(name)
         if op is not None:
             return self.compare(proxy, op, args[1])
+        deriving = _DERIVING.get(name)
+        if deriving is not None and not applied(proxy):
+            symbol, reflected = deriving
+            other = args[0] if reflected else args[1]
+            value = self.value(proxy)
+            if type(value) in (int, float) and type(other) in (int, float):
+                try:
+                    result = fn(*(other, value) if reflected else (value, other))
+                except Exception:
+                    return self.apply(fn, args)  # as a plain run raises it, by value
+                if type(result) in (int, float) and self.ask(proxy, GuardBuilder.TYPE_MATCH):
+                    apply = (symbol, other, "reflected") if reflected else (symbol, other)
+                    return self.derive(tracker_of(proxy), apply, result)
         return self.apply(fn, args)
 
     def compare(self, proxy: TrackedScalar, op: str, other: Any) -> Any:
@@ -206,6 +268,8 @@ class ScalarTracer:
 
     def truth(self, proxy: TrackedScalar) -> bool:
         """``bool(proxy)``: its truth and its exact type (``TRUTH_MATCH``, ``TYPE_MATCH``)."""
+        if applied(proxy):  # a number: its truth is `!= 0`
+            return bool(self.compare(proxy, "!=", 0))
         if not (self.ask(proxy, GuardBuilder.TYPE_MATCH)
                 and self.ask(proxy, GuardBuilder.TRUTH_MATCH)):
             return bool(self.realize(proxy))
@@ -214,7 +278,9 @@ class ScalarTracer:
     def length(self, proxy: TrackedScalar) -> int:
         """``len(proxy)``: ``SEQUENCE_LENGTH`` of a str or bytes (an int has none: its type)."""
         tracker = tracker_of(proxy)
-        value = tracker.unguarded_value()
+        value = self.value(proxy)
+        if applied(proxy):  # a number, its type guarded when it was derived
+            return len(value)  # raises the TypeError a plain run raises
         if type(value) in (str, bytes):
             return tracker.len()
         tracker.install(GuardBuilder.TYPE_MATCH)
@@ -240,6 +306,10 @@ class ScalarTracer:
         the value, which is decided by the exact type."""
         tracer = self.tracer
         tracker = tracker_of(proxy)
+        if applied(proxy):  # its type follows from what derived it, guarded then
+            if name == "__class__":
+                return type(self.value(proxy))
+            return getattr(self.realize(proxy), name)
         value = tracker.unguarded_value()
         if name == "__class__":
             return tracer.type_of(tracker)

@@ -6,11 +6,14 @@ cells, the globals it reads and, recursively, the Python functions and methods
 it calls.  Each operation on a proxy installs the guard it needs:
 
 * reading an attribute or item gives another proxy (nothing is guarded yet);
-* a *scalar* (None, bools, numbers, strings, bytes, enum members, ranges,
-  slices of these, classes, builtin functions) is never proxied: it is handed
-  to user code as itself, with its guard (``CONSTANT_MATCH``, or ``ID_MATCH``
-  for classes and functions) installed when it is read.  C code (``str.join``, ``struct``,
-  ``math``) reads scalars without any hook, so a lazy scalar could not be sound;
+* an int, float, str or bytes is a :class:`~guards.specialization.proxy.TrackedScalar`
+  that installs nothing until used, then what the use asked (``n >= 1024``
+  guards that outcome, any other use the value): see ``guards.specialization.scalars``,
+  which also says when a run falls back to the rule below;
+* any other *scalar* (None, bools, complex numbers, enum members, ranges, slices
+  of scalars, classes, builtin functions) is never proxied: it is handed to user
+  code as itself, with its guard (``CONSTANT_MATCH``, or ``ID_MATCH`` for classes
+  and functions) installed when it is read;
 * comparisons and arithmetic on containers guard the container's value, truth
   tests only its truth (``TRUTH_MATCH``), ``len`` its length, iteration its
   length or keys, ``in`` on a dict one key;
@@ -964,6 +967,8 @@ class Tracer:
 
     def unwrap(self, value: Any) -> Any:
         """The real value behind proxies, with no guard (for runs already untrackable)."""
+        if is_scalar_proxy(value):
+            return self.scalars.value(value)
         if is_proxy(value):
             return tracker_of(value).peek()
         if type(value) in (_BuiltinMethod, ScalarMethod):
@@ -1290,7 +1295,23 @@ class Tracer:
 
     def identity(self, proxy: Tracked) -> int:
         """``id(proxy)``: the object's identity matters, so ID_MATCH."""
+        if is_scalar_proxy(proxy) and applied(proxy):  # a new number: plain code's is too
+            return id(self.realize(proxy, "id()"))
         return id(tracker_of(proxy).identity())
+
+    def length_of(self, proxy: Tracked) -> Any:
+        """``len(proxy)`` as traced code's ``len`` answers it: of an exact built-in
+        container, a derived value (``len(L['xs']) > 3`` guards only that outcome);
+        else as ``len`` does (the proxy's ``__len__``)."""
+        if is_scalar_proxy(proxy):
+            if not applied(proxy) and type(self.scalars.value(proxy)) in (str, bytes):
+                self.scalars.ask(proxy, GuardBuilder.TYPE_MATCH)
+                return self.scalars.length_of(tracker_of(proxy))
+        elif self.scalars.lazy:
+            found = self.scalars.length_of(tracker_of(proxy))
+            if found is not None:
+                return found
+        return len(proxy)
 
     # -- calls ----------------------------------------------------------------------
     def call(self, proxy: Tracked, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -1368,7 +1389,10 @@ class Tracer:
             tracker.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(value, args, kwargs)
         first = args[0]
-        cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
+        if is_scalar_proxy(first) and applied(first):
+            cls = type(self.scalars.value(first))  # its type follows from its base's, guarded
+        else:
+            cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
         impl = value.dispatch(cls)
         key = next(key for key in keys if value.registry[key] is impl)
         return self.wrap(registry.item(key))(*args, **kwargs)
@@ -1491,6 +1515,10 @@ class Tracer:
         type's own entry is this method; ``object``'s defaults as ``object_default``
         follows them; else the method runs on the value, realized (a mutator abandons
         the run first)."""
+        if is_scalar_proxy(proxy) and applied(proxy):  # a number derived from an input
+            why = f"{method.__objclass__.__name__}.{method.__name__}()"
+            return method(self.realize(proxy, why), *self.realize(args, why),
+                          **self.realize(kwargs, why))
         tracker = tracker_of(proxy)
         name = method.__name__
         if method is _OBJECT_GETATTRIBUTE and len(args) == 1 and not kwargs and (
@@ -1635,7 +1663,9 @@ class Tracer:
         if self._discard is not None:
             return self._discard
         kept = outliving(
-            (self._proxies, self._site_proxies, self._globals, self.scalars.proxies), self._made
+            (self._proxies, self._site_proxies, self._globals, self.scalars.proxies,
+             self.scalars.derived),
+            self._made,
         )
         if kept is None:
             return None
@@ -1728,6 +1758,8 @@ class Tracer:
             self._discard = f"returns a {t.__qualname__}, which reads its input when consumed"
         elif t is types.FunctionType and value in REAL_FUNCTIONS:
             memo[key] = REAL_FUNCTIONS[value]  # a stand-in is the trace's own
+        elif key in _STAND_IN_REAL and any(value is v for v in _STAND_INS.values()):
+            memo[key] = _STAND_IN_REAL[key]  # a builtin's stand-in (`len`)
         elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
@@ -1997,6 +2029,8 @@ class _TypeMeta(type):
         return issubclass(sub, type)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and is_scalar_proxy(args[0]) and applied(args[0]):
+            return type(tracer_of(args[0]).scalars.value(args[0]))
         if len(args) == 1 and not kwargs and is_proxy(args[0]):
             tracer = tracer_of(args[0])
             with tracer.entered:
@@ -2036,13 +2070,25 @@ def _traced_id(obj: Any) -> int:
 def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
     if is_proxy(classinfo):
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
+    if is_scalar_proxy(obj) and applied(obj):  # its type follows from its base's, guarded
+        obj = tracer_of(obj).scalars.value(obj)
     if is_proxy(obj):
         with tracer_of(obj).entered:
             return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
+def _traced_len(obj: Any) -> Any:
+    if is_proxy(obj):
+        tracer = tracer_of(obj)
+        with tracer.entered:
+            return tracer.length_of(obj)
+    return len(obj)
+
+
 def _traced_callable(obj: Any) -> bool:
+    if is_scalar_proxy(obj) and applied(obj):
+        return False  # a number
     if is_proxy(obj):
         tracker = tracker_of(obj)
         with tracer_of(obj).entered:
@@ -2074,6 +2120,7 @@ _ORIGINAL_BUILTINS: dict[str, Any] = dict(builtins.__dict__)
 #: without the tracer (``type``, ``id``...), or do what the trace cannot follow.
 _STAND_INS: dict[str, Any] = {
     "type": traced_type,
+    "len": _traced_len,
     "id": _traced_id,
     "isinstance": _traced_isinstance,
     "callable": _traced_callable,
@@ -2086,6 +2133,11 @@ _STAND_INS: dict[str, Any] = {
     },
 }
 TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **_STAND_INS}
+#: id of a stand-in -> the builtin it stands for (what a result holding it must hold).
+_STAND_IN_REAL: dict[int, Any] = {
+    id(stand_in): _ORIGINAL_BUILTINS[name] for name, stand_in in _STAND_INS.items()
+    if name in _ORIGINAL_BUILTINS
+}
 
 
 def trace_call(
