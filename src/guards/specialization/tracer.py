@@ -35,6 +35,13 @@ it calls.  Each operation on a proxy installs the guard it needs:
   ``x is None`` stays false only while it is; when it compares two values
   (``a is b``, ``x is SENTINEL``), the tracked objects get one ``NO_ALIASING``
   check, so objects that were distinct stay distinct.
+* one object reached by two paths (an argument a global also refers to) is one
+  proxy, guarded ``DUPLICATE_INPUT``, unless its ``==`` is ``object``'s and no traced
+  code compares two values with ``is``: then each path has its own proxy and
+  guards only what is read through it (an equal distinct object can hit; ``==``,
+  ``id()`` and ``hash()`` answer for the object and pin it).  Code comparing with
+  ``is`` entered after such a split traces the run again (``retry_exact``); a
+  result holding the object keeps the paths one object (``DUPLICATE_INPUT``).
 
 Around every run, one net per way a traced run could differ from a plain one,
 each in its own module: user code that runs untraced makes it uncached
@@ -330,6 +337,12 @@ _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str
                               "__format__", "__dir__"})
 
 
+def _identity_equal(cls: type) -> bool:
+    """``==`` on ``cls`` is ``object``'s (identity, answered for two proxies of one object
+    by ``guards.specialization.delegates``): its objects may have a proxy per path."""
+    return getattr(cls, "__eq__", None) is object.__eq__ and not issubclass(cls, type)
+
+
 def _fixed_type(cls: type) -> bool:
     """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
     return all(map(is_immutable_type, cls.__mro__))
@@ -496,8 +509,9 @@ class TraceOutcome:
     #: False when the function did not run to its end here (it raised, or its
     #: code writes what a traced copy cannot), so it must be called for real.
     completed: bool = True
-    #: The run had scalar proxies and cannot be used (see guards.specialization.scalars):
-    #: trace it again with ``lazy_scalars=False``.
+    #: The run had scalar proxies, or a proxy per path to one object, and cannot be used
+    #: (see guards.specialization.scalars, Tracer.wrap): trace it again with
+    #: ``lazy_scalars=False`` (which also keeps one proxy per object).
     retry_exact: bool = False
 
 
@@ -634,6 +648,12 @@ class Tracer:
         self.shape_tested = False
         self.identity_compared = False
         self._proxies: dict[int, Tracked] = {}
+        # (id, source) -> the proxy of an object for a second path to it (see wrap):
+        # made while no traced code compares identities (``split_aliases``).
+        self._split: dict[tuple[int, Source], Tracked] = {}
+        self.split_aliases = lazy_scalars
+        # Why a run with split proxies must be traced again with one proxy per object.
+        self.alias_trouble: str | None = None
         # id -> (object, its tracker or None for a part of it): mutable inputs handed
         # to untraced code as themselves, which that code may hand back.
         self._realized: dict[int, tuple[Any, LazyTracker | None]] = {}
@@ -730,6 +750,12 @@ class Tracer:
                 self.scalars.fall_back(reason)
                 self.abandon(reason)
             self.scalars.lazy = False
+        if facts.compares_identity or facts.tests_scalar_identity(namespace):
+            if self._split:
+                reason = f"{code.co_qualname} tests identity, which split proxies would fail"
+                self.alias_trouble = reason
+                self.abandon(reason)
+            self.split_aliases = False
         self.identity_tested = self.identity_tested or facts.tests_identity
         self.identity_compared = self.identity_compared or facts.compares_identity
         self.shape_tested = self.shape_tested or facts.tests_shape
@@ -740,7 +766,7 @@ class Tracer:
         ``ID_MATCH``: objects that were distinct stay distinct (``a is b`` stays false,
         ``x is SENTINEL`` too), as ``DUPLICATE_INPUT`` keeps those that were one object."""
         if self.identity_tested:
-            for proxy in self._proxies.values():
+            for proxy in (*self._proxies.values(), *self._split.values()):
                 tracker_of(proxy).install(GuardBuilder.NOT_NONE_MATCH)
             for scalar in self.scalars.proxies.values():  # `n is True` too: its exact type
                 tracker_of(scalar).install(GuardBuilder.TYPE_MATCH)
@@ -758,7 +784,8 @@ class Tracer:
         sequence patterns: a proxy's class has the flags of its value's type, and
         ``match`` reads them with no hook (so any proxy may have been a subject)."""
         if self.shape_tested:
-            for proxy in (*self._proxies.values(), *self.scalars.proxies.values()):
+            for proxy in (*self._proxies.values(), *self._split.values(),
+                          *self.scalars.proxies.values()):
                 tracker_of(proxy).install(GuardBuilder.TYPE_MATCH)
 
     # -- proxies ------------------------------------------------------------------
@@ -793,9 +820,18 @@ class Tracer:
         proxy = self._proxies.get(id(value))
         if proxy is not None:
             first = tracker_of(proxy)
-            if first.source != tracker.source:
-                # Two paths, one object: user code may compare them with `is`.
-                tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
+            if first.source == tracker.source:
+                return proxy
+            if self.split_aliases and _identity_equal(type(value)):
+                # Two paths, one object, and no traced code compares identities: a proxy
+                # per path, each guarding what is read through it (no DUPLICATE_INPUT).
+                key = (id(value), tracker.source)
+                own = self._split.get(key)
+                if own is None:
+                    own = self._split[key] = proxy_class(type(value))(tracker, self)
+                return own
+            # Two paths, one object: user code may compare them with `is`.
+            tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
             return proxy
         bypassed = _bypassed_override(type(value))
         if bypassed is not None:
@@ -1663,8 +1699,8 @@ class Tracer:
         if self._discard is not None:
             return self._discard
         kept = outliving(
-            (self._proxies, self._site_proxies, self._globals, self.scalars.proxies,
-             self.scalars.derived),
+            (self._proxies, self._split, self._site_proxies, self._globals,
+             self.scalars.proxies, self.scalars.derived),
             self._made,
         )
         if kept is None:
@@ -1699,12 +1735,26 @@ class Tracer:
         elif self._read_again(tracker) is real:
             tracker.install(GuardBuilder.ID_MATCH)  # the result is the input itself
             self.aliased.append(real)
+            self._keep_aliasing(tracker, real)
         elif is_constant_like(real):
             # A new object at each read of its path (a slice, a property): by value.
             tracker.install(GuardBuilder.CONSTANT_MATCH)
         else:
             self.untrackable(f"returns {tracker.source.name}, a new object at each read")
         return real
+
+    def _keep_aliasing(self, tracker: LazyTracker, real: Any) -> None:
+        """An input in the result reached by several paths with a proxy each: they stay
+        one object (``DUPLICATE_INPUT``), as the stored result's copies alias them."""
+        first = self._proxies.get(id(real))
+        if first is None:
+            return
+        sources = [tracker_of(first).source, *(
+            source for (key, source) in self._split if key == id(real)
+        )]
+        for source in sources:
+            if source != tracker.source:
+                tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=source)
 
     def _read_again(self, tracker: LazyTracker) -> Any:
         try:
@@ -2159,7 +2209,7 @@ def trace_call(
                     lazy_scalars=lazy_scalars
                     and not facts.tests_scalar_identity(function.__globals__))
     outcome = _trace(tracer, function, facts)
-    if tracer.scalars.trouble is not None or (
+    if tracer.scalars.trouble is not None or tracer.alias_trouble is not None or (
         tracer.scalars.made and not outcome.completed and not tracer.abandoned
     ):
         outcome.retry_exact = True
