@@ -9,6 +9,7 @@ one path), every call here still answers as the plain function (``f.__wrapped__`
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ SHARED = Box(1)
 OTHER = Box(1)
 ODD = Never(1)
 ODD_OTHER = Never(1)
+IDENTITY_FUNCTIONS = ("is_", "is_not")
 
 
 def replay(fn: Callable[..., Any], *calls: Any, reset: Callable[[], None] = lambda: None) -> Any:
@@ -102,6 +104,15 @@ def is_same(x: Box, y: Box) -> bool:
     return x is y
 
 
+def op_same(a: Box) -> tuple[int, bool]:
+    return a.v + SHARED.v, operator.is_(a, SHARED)
+
+
+def op_same_by_getattr(a: Box) -> tuple[int, bool, bool]:
+    is_, is_not = (getattr(operator, name) for name in IDENTITY_FUNCTIONS)  # no name to scan
+    return a.v + SHARED.v, is_(a, SHARED), is_not(SHARED, a)
+
+
 def ids(a: Box) -> bool:
     return id(a) == id(SHARED) and a.v == SHARED.v
 
@@ -115,7 +126,8 @@ def not_equal(a: Box) -> bool:
 
 
 def test_identity_tests_see_one_object_or_two() -> None:
-    for fn in (same, compares_later, reads_then_compares, ids, equal, not_equal):
+    for fn in (same, compares_later, reads_then_compares, op_same, op_same_by_getattr, ids,
+               equal, not_equal):
         f = replay(fn, SHARED, OTHER, SHARED, OTHER, SHARED)
         assert misses(f) == 2, fn.__name__
 
