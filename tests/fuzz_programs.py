@@ -406,6 +406,38 @@ class Writer:
             lambda: f"({x('list')} is {x('list')})",
         )
 
+    def bool_scalar(self, s: Scope, d: int) -> str:
+        """Questions asked of a scalar: what ``specialize`` guards by their outcome only."""
+        x = self.sub(s, d)
+        n = self.draw(st.integers(-2, 5))
+        text = repr(self.pick(STRS))
+        return self.choose(
+            lambda: f"({x('int')} {self.pick(('<', '<=', '>', '>=', '==', '!='))} {n})",
+            lambda: f"({n} < {x('int')})",
+            lambda: f"({x('float')} > {self.pick(('0.0', '1.5', '-0.0', '2'))})",
+            lambda: f"({x('str')} {self.pick(('==', '!=', '<', '>='))} {text})",
+            lambda: f"({x('int')} % {self.pick((2, 3, 4))} == 0)",
+            lambda: f"(len({x('str')}) > 1)",
+            lambda: f"(len({x('list')}) >= 2)",
+            lambda: f"(len({x('dict')}) != 1)",
+            lambda: f"({x('int')} // 2 > {n})",
+            lambda: f"bool({x('int')} - {n})",
+            lambda: f"bool(len({x('list')}) - 1)",
+            lambda: f"{x('str')}.startswith({text})",
+            lambda: f"{x('str')}.endswith(({text}, 'b'))",
+            lambda: f"{x('str')}.isdigit()",
+            lambda: f"({text} in {x('str')})",
+            lambda: f"({x('str')} in {self.pick(('G_TABLE', 'G_DICT', repr('abc')))})",
+            lambda: f"isinstance({x('int')}, {self.pick(('int', 'float', 'bool', '(int, str)'))})",
+            lambda: f"(type({x('float')}) is float)",
+            lambda: f"(not {x('int')})",
+            lambda: f"bool({x('float')})",
+            lambda: f"({x('int')} < {x('int')} <= {x('int')})",
+            lambda: f"({x('str')} == G_STR)",
+            lambda: f"(getattr(Box, {x('str')} or 'NAME', 0) == 0)",
+            lambda: f"(','.join([{x('str')}, {x('str')}]) == 'a,b')",
+        )
+
     # lists
     def list_attr(self, s: Scope, d: int) -> str:
         x = self.sub(s, d)
@@ -705,7 +737,7 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
             "int_if", "int_opt", "int_child", "int_introspect", "int_struct"),
     "str": ("str_attr", "str_build", "str_join", "str_format", "str_fstring"),
     "bool": ("bool_compare", "bool_contains", "bool_none", "bool_logic", "bool_truth",
-             "bool_identity"),
+             "bool_identity", "bool_scalar"),
     "list": ("list_attr", "list_build", "list_transform", "list_comprehension"),
     "dict": ("dict_attr", "dict_build"),
     "opt": ("opt_read",),

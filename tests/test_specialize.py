@@ -268,7 +268,7 @@ def test_explain_a_closure_cell_of_the_function_itself() -> None:
     )
     assert failure.provenance is not None
     assert failure.provenance.filename == __file__
-    assert failure.provenance.line == "first = area(5)"
+    assert failure.provenance.line == "return x * scale"  # the line that read it
     assert failure.message == (
         f"CONSTANT_MATCH L['scale'] == 2: expected 2, got 3; installed at {failure.provenance}"
     )
@@ -286,7 +286,7 @@ def test_explain_a_closure_cell_of_a_called_helper_passed_in() -> None:
     set_k(11)
     failure = only_failure(f.explain(helper, 1))
     assert failure.label == "k"
-    assert failure.provenance is not None and failure.provenance.line == "return fn(x) * 2"
+    assert failure.provenance is not None and failure.provenance.line == "return x + k + d"
     assert failure.message == (
         "CONSTANT_MATCH L['fn'].__closure__[0].cell_contents == 10 (guard on 'k'): "
         f"expected 10, got 11; installed at {failure.provenance}"
@@ -310,7 +310,7 @@ def test_explain_a_closure_cell_of_a_global_helper(monkeypatch: pytest.MonkeyPat
     )
     assert failure.provenance is not None
     assert failure.provenance.filename == __file__
-    assert failure.provenance.line == "return HELPER(x) + 0"
+    assert failure.provenance.line == "return x + k + d"  # in the helper, which read it
     assert failure.message == (
         "CONSTANT_MATCH G['HELPER'].__closure__[0].cell_contents == 10 (guard on 'k'): "
         f"expected 10, got 11; installed at {failure.provenance}"
@@ -326,7 +326,7 @@ def test_explain_a_default_of_the_function_itself() -> None:
     assert first == 6
     scaled.__wrapped__.__defaults__ = (4,)
     failure = only_failure(scaled.explain(2))
-    assert failure.provenance is not None and failure.provenance.line == "first = scaled(2)"
+    assert failure.provenance is not None and failure.provenance.line == "return x * n"
     assert failure.message == (
         f"CONSTANT_MATCH L['n'] == 3: expected 3, got 4; installed at {failure.provenance}"
     )
@@ -995,7 +995,7 @@ def test_verify_mode_raises_on_a_stale_hit() -> None:
     assert isinstance(error, GuardsError)
     assert error.entry is read.cache.entries[0]
     assert [str(g) for g in error.entry.check.guards] == [
-        "CONSTANT_MATCH(L['x'])", "ID_MATCH(L['current'])"
+        "ID_MATCH(L['current'])", "CONSTANT_MATCH(L['x'])"
     ]
     assert str(error).startswith(
         f"stale hit in {read.__qualname__}: the cache returned 2 but a fresh call returns 6"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import string
 import types
 import weakref
@@ -578,6 +579,188 @@ class GuardBuilder:
             actual=cell_is_empty, cost=COST_CHEAP,
         )
 
+    # -- predicates on scalars (what ``specialize`` guards when a value is only tested) --
+    def COMPARE_MATCH(
+        self, guard: Guard, op: str | None = None, other: Hashable = None,
+        apply: tuple[Hashable, ...] = (),
+    ) -> None:
+        """``value <op> other`` has the outcome it had, ``other`` being a constant or a
+        :class:`Source`; the value is first transformed by ``apply``: ``()`` (itself),
+        ``("len",)`` (its length) or ``(sym, K)`` / ``(sym, K, "reflected")`` (``value sym K``
+        or ``K sym value``, ``sym`` one of ``% // + - * &``).
+
+        Only exact built-in scalars (and, for ``len``, built-in containers) are accepted,
+        and their exact types are checked first, so the test runs no user code.
+        Rendered as the test reads in code, with its outcome: ``(L['n'] >= 1024) is True``,
+        ``(L['n'] % 16 == 0) is False``, ``(len(L['xs']) > 3) is True``.
+        """
+        if op not in COMPARISONS:
+            raise must_be("op= of COMPARE_MATCH", f"one of {sorted(COMPARISONS)}", op)
+        value = self.get(guard.source)
+        lhs, lhs_shown, constants = _applied(guard, value, apply)
+        self._type_check(guard, value)
+        if isinstance(other, Source):
+            other_value = self.get(other)
+            _check_scalar(guard, other.name, other_value)
+            self.add_check(
+                guard, "type({0}) is {T}", sources=(other,), T=type(other_value),
+                expected=type(other_value), describe="type({0}) is {expected}", actual=type,
+                cost=COST_IDENTITY,
+            )
+            sources: tuple[Source, ...] = (guard.source, other)
+            rhs, rhs_shown = "{1}", "{1}"
+        else:
+            _check_scalar(guard, "other=", other)
+            other_value = other
+            sources = (guard.source,)
+            rhs, rhs_shown = "{C}", _brace_safe(show(other))
+            constants["C"] = other
+        outcome = COMPARISONS[op](apply_transform(apply, value), other_value)
+        expr = f"{lhs} {op} {rhs}"
+        self.add_check(
+            guard, expr if outcome else f"not ({expr})", sources=sources, expected=outcome,
+            describe=f"({lhs_shown} {op} {rhs_shown}) is {outcome}", actual=_other(outcome),
+            cost=COST_CHEAP,
+            **constants,
+        )
+
+    def PREDICATE_MATCH(
+        self, guard: Guard, method: str | None = None, args: tuple[Hashable, ...] = (),
+    ) -> None:
+        """A yes/no method of an exact built-in scalar, called with constants
+        (``s.startswith('conv')``, ``'x' in s`` as ``__contains__``), answers as it did.
+
+        The methods are those of :data:`PREDICATES`: none runs user code or reads
+        anything but the value and its arguments.
+        """
+        value = self.get(guard.source)
+        cls = type(value)
+        if method not in PREDICATES.get(cls, ()):
+            known = sorted(PREDICATES.get(cls, ()))
+            raise must_be(f"method= of PREDICATE_MATCH on {cls.__name__}", f"one of {known}",
+                          method, GuardsValueError)
+        if type(args) is not tuple or not all(map(_is_predicate_argument, args)):
+            raise must_be("args= of PREDICATE_MATCH", "a tuple of str, bytes or int", args)
+        function = getattr(cls, str(method))
+        outcome = function(value, *args)
+        self._type_check(guard, value)
+        shown_args = ", ".join(_brace_safe(show(arg)) for arg in args)
+        shown = (f"({shown_args} in {{0}}) is {outcome}" if method == "__contains__"
+                 else f"{{0}}.{method}({shown_args}) is {outcome}")
+        expr = "{M}({0}, *{A})"
+        self.add_check(
+            guard, expr if outcome else f"not {expr}", M=function, A=args, expected=outcome,
+            describe=shown, actual=_other(outcome), cost=COST_CHEAP,
+        )
+
+    def CONTAINS_MATCH(self, guard: Guard, container: Source | None = None) -> None:
+        """The value (an exact built-in scalar) is in the dict, set or frozenset at
+        ``container``, or is not, as it was: ``L['op'] in G['TABLE']``."""
+        if not isinstance(container, Source):
+            msg = f"CONTAINS_MATCH needs container=<Source>, got {describe(container)}"
+            raise GuardsTypeError(msg)
+        value = self.get(guard.source)
+        _check_scalar(guard, guard.source.name, value)
+        found = self.get(container)
+        if type(found) not in (dict, set, frozenset):
+            msg = (f"CONTAINS_MATCH needs a dict, set or frozenset at {container.name}, "
+                   f"got {describe(found)}")
+            raise GuardBuildError(msg, guard=guard)
+        present = value in found
+        self._type_check(guard, value)
+        self.add_check(
+            guard, "type({0}) is {T}", sources=(container,), T=type(found),
+            expected=type(found), describe="type({0}) is {expected}", actual=type,
+            cost=COST_IDENTITY,
+        )
+        self.add_check(
+            guard, "{0} in {1}" if present else "{0} not in {1}",
+            sources=(guard.source, container), expected=present,
+            describe="({0} in {1}) is " + str(present), actual=_other(present), cost=COST_CHEAP,
+        )
+
+
+#: The comparison operators of COMPARE_MATCH.
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+#: The arithmetic COMPARE_MATCH may apply to a number before comparing it.
+ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "%": operator.mod, "//": operator.floordiv, "+": operator.add, "-": operator.sub,
+    "*": operator.mul, "&": operator.and_,
+}
+#: Exact types whose comparisons run no user code (and None, compared by ==).
+SCALAR_TYPES = (int, float, str, bytes, bool, complex, type(None))
+#: Types whose ``len`` COMPARE_MATCH may compare.
+SIZED_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, range)
+_STR_PREDICATES = frozenset({
+    "startswith", "endswith", "__contains__", "isdigit", "isalpha", "isalnum", "isspace",
+    "isupper", "islower", "istitle", "isascii", "isdecimal", "isnumeric", "isidentifier",
+    "isprintable",
+})
+_BYTES_PREDICATES = frozenset({
+    "startswith", "endswith", "__contains__", "isdigit", "isalpha", "isalnum", "isspace",
+    "isupper", "islower", "istitle", "isascii",
+})
+#: The yes/no methods PREDICATE_MATCH may call, by exact type.
+PREDICATES: dict[type, frozenset[str]] = {
+    str: _STR_PREDICATES, bytes: _BYTES_PREDICATES, float: frozenset({"is_integer"}),
+}
+
+
+def _is_predicate_argument(arg: object) -> bool:
+    if type(arg) is tuple:
+        return all(type(item) in (str, bytes) for item in arg)
+    return type(arg) in (str, bytes, int)
+
+
+def _check_scalar(guard: Guard, what: str, value: object) -> None:
+    if type(value) not in SCALAR_TYPES:
+        msg = (f"{guard.kind} compares exact built-in scalars only; {what} is "
+               f"{describe(value)}")
+        raise GuardBuildError(msg, guard=guard)
+
+
+def apply_transform(apply: tuple[Hashable, ...], value: Any) -> Any:
+    """``value`` transformed as COMPARE_MATCH's ``apply`` says (see there)."""
+    if not apply:
+        return value
+    if apply[0] == "len":
+        return len(value)
+    function = ARITHMETIC[str(apply[0])]
+    return function(apply[1], value) if apply[2:] == ("reflected",) else function(value, apply[1])
+
+
+def _applied(
+    guard: Guard, value: Any, apply: tuple[Hashable, ...]
+) -> tuple[str, str, dict[str, Any]]:
+    """The template and the description of ``value`` transformed by ``apply``, and the
+    constants the template binds.  Raises for a transform that could run user code."""
+    if type(apply) is not tuple:
+        raise must_be("apply= of COMPARE_MATCH", "a tuple", apply)
+    if not apply:
+        _check_scalar(guard, guard.source.name, value)
+        return "{0}", "{0}", {}
+    if apply == ("len",):
+        if type(value) not in SIZED_TYPES:
+            msg = f"COMPARE_MATCH takes len() of built-in containers only; got {describe(value)}"
+            raise GuardBuildError(msg, guard=guard)
+        return "len({0})", "len({0})", {}
+    symbol = apply[0]
+    reflected = apply[2:] == ("reflected",)
+    if symbol not in ARITHMETIC or len(apply) != (3 if reflected else 2):
+        raise must_be("apply= of COMPARE_MATCH", "(), ('len',) or (op, constant[, 'reflected'])",
+                      apply, GuardsValueError)
+    operand = apply[1]
+    if type(value) not in (int, float) or type(operand) not in (int, float):
+        msg = f"COMPARE_MATCH applies arithmetic to ints and floats only; got {describe(value)}"
+        raise GuardBuildError(msg, guard=guard)
+    shown = _brace_safe(show(operand))
+    if reflected:
+        return f"({{K}} {symbol} {{0}})", f"{shown} {symbol} {{0}}", {"K": operand}
+    return f"({{0}} {symbol} {{K}})", f"{{0}} {symbol} {shown}", {"K": operand}
+
 
 #: NO_ALIASING's description names this many of its sources.
 _SHOWN_SOURCES = 4
@@ -603,6 +786,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
     "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
+    "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)

@@ -64,7 +64,7 @@ from guards.specialization.tracer import (
     is_deep_immutable,
     trace_call,
 )
-from guards.tracking.lazy import tracing
+from guards.tracking.lazy import TracingContext, tracing
 
 P = ParamSpec("P")
 #: The parameters left once a method is bound to its instance.
@@ -161,6 +161,8 @@ class Specialized:
         self._miss_numbers = itertools.count(1)
         self._miss_lock = threading.RLock()
         fork_safe(self, "_miss_lock")
+        #: Misses traced with exact scalars since a traced run last needed them (0: none).
+        self._exact_runs = 0
         self._warned: set[str] = set()
         reports.register(self)
 
@@ -208,14 +210,15 @@ class Specialized:
             # The cache may be empty: then the miss needs no explaining to be recorded.
             explanation = self._miss_explanation(f_locals, f_globals)
             why = explanation if explanation is not None or len(self.cache) else _NO_ENTRIES
-            with tracing(
-                f_locals,
-                f_globals,
-                skip_guards_on_constant_func_defaults=config.skip_guards_on_constant_func_defaults,
-            ) as tx:
-                outcome = trace_call(
-                    self.function, tx, trace_library_code=config.trace_library_code
-                )
+            # After a run whose scalar proxies were not faithful (guards.specialization.
+            # scalars), the next misses trace with scalars guarded by value at once, and
+            # one in EXACT_RUNS tries the proxies again.
+            lazy = self._exact_runs % EXACT_RUNS == 0
+            outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=lazy)
+            retried = outcome.retry_exact
+            if retried:
+                outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=False)
+            self._exact_runs = self._exact_runs + 1 if retried or not lazy else 0
             if not outcome.reasons:
                 try:
                     check = tx.compile()
@@ -233,6 +236,21 @@ class Specialized:
                         self._store(check, stored, explanation, why)
                         return outcome.result
             return self._uncached(f_locals, outcome, why)
+
+    def _trace(
+        self, f_locals: dict[str, Any], f_globals: dict[str, Any], *, lazy_scalars: bool
+    ) -> tuple[TraceOutcome, TracingContext]:
+        """One traced run of the call, in a tracing context of its own."""
+        with tracing(
+            f_locals,
+            f_globals,
+            skip_guards_on_constant_func_defaults=config.skip_guards_on_constant_func_defaults,
+        ) as tx:
+            outcome = trace_call(
+                self.function, tx, trace_library_code=config.trace_library_code,
+                lazy_scalars=lazy_scalars,
+            )
+        return outcome, tx
 
     def _store(
         self,
@@ -407,6 +425,9 @@ class Specialized:
 #: At most this many distinct reasons are kept (and logged) per function: a reason
 #: can hold an exception's message, which may differ at every call.
 MAX_REASONS = 64
+#: After a traced run needed scalars guarded by value, one miss in this many tries
+#: tracked scalars again (the others trace with scalars guarded by value at once).
+EXACT_RUNS = 8
 #: Where further distinct reasons are counted.
 OTHER_REASONS = f"other reasons (only the first {MAX_REASONS} distinct ones are kept)"
 

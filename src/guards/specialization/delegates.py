@@ -94,7 +94,12 @@ def _compare(tracer: Tracer, proxy: Tracked, name: str, other: Any) -> Any:
             return result if result is NotImplemented else not result
         if eq is not _OBJECT["__eq__"]:
             return NOT_DELEGATED
-    same = other is proxy or (not is_proxy(other) and other is tracker.unguarded_value())
+    real = tracker.unguarded_value()
+    if is_proxy(other) and other is not proxy and tracker_of(other).unguarded_value() is real:
+        tracker_of(other).install(GuardBuilder.ID_MATCH)  # two paths to one object
+        same = True
+    else:
+        same = other is proxy or (not is_proxy(other) and other is real)
     tracker.install(GuardBuilder.ID_MATCH)
     if same:
         return name == "__eq__"

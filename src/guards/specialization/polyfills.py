@@ -16,6 +16,10 @@ functions read what no special method shows:
   read the stack a plain call has (``guards.specialization.frames`` says how the stack is kept
   from code that gets no stand-in).  ``sys.setprofile`` too: it would replace
   the untraced-code net (:mod:`guards.tracking.net`).
+* *identity functions* (``operator.is_``, ``operator.is_not``) compare pointers: two
+  proxies of one object (a proxy per path, see ``Tracer.wrap``) would be two objects,
+  and a distinct one would leave no guard.  Their stand-in answers for the values
+  (``LazyTracker.is_``: ``DUPLICATE_INPUT`` for one object, ``ID_MATCH`` otherwise).
 * ``sys.getprofile`` would show the net's profile function (3.11); its stand-in
   answers what a plain run sees.
 
@@ -30,12 +34,19 @@ import _pickle
 import functools
 import gc
 import marshal
+import operator
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from guards.specialization.frames import STACK_READERS
-from guards.specialization.proxy import Tracked, is_proxy, tracer_of, tracker_of
+from guards.specialization.proxy import (
+    Tracked,
+    is_proxy,
+    is_scalar_proxy,
+    tracer_of,
+    tracker_of,
+)
 from guards.tracking.net import plain_getprofile
 
 #: The C functions whose answer depends on more than the value of what they are given.
@@ -97,6 +108,26 @@ def abandoning(
     return stand_in
 
 
+def same_object(a: Any, b: Any) -> bool:
+    """``a is b`` as a plain run answers it, for proxies too, guarded (``operator.is_``'s
+    stand-in): see the module doc."""
+    if a is b:
+        return True
+    a, b = (
+        tracer_of(x).realize(x, "operator.is_") if is_scalar_proxy(x) else x for x in (a, b)
+    )
+    if is_proxy(a):
+        return tracker_of(a).is_(tracker_of(b) if is_proxy(b) else b)
+    if is_proxy(b):
+        return tracker_of(b).is_(a)
+    return a is b
+
+
+@functools.wraps(operator.is_not)
+def _not_same_object(a: Any, b: Any) -> bool:
+    return not same_object(a, b)
+
+
 def _qualified_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None) or "?"
     return f"{module.lstrip('_')}.{fn.__name__}()"
@@ -116,6 +147,8 @@ POLYFILLS: dict[Any, Callable[..., Any]] = {
         sys.setprofile, "sys.setprofile", "which would replace the untraced-code net"
     ),
     sys.getprofile: plain_getprofile,
+    operator.is_: functools.wraps(operator.is_)(same_object),
+    operator.is_not: _not_same_object,
 }
 #: Stand-in -> the real function (what a result holding a stand-in must hold).
 REAL_FUNCTIONS: dict[Any, Callable[..., Any]] = {

@@ -29,7 +29,7 @@ import math
 import operator
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from guards.core.values import is_immutable_type
 
@@ -137,13 +137,16 @@ def c_type_name(cls: type) -> str:
 def proxy_class(cls: type) -> type[Tracked]:
     """The proxy class for values of type ``cls``: its C name and its match shape.
 
-    Made once per type and kept while the type lives.
+    Made once per type and kept while the type lives.  The scalars of
+    :data:`SCALAR_PROXY_TYPES` get a :class:`TrackedScalar`.
     """
     found = _PROXY_CLASSES.get(cls)
     if found is None:
         flags = cls.__flags__
         base: type[Tracked] = Tracked
-        if flags & _MAPPING_FLAG:
+        if cls in SCALAR_PROXY_TYPES:
+            base = TrackedScalar
+        elif flags & _MAPPING_FLAG:
             base = _TrackedMapping
         elif flags & _SEQUENCE_FLAG:
             base = _TrackedSequence
@@ -281,6 +284,129 @@ def _install_operations() -> None:
 _install_operations()
 
 
+#: Exact types of the scalars handed to user code as a :class:`TrackedScalar`: those
+#: whose uses (a comparison, a truth test, a prefix test) can be guarded by what
+#: was asked.  ``bool`` and ``None`` have so few values that their exact guard is
+#: as good, and are handed over as themselves.
+SCALAR_PROXY_TYPES = frozenset({int, float, str, bytes})
+
+
+class TrackedScalar(Tracked):
+    """A tracked int, float, str or bytes, or an expression of one (``n % 16``,
+    ``len(xs)``): what user code does with it reaches the tracer's
+    :class:`~guards.specialization.scalars.ScalarTracer`, which guards what the
+    operation asked (see :mod:`guards.specialization.scalars`).
+
+    ``_guards_apply`` is ``()`` for the tracked value itself, else the transform
+    of ``COMPARE_MATCH`` that derives this value from the tracked one.
+    ``_guards_real`` is the value once it is guarded by value (:data:`UNSET`
+    before): from then on an operation with plain operands is computed on it
+    directly, as a plain run computes it.
+    """
+
+    __slots__ = ("_guards_apply", "_guards_real")
+
+    def __init__(self, tracker: LazyTracker, tracer: Tracer,
+                 apply: tuple[Any, ...] = ()) -> None:
+        super().__init__(tracker, tracer)
+        object.__setattr__(self, "_guards_apply", apply)
+        object.__setattr__(self, "_guards_real", UNSET)
+
+    def __getattribute__(self, name: str) -> Any:
+        real = object.__getattribute__(self, "_guards_real")
+        if real is not UNSET:
+            return getattr(real, name)
+        return tracer_of(self).scalars.get_attr(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tracer_of(self).scalars.apply(setattr, (self, name, value))
+
+    def __delattr__(self, name: str) -> None:
+        tracer_of(self).scalars.apply(delattr, (self, name))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        tracer_of(self).scalars.apply(operator.setitem, (self, key, value))
+
+    def __delitem__(self, key: Any) -> None:
+        tracer_of(self).scalars.apply(operator.delitem, (self, key))
+
+    def __getitem__(self, key: Any) -> Any:
+        return tracer_of(self).scalars.apply(operator.getitem, (self, key))
+
+    def __len__(self) -> int:
+        return tracer_of(self).scalars.length(self)
+
+    def __bool__(self) -> bool:
+        return tracer_of(self).scalars.truth(self)
+
+    def __iter__(self) -> Any:
+        return tracer_of(self).scalars.apply(iter, (self,))
+
+    def __contains__(self, item: Any) -> bool:
+        return tracer_of(self).scalars.contains(self, item)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return tracer_of(self).scalars.apply(_call, (self, *args), kwargs)
+
+    def __repr__(self) -> str:
+        return tracer_of(self).scalars.apply(repr, (self,))  # type: ignore[no-any-return]
+
+
+def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
+
+
+#: A marker: not set.
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<unset>", "__slots__": ()})()
+#: Exact types of the operands an operation on a value guarded by value computes with
+#: directly (anything else goes to the scalar tracer, which realizes it).
+_PLAIN_OPERANDS = frozenset({int, float, str, bytes, bool, type(None)})
+
+
+def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    """The method ``name`` of a :class:`TrackedScalar`: on a value guarded by value already
+    and plain operands, ``fn`` computed directly; else the scalar tracer, at a boundary."""
+    slow = _scalar_boundary(
+        lambda self, *args: tracer_of(self).scalars.operate(self, name, fn, args)
+    )
+    if kind in ("binary", "inplace", "reflected"):  # a scalar has no in-place form
+        reflected = kind == "reflected"
+
+        def method(self: TrackedScalar, other: Any) -> Any:
+            real = object.__getattribute__(self, "_guards_real")
+            args = (other, self) if reflected else (self, other)
+            if real is UNSET or type(other) not in _PLAIN_OPERANDS:
+                return slow(self, *args)
+            try:
+                return fn(other, real) if reflected else fn(real, other)
+            except Exception as exc:
+                tracer_of(self).scalars.raised(self, exc)
+                raise
+    else:
+        def method(self: TrackedScalar, *args: Any) -> Any:  # type: ignore[misc]
+            real = object.__getattribute__(self, "_guards_real")
+            if real is UNSET or not all(type(arg) in _PLAIN_OPERANDS for arg in args):
+                return slow(self, self, *args)
+            try:
+                return fn(real, *args)
+            except Exception as exc:
+                tracer_of(self).scalars.raised(self, exc)
+                raise
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def is_scalar_proxy(obj: object) -> TypeGuard[TrackedScalar]:
+    """True for a :class:`TrackedScalar` (decided by the exact type: runs no hook)."""
+    return issubclass(type(obj), TrackedScalar)
+
+
+def applied(proxy: TrackedScalar) -> tuple[Any, ...]:
+    """The transform that derives ``proxy``'s value from its tracker's (``()``: none)."""
+    found: tuple[Any, ...] = object.__getattribute__(proxy, "_guards_apply")
+    return found
+
+
 def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method``, where user code hands control to the tracer (``Tracer.entered``)."""
 
@@ -292,10 +418,32 @@ def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
     return boundary
 
 
+def _scalar_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` of a :class:`TrackedScalar`, at a boundary; an error it raises (which a
+    plain run may raise otherwise, or not at all) is reported to the scalar tracer."""
+
+    @functools.wraps(method)
+    def boundary(self: TrackedScalar, *args: Any, **kwargs: Any) -> Any:
+        tracer = tracer_of(self)
+        with tracer.entered:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                tracer.scalars.raised(self, exc)
+                raise
+
+    return boundary
+
+
 def _guard_boundaries() -> None:
     for name, method in list(vars(Tracked).items()):
         if callable(method) and name != "__init__":
             setattr(Tracked, name, _at_boundary(method))
+    for name, method in list(vars(TrackedScalar).items()):
+        if callable(method) and name != "__init__":
+            setattr(TrackedScalar, name, _scalar_boundary(method))
+    for name, fn, kind in OPERATIONS:  # with their own boundary, past their fast path
+        setattr(TrackedScalar, name, _scalar_operation(name, fn, kind))
 
 
 _guard_boundaries()

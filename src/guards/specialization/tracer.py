@@ -6,11 +6,14 @@ cells, the globals it reads and, recursively, the Python functions and methods
 it calls.  Each operation on a proxy installs the guard it needs:
 
 * reading an attribute or item gives another proxy (nothing is guarded yet);
-* a *scalar* (None, bools, numbers, strings, bytes, enum members, ranges,
-  slices of these, classes, builtin functions) is never proxied: it is handed
-  to user code as itself, with its guard (``CONSTANT_MATCH``, or ``ID_MATCH``
-  for classes and functions) installed when it is read.  C code (``str.join``, ``struct``,
-  ``math``) reads scalars without any hook, so a lazy scalar could not be sound;
+* an int, float, str or bytes is a :class:`~guards.specialization.proxy.TrackedScalar`
+  that installs nothing until used, then what the use asked (``n >= 1024``
+  guards that outcome, any other use the value): see ``guards.specialization.scalars``,
+  which also says when a run falls back to the rule below;
+* any other *scalar* (None, bools, complex numbers, enum members, ranges, slices
+  of scalars, classes, builtin functions) is never proxied: it is handed to user
+  code as itself, with its guard (``CONSTANT_MATCH``, or ``ID_MATCH`` for classes
+  and functions) installed when it is read;
 * comparisons and arithmetic on containers guard the container's value, truth
   tests only its truth (``TRUTH_MATCH``), ``len`` its length, iteration its
   length or keys, ``in`` on a dict one key;
@@ -32,6 +35,13 @@ it calls.  Each operation on a proxy installs the guard it needs:
   ``x is None`` stays false only while it is; when it compares two values
   (``a is b``, ``x is SENTINEL``), the tracked objects get one ``NO_ALIASING``
   check, so objects that were distinct stay distinct.
+* one object reached by two paths (an argument a global also refers to) is one
+  proxy, guarded ``DUPLICATE_INPUT``, unless its ``==`` is ``object``'s and no traced
+  code compares two values with ``is``: then each path has its own proxy and
+  guards only what is read through it (an equal distinct object can hit; ``==``,
+  ``id()`` and ``hash()`` answer for the object and pin it).  Code comparing with
+  ``is`` entered after such a split traces the run again (``retry_exact``); a
+  result holding the object keeps the paths one object (``DUPLICATE_INPUT``).
 
 Around every run, one net per way a traced run could differ from a plain one,
 each in its own module: user code that runs untraced makes it uncached
@@ -113,9 +123,12 @@ from guards.specialization.library import (
 )
 from guards.specialization.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.specialization.proxy import (
+    SCALAR_PROXY_TYPES,
     Tracked,
+    applied,
     c_type_name,
     is_proxy,
+    is_scalar_proxy,
     proxy_class,
     tracer_of,
     tracker_of,
@@ -129,6 +142,7 @@ from guards.specialization.reasons import (
     located,
     return_line,
 )
+from guards.specialization.scalars import ScalarMethod, ScalarTracer
 from guards.specialization.taint import raised_by_tracing, taint_of, too_deep
 from guards.specialization.unbound import (
     UNBOUND_C_METHODS,
@@ -147,6 +161,13 @@ _PROTOCOL_ATTRIBUTES = frozenset({"keys"})
 #: C special methods whose direct call (``x.__format__(spec)``) is what the proxy's
 #: hook of that name answers, and how many arguments that call takes.
 _AS_HOOKS = {"__format__": 1, "__str__": 0, "__repr__": 0, "__dir__": 0}
+#: Special methods whose result C code checks for an exact type (``__str__`` a str,
+#: ``__index__`` an int), which a tracked scalar is not.
+_EXACT_RESULTS = frozenset({
+    "__str__", "__repr__", "__format__", "__bytes__", "__index__", "__int__", "__float__",
+    "__complex__", "__hash__", "__len__", "__length_hint__", "__fspath__", "__sizeof__",
+    "__bool__", "__dir__",
+})
 #: A tuple's own ``%`` (``t % x``), which is not formatting with ``t``.
 _PERCENT_OWN = frozenset({"__mod__", "__rmod__", "__imod__"})
 #: Types of the functions that have stand-ins (hashed by identity: looking one up
@@ -341,6 +362,12 @@ _OBJECT_DEFAULTS = frozenset({"__eq__", "__ne__", "__hash__", "__repr__", "__str
                               "__format__", "__dir__"})
 
 
+def _identity_equal(cls: type) -> bool:
+    """``==`` on ``cls`` is ``object``'s (identity, answered for two proxies of one object
+    by ``guards.specialization.delegates``): its objects may have a proxy per path."""
+    return getattr(cls, "__eq__", None) is object.__eq__ and not issubclass(cls, type)
+
+
 def _fixed_type(cls: type) -> bool:
     """Every class of the MRO is a C type, whose dict cannot change (TYPE_MATCH suffices)."""
     return all(map(is_immutable_type, cls.__mro__))
@@ -351,6 +378,15 @@ _IDENTITY_OPS = frozenset({
     "IS_OP", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
 })
+#: Types of the constants whose identity a scalar proxy tests as its value would
+#: (``x is None``, ``x is True``: an int, float, str or bytes is none of them).
+_SINGLETON_TYPES = (type(None), bool, type(Ellipsis))
+#: Builtin classes by name: what ``type(x) is int`` compares with.
+_CLASS_NAMES = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type)
+)
+#: Names of functions that test identity (``operator.is_``).
+_IDENTITY_FUNCTIONS = frozenset({"is_", "is_not"})
 #: BINARY_OP's arguments for ``%`` and ``%=`` (NB_REMAINDER, NB_INPLACE_REMAINDER).
 _PERCENT_ARGS = frozenset({6, 19})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
@@ -393,6 +429,16 @@ class CodeFacts:
     compares_identity: bool = False
     reads_stack: str | None = None
     writes_at: str | None = None
+    #: It may test the identity of a scalar: ``a is b``, ``n is 5`` (anything but ``None``,
+    #: a bool or ``...``), or through ``operator.is_``; a proxy would answer otherwise.
+    scalar_identity: bool = False
+    #: Names of builtin classes it tests identity with (``type(x) is int``): harmless
+    #: to a proxy, as no scalar is a class, unless the function's globals define them.
+    identity_names: frozenset[str] = frozenset()
+
+    def tests_scalar_identity(self, namespace: Mapping[str, Any]) -> bool:
+        """It may test a scalar's identity, run with the globals ``namespace``."""
+        return self.scalar_identity or any(name in namespace for name in self.identity_names)
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -408,7 +454,8 @@ def code_facts(code: types.CodeType) -> CodeFacts:
 
 def _scan(code: types.CodeType) -> CodeFacts:
     writes = writes_at = None
-    tests_identity = tests_shape = compares_identity = False
+    tests_identity = tests_shape = compares_identity = scalar_identity = False
+    identity_names: set[str] = set()
     loaded: set[str] = set()
     percent_operands: set[int] = set()
     freevars = set(code.co_freevars)
@@ -422,6 +469,12 @@ def _scan(code: types.CodeType) -> CodeFacts:
         compares_identity = compares_identity or (
             name == "IS_OP" and (previous is None or previous.opname != "LOAD_CONST")
         )
+        if name == "IS_OP":
+            right = ("", None) if previous is None else (previous.opname, previous.argval)
+            if right[0] == "LOAD_GLOBAL" and right[1] in _CLASS_NAMES:
+                identity_names.add(str(right[1]))
+            elif right[0] != "LOAD_CONST" or type(right[1]) not in _SINGLETON_TYPES:
+                scalar_identity = True
         previous = instr
         if writes is None and name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             writes = f"{code.co_qualname} assigns the global {instr.argval!r}"
@@ -444,6 +497,9 @@ def _scan(code: types.CodeType) -> CodeFacts:
             tests_identity = tests_identity or facts.tests_identity
             tests_shape = tests_shape or facts.tests_shape
             compares_identity = compares_identity or facts.compares_identity
+            scalar_identity = scalar_identity or facts.scalar_identity
+            identity_names.update(facts.identity_names)
+    scalar_identity = scalar_identity or bool(_IDENTITY_FUNCTIONS & set(code.co_names))
     signature = parameters(code)
     params = {*signature.positional, *signature.kwonly}
     frame_read = bool(_FRAME_READERS & set(code.co_names))
@@ -455,7 +511,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
     )
     return CodeFacts(
         writes, tests_identity, unused, tests_shape, frozenset(percent_operands),
-        compares_identity, reads_stack, writes_at,
+        compares_identity, reads_stack, writes_at, scalar_identity, frozenset(identity_names),
     )
 
 
@@ -478,6 +534,10 @@ class TraceOutcome:
     #: False when the function did not run to its end here (it raised, or its
     #: code writes what a traced copy cannot), so it must be called for real.
     completed: bool = True
+    #: The run had scalar proxies, or a proxy per path to one object, and cannot be used
+    #: (see guards.specialization.scalars, Tracer.wrap): trace it again with
+    #: ``lazy_scalars=False`` (which also keeps one proxy per object).
+    retry_exact: bool = False
 
 
 class _Abandon(BaseException):
@@ -600,6 +660,7 @@ class Tracer:
         *,
         trace_library_code: bool = False,
         code: types.CodeType | None = None,
+        lazy_scalars: bool = True,
     ) -> None:
         self.context = context
         #: The traced function's code: reasons with no traced line running point to it.
@@ -612,6 +673,12 @@ class Tracer:
         self.shape_tested = False
         self.identity_compared = False
         self._proxies: dict[int, Tracked] = {}
+        # (id, source) -> the proxy of an object for a second path to it (see wrap):
+        # made while no traced code compares identities (``split_aliases``).
+        self._split: dict[tuple[int, Source], Tracked] = {}
+        self.split_aliases = lazy_scalars
+        # Why a run with split proxies must be traced again with one proxy per object.
+        self.alias_trouble: str | None = None
         # id -> (object, its tracker or None for a part of it): mutable inputs handed
         # to untraced code as themselves, which that code may hand back.
         self._realized: dict[int, tuple[Any, LazyTracker | None]] = {}
@@ -629,6 +696,8 @@ class Tracer:
         # The exception the caller was handling, if any: not one of the run's.
         self._outer_exception = sys.exception()
         self.entered = _Boundary(self)
+        #: The scalars handed over as proxies (see guards.specialization.scalars).
+        self.scalars = ScalarTracer(self, lazy=lazy_scalars)
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str, *, at: str | None = None) -> None:
@@ -674,6 +743,11 @@ class Tracer:
         return where if where is not None else self.where()
 
     # -- taint (see guards.specialization.taint) ---------------------------------------------------
+    def c_raised(self, function: Any) -> None:
+        """A C function called by traced code raised (the net saw it): if it was handed a
+        scalar proxy it may have rejected it, where a plain run would not raise."""
+        self.scalars.fall_back(f"{_callable_name(function)} raised in traced code")
+
     def check_handled(self) -> None:
         """Abandon if the exception traced code is handling may be one that tracing caused."""
         exc = sys.exception()
@@ -681,15 +755,32 @@ class Tracer:
             return
         reason = taint_of(exc, _runs_traced)
         if reason is not None:
+            self.scalars.fall_back(reason)
             self.abandon(reason)
 
     def refuse(self, exc: BaseException) -> NoReturn:
         """The tracer raised ``exc`` on its way back to user code: stop the run instead."""
         self.abandon(taint_of(exc, _runs_traced) or f"the tracer raised {type(exc).__name__}")
 
-    def enter(self, code: types.CodeType) -> None:
-        """Note what running ``code`` on proxies needs guarded (identity and shape tests)."""
+    def enter(self, code: types.CodeType, namespace: Mapping[str, Any]) -> None:
+        """Note what running ``code`` on proxies needs guarded (identity and shape tests).
+
+        Code that may test a scalar's identity gets no scalar proxy: if one was made
+        already, the run is traced again without them (``ScalarTracer.trouble``).
+        """
         facts = code_facts(code)
+        if self.scalars.lazy and facts.tests_scalar_identity(namespace):
+            if self.scalars.made:
+                reason = f"{code.co_qualname} tests identity, which a tracked scalar would fail"
+                self.scalars.fall_back(reason)
+                self.abandon(reason)
+            self.scalars.lazy = False
+        if facts.compares_identity or facts.tests_scalar_identity(namespace):
+            if self._split:
+                reason = f"{code.co_qualname} tests identity, which split proxies would fail"
+                self.alias_trouble = reason
+                self.abandon(reason)
+            self.split_aliases = False
         self.identity_tested = self.identity_tested or facts.tests_identity
         self.identity_compared = self.identity_compared or facts.compares_identity
         self.shape_tested = self.shape_tested or facts.tests_shape
@@ -700,8 +791,10 @@ class Tracer:
         ``ID_MATCH``: objects that were distinct stay distinct (``a is b`` stays false,
         ``x is SENTINEL`` too), as ``DUPLICATE_INPUT`` keeps those that were one object."""
         if self.identity_tested:
-            for proxy in self._proxies.values():
+            for proxy in (*self._proxies.values(), *self._split.values()):
                 tracker_of(proxy).install(GuardBuilder.NOT_NONE_MATCH)
+            for scalar in self.scalars.proxies.values():  # `n is True` too: its exact type
+                tracker_of(scalar).install(GuardBuilder.TYPE_MATCH)
         if self.identity_compared:
             pinned = {g.source for g in self.context.guards if g.kind == "ID_MATCH"}
             sources = [tracker_of(proxy).source for proxy in self._proxies.values()]
@@ -716,7 +809,8 @@ class Tracer:
         sequence patterns: a proxy's class has the flags of its value's type, and
         ``match`` reads them with no hook (so any proxy may have been a subject)."""
         if self.shape_tested:
-            for proxy in self._proxies.values():
+            for proxy in (*self._proxies.values(), *self._split.values(),
+                          *self.scalars.proxies.values()):
                 tracker_of(proxy).install(GuardBuilder.TYPE_MATCH)
 
     # -- proxies ------------------------------------------------------------------
@@ -736,6 +830,8 @@ class Tracer:
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
+        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy:
+            return self.scalars.proxy(tracker)  # guarded when used, by what the use asks
         if is_scalar(value):
             kind = _scalar_kind(value)
             tracker.install(kind)
@@ -749,9 +845,18 @@ class Tracer:
         proxy = self._proxies.get(id(value))
         if proxy is not None:
             first = tracker_of(proxy)
-            if first.source != tracker.source:
-                # Two paths, one object: user code may compare them with `is`.
-                tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
+            if first.source == tracker.source:
+                return proxy
+            if self.split_aliases and _identity_equal(type(value)):
+                # Two paths, one object, and no traced code compares identities: a proxy
+                # per path, each guarding what is read through it (no DUPLICATE_INPUT).
+                key = (id(value), tracker.source)
+                own = self._split.get(key)
+                if own is None:
+                    own = self._split[key] = proxy_class(type(value))(tracker, self)
+                return own
+            # Two paths, one object: user code may compare them with `is`.
+            tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=first.source)
             return proxy
         bypassed = _bypassed_override(type(value))
         if bypassed is not None:
@@ -923,19 +1028,25 @@ class Tracer:
 
     def unwrap(self, value: Any) -> Any:
         """The real value behind proxies, with no guard (for runs already untrackable)."""
+        if is_scalar_proxy(value):
+            return self.scalars.value(value)
         if is_proxy(value):
             return tracker_of(value).peek()
-        if type(value) is _BuiltinMethod:
+        if type(value) in (_BuiltinMethod, ScalarMethod):
             return getattr(self.unwrap(value.proxy), value.name)
         t = type(value)
         if t in (list, tuple, set, frozenset):
             return t(self.unwrap(item) for item in value)
         if t is dict:
             return {self.unwrap(k): self.unwrap(v) for k, v in value.items()}
+        if t is slice and any(map(is_proxy, (value.start, value.stop, value.step))):
+            return slice(*map(self.unwrap, (value.start, value.stop, value.step)))
         return value
 
     def realize(self, value: Any, why: str) -> Any:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
+        if is_scalar_proxy(value):
+            return self.scalars.realize(value)
         if is_proxy(value):
             tracker = tracker_of(value)
             real = tracker.unguarded_value()
@@ -950,6 +1061,11 @@ class Tracer:
             return t(self.realize(item, why) for item in value)
         if t is dict:
             return {self.realize(k, why): self.realize(v, why) for k, v in value.items()}
+        if t is slice and any(map(is_proxy, (value.start, value.stop, value.step))):
+            return slice(*(self.realize(part, why) for part in (value.start, value.stop,
+                                                                  value.step)))
+        if t is ScalarMethod:
+            return value.real()
         if type(value) is _BuiltinMethod:
             self.untrackable(f"{why} receives {value.describe()}")
             return self.unwrap(value)
@@ -969,6 +1085,8 @@ class Tracer:
                 stack.extend((item, None) for item in obj.values())
 
     def _realize_key(self, key: Any) -> Any:
+        if is_scalar_proxy(key):
+            return self.scalars.realize(key)
         if is_proxy(key):
             tracker = tracker_of(key)
             real = tracker.unguarded_value()
@@ -1110,6 +1228,10 @@ class Tracer:
         """``item in proxy``: one key of a dict, the value of other built-ins."""
         tracker = tracker_of(proxy)
         value = tracker.unguarded_value()
+        if type(value) in (dict, set, frozenset) and is_scalar_proxy(item) and not applied(item):
+            # only whether it is in: CONTAINS_MATCH
+            tracker.python_type()
+            return self.scalars.contained(item, tracker)
         if type(value) is dict:
             key = self._realize_key(item)
             tracker.python_type()  # a subclass may define its own __contains__
@@ -1263,7 +1385,23 @@ class Tracer:
 
     def identity(self, proxy: Tracked) -> int:
         """``id(proxy)``: the object's identity matters, so ID_MATCH."""
+        if is_scalar_proxy(proxy) and applied(proxy):  # a new number: plain code's is too
+            return id(self.realize(proxy, "id()"))
         return id(tracker_of(proxy).identity())
+
+    def length_of(self, proxy: Tracked) -> Any:
+        """``len(proxy)`` as traced code's ``len`` answers it: of an exact built-in
+        container, a derived value (``len(L['xs']) > 3`` guards only that outcome);
+        else as ``len`` does (the proxy's ``__len__``)."""
+        if is_scalar_proxy(proxy):
+            if not applied(proxy) and type(self.scalars.value(proxy)) in (str, bytes):
+                self.scalars.ask(proxy, GuardBuilder.TYPE_MATCH)
+                return self.scalars.length_of(tracker_of(proxy))
+        elif self.scalars.lazy:
+            found = self.scalars.length_of(tracker_of(proxy))
+            if found is not None:
+                return found
+        return len(proxy)
 
     # -- calls ----------------------------------------------------------------------
     def call(self, proxy: Tracked, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -1341,7 +1479,10 @@ class Tracer:
             tracker.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(value, args, kwargs)
         first = args[0]
-        cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
+        if is_scalar_proxy(first) and applied(first):
+            cls = type(self.scalars.value(first))  # its type follows from its base's, guarded
+        else:
+            cls = tracker_of(first).python_type() if is_proxy(first) else type(first)
         impl = value.dispatch(cls)
         key = next(key for key in keys if value.registry[key] is impl)
         return self.wrap(registry.item(key))(*args, **kwargs)
@@ -1356,9 +1497,16 @@ class Tracer:
 
     def call_dunder(self, proxy: Tracked, name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any] | None = None) -> Any:
-        """Trace ``type(value).name(proxy, *args)``, a special method written in Python."""
+        """Trace ``type(value).name(proxy, *args)``, a special method written in Python.
+
+        A special method whose result C code takes only of an exact type (``__str__``
+        must return a str) gets a tracked scalar's value, guarded by value.
+        """
         source = AttrSource(TypeSource(tracker_of(proxy).source), name)
-        return self.call_function(self.context.track(source), (proxy, *args), kwargs or {})
+        result = self.call_function(self.context.track(source), (proxy, *args), kwargs or {})
+        if name in _EXACT_RESULTS and is_scalar_proxy(result):
+            return self.scalars.realize(result)
+        return result
 
     def call_opaque(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call code the trace does not enter, with arguments guarded by value.
@@ -1433,7 +1581,7 @@ class Tracer:
         if too_deep():
             self.abandon(f"calls {code.co_qualname} near the recursion limit, where tracing's "
                          "extra frames would raise a RecursionError a plain call does not")
-        self.enter(code)
+        self.enter(code, function.__globals__)
         bound = fn.bind(*args, **kwargs)
         unused = code_facts(code).unused
         arguments = {
@@ -1465,6 +1613,10 @@ class Tracer:
         type's own entry is this method; ``object``'s defaults as ``object_default``
         follows them; else the method runs on the value, realized (a mutator abandons
         the run first)."""
+        if is_scalar_proxy(proxy) and applied(proxy):  # a number derived from an input
+            why = f"{method.__objclass__.__name__}.{method.__name__}()"
+            return method(self.realize(proxy, why), *self.realize(args, why),
+                          **self.realize(kwargs, why))
         tracker = tracker_of(proxy)
         name = method.__name__
         if method is _OBJECT_GETATTRIBUTE and len(args) == 1 and not kwargs and (
@@ -1608,9 +1760,15 @@ class Tracer:
         self._dict_copies.clear()  # the views in the result were rewritten (finalize)
         if self._discard is not None:
             return self._discard
-        kept = outliving((self._proxies, self._site_proxies, self._globals), self._made)
+        kept = outliving(
+            (self._proxies, self._split, self._site_proxies, self._globals,
+             self.scalars.proxies, self.scalars.derived),
+            self._made,
+        )
         if kept is None:
             return None
+        if is_scalar_proxy(kept):
+            self.scalars.fall_back("a tracked scalar escaped the call")
         if is_proxy(kept):
             return f"a tracked value of {tracker_of(kept).source.name} escaped the call"
         if type(kept) is _TrackedGlobals:
@@ -1639,12 +1797,26 @@ class Tracer:
         elif self._read_again(tracker) is real:
             tracker.install(GuardBuilder.ID_MATCH)  # the result is the input itself
             self.aliased.append(real)
+            self._keep_aliasing(tracker, real)
         elif is_constant_like(real):
             # A new object at each read of its path (a slice, a property): by value.
             tracker.install(GuardBuilder.CONSTANT_MATCH)
         else:
             self.untrackable(f"returns {tracker.source.name}, a new object at each read")
         return real
+
+    def _keep_aliasing(self, tracker: LazyTracker, real: Any) -> None:
+        """An input in the result reached by several paths with a proxy each: they stay
+        one object (``DUPLICATE_INPUT``), as the stored result's copies alias them."""
+        first = self._proxies.get(id(real))
+        if first is None:
+            return
+        sources = [tracker_of(first).source, *(
+            source for (key, source) in self._split if key == id(real)
+        )]
+        for source in sources:
+            if source != tracker.source:
+                tracker.install(GuardBuilder.DUPLICATE_INPUT, source_b=source)
 
     def _read_again(self, tracker: LazyTracker) -> Any:
         try:
@@ -1654,8 +1826,12 @@ class Tracer:
             return None
 
     def _fix(self, value: Any, memo: dict[int, Any]) -> Any:
+        if is_scalar_proxy(value):
+            return self.scalars.realize(value)
         if is_proxy(value):
             return self._fix_input(tracker_of(value))
+        if type(value) is ScalarMethod:
+            return value.real()
         if type(value) is _BuiltinMethod:
             self.untrackable(f"returns {value.describe()}")
             return self.unwrap(value)
@@ -1694,6 +1870,8 @@ class Tracer:
             self._discard = f"returns a {t.__qualname__}, which reads its input when consumed"
         elif t is types.FunctionType and value in REAL_FUNCTIONS:
             memo[key] = REAL_FUNCTIONS[value]  # a stand-in is the trace's own
+        elif key in _STAND_IN_REAL and any(value is v for v in _STAND_INS.values()):
+            memo[key] = _STAND_IN_REAL[key]  # a builtin's stand-in (`len`)
         elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
@@ -1709,6 +1887,8 @@ class Tracer:
         elif t is not _TrackedItems and _slot_members(t):  # the net sees an escaped iterator
             self._fix_slots(value, memo)
         elif any(is_proxy(ref) for ref in gc.get_referents(value)):
+            if any(map(is_scalar_proxy, gc.get_referents(value))):
+                self.scalars.fall_back(f"a tracked scalar escaped into a {t.__qualname__}")
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
 
@@ -1961,11 +2141,13 @@ class _TypeMeta(type):
         return issubclass(sub, type)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and is_scalar_proxy(args[0]) and applied(args[0]):
+            return type(tracer_of(args[0]).scalars.value(args[0]))
         if len(args) == 1 and not kwargs and is_proxy(args[0]):
             tracer = tracer_of(args[0])
             with tracer.entered:
                 return tracer.type_of(tracker_of(args[0]))
-        if len(args) == 1 and not kwargs and type(args[0]) is _BuiltinMethod:
+        if len(args) == 1 and not kwargs and type(args[0]) in (_BuiltinMethod, ScalarMethod):
             return type(args[0].real())
         made = type(*args, **kwargs)
         if len(args) == 3:
@@ -2000,13 +2182,25 @@ def _traced_id(obj: Any) -> int:
 def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
     if is_proxy(classinfo):
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
+    if is_scalar_proxy(obj) and applied(obj):  # its type follows from its base's, guarded
+        obj = tracer_of(obj).scalars.value(obj)
     if is_proxy(obj):
         with tracer_of(obj).entered:
             return tracker_of(obj).isinstance(classinfo)
     return isinstance(obj, classinfo)
 
 
+def _traced_len(obj: Any) -> Any:
+    if is_proxy(obj):
+        tracer = tracer_of(obj)
+        with tracer.entered:
+            return tracer.length_of(obj)
+    return len(obj)
+
+
 def _traced_callable(obj: Any) -> bool:
+    if is_scalar_proxy(obj) and applied(obj):
+        return False  # a number
     if is_proxy(obj):
         tracker = tracker_of(obj)
         with tracer_of(obj).entered:
@@ -2038,6 +2232,7 @@ _ORIGINAL_BUILTINS: dict[str, Any] = dict(builtins.__dict__)
 #: without the tracer (``type``, ``id``...), or do what the trace cannot follow.
 _STAND_INS: dict[str, Any] = {
     "type": traced_type,
+    "len": _traced_len,
     "id": _traced_id,
     "isinstance": _traced_isinstance,
     "callable": _traced_callable,
@@ -2050,6 +2245,11 @@ _STAND_INS: dict[str, Any] = {
     },
 }
 TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **_STAND_INS}
+#: id of a stand-in -> the builtin it stands for (what a result holding it must hold).
+_STAND_IN_REAL: dict[int, Any] = {
+    id(stand_in): _ORIGINAL_BUILTINS[name] for name, stand_in in _STAND_INS.items()
+    if name in _ORIGINAL_BUILTINS
+}
 
 
 def trace_call(
@@ -2057,11 +2257,29 @@ def trace_call(
     context: TracingContext,
     *,
     trace_library_code: bool = False,
+    lazy_scalars: bool = True,
 ) -> TraceOutcome:
-    """Run ``function`` on the tracked frame ``context`` (its parameters and free variables)."""
+    """Run ``function`` on the tracked frame ``context`` (its parameters and free variables).
+
+    With ``lazy_scalars``, scalars are guarded by what their uses ask
+    (:mod:`guards.specialization.scalars`); an outcome with ``retry_exact`` must then
+    be thrown away and the call traced again, in a new context, without them.
+    """
     code = function.__code__
-    tracer = Tracer(context, trace_library_code=trace_library_code, code=code)
     facts = code_facts(code)
+    tracer = Tracer(context, trace_library_code=trace_library_code, code=code,
+                    lazy_scalars=lazy_scalars
+                    and not facts.tests_scalar_identity(function.__globals__))
+    outcome = _trace(tracer, function, facts)
+    if tracer.scalars.trouble is not None or tracer.alias_trouble is not None or (
+        tracer.scalars.made and not outcome.completed and not tracer.abandoned
+    ):
+        outcome.retry_exact = True
+    return outcome
+
+
+def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> TraceOutcome:
+    code = function.__code__
     reason = facts.writes or facts.reads_stack or profiler_reason()
     if reason is not None:
         at = facts.writes_at if facts.writes is not None else definition_line(code)
@@ -2071,6 +2289,7 @@ def trace_call(
         with UntracedCodeNet(
             _TrackedGlobals, is_library_frame, tracer.untrackable,
             is_library_code=is_library_code, is_effect_frame=is_log_frame,
+            on_c_raise=tracer.c_raised,
         ):
             result = tracer.finalize(_run_top(tracer, function))
     except _Abandon:
@@ -2113,5 +2332,5 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     run = types.FunctionType(
         code, tracer.top_globals(function), function.__name__, None, closure
     )
-    tracer.enter(code)
+    tracer.enter(code, function.__globals__)
     return call_with(run, code, arguments)

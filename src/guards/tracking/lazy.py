@@ -156,6 +156,11 @@ class TracingContext:
             if guard not in self._guards:
                 self._guards[guard] = self._build(guard)
 
+    def discard_guard(self, guard: Guard) -> None:
+        """Take out an installed guard (equal source, kind and arguments) that a stronger
+        one installed since makes redundant; nothing if it is not installed."""
+        self._guards.pop(guard, None)
+
     def _build(self, guard: Guard) -> tuple[Check, ...] | GuardsError:
         """The checks of ``guard`` on the values as they are now (the trace's read)."""
         if self._builder is None:

@@ -36,6 +36,7 @@ How the net sees frames start depends on the Python:
 
 from __future__ import annotations
 
+import dis
 import os
 import sys
 import threading
@@ -72,7 +73,11 @@ class UntracedCodeNet:
     frame between it and the traced code it was called from is one for which
     ``is_effect_frame(frame)`` is true; ``is_library_code(code)``, optional,
     tells code whose frames are library frames whatever their globals: with
-    ``sys.monitoring`` its events are switched off.
+    ``sys.monitoring`` its events are switched off.  ``on_c_raise(function)``,
+    optional, is called when a function written in C that traced code called
+    raised (on 3.12 and later, when an exception first reaches traced code at a
+    call, which is where C code called from it raised): C code may reject a proxy
+    where it would take the value.
     """
 
     def __init__(
@@ -82,8 +87,10 @@ class UntracedCodeNet:
         on_untraced: Callable[[str], None],
         is_library_code: Callable[[types.CodeType], bool] = lambda code: False,
         is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
+        on_c_raise: Callable[[Any], None] | None = None,
     ) -> None:
         self.exempt = 0
+        self.on_c_raise = on_c_raise
         self.is_library_code = is_library_code
         self.tripped = False
         self._traced_globals = traced_globals
@@ -113,6 +120,8 @@ class UntracedCodeNet:
     def _profile(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         if event == "call":
             self.notice(frame)
+        elif event == "c_exception":
+            self.notice_c_raise(frame, arg)
         previous = self._previous
         if previous is not None:
             return previous(frame, event, arg)
@@ -129,6 +138,12 @@ class UntracedCodeNet:
         ):
             self.tripped = True
             self._on_untraced(untraced_reason(frame))
+
+    def notice_c_raise(self, frame: types.FrameType, function: Any) -> None:
+        """``function``, written in C and called by ``frame``, raised: report it if
+        ``frame`` runs traced code."""
+        if self.on_c_raise is not None and type(frame.f_globals) is self._traced_globals:
+            self.on_c_raise(function)
 
     def _in_effect(self, frame: types.FrameType) -> bool:
         """``frame`` runs below an effect frame, itself below the traced code."""
@@ -184,7 +199,8 @@ class _Monitoring:
                 events = monitoring.events
                 monitoring.register_callback(tool, events.PY_START, _on_frame_start)
                 monitoring.register_callback(tool, events.PY_RESUME, _on_frame_start)
-                monitoring.set_events(tool, events.PY_START | events.PY_RESUME)
+                monitoring.register_callback(tool, events.RAISE, _on_raise)
+                monitoring.set_events(tool, events.PY_START | events.PY_RESUME | events.RAISE)
                 self._tool = tool
                 return True
         return False
@@ -196,6 +212,7 @@ class _Monitoring:
             monitoring.set_events(tool, 0)
             monitoring.register_callback(tool, monitoring.events.PY_START, None)
             monitoring.register_callback(tool, monitoring.events.PY_RESUME, None)
+            monitoring.register_callback(tool, monitoring.events.RAISE, None)
             monitoring.free_tool_id(tool)
             self._tool = None
 
@@ -215,6 +232,33 @@ def _on_frame_start(code: types.CodeType, offset: int) -> Any:
         net.notice(frame)
         net = net._outer
     return None
+
+
+def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
+    """``sys.monitoring``'s RAISE callback (any thread): an exception raised in this
+    frame, not one that reached it from a Python frame it called, at a call
+    instruction was raised by C code that the frame called."""
+    net = _state.net
+    if net is None or net.on_c_raise is None:
+        return None
+    frame = sys._getframe(1)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None and tb.tb_frame is not frame:
+        return None  # raised in a Python frame below: that frame reported it
+    if not 0 <= offset < len(code.co_code) or code.co_code[offset] not in _CALL_OPCODES:
+        return None
+    while net is not None:
+        net.notice_c_raise(frame, code.co_qualname)
+        net = net._outer
+    return None
+
+
+#: Opcodes that call (3.12 and later names).
+_CALL_OPCODES = frozenset(
+    dis.opmap[name] for name in ("CALL", "CALL_FUNCTION_EX", "CALL_KW") if name in dis.opmap
+)
 
 
 def profiler_reason() -> str | None:
