@@ -23,6 +23,7 @@ import dynamo_guards
 import hit_overhead
 import many_entries
 import real_functions
+import recompiles
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("1. check vs the floor", check_vs_floor.run),
@@ -31,6 +32,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("4. hit overhead", hit_overhead.run),
     ("5. many entries", many_entries.run),
     ("6. build cost", build_cost.run),
+    ("7. recompiles vs TorchDynamo", recompiles.main),
 ]
 
 
