@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import guards
-from guards.specialization.proxy import Tracked
+from guards.specialization.proxy import is_proxy
 
 MODE = "a"
 
@@ -34,7 +34,7 @@ def holds_no_proxy(value: Any) -> bool:
     layer = [value]
     for _ in range(4):  # a frame, its locals, a cell, its contents
         for obj in layer:
-            if type(obj) is Tracked:
+            if is_proxy(obj):
                 return False
         layer = [
             ref for obj in layer if id(obj) not in seen and not seen.add(id(obj))

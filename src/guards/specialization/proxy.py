@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from guards.core.values import is_immutable_type
+from guards.core.values import is_immutable_type, type_lookup
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
@@ -58,7 +58,11 @@ def is_proxy(obj: object) -> bool:
 class Tracked:
     """A tracked value seen by the function being specialized.  Never escapes the trace.
 
-    Proxies are made from :func:`proxy_class` of the value's type, a subclass.
+    Proxies are made from :func:`proxy_class` of the value's type, a subclass of
+    :class:`TrackedObject` or of :class:`TrackedScalar`.  This root holds only what
+    every object has (attribute access, ``repr``): the special methods that C code
+    tests for (``__index__``, ``__getitem__``, ``__call__``...) are given per proxy
+    class, so that a proxy has a slot exactly where the value's type has one.
     """
 
     __slots__ = ("_guards_tracer", "_guards_tracker")
@@ -75,6 +79,16 @@ class Tracked:
 
     def __delattr__(self, name: str) -> None:
         tracer_of(self).write(self, f"deletes the attribute {name!r} of")
+
+    def __repr__(self) -> str:
+        return tracer_of(self).operate(self, "__repr__", repr, (self,))  # type: ignore[no-any-return]
+
+
+class TrackedObject(Tracked):
+    """A proxy of any value but the scalars of :data:`SCALAR_PROXY_TYPES`: every
+    special method reaches the tracer, which answers as the value's own would."""
+
+    __slots__ = ()
 
     def __setitem__(self, key: Any, value: Any) -> None:
         tracer_of(self).write(self, "sets an item of")
@@ -100,17 +114,14 @@ class Tracked:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return tracer_of(self).call(self, args, kwargs)
 
-    def __repr__(self) -> str:
-        return tracer_of(self).operate(self, "__repr__", repr, (self,))  # type: ignore[no-any-return]
 
-
-class _TrackedMapping(Tracked):
+class _TrackedMapping(TrackedObject):
     """Base of proxies for mappings: ``match`` tries mapping patterns on them."""
 
     __slots__ = ()
 
 
-class _TrackedSequence(Tracked):
+class _TrackedSequence(TrackedObject):
     """Base of proxies for sequences: ``match`` tries sequence patterns on them."""
 
     __slots__ = ()
@@ -143,10 +154,12 @@ def proxy_class(cls: type) -> type[Tracked]:
     found = _PROXY_CLASSES.get(cls)
     if found is None:
         flags = cls.__flags__
-        base: type[Tracked] = Tracked
         if cls in SCALAR_PROXY_TYPES:
-            base = TrackedScalar
-        elif flags & _MAPPING_FLAG:
+            found = _scalar_proxy_class(cls)
+            _PROXY_CLASSES[cls] = found
+            return found
+        base: type[Tracked] = TrackedObject
+        if flags & _MAPPING_FLAG:
             base = _TrackedMapping
         elif flags & _SEQUENCE_FLAG:
             base = _TrackedSequence
@@ -278,7 +291,7 @@ def _install_operations() -> None:
         else:
             method = _unary(name, fn)
         method.__name__ = method.__qualname__ = name
-        setattr(Tracked, name, method)
+        setattr(TrackedObject, name, method)
 
 
 _install_operations()
@@ -324,32 +337,27 @@ class TrackedScalar(Tracked):
     def __delattr__(self, name: str) -> None:
         tracer_of(self).scalars.apply(delattr, (self, name))
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        tracer_of(self).scalars.apply(operator.setitem, (self, key, value))
-
-    def __delitem__(self, key: Any) -> None:
-        tracer_of(self).scalars.apply(operator.delitem, (self, key))
-
-    def __getitem__(self, key: Any) -> Any:
-        return tracer_of(self).scalars.apply(operator.getitem, (self, key))
-
-    def __len__(self) -> int:
-        return tracer_of(self).scalars.length(self)
-
     def __bool__(self) -> bool:
         return tracer_of(self).scalars.truth(self)
 
-    def __iter__(self) -> Any:
-        return tracer_of(self).scalars.apply(iter, (self,))
-
-    def __contains__(self, item: Any) -> bool:
-        return tracer_of(self).scalars.contains(self, item)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return tracer_of(self).scalars.apply(_call, (self, *args), kwargs)
-
     def __repr__(self) -> str:
         return tracer_of(self).scalars.apply(repr, (self,))  # type: ignore[no-any-return]
+
+
+def _scalar_getitem(self: TrackedScalar, key: Any) -> Any:
+    return tracer_of(self).scalars.apply(operator.getitem, (self, key))
+
+
+def _scalar_len(self: TrackedScalar) -> int:
+    return tracer_of(self).scalars.length(self)
+
+
+def _scalar_iter(self: TrackedScalar) -> Any:
+    return tracer_of(self).scalars.apply(iter, (self,))
+
+
+def _scalar_contains(self: TrackedScalar, item: Any) -> bool:
+    return tracer_of(self).scalars.contains(self, item)
 
 
 def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -436,14 +444,48 @@ def _scalar_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_boundaries() -> None:
-    for name, method in list(vars(Tracked).items()):
-        if callable(method) and name != "__init__":
-            setattr(Tracked, name, _at_boundary(method))
+    for cls in (Tracked, TrackedObject):
+        for name, method in list(vars(cls).items()):
+            if callable(method) and name != "__init__":
+                setattr(cls, name, _at_boundary(method))
     for name, method in list(vars(TrackedScalar).items()):
         if callable(method) and name != "__init__":
             setattr(TrackedScalar, name, _scalar_boundary(method))
+    for name, method in (("__getitem__", _scalar_getitem), ("__len__", _scalar_len),
+                         ("__iter__", _scalar_iter), ("__contains__", _scalar_contains)):
+        _SCALAR_SLOTS[name] = _scalar_boundary(method)
     for name, fn, kind in OPERATIONS:  # with their own boundary, past their fast path
-        setattr(TrackedScalar, name, _scalar_operation(name, fn, kind))
+        _SCALAR_SLOTS[name] = _scalar_operation(name, fn, kind)
+        if kind in ("binary", "reflected"):
+            _OPERATORS.add(name)
+
+
+#: The special methods of a scalar proxy class, given only where the value's type has
+#: them (:func:`_scalar_proxy_class`).
+_SCALAR_SLOTS: dict[str, Callable[..., Any]] = {}
+#: Binary operators, reflected or not: every scalar proxy class has them, since C
+#: gives the value's type their effect through other slots (``"a" + s`` calls
+#: ``str``'s concatenation, which a proxy's ``__radd__`` must stand in for), and a
+#: proxy's operator computes exactly what the operator computes on the values.
+_OPERATORS: set[str] = set()
+
+
+def _scalar_proxy_class(cls: type) -> type[Tracked]:
+    """The proxy class of a scalar of exact type ``cls``: a :class:`TrackedScalar` with
+    ``cls``'s C name and a special method exactly where ``cls`` has one.
+
+    C code decides by the presence of a slot, without calling it, whether an object
+    is a number (``math.sqrt``, ``"%d" %``, ``struct.pack``: ``__float__``,
+    ``__index__``), a mapping (``"..." % x`` takes one as its named arguments),
+    callable (``defaultdict(x)``, ``iter(x, None)``) or iterable: a str proxy with an
+    ``__int__`` would be taken for a number where the str is refused.
+    """
+    name = c_type_name(cls)
+    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": name}
+    for dunder, method in _SCALAR_SLOTS.items():
+        if dunder in _OPERATORS or type_lookup(cls, dunder) is not None:
+            namespace[dunder] = method
+    return type(name, (TrackedScalar,), namespace)
 
 
 _guard_boundaries()

@@ -139,7 +139,7 @@ class ScalarTracer:
     def derive(self, tracker: LazyTracker, apply: tuple[Any, ...], value: Any) -> TrackedScalar:
         """The proxy of ``value``, derived from the value at ``tracker`` by ``apply`` (one per
         source and transform); installs nothing."""
-        key = (tracker.source, apply)
+        key = (tracker.source, _exact(apply))
         found = self.derived.get(key)
         if found is None:
             made = proxy_class(type(value))(tracker, self.tracer, apply)  # type: ignore[call-arg]
@@ -348,6 +348,12 @@ class ScalarTracer:
         ):
             return self.apply(_method_call, (proxy, name, *args))
         return outcome
+
+
+def _exact(apply: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``apply`` as a key that tells apart what ``==`` does not: ``n + 1`` from ``n + 1.0``
+    (a result of another type), ``x * 0.0`` from ``x * -0.0`` (of another sign)."""
+    return tuple((type(part), repr(part) if type(part) is float else part) for part in apply)
 
 
 def _contains(container: Any, item: Any) -> bool:

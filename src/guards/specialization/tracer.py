@@ -63,11 +63,12 @@ import dis
 import enum
 import functools
 import gc
+import re
 import sys
 import types
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 import attrs
 
@@ -123,6 +124,7 @@ from guards.specialization.library import (
 )
 from guards.specialization.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
 from guards.specialization.proxy import (
+    OPERATIONS,
     SCALAR_PROXY_TYPES,
     Tracked,
     applied,
@@ -285,6 +287,10 @@ def _scalar_kind(value: Any) -> Any:
         return GuardBuilder.NONE_MATCH
     if type(value) is bool:
         return GuardBuilder.BOOL_MATCH
+    if type(value) in (float, complex) and value != value:
+        # A NaN: which object it is shows where C compares identity first (`[a] == [b]`,
+        # `a in (b,)`, dict lookups), and a NaN equals no other NaN.
+        return GuardBuilder.ID_MATCH
     if _is_value_scalar(value):
         return GuardBuilder.CONSTANT_MATCH
     return GuardBuilder.ID_MATCH
@@ -389,6 +395,15 @@ _CLASS_NAMES = frozenset(
 _IDENTITY_FUNCTIONS = frozenset({"is_", "is_not"})
 #: BINARY_OP's arguments for ``%`` and ``%=`` (NB_REMAINDER, NB_INPLACE_REMAINDER).
 _PERCENT_ARGS = frozenset({6, 19})
+#: Special methods that a constant's operators answer NotImplemented to a proxy when
+#: called directly (``(5).__add__(n)``), where an operator would ask the proxy next.
+_DIRECT_OPERATORS = frozenset(
+    {name for name, _, kind in OPERATIONS if kind in ("binary", "reflected")} | {"__contains__"}
+)
+#: What is left of a %-format once its ``%%`` are taken out has a conversion if it has a ``%``.
+_ESCAPED_PERCENT = re.compile(r"%%")
+#: Names of functions that format with ``%`` whatever the operands: ``operator.mod``.
+_PERCENT_FUNCTIONS = frozenset({"mod", "imod", "__mod__", "__imod__"})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
 _SHAPE_OPS = frozenset({"MATCH_MAPPING", "MATCH_SEQUENCE"})
 #: Names through which code can read its own frame's locals without loading them
@@ -436,9 +451,24 @@ class CodeFacts:
     #: to a proxy, as no scalar is a class, unless the function's globals define them.
     identity_names: frozenset[str] = frozenset()
 
+    #: ``file:line`` of a ``"..." % x`` in it whose constant has no conversion (see
+    #: :func:`blind_format`), or None.
+    blind_format_at: str | None = None
+    #: Why C code in it would take a scalar proxy otherwise than the value without asking
+    #: it (a constant's own special method called directly, ``'...' % s`` with no
+    #: conversion in the constant, ``s in 'abc'``), or None.
+    scalar_trap: str | None = None
+
     def tests_scalar_identity(self, namespace: Mapping[str, Any]) -> bool:
         """It may test a scalar's identity, run with the globals ``namespace``."""
         return self.scalar_identity or any(name in namespace for name in self.identity_names)
+
+    def tells_scalars(self, namespace: Mapping[str, Any]) -> str | None:
+        """Why running it with the globals ``namespace`` could tell a scalar proxy from its
+        value (an identity test, or a :attr:`scalar_trap`), or None."""
+        if self.tests_scalar_identity(namespace):
+            return "tests identity, which a tracked scalar would fail"
+        return self.scalar_trap
 
 
 _FACTS: weakref.WeakKeyDictionary[types.CodeType, CodeFacts] = weakref.WeakKeyDictionary()
@@ -460,8 +490,14 @@ def _scan(code: types.CodeType) -> CodeFacts:
     percent_operands: set[int] = set()
     freevars = set(code.co_freevars)
     previous = None
-    for instr in dis.get_instructions(code):
+    scalar_trap = blind_format_at = None
+    instructions = list(dis.get_instructions(code))
+    for index, instr in enumerate(instructions):
         name = instr.opname
+        if scalar_trap is None:
+            scalar_trap = _scalar_trap(instructions, index)
+        if blind_format_at is None and blind_format(instructions, index):
+            blind_format_at = instruction_line(code, instr.offset)
         if name == "BINARY_OP" and instr.arg in _PERCENT_ARGS and (
             instr.is_jump_target or not _makes_tuple(previous)
         ):
@@ -499,6 +535,8 @@ def _scan(code: types.CodeType) -> CodeFacts:
             compares_identity = compares_identity or facts.compares_identity
             scalar_identity = scalar_identity or facts.scalar_identity
             identity_names.update(facts.identity_names)
+            scalar_trap = scalar_trap or facts.scalar_trap
+            blind_format_at = blind_format_at or facts.blind_format_at
     scalar_identity = scalar_identity or bool(_IDENTITY_FUNCTIONS & set(code.co_names))
     signature = parameters(code)
     params = {*signature.positional, *signature.kwonly}
@@ -512,7 +550,73 @@ def _scan(code: types.CodeType) -> CodeFacts:
     return CodeFacts(
         writes, tests_identity, unused, tests_shape, frozenset(percent_operands),
         compares_identity, reads_stack, writes_at, scalar_identity, frozenset(identity_names),
+        blind_format_at, None if scalar_trap is None else f"{code.co_qualname} {scalar_trap}",
     )
+
+
+def _scalar_trap(instructions: list[dis.Instruction], index: int) -> str | None:
+    """What the instruction at ``index`` does that C code would do otherwise with a scalar
+    proxy than with its value, without asking the proxy, or None.
+
+    * ``(5).__add__(n)``, ``str.__eq__("a", s)``: a constant's own operator, called
+      directly, returns NotImplemented for a proxy where the value gives an answer;
+    * ``s in "abc"``: ``str.__contains__`` rejects anything but a str;
+    * ``"..." % s`` with no conversion in the constant: ``str.__mod__`` takes an
+      object with ``__getitem__`` that is not a str as the mapping of named
+      conversions, and raises for a str.
+    """
+    instr = instructions[index]
+    name = instr.opname
+    if name in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and (
+        instr.argval in _DIRECT_OPERATORS or instr.argval in _PERCENT_FUNCTIONS
+    ):
+        return f"calls {instr.argval} directly"
+    previous = instructions[index - 1] if index else None
+    if name == "CONTAINS_OP" and _loads_text(previous):
+        return "tests `in` a constant string"
+    if blind_format(instructions, index):
+        return "formats with a constant that takes no argument"
+    return None
+
+
+def blind_format(instructions: list[dis.Instruction], index: int) -> bool:
+    """The instruction at ``index`` is ``"..." % x`` with a constant that has no conversion.
+
+    C formatting then decides by ``x``'s type alone, asking nothing of it: a mapping
+    or an empty tuple gives the constant, anything else raises.  So no hook of a
+    tracked ``x`` runs, and no guard would hold the type that decided.
+    """
+    instr = instructions[index]
+    if instr.opname != "BINARY_OP" or instr.arg not in _PERCENT_ARGS or instr.is_jump_target:
+        return False
+    left = _left_operand(instructions, index)
+    return _loads_text(left) and "%" not in _ESCAPED_PERCENT.sub("", _text(left.argval))
+
+
+def _loads_text(instr: dis.Instruction | None) -> TypeGuard[dis.Instruction]:
+    """The instruction loads a str or bytes constant."""
+    return instr is not None and instr.opname == "LOAD_CONST" and type(instr.argval) in (str, bytes)
+
+
+def _text(constant: str | bytes) -> str:
+    """A str or bytes constant as text (bytes read as Latin-1: one character per byte)."""
+    return constant.decode("latin-1") if isinstance(constant, bytes) else constant
+
+
+def _left_operand(instructions: list[dis.Instruction], index: int) -> dis.Instruction | None:
+    """The instruction that pushed the left operand of the binary operation at ``index``
+    (the first, walking back, at which two values are on the stack), or None when a
+    jump target is in the way."""
+    depth = 0
+    for back in range(index - 1, -1, -1):
+        instr = instructions[back]
+        if instr.is_jump_target:
+            return None
+        arg = instr.arg if instr.opcode >= dis.HAVE_ARGUMENT else None
+        depth += dis.stack_effect(instr.opcode, arg, jump=False)
+        if depth >= 2:
+            return instr
+    return None
 
 
 def _makes_tuple(instr: dis.Instruction | None) -> bool:
@@ -769,13 +873,20 @@ class Tracer:
         already, the run is traced again without them (``ScalarTracer.trouble``).
         """
         facts = code_facts(code)
-        if self.scalars.lazy and facts.tests_scalar_identity(namespace):
+        if facts.blind_format_at is not None:
+            self.untrackable(
+                f"{code.co_qualname} formats with a constant that takes no argument: C code "
+                "decides by the operand's type without asking it", at=facts.blind_format_at,
+            )
+        tells = facts.tells_scalars(namespace)
+        if self.scalars.lazy and tells is not None:
             if self.scalars.made:
-                reason = f"{code.co_qualname} tests identity, which a tracked scalar would fail"
+                identity = facts.tests_scalar_identity(namespace)
+                reason = f"{code.co_qualname} {tells}" if identity else tells
                 self.scalars.fall_back(reason)
                 self.abandon(reason)
             self.scalars.lazy = False
-        if facts.compares_identity or facts.tests_scalar_identity(namespace):
+        if facts.compares_identity or tells is not None:
             if self._split:
                 reason = f"{code.co_qualname} tests identity, which split proxies would fail"
                 self.alias_trouble = reason
@@ -830,7 +941,7 @@ class Tracer:
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
-        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy:
+        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy and value == value:
             return self.scalars.proxy(tracker)  # guarded when used, by what the use asks
         if is_scalar(value):
             kind = _scalar_kind(value)
@@ -2269,7 +2380,7 @@ def trace_call(
     facts = code_facts(code)
     tracer = Tracer(context, trace_library_code=trace_library_code, code=code,
                     lazy_scalars=lazy_scalars
-                    and not facts.tests_scalar_identity(function.__globals__))
+                    and facts.tells_scalars(function.__globals__) is None)
     outcome = _trace(tracer, function, facts)
     if tracer.scalars.trouble is not None or tracer.alias_trouble is not None or (
         tracer.scalars.made and not outcome.completed and not tracer.abandoned

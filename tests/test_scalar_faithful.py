@@ -1,0 +1,309 @@
+"""A scalar stand-in is never told from its value by C code (issue 11).
+
+``specialize`` hands an int, float, str or bytes read from the inputs to the
+function as a stand-in that guards only what the code asks of it.  C code must
+then take the stand-in exactly as it would take the value, or the run must be
+traced again with the value itself; otherwise the first call already returns
+what a plain call would not.  These tests hold a specialized function to its
+plain twin, call by call (result and exception type), for each kind of C code
+that could tell the two apart:
+
+* C code that decides by the presence of a slot without calling it (``math.sqrt``,
+  ``"%d" %``, ``struct.pack``, ``callable``, ``defaultdict``, ``iter(x, sentinel)``);
+* a constant's own operator called directly (``int.__add__(5, n)``), which answers
+  NotImplemented to a stand-in;
+* ``"..." % s`` with no conversion, and ``s in "abc"``, where C code takes a str
+  stand-in otherwise than a str;
+* two values derived with constants that are equal but not the same
+  (``n + 1`` and ``n + 1.0``; ``x * 0.0`` and ``x * -0.0``);
+* one NaN object reached twice, where C compares identity first.
+"""
+
+# The functions under test format with % on purpose, wrong formats included: C's %
+# formatting is what they probe.
+# ruff: noqa: UP031, F507
+
+from __future__ import annotations
+
+import collections
+import functools
+import math
+import operator
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import guards
+from guards.specialization.proxy import SCALAR_PROXY_TYPES, proxy_class
+
+
+def outcome(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+    """What calling ``fn`` gives: its result, or the type of what it raised."""
+    try:
+        return ("returned", fn(*args))
+    except Exception as exc:  # the exception's type is the outcome
+        return ("raised", type(exc))
+
+
+def same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    if a[0] != b[0] or type(a[1]) is not type(b[1]):
+        return False
+    x, y = a[1], b[1]
+    return repr(x) == repr(y)
+
+
+def agree(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> Any:
+    """Call ``specialize(fn)`` and ``fn`` with each argument tuple; each outcome must be
+    the same (a repeated tuple is a hit).  Returns the specialized function."""
+    specialized = guards.specialize(max_entries=64)(fn)
+    for args in calls:
+        expected = outcome(fn, *args)
+        got = outcome(specialized, *args)
+        assert same(got, expected), (args, got, expected)
+    return specialized
+
+
+# --------------------------------------------------------------------- slot presence
+#: Special methods C code tests for without calling them: PyNumber_Check and
+#: PyFloat_AsDouble (nb_int, nb_float, nb_index), PyIndex_Check, PyMapping_Check and
+#: PySequence_Check (__getitem__), callable(), iter(), len(), with.
+TESTED_SLOTS = (
+    "__int__", "__float__", "__index__", "__complex__", "__bytes__", "__getitem__",
+    "__len__", "__iter__", "__contains__", "__call__", "__next__", "__enter__",
+    "__round__", "__trunc__", "__floor__", "__ceil__", "__setitem__", "__reversed__",
+)
+
+
+@pytest.mark.parametrize("cls", sorted(SCALAR_PROXY_TYPES, key=lambda t: t.__name__))
+@pytest.mark.parametrize("name", TESTED_SLOTS)
+def test_a_stand_in_has_a_slot_exactly_where_its_type_has_one(cls: type, name: str) -> None:
+    assert hasattr(proxy_class(cls), name) == hasattr(cls, name)
+
+
+def sqrt_of(x: Any) -> Any:
+    return math.sqrt(x)
+
+
+def isnan_of(x: Any) -> Any:
+    return math.isnan(x)
+
+
+def percent_d(x: Any) -> Any:
+    return "%d" % x
+
+
+def percent_f(x: Any) -> Any:
+    return "%.1f" % x
+
+
+def packed(x: Any) -> Any:
+    return struct.pack("<d", x)
+
+
+def as_index(x: Any) -> Any:
+    return operator.index(x)
+
+
+def in_range(x: Any) -> Any:
+    return list(range(x))[-1:]
+
+
+def factory(x: Any) -> Any:
+    try:
+        collections.defaultdict(x)
+    except TypeError:
+        return "refused"
+    return "made"
+
+
+def sentinel_iter(x: Any) -> Any:
+    try:
+        iter(x, None)
+    except TypeError:
+        return "refused"
+    return "made"
+
+
+def bound(x: Any) -> Any:
+    try:
+        functools.partial(x)
+    except TypeError:
+        return "refused"
+    return "made"
+
+
+def is_callable(x: Any) -> Any:
+    return callable(x)
+
+
+def as_complex(x: Any) -> Any:
+    return complex(x)
+
+
+def rounded(x: Any) -> Any:
+    return round(x), math.floor(x), math.trunc(x)
+
+
+SLOT_USERS = [
+    sqrt_of, isnan_of, percent_d, percent_f, packed, as_index, in_range, factory,
+    sentinel_iter, bound, is_callable, as_complex, rounded,
+]
+SCALARS = [4, 2.25, "4", b"4", "nan", 0, -3, 1.5]
+
+
+@pytest.mark.parametrize("fn", SLOT_USERS, ids=lambda fn: fn.__name__)
+def test_c_code_testing_a_slot_takes_a_stand_in_as_the_value(fn: Callable[..., Any]) -> None:
+    agree(fn, *[(value,) for value in SCALARS], *[(value,) for value in SCALARS])
+
+
+# ------------------------------------------------------------- a constant's operator
+def add_to_five(n: Any) -> Any:
+    return int.__add__(5, n)
+
+
+def five_plus(n: Any) -> Any:
+    return (5).__add__(n)
+
+
+def str_equal(s: Any) -> Any:
+    return str.__eq__("a", s)
+
+
+def float_less(x: Any) -> Any:
+    return float.__lt__(1.0, x)
+
+
+def mapped_equal(s: Any) -> Any:
+    return list(map("x".__eq__, [s, "x"]))
+
+
+def contains_directly(s: Any) -> Any:
+    return "abc".__contains__(s)
+
+
+def modulo_function(s: Any) -> Any:
+    return operator.mod("constant", s)
+
+
+@pytest.mark.parametrize(
+    "fn", [add_to_five, five_plus, str_equal, float_less, mapped_equal, contains_directly,
+           modulo_function],
+    ids=lambda fn: fn.__name__,
+)
+def test_a_constants_operator_called_directly_gets_the_value(fn: Callable[..., Any]) -> None:
+    agree(fn, (1,), ("a",), ("x",), (2.0,), (1,), ("a",), ("b",))
+
+
+# ----------------------------------------------------- str and bytes taken otherwise
+def no_conversion(s: Any) -> Any:
+    return "constant" % s
+
+
+def no_conversion_caught(s: Any) -> Any:
+    try:
+        return "v" % s
+    except TypeError:
+        return "error"
+
+
+def no_conversion_bytes(b: Any) -> Any:
+    return b"const" % b
+
+
+def escaped_percent(s: Any) -> Any:
+    return "100%%" % s
+
+
+def one_conversion(s: Any) -> Any:
+    return "<%s>" % s
+
+
+def named_conversion(s: Any) -> Any:
+    try:
+        return "%(k)s" % s
+    except TypeError:
+        return "error"
+
+
+def in_constant(s: Any) -> Any:
+    try:
+        return s in "abcdef"
+    except TypeError:
+        return "error"
+
+
+def in_constant_bytes(b: Any) -> Any:
+    try:
+        return b in b"abcdef"
+    except TypeError:
+        return "error"
+
+
+@pytest.mark.parametrize(
+    "fn", [no_conversion, no_conversion_caught, no_conversion_bytes, escaped_percent,
+           one_conversion, named_conversion, in_constant, in_constant_bytes],
+    ids=lambda fn: fn.__name__,
+)
+def test_str_and_bytes_formatting_and_membership(fn: Callable[..., Any]) -> None:
+    agree(fn, ("x",), ("cd",), (b"x",), (b"cd",), (3,), ({"k": 1},), ("x",), (3,))
+
+
+def test_formatting_with_conversions_keeps_scalars_lazy() -> None:
+    """A format with a conversion takes the value through its hooks: no fallback, and a
+    threshold asked beside it still guards only its outcome."""
+
+    def label(n: int, m: int) -> str:
+        return "%d items" % n if m > 10 else "few"
+
+    f = agree(label, (1, 20), (2, 30), (1, 40), (5, 1), (6, 2))
+    assert f.cache.info().misses == 3  # n=1 (m>10), n=2 (m>10), m<=10 for any n
+
+
+# --------------------------------------------------------------- exact derived values
+def int_then_float(n: Any) -> Any:
+    a = n + 1
+    b = n + 1.0
+    return str(a), str(b)
+
+
+def zero_then_negative_zero(x: Any) -> Any:
+    a = x * 0
+    b = x * -0.0
+    return repr(a), repr(b)
+
+
+def times_two_types(n: Any) -> Any:
+    return type(n * 2).__name__, type(n * 2.0).__name__
+
+
+@pytest.mark.parametrize("fn", [int_then_float, zero_then_negative_zero, times_two_types],
+                         ids=lambda fn: fn.__name__)
+def test_values_derived_with_equal_constants_of_other_types_differ(
+    fn: Callable[..., Any],
+) -> None:
+    agree(fn, (5,), (1.0,), (5,), (-2.5,), (0,), (1.0,))
+
+
+# ----------------------------------------------------------------------- NaN identity
+NAN = float("nan")
+
+
+def both_in_lists(a: Any, b: Any) -> Any:
+    return [a] == [b], a in (b, 0.5)
+
+
+def first_in(xs: Any, a: Any) -> Any:
+    return xs[0] in [a], xs.count(a)
+
+
+def test_one_nan_object_reached_twice_is_told_from_two() -> None:
+    agree(both_in_lists, (NAN, NAN), (NAN, float("nan")), (NAN, NAN), (1.0, 1.0), (NAN, NAN))
+    agree(first_in, ([NAN], NAN), ([float("nan")], NAN), ([NAN], NAN))
+
+
+def test_a_nan_is_guarded_by_identity() -> None:
+    f = agree(lambda v: v * 2, (NAN,), (NAN,), (float("nan"),))
+    info = f.cache.info()
+    assert (info.hits, info.misses) == (1, 2)  # the same object hits; another NaN misses
