@@ -438,6 +438,30 @@ class Writer:
             lambda: f"(','.join([{x('str')}, {x('str')}]) == 'a,b')",
         )
 
+    def bool_c_scalar(self, s: Scope, d: int) -> str:
+        """A scalar handed to C code that looks at it without asking it: a slot's presence
+        (``math.sqrt``, ``%d``, ``callable``), a constant's own operator, formatting."""
+        x = self.sub(s, d)
+        return self.choose(
+            lambda: f"(attempt(math.sqrt, {x('str')}) == 'refused')",
+            lambda: f"(attempt(math.sqrt, abs({x('int')})) == 2.0)",
+            lambda: f"(attempt(math.isnan, {x(self.pick(('str', 'float')))}) is True)",
+            lambda: f"(attempt(operator.index, {x(self.pick(('str', 'float', 'int')))}) == 1)",
+            lambda: f"(attempt(struct.pack, '<d', {x(self.pick(('str', 'float')))}) == b'')",
+            lambda: f"(attempt(collections.defaultdict, {x(self.pick(('str', 'int')))}) == {{}})",
+            lambda: f"(attempt(iter, {x('int')}, None) == 'refused')",
+            lambda: f"(attempt(functools.partial, {x('str')}) == 'refused')",
+            lambda: f"callable({x(self.pick(('str', 'int', 'float')))})",
+            lambda: f"(attempt(int.__add__, 5, {x('int')}) == 6)",
+            lambda: f"(attempt(str.__eq__, 'a', {x('str')}) is True)",
+            lambda: f"(attempt(operator.contains, 'ab7', {x('str')}) is True)",
+            lambda: f"(attempt(format_none, {x(self.pick(('str', 'int', 'dict')))}) == 'refused')",
+            lambda: f"(attempt(operator.mod, 'x%sy', {x('str')}) == 'xay')",
+            lambda: f"('%d' % {x('int')} == '1')",
+            lambda: f"(attempt(lambda v: '%d' % v, {x('str')}) == 'refused')",
+            lambda: f"({x('int')} + 1 == {x('int')} + 1.0)",
+        )
+
     # lists
     def list_attr(self, s: Scope, d: int) -> str:
         x = self.sub(s, d)
@@ -737,7 +761,7 @@ COMPOSITES: dict[str, tuple[str, ...]] = {
             "int_if", "int_opt", "int_child", "int_introspect", "int_struct"),
     "str": ("str_attr", "str_build", "str_join", "str_format", "str_fstring"),
     "bool": ("bool_compare", "bool_contains", "bool_none", "bool_logic", "bool_truth",
-             "bool_identity", "bool_scalar"),
+             "bool_identity", "bool_scalar", "bool_c_scalar"),
     "list": ("list_attr", "list_build", "list_transform", "list_comprehension"),
     "dict": ("dict_attr", "dict_build"),
     "opt": ("opt_read",),
@@ -890,10 +914,24 @@ import dataclasses
 import enum
 import functools
 import json
+import math
+import operator
 import os
+import struct
 import types
 
 MISSING = object()
+
+
+def attempt(fn, *args):  # C code handed a scalar: what it gives, or that it refused
+    try:
+        return fn(*args)
+    except (TypeError, ValueError, OverflowError, struct.error):
+        return "refused"
+
+
+def format_none(v):  # a format without a conversion: C decides by the operand's type
+    return "constant" % v
 
 
 class Defaults(dict):  # a dict whose get has its own default
