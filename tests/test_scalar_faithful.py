@@ -307,3 +307,121 @@ def test_a_nan_is_guarded_by_identity() -> None:
     f = agree(lambda v: v * 2, (NAN,), (NAN,), (float("nan"),))
     info = f.cache.info()
     assert (info.hits, info.misses) == (1, 2)  # the same object hits; another NaN misses
+
+
+# ------------------------------------------ refused without being asked, then handled
+def guarded_call(body: str, handler: str = "except TypeError") -> Callable[..., Any]:
+    """A function of ``s`` running ``body`` in a ``try`` whose handler returns 'err'."""
+    namespace: dict[str, Any] = {}
+    text = f"def f(s):\n    try:\n        {body}\n    {handler}:\n        return 'err'\n"
+    exec(compile(text, f"<refused {body!r}>", "exec"), namespace)
+    return namespace["f"]  # type: ignore[no-any-return]
+
+
+REFUSALS = [
+    ("return '%c' % s", [("ab",), ("y",), (65,)]),
+    ("return '%d' % s", [("x",), (5,), (2.5,)]),
+    ("return 'abc'[s]", [("x",), (1,), (-1,)]),
+    ("return [10, 20][s]", [("x",), (1,)]),
+    ("return [0, 1, 2][s:]", [("x",), (1,)]),
+    ("return [*s]", [(5,), ("ab",)]),
+    ("return [c for c in s]", [(5,), ("ab",)]),
+    ("return len(s)", [(5,), ("ab",), (2.5,)]),
+    ("return s[0]", [(5,), ("ab",)]),
+    ("return -s", [("ab",), (5,)]),
+    ("return ~s", [("ab",), (5,), (2.5,)]),
+    ("raise s", [("x",), (ValueError,)]),
+    ("t = 'abcdef'\n        return s in t", [(5,), ("cd",), ("x",)]),
+    ("return s in b'abcdef'.lower()", [("cd",), (b"cd",), (5,)]),
+    ("fmt = 'const'\n        return fmt % s", [("x",), (b"y",), ("y",), (3,)]),
+    ("return sum(['a'], s)", [("x",), (0,), (b"y",)]),
+    ("return bytes(s)", [("",), (b"",), (2,), ("x",)]),
+    ("return bytearray(s)", [("",), (b"ab",), (2,)]),
+]
+
+
+@pytest.mark.parametrize("handler", ["except TypeError", "except", "except Exception"])
+@pytest.mark.parametrize(("body", "calls"), REFUSALS, ids=[body for body, _ in REFUSALS])
+def test_a_stand_in_refused_by_its_type_then_handled(
+    body: str, calls: list[tuple[Any, ...]], handler: str,
+) -> None:
+    """The interpreter or C code refuses a stand-in by its type, asking it nothing, and the
+    function handles the error: neither that call nor a later hit may differ."""
+    agree(guarded_call(body, handler), *calls, *calls)
+
+
+@pytest.mark.parametrize(("body", "calls"), REFUSALS, ids=[body for body, _ in REFUSALS])
+def test_a_stand_in_refused_by_its_type_unhandled(body: str, calls: list[tuple[Any, ...]]) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(f"def f(s):\n    {body.replace(chr(10) + '    ', chr(10))}\n", "<refused>",
+                 "exec"), namespace)
+    agree(namespace["f"], *calls, *calls)
+
+
+# ------------------------------------------------------- a constant's operator, held
+ADD = int.__add__
+BOUND_ADD = (5).__add__
+
+
+def add_by_getattr(n: Any) -> Any:
+    return getattr(int, "__add__")(5, n)  # noqa: B009 - reached by a string on purpose
+
+
+def add_bound_by_getattr(n: Any) -> Any:
+    return getattr(5, "__add__")(n)  # noqa: B009
+
+
+def equal_from_vars(s: Any) -> Any:
+    return vars(str)["__eq__"]("a", s)
+
+
+def add_held(n: Any) -> Any:
+    return ADD(5, n)
+
+
+def add_bound_held(n: Any) -> Any:
+    return BOUND_ADD(n)
+
+
+@pytest.mark.parametrize(
+    "fn", [add_by_getattr, add_bound_by_getattr, equal_from_vars, add_held, add_bound_held],
+    ids=lambda fn: fn.__name__,
+)
+def test_a_constants_operator_reached_otherwise_gets_the_value(fn: Callable[..., Any]) -> None:
+    agree(fn, (1,), ("a",), (2.5,), (1,), ("b",))
+
+
+# ------------------------------------------------------------ identities C compares
+def two_nans(n: Any) -> Any:
+    return [n * 0.0] == [n * 0.0], len({n * 0.0, n * 0.0})
+
+
+def methods_equal(a: Any, b: Any) -> Any:
+    return a.startswith == b.startswith, len({a.isdigit, b.isdigit})
+
+
+def test_each_computation_of_a_nan_is_its_own_object() -> None:
+    agree(two_nans, (math.inf,), (1.0,), (math.inf,), (-math.inf,))
+
+
+def test_methods_of_one_str_reached_twice_are_equal() -> None:
+    word = "".join(["a", "b"])  # one object, not an interned constant
+    agree(methods_equal, (word, word), ("x", "y"), (word, word))
+
+
+# ------------------------------------------------------------------------ effects once
+def test_a_logging_call_is_made_once_when_the_run_goes_back_to_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    log = logging.getLogger("guards.tests.faithful")
+
+    def joined(s: str) -> str:
+        log.warning("called with %s", s)
+        return ",".join([s, "x"])  # C code refusing a stand-in: traced again
+
+    f = guards.specialize(joined)
+    with caplog.at_level(logging.WARNING, logger="guards.tests.faithful"):
+        assert f("a") == "a,x"
+    assert [r.getMessage() for r in caplog.records if r.name == log.name] == ["called with a"]

@@ -209,6 +209,17 @@ class ScalarTracer:
         if self.made and self.trouble is None:
             self.trouble = why
 
+    def give_up(self, why: str) -> None:
+        """Code that could tell a proxy from its value is about to run: from now on scalars
+        are handed over as themselves, and a run that made proxies already is stopped
+        here, to be traced again that way (before anything it does next happens)."""
+        if not self.lazy:
+            return
+        self.lazy = False
+        if self.made:
+            self.fall_back(why)
+            self.tracer.abandon(why)
+
     def raised(self, proxy: TrackedScalar, exc: BaseException) -> None:
         """An operation on ``proxy`` raised ``exc`` into user code: a plain run may not
         raise it (C code rejecting the proxy), or may raise it with other words."""
@@ -240,7 +251,11 @@ class ScalarTracer:
                     result = fn(*(other, value) if reflected else (value, other))
                 except Exception:
                     return self.apply(fn, args)  # as a plain run raises it, by value
-                if type(result) in (int, float) and self.ask(proxy, GuardBuilder.TYPE_MATCH):
+                # A NaN is a new object at each computation (`[n * 0.0] == [n * 0.0]` is
+                # False), which one derived proxy per expression would not be.
+                if type(result) in (int, float) and result == result and self.ask(
+                    proxy, GuardBuilder.TYPE_MATCH
+                ):
                     apply = (symbol, other, "reflected") if reflected else (symbol, other)
                     return self.derive(tracker_of(proxy), apply, result)
         return self.apply(fn, args)
@@ -398,12 +413,20 @@ class ScalarMethod:
         return getattr(self.real(), name)
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not ScalarMethod:
-            return NotImplemented
-        return self.proxy is other.proxy and self.name == other.name
+        # Bound methods are equal when their objects are the same object: an identity
+        # test, which two proxies of one value would fail.
+        self._identity("compares a method of a tracked scalar")
+        real = other.real() if type(other) is ScalarMethod else other
+        return bool(self.real() == real)
 
     def __hash__(self) -> int:
-        return hash((id(self.proxy), self.name))
+        self._identity("hashes a method of a tracked scalar")
+        return hash(self.real())
+
+    def _identity(self, why: str) -> None:
+        tracer = tracer_of(self.proxy)
+        with tracer.entered:
+            tracer.scalars.give_up(why)
 
     def __repr__(self) -> str:
         return repr(self.real())

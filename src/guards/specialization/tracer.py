@@ -402,6 +402,14 @@ _DIRECT_OPERATORS = frozenset(
 )
 #: What is left of a %-format once its ``%%`` are taken out has a conversion if it has a ``%``.
 _ESCAPED_PERCENT = re.compile(r"%%")
+#: Loads that give an input (tracked: its own ``__mod__`` answers) or a constant.
+_INPUT_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_ATTR", "LOAD_NAME",
+                          "LOAD_CLASSDEREF", "LOAD_METHOD"})
+#: Loads of a local variable (a parameter holds an input; another local may not).
+_LOCAL_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST"})
+#: Builtins whose call takes a str or bytes argument otherwise by its exact type alone,
+#: without raising: ``bytes("")`` raises, ``bytes(proxy of "")`` iterates it.
+_TYPE_TESTING_CALLS = frozenset({"bytes", "bytearray", "sum"})
 #: Names of functions that format with ``%`` whatever the operands: ``operator.mod``.
 _PERCENT_FUNCTIONS = frozenset({"mod", "imod", "__mod__", "__imod__"})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
@@ -495,7 +503,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
     for index, instr in enumerate(instructions):
         name = instr.opname
         if scalar_trap is None:
-            scalar_trap = _scalar_trap(instructions, index)
+            scalar_trap = _scalar_trap(code, instructions, index)
         if blind_format_at is None and blind_format(instructions, index):
             blind_format_at = instruction_line(code, instr.offset)
         if name == "BINARY_OP" and instr.arg in _PERCENT_ARGS and (
@@ -554,7 +562,9 @@ def _scan(code: types.CodeType) -> CodeFacts:
     )
 
 
-def _scalar_trap(instructions: list[dis.Instruction], index: int) -> str | None:
+def _scalar_trap(
+    code: types.CodeType, instructions: list[dis.Instruction], index: int
+) -> str | None:
     """What the instruction at ``index`` does that C code would do otherwise with a scalar
     proxy than with its value, without asking the proxy, or None.
 
@@ -567,16 +577,48 @@ def _scalar_trap(instructions: list[dis.Instruction], index: int) -> str | None:
     """
     instr = instructions[index]
     name = instr.opname
-    if name in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and (
-        instr.argval in _DIRECT_OPERATORS or instr.argval in _PERCENT_FUNCTIONS
+    argval = instr.argval
+    if name in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "LOAD_GLOBAL", "LOAD_NAME") and (
+        argval in _DIRECT_OPERATORS or argval in _PERCENT_FUNCTIONS or argval == "suppress"
     ):
-        return f"calls {instr.argval} directly"
+        return f"uses {argval}"
+    if name == "LOAD_CONST" and argval in _DIRECT_OPERATORS:  # getattr(5, "__add__")
+        return f"names {argval}"
+    if name == "LOAD_GLOBAL" and (instr.arg or 0) & 1 and argval in _TYPE_TESTING_CALLS:
+        return f"calls {argval}(), which tests its argument's exact type"
     previous = instructions[index - 1] if index else None
     if name == "CONTAINS_OP" and _loads_text(previous):
         return "tests `in` a constant string"
+    if name == "POP_TOP" and previous is not None and previous.opname == "PUSH_EXC_INFO":
+        return "has a bare `except:`"
     if blind_format(instructions, index):
         return "formats with a constant that takes no argument"
+    if _percent_of_unknown(code, instructions, index):
+        return "formats with a format it computed"
     return None
+
+
+def _percent_of_unknown(
+    code: types.CodeType, instructions: list[dis.Instruction], index: int
+) -> bool:
+    """``fmt % x`` where ``fmt`` may be a str the function made (not a constant, not read
+    from its inputs, which their proxy's ``__mod__`` would answer) and ``x`` is not a
+    constant: such a str takes a str proxy as a mapping, and a format without a
+    conversion then gives itself where the str raises."""
+    instr = instructions[index]
+    if instr.opname != "BINARY_OP" or instr.arg not in _PERCENT_ARGS or not index:
+        return False
+    if instructions[index - 1].opname == "LOAD_CONST":
+        return False
+    left = _left_operand(instructions, index)
+    if left is None:
+        return True
+    if left.opname in _INPUT_LOADS:
+        return False
+    if left.opname in _LOCAL_LOADS:  # 3.13 pairs them: `fmt % s` loads both at once
+        name = left.argval[0] if isinstance(left.argval, tuple) else left.argval
+        return name not in parameters(code).frame_names()
+    return True
 
 
 def blind_format(instructions: list[dis.Instruction], index: int) -> bool:
@@ -857,6 +899,13 @@ class Tracer:
         exc = sys.exception()
         if exc is None or exc is self._outer_exception:
             return
+        if self.scalars.lazy and _raised_by_traced_code(exc):
+            # It may be the interpreter or C code refusing a proxy by its type, asking
+            # it nothing (`"%c" % s`, `xs[s]`, `-s`): nothing guarded what decided.
+            self.scalars.give_up(
+                f"handles {type(exc).__name__} raised in traced code, where a tracked "
+                "scalar may have been refused without being asked"
+            )
         reason = taint_of(exc, _runs_traced)
         if reason is not None:
             self.scalars.fall_back(reason)
@@ -879,13 +928,9 @@ class Tracer:
                 "decides by the operand's type without asking it", at=facts.blind_format_at,
             )
         tells = facts.tells_scalars(namespace)
-        if self.scalars.lazy and tells is not None:
-            if self.scalars.made:
-                identity = facts.tests_scalar_identity(namespace)
-                reason = f"{code.co_qualname} {tells}" if identity else tells
-                self.scalars.fall_back(reason)
-                self.abandon(reason)
-            self.scalars.lazy = False
+        if tells is not None:
+            identity = facts.tests_scalar_identity(namespace)
+            self.scalars.give_up(f"{code.co_qualname} {tells}" if identity else tells)
         if facts.compares_identity or tells is not None:
             if self._split:
                 reason = f"{code.co_qualname} tests identity, which split proxies would fail"
@@ -938,6 +983,9 @@ class Tracer:
         if _is_bound_c_method(value) and not is_scalar(value.__self__):
             self.note_world(value)  # random.random: the method of a Random instance
             return self._c_method_of(tracker, value)
+        if _is_bound_c_method(value) and value.__name__ in _DIRECT_OPERATORS:
+            # `(5).__add__` held somewhere: it answers NotImplemented to a proxy.
+            self.scalars.give_up(f"reads {tracker.source.name}, an operator of a constant")
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
@@ -1505,9 +1553,11 @@ class Tracer:
         container, a derived value (``len(L['xs']) > 3`` guards only that outcome);
         else as ``len`` does (the proxy's ``__len__``)."""
         if is_scalar_proxy(proxy):
-            if not applied(proxy) and type(self.scalars.value(proxy)) in (str, bytes):
-                self.scalars.ask(proxy, GuardBuilder.TYPE_MATCH)
-                return self.scalars.length_of(tracker_of(proxy))
+            if not applied(proxy):  # whether it has a length is its type's (a number: none)
+                if not self.scalars.ask(proxy, GuardBuilder.TYPE_MATCH):
+                    return len(self.scalars.realize(proxy))
+                if type(self.scalars.value(proxy)) in (str, bytes):
+                    return self.scalars.length_of(tracker_of(proxy))
         elif self.scalars.lazy:
             found = self.scalars.length_of(tracker_of(proxy))
             if found is not None:
@@ -1660,6 +1710,9 @@ class Tracer:
         handlers and filters it runs may be user code, which runs untraced (``exempt``):
         what they do is the logging's effect.
         """
+        # Logging is an effect: it must happen once, so not in a run that may yet be
+        # traced again with scalars by value.
+        self.scalars.give_up(f"calls {_callable_name(function)}, an effect")
         args, kwargs = self.unwrap(tuple(args)), self.unwrap(dict(kwargs))
         if kwargs.get("stack_info") or kwargs.get("stacklevel", 1) != 1:
             self.abandon(f"calls {_callable_name(function)} with stack_info or a stacklevel, "
@@ -2202,6 +2255,25 @@ def _is_bound_c_method(value: Any) -> bool:
         return False
     owner = value.__self__
     return owner is not None and not isinstance(owner, (types.ModuleType, type))
+
+
+def _raised_by_traced_code(exc: BaseException) -> bool:
+    """``exc`` was raised by an instruction of traced code (by the interpreter, or by C
+    code it called), not by a ``raise`` of something else than a TypeError."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or not _runs_traced(tb.tb_frame):
+        return False
+    code = tb.tb_frame.f_code.co_code
+    explicit = 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in _RAISE_OPCODES
+    return not explicit or isinstance(exc, TypeError)
+
+
+#: ``raise`` and re-raise instructions.
+_RAISE_OPCODES = frozenset(
+    dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap
+)
 
 
 def _runs_traced(frame: types.FrameType) -> bool:

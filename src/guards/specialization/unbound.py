@@ -25,7 +25,7 @@ import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from guards.specialization.proxy import is_proxy
+from guards.specialization.proxy import is_proxy, is_scalar_proxy
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
@@ -48,6 +48,15 @@ class UnboundCMethod:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and is_proxy(args[0]):
             return self.tracer.call_unbound(self.descriptor, args[0], args[1:], kwargs)
+        if any(map(is_scalar_proxy, args)) or any(map(is_scalar_proxy, kwargs.values())):
+            # `int.__add__(5, n)`: C code that answers NotImplemented to a proxy, where
+            # the value gets an answer: it gets the value, guarded by value.
+            tracer = self.tracer
+            with tracer.entered:
+                args = tuple(tracer.realize(a, "a C method") if is_scalar_proxy(a) else a
+                             for a in args)
+                kwargs = {k: tracer.realize(v, "a C method") if is_scalar_proxy(v) else v
+                          for k, v in kwargs.items()}
         return self.descriptor(*args, **kwargs)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
