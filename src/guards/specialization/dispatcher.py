@@ -11,11 +11,16 @@ frame locals and goes to the slow path, ``Specialized.dispatch``.
 
 Whenever the cache's entries change, the body is generated again and swapped
 into the same function object (``wrapper.__code__``), so the object users
-hold never changes.  Each generation binds its constants under names of its
-own in the wrapper's private globals, so a thread still running the previous
-body never reads the new one's constants; the generation before that is
-dropped, and a thread that could still be in it would fail its checks into
-the slow path, which is always right.
+hold never changes.  Generations bind their constants in the wrapper's private
+globals under two sets of names taken in turn (a name per generation would be
+new at every refresh, and Python 3.12 and 3.13 keep every identifier they
+compile for good), so a thread still running the previous body never reads the
+new one's constants; the generation before that is dropped, and a thread that
+could still be in it would fail its checks into the slow path, which is always
+right.  A thread two generations behind reads names that a newer generation
+bound again: before it counts and returns a hit, the body compares its own
+generation number with the one its names hold now, and goes on to the slow
+path when they differ.
 
 ``__defaults__``, ``__kwdefaults__`` and ``__code__`` of the wrapped function
 may be reassigned after decoration, and nothing tells the wrapper.  So the
@@ -169,11 +174,13 @@ class Dispatcher:
         with self._lock:
             entries = list(self.cache.entries) if self.inline else []
             generation = next(self._generation)
-            emitter = Emitter(self.names.prefix(f"{generation}"))
+            emitter = Emitter(self.names.prefix(f"{generation % 2}"))
             if len(entries) > INLINE_ENTRIES:
                 lines = self._indexed(entries, emitter)
             else:
-                lines = [line for entry in entries for line in self._inline(entry, emitter)]
+                lines = [
+                    line for entry in entries for line in self._inline(entry, emitter, generation)
+                ]
             self._entry_functions = {
                 key: fn for key, fn in self._entry_functions.items()
                 if key in {id(e) for e in entries}
@@ -202,16 +209,22 @@ class Dispatcher:
             writer.line(f"return {self.slow}({{{', '.join(self._frame_entries())}}})")
         return writer.text()
 
-    def _inline(self, entry: CacheEntry, emitter: Emitter) -> list[str]:
+    def _inline(self, entry: CacheEntry, emitter: Emitter, generation: int) -> list[str]:
         """One entry's guards inline: ``break`` out of its block on the first failure."""
         writer = LineWriter()
         writer.line("while True:")
         with writer.indent():
-            writer.lines(self._checks(entry, emitter, "break"))
+            writer.lines(self._checks(entry, emitter, "break", generation))
         return writer.getlines()
 
-    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
-        """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
+    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str,
+                generation: int | None = None) -> list[str]:
+        """The entry's guards (``fail`` where one fails), then the hit: count it, return.
+
+        With ``generation`` (a body of the front, whose names a later generation binds
+        again), the hit is taken only while the names still hold that generation's
+        constants; else it is a failed check.
+        """
         body, _ = emit_body(entry.check.checks, emitter, self._root_code)
         lines = [line.replace(FAIL, fail) for line in body]
         # The result is read before the hit is counted: a thread still in an old
@@ -223,10 +236,21 @@ class Dispatcher:
             lines.append(f"{result} = {emitter.bind(stored.value, 'value')}")
         else:
             lines.append(f"{result} = {emitter.bind(stored.get, 'get')}()")
+        hits = emitter.bind(entry.hit_counter, "hits")
+        if generation is not None:
+            # Everything the hit rests on is read: if a later generation bound these
+            # names again meanwhile (one dict update, atomic), the number says so.
+            counter = f"{emitter.prefix}count"
+            lines += [
+                f"{counter} = {hits}",
+                f"if {emitter.bind(generation, 'generation')} != {generation}:",
+                f"    {fail}",
+            ]
+            hits = counter
         lines += [
             # Only the count: the cache turns moved counts into recency when it
             # needs recency (GuardedCache._sync_recency), keeping this path short.
-            f"next({emitter.bind(entry.hit_counter, 'hits')})",
+            f"next({hits})",
             f"return {result}",
         ]
         return lines
