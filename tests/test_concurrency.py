@@ -201,10 +201,11 @@ def _two_reads(cfg: _TwoReads, k: int = 1) -> int:
 
 def test_a_thread_two_generations_behind_never_takes_a_hit_from_newer_names() -> None:
     """The generated front's body is swapped at every change of the entries, and the
-    names of its constants are taken again two generations later: a thread still
-    inside the body from back then (simulated: that code run with the front's
-    globals) reads a newer generation's constants, and must fall to the slow path
-    rather than answer with a mix of two entries (here 21 for 22)."""
+    names of its constants are taken again later (not new at every change): a thread
+    still inside the body from two generations back (simulated: that code run with
+    the front's globals) must not read a newer generation's constants under its
+    names, and answer with a mix of two entries (21 for 22), but fall to the slow
+    path."""
     fast = guards.specialize(max_entries=4)(_two_reads)
     fast(_TwoReads(1, 2))
     old = fast.__code__

@@ -11,16 +11,14 @@ frame locals and goes to the slow path, ``Specialized.dispatch``.
 
 Whenever the cache's entries change, the body is generated again and swapped
 into the same function object (``wrapper.__code__``), so the object users
-hold never changes.  Generations bind their constants in the wrapper's private
-globals under two sets of names taken in turn (a name per generation would be
-new at every refresh, and Python 3.12 and 3.13 keep every identifier they
-compile for good), so a thread still running the previous body never reads the
-new one's constants; the generation before that is dropped, and a thread that
-could still be in it would fail its checks into the slow path, which is always
-right.  A thread two generations behind reads names that a newer generation
-bound again: before it counts and returns a hit, the body compares its own
-generation number with the one its names hold now, and goes on to the slow
-path when they differ.
+hold never changes.  Each generation binds its constants under names of its
+own in the wrapper's private globals, so a thread still running the previous
+body never reads the new one's constants; the generation before that is
+dropped, and a thread that could still be in it would fail its checks into
+the slow path, which is always right.  A generation's names are taken again
+only once the body that used them is gone (no thread can run it, and nothing
+holds it), not made new at every refresh: Python 3.12 and 3.13 keep every
+identifier they compile until the process ends.
 
 ``__defaults__``, ``__kwdefaults__`` and ``__code__`` of the wrapped function
 may be reassigned after decoration, and nothing tells the wrapper.  So the
@@ -34,9 +32,9 @@ again on the function itself as it was given, so Python raises its own
 
 from __future__ import annotations
 
-import itertools
 import threading
 import types
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -110,7 +108,8 @@ class Dispatcher:
         code = function.__code__
         self.shape = signature_shape(function)
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
-        self._generation = itertools.count()
+        #: The body that last used each set of names (``_g0_``, ``_g1_``...), weakly.
+        self._bodies: list[weakref.ref[types.CodeType] | None] = []
         self._previous: list[str] = []
         self._entry_functions: dict[int, Callable[..., Any]] = {}
         self._lock = threading.Lock()
@@ -173,27 +172,36 @@ class Dispatcher:
         """Generate the body again for the cache's current entries and swap it in."""
         with self._lock:
             entries = list(self.cache.entries) if self.inline else []
-            generation = next(self._generation)
-            emitter = Emitter(self.names.prefix(f"{generation % 2}"))
+            free = self._free_names()
+            emitter = Emitter(self.names.prefix(f"{free}"))
             if len(entries) > INLINE_ENTRIES:
                 lines = self._indexed(entries, emitter)
             else:
-                lines = [
-                    line for entry in entries for line in self._inline(entry, emitter, generation)
-                ]
+                lines = [line for entry in entries for line in self._inline(entry, emitter)]
             self._entry_functions = {
                 key: fn for key, fn in self._entry_functions.items()
                 if key in {id(e) for e in entries}
             }
             self.globals.update(emitter.constants)
             # Its linecache entry follows the code: it lasts while a thread may run it.
-            self.wrapper.__code__ = compile_generated(
+            body = compile_generated(
                 self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
                 namespace=self.globals, owner=self._pop_code,
             )
+            self.wrapper.__code__ = body
+            self._bodies[free] = weakref.ref(body)
             for name in self._previous:  # two generations back: no thread can be there
                 self.globals.pop(name, None)
             self._previous = list(emitter.constants)
+
+    def _free_names(self) -> int:
+        """A set of names whose last body is gone: no thread runs it, or ever will
+        (a frame running it holds it).  A new set when every one is in use."""
+        for i, body in enumerate(self._bodies):
+            if body is None or body() is None:
+                return i
+        self._bodies.append(None)
+        return len(self._bodies) - 1
 
     def _skeleton(self, lookup: list[str]) -> str:
         """The whole function: bind the call, try ``lookup``, else the slow path."""
@@ -209,22 +217,16 @@ class Dispatcher:
             writer.line(f"return {self.slow}({{{', '.join(self._frame_entries())}}})")
         return writer.text()
 
-    def _inline(self, entry: CacheEntry, emitter: Emitter, generation: int) -> list[str]:
+    def _inline(self, entry: CacheEntry, emitter: Emitter) -> list[str]:
         """One entry's guards inline: ``break`` out of its block on the first failure."""
         writer = LineWriter()
         writer.line("while True:")
         with writer.indent():
-            writer.lines(self._checks(entry, emitter, "break", generation))
+            writer.lines(self._checks(entry, emitter, "break"))
         return writer.getlines()
 
-    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str,
-                generation: int | None = None) -> list[str]:
-        """The entry's guards (``fail`` where one fails), then the hit: count it, return.
-
-        With ``generation`` (a body of the front, whose names a later generation binds
-        again), the hit is taken only while the names still hold that generation's
-        constants; else it is a failed check.
-        """
+    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
+        """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
         body, _ = emit_body(entry.check.checks, emitter, self._root_code)
         lines = [line.replace(FAIL, fail) for line in body]
         # The result is read before the hit is counted: a thread still in an old
@@ -236,21 +238,10 @@ class Dispatcher:
             lines.append(f"{result} = {emitter.bind(stored.value, 'value')}")
         else:
             lines.append(f"{result} = {emitter.bind(stored.get, 'get')}()")
-        hits = emitter.bind(entry.hit_counter, "hits")
-        if generation is not None:
-            # Everything the hit rests on is read: if a later generation bound these
-            # names again meanwhile (one dict update, atomic), the number says so.
-            counter = f"{emitter.prefix}count"
-            lines += [
-                f"{counter} = {hits}",
-                f"if {emitter.bind(generation, 'generation')} != {generation}:",
-                f"    {fail}",
-            ]
-            hits = counter
         lines += [
             # Only the count: the cache turns moved counts into recency when it
             # needs recency (GuardedCache._sync_recency), keeping this path short.
-            f"next({hits})",
+            f"next({emitter.bind(entry.hit_counter, 'hits')})",
             f"return {result}",
         ]
         return lines
