@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -186,6 +187,33 @@ def test_specialized_books_are_exact_when_every_few_calls_evict() -> None:
     info = area.cache_info()
     assert info.hits + info.misses == THREADS * 400, info
     assert area.cache.info().evictions > 0
+
+
+class _TwoReads:
+    def __init__(self, n: int, m: int) -> None:
+        self.n = n
+        self.m = m
+
+
+def _two_reads(cfg: _TwoReads, k: int = 1) -> int:
+    return cfg.n * 10 + cfg.m * k if cfg.n > 0 else cfg.m
+
+
+def test_a_thread_two_generations_behind_never_takes_a_hit_from_newer_names() -> None:
+    """The generated front's body is swapped at every change of the entries, and the
+    names of its constants are taken again later (not new at every change): a thread
+    still inside the body from two generations back (simulated: that code run with
+    the front's globals) must not read a newer generation's constants under its
+    names, and answer with a mix of two entries (21 for 22), but fall to the slow
+    path."""
+    fast = guards.specialize(max_entries=4)(_two_reads)
+    fast(_TwoReads(1, 2))
+    old = fast.__code__
+    fast(_TwoReads(0, 1))
+    fast(_TwoReads(2, 1))
+    stale = types.FunctionType(old, fast.__globals__, "stale", fast.__defaults__)
+    for n, m, k in [(2, 1, 2), (1, 2, 1), (0, 1, 1), (2, 1, 1), (1, 1, 2)]:
+        assert stale(_TwoReads(n, m), k) == _two_reads(_TwoReads(n, m), k), (n, m, k)
 
 
 def test_cache_books_are_exact_without_evictions() -> None:

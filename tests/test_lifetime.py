@@ -301,6 +301,31 @@ def test_memory_stays_flat_over_misses_and_evictions(values: int) -> None:
     assert info.hits == 0 and info.evictions > 900
 
 
+def test_the_names_generated_code_uses_are_bounded_over_misses() -> None:
+    """Python 3.12 and 3.13 keep every identifier they compile for as long as the
+    process lives (interned and immortal): the fronts generated at every miss must
+    reuse their names, not take new ones (which 3.11 would free, and hide)."""
+    for values, max_entries in [(6, 4), (20, 8)]:  # inline entries / indexed entries
+        fast = guards.specialize(max_entries=max_entries)(scalar_reader)
+        seen: set[str] = set()
+        sizes = []
+        for i in range(200):
+            assert fast(Cfg(i % values)) == i % values * 2
+            seen.update(_names(fast.__code__))
+            sizes.append(len(seen))
+        assert fast.cache.info().hits == 0
+        assert sizes[-1] == sizes[len(sizes) // 2], (values, sizes[::20])
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every name ``code`` and the code objects in it use."""
+    names = {*code.co_names, *code.co_varnames}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
 def test_memory_stays_flat_over_uncached_runs_with_distinct_reasons() -> None:
     """A reason can hold an exception's text, different at every call: only so many are kept."""
 

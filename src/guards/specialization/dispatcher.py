@@ -15,7 +15,10 @@ hold never changes.  Each generation binds its constants under names of its
 own in the wrapper's private globals, so a thread still running the previous
 body never reads the new one's constants; the generation before that is
 dropped, and a thread that could still be in it would fail its checks into
-the slow path, which is always right.
+the slow path, which is always right.  A generation's names are taken again
+only once the body that used them is gone (no thread can run it, and nothing
+holds it), not made new at every refresh: Python 3.12 and 3.13 keep every
+identifier they compile until the process ends.
 
 ``__defaults__``, ``__kwdefaults__`` and ``__code__`` of the wrapped function
 may be reassigned after decoration, and nothing tells the wrapper.  So the
@@ -29,9 +32,9 @@ again on the function itself as it was given, so Python raises its own
 
 from __future__ import annotations
 
-import itertools
 import threading
 import types
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -105,7 +108,8 @@ class Dispatcher:
         code = function.__code__
         self.shape = signature_shape(function)
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
-        self._generation = itertools.count()
+        #: The body that last used each set of names (``_g0_``, ``_g1_``...), weakly.
+        self._bodies: list[weakref.ref[types.CodeType] | None] = []
         self._previous: list[str] = []
         self._entry_functions: dict[int, Callable[..., Any]] = {}
         self._lock = threading.Lock()
@@ -168,8 +172,8 @@ class Dispatcher:
         """Generate the body again for the cache's current entries and swap it in."""
         with self._lock:
             entries = list(self.cache.entries) if self.inline else []
-            generation = next(self._generation)
-            emitter = Emitter(self.names.prefix(f"{generation}"))
+            free = self._free_names()
+            emitter = Emitter(self.names.prefix(f"{free}"))
             if len(entries) > INLINE_ENTRIES:
                 lines = self._indexed(entries, emitter)
             else:
@@ -180,13 +184,24 @@ class Dispatcher:
             }
             self.globals.update(emitter.constants)
             # Its linecache entry follows the code: it lasts while a thread may run it.
-            self.wrapper.__code__ = compile_generated(
+            body = compile_generated(
                 self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
                 namespace=self.globals, owner=self._pop_code,
             )
+            self.wrapper.__code__ = body
+            self._bodies[free] = weakref.ref(body)
             for name in self._previous:  # two generations back: no thread can be there
                 self.globals.pop(name, None)
             self._previous = list(emitter.constants)
+
+    def _free_names(self) -> int:
+        """A set of names whose last body is gone: no thread runs it, or ever will
+        (a frame running it holds it).  A new set when every one is in use."""
+        for i, body in enumerate(self._bodies):
+            if body is None or body() is None:
+                return i
+        self._bodies.append(None)
+        return len(self._bodies) - 1
 
     def _skeleton(self, lookup: list[str]) -> str:
         """The whole function: bind the call, try ``lookup``, else the slow path."""

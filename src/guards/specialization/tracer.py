@@ -530,7 +530,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
             writes_at = instruction_line(code, instr.offset)
         tests_identity = tests_identity or name in _IDENTITY_OPS
         tests_shape = tests_shape or name in _SHAPE_OPS
-        if name.startswith("LOAD_"):  # 3.13 pairs loads: argval is a tuple
+        if "LOAD_" in name:  # 3.13 pairs loads, and a store with a load: argval is a tuple
             names = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
             loaded.update(n for n in names if isinstance(n, str))
     # Functions, lambdas and comprehensions made in it run without the tracer seeing
