@@ -122,7 +122,14 @@ from guards.specialization.library import (
     is_library_frame,
     is_own_file,
 )
-from guards.specialization.polyfills import POLYFILLS, REAL_FUNCTIONS, abandoning
+from guards.specialization.polyfills import (
+    POLYFILLS,
+    STAND_IN_TYPES,
+    StandIn,
+    abandoning,
+    real_of,
+    stand_in,
+)
 from guards.specialization.proxy import (
     OPERATIONS,
     SCALAR_PROXY_TYPES,
@@ -172,9 +179,11 @@ _EXACT_RESULTS = frozenset({
 })
 #: A tuple's own ``%`` (``t % x``), which is not formatting with ``t``.
 _PERCENT_OWN = frozenset({"__mod__", "__rmod__", "__imod__"})
-#: Types of the functions that have stand-ins (hashed by identity: looking one up
-#: runs no user code).
-_POLYFILLED_TYPES = (types.BuiltinFunctionType, types.FunctionType)
+#: Types of the functions and classes that have stand-ins (hashed by identity: looking
+#: one up runs no user code).
+_POLYFILLED_TYPES = (types.BuiltinFunctionType, types.FunctionType, type)
+#: Class entries that hold a function: ``Cls.f`` reads the function (see ``_pin_entry``).
+_METHOD_WRAPPERS = (staticmethod, classmethod)
 #: C methods whose answer depends on an object's memory, not its value (see polyfills).
 _MEMORY_METHODS = frozenset({"__sizeof__"})
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
@@ -833,6 +842,9 @@ class Tracer:
         # .values() and .items() of a tracked dict are.
         self._dict_copies: dict[int, tuple[dict[Any, Any], LazyTracker]] = {}
         self._pinned: set[Source] = set()
+        # The path of a pinned class's entry that holds a function with a stand-in,
+        # which reads of the class show as the real function (see _pin_entry).
+        self._real_in_class: str | None = None
         # id -> a class's proxy made for one site (class_at_site): kept, for the leak net.
         self._site_proxies: dict[int, Tracked] = {}
         # Classes made during the run (weakly): one alive after it escaped.
@@ -977,9 +989,9 @@ class Tracer:
         stack) is replaced by its stand-in (:mod:`guards.specialization.polyfills`).
         """
         value = tracker.unguarded_value()
-        if type(value) in _POLYFILLED_TYPES and value in POLYFILLS:
-            tracker.install(GuardBuilder.ID_MATCH)
-            return POLYFILLS[value]
+        if type(value) in _POLYFILLED_TYPES and value in _STAND_IN_OF:
+            tracker.install(GuardBuilder.ID_MATCH)  # `builtins.len` is `len`: one stand-in
+            return _STAND_IN_OF[value]
         if _is_bound_c_method(value) and not is_scalar(value.__self__):
             self.note_world(value)  # random.random: the method of a Random instance
             return self._c_method_of(tracker, value)
@@ -1083,6 +1095,9 @@ class Tracer:
 
     def _pin_entry(self, source: Source, name: str, value: Any) -> None:
         kind = entry_kind(name, value, is_constant_like)
+        held = getattr(value, "__func__", value) if type(value) in _METHOD_WRAPPERS else value
+        if _seen(held) is not held and self._real_in_class is None:
+            self._real_in_class = source.name  # `cls.key is len` would be False: see leaked
         if type(value) in (types.MemberDescriptorType, types.GetSetDescriptorType):
             # Not weakly referable, and they hold their class: pin what they are instead.
             entry = self.context.track(source)
@@ -1264,7 +1279,7 @@ class Tracer:
         it is guarded like any other read.
         """
         return [
-            key if is_deep_immutable(key) else self.wrap(tracker.key_at(i))
+            _seen(key) if is_deep_immutable(key) else self.wrap(tracker.key_at(i))
             for i, key in enumerate(tracker.keys())
         ]
 
@@ -1366,7 +1381,10 @@ class Tracer:
         if t is dict:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
-            return iter(self.realize(proxy, "iteration over a set"))
+            items = self.realize(proxy, "iteration over a set")
+            if any(type(item) in _POLYFILLED_TYPES for item in items):
+                return iter([_seen(item) for item in items])  # `len` is its stand-in
+            return iter(items)
         if isinstance(self.type_lookup(tracker, "__iter__"), types.FunctionType):
             return self.call_dunder(proxy, "__iter__", ())
         if self.type_lookup(tracker, "__iter__") is None and (
@@ -1922,6 +1940,9 @@ class Tracer:
         fine to return, but a hit would return that same class: not cached.
         """
         self._dict_copies.clear()  # the views in the result were rewritten (finalize)
+        if self._real_in_class is not None and self.identity_compared:  # see _pin_entry
+            return (f"tests identity, and {self._real_in_class}, of a class handed over as "
+                    "itself, is a function the run gets a stand-in for where it reads it")
         if self._discard is not None:
             return self._discard
         kept = outliving(
@@ -2032,10 +2053,8 @@ class Tracer:
             # It reads what it iterates when consumed (an input, or the trace's private
             # copy of one), and a stored copy would not: the caller gets a plain run's.
             self._discard = f"returns a {t.__qualname__}, which reads its input when consumed"
-        elif t is types.FunctionType and value in REAL_FUNCTIONS:
-            memo[key] = REAL_FUNCTIONS[value]  # a stand-in is the trace's own
-        elif key in _STAND_IN_REAL and any(value is v for v in _STAND_INS.values()):
-            memo[key] = _STAND_IN_REAL[key]  # a builtin's stand-in (`len`)
+        elif t in STAND_IN_TYPES:
+            memo[key] = real_of(value)  # a stand-in is the trace's own (`len`)
         elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
@@ -2048,13 +2067,26 @@ class Tracer:
                 if fixed_item is not item:
                     vars(value)[name] = fixed_item
             self._fix_slots(value, memo)
+            self._keeps_stand_in(value)
         elif t is not _TrackedItems and _slot_members(t):  # the net sees an escaped iterator
             self._fix_slots(value, memo)
+        elif self._keeps_stand_in(value):
+            pass  # the run's result is discarded
         elif any(is_proxy(ref) for ref in gc.get_referents(value)):
             if any(map(is_scalar_proxy, gc.get_referents(value))):
                 self.scalars.fall_back(f"a tracked scalar escaped into a {t.__qualname__}")
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
+
+    def _keeps_stand_in(self, value: Any) -> bool:
+        """``value``, in the result, holds a stand-in where it cannot be replaced
+        (``functools.partial(len).func``): the caller gets a plain run's result."""
+        for ref in gc.get_referents(value):
+            if type(ref) in STAND_IN_TYPES:
+                self._discard = (f"returns a {type(value).__qualname__} that holds the "
+                                 f"stand-in of {real_of(ref)!r}")
+                return True
+        return False
 
     def _fix_view(self, view: Any, memo: dict[int, Any]) -> Any:
         """A dict view in the result: a view of a tracked dict stays live, as in a plain run."""
@@ -2142,6 +2174,14 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
         """Abandon the traced run whose code runs with these globals (see polyfills)."""
         self._tracer.abandon(reason)
 
+    def module_seen(self, module: types.ModuleType) -> Any:
+        """``module`` as code running with these globals would get it by importing it
+        (tracked at ``sys.modules[name]``), for a stand-in's ``__self__`` (see polyfills)."""
+        if sys.modules.get(module.__name__) is not module:
+            return module
+        with self._tracer.entered:
+            return self._tracer.imported(module)
+
     def __getitem__(self, name: str) -> Any:
         with self._tracer.entered:  # an `except X:` clause looks X up here, too
             return self._names.read(name)
@@ -2221,8 +2261,8 @@ class _TrackedBuiltins(dict):  # type: ignore[type-arg]
         if name not in table:
             raise KeyError(name)
         value = table[name]
-        if name in _STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
-            return _STAND_INS[name]
+        if name in STAND_INS and value is _ORIGINAL_BUILTINS.get(name):
+            return STAND_INS[name]
         if type(value) is type and sys._getframe(1).f_lasti in attribute_sites(
             sys._getframe(1).f_code
         ):  # `object.__repr__(x)`: its C methods must not get a proxy as self
@@ -2314,32 +2354,29 @@ def _callable_name(fn: Any) -> str:
 
 
 # -- builtins as the traced code sees them -----------------------------------------------
-class _TypeMeta(type):
-    """Makes ``traced_type`` stand in for ``type`` in isinstance and issubclass checks."""
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, type)
-
-    def __subclasscheck__(cls, sub: type) -> bool:
-        return issubclass(sub, type)
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if len(args) == 1 and not kwargs and is_scalar_proxy(args[0]) and applied(args[0]):
-            return type(tracer_of(args[0]).scalars.value(args[0]))
-        if len(args) == 1 and not kwargs and is_proxy(args[0]):
-            tracer = tracer_of(args[0])
+def _traced_type(*args: Any, **kwargs: Any) -> Any:
+    """``type`` for traced code: ``type(proxy)`` is the tracked value's type (``TYPE_MATCH``),
+    ``type(stand_in)`` the real function's, and a class with a stand-in is its stand-in."""
+    if len(args) == 1 and not kwargs:
+        obj = args[0]
+        if is_scalar_proxy(obj) and applied(obj):
+            found = type(tracer_of(obj).scalars.value(obj))
+        elif is_proxy(obj):
+            tracer = tracer_of(obj)
             with tracer.entered:
-                return tracer.type_of(tracker_of(args[0]))
-        if len(args) == 1 and not kwargs and type(args[0]) in (_BuiltinMethod, ScalarMethod):
-            return type(args[0].real())
-        made = type(*args, **kwargs)
-        if len(args) == 3:
-            _note_made(made, sys._getframe(1).f_globals)
-        return made
-
-
-class traced_type(metaclass=_TypeMeta):  # lower case: it stands in for the builtin `type`
-    """``type`` for traced code: ``type(proxy)`` is the tracked value's type (``TYPE_MATCH``)."""
+                found = tracer.type_of(tracker_of(obj))
+        elif type(obj) in (_BuiltinMethod, ScalarMethod):
+            found = type(obj.real())
+        else:
+            found = type(real_of(obj))
+        # `type(cls) is type`: the answer `type` is its stand-in (hashed by identity)
+        return _STAND_IN_OF.get(found, found) if type(found) is type else found
+    if len(args) == 3 and type(args[1]) is tuple:  # a base may be a stand-in (`type`)
+        args = (args[0], tuple(map(real_of, args[1])), args[2])
+    made = type(*args, **kwargs)
+    if len(args) == 3:
+        _note_made(made, sys._getframe(1).f_globals)
+    return made
 
 
 def _note_made(cls: Any, caller_globals: Mapping[str, Any]) -> None:
@@ -2347,9 +2384,20 @@ def _note_made(cls: Any, caller_globals: Mapping[str, Any]) -> None:
         caller_globals._tracer.made(cls)
 
 
+def _seen(value: Any) -> Any:
+    """``value`` as traced code gets it when it is handed over as itself (a dict's key):
+    the stand-in of a function or class that has one (``len``), else itself."""
+    if type(value) in _POLYFILLED_TYPES and value in _STAND_IN_OF:
+        return _STAND_IN_OF[value]
+    return value
+
+
 def _traced_build_class(body: Any, name: str, *bases: Any, **kwargs: Any) -> Any:
-    """``__build_class__`` for traced code: the class statement's class is noted as made."""
-    cls = builtins.__build_class__(body, name, *bases, **kwargs)
+    """``__build_class__`` for traced code: the class statement's class is noted as made;
+    a stand-in among its bases or as its metaclass (``class M(type)``) is the real class."""
+    if "metaclass" in kwargs:
+        kwargs["metaclass"] = real_of(kwargs["metaclass"])
+    cls = builtins.__build_class__(body, name, *map(real_of, bases), **kwargs)
     _note_made(cls, sys._getframe(1).f_globals)
     return cls
 
@@ -2359,12 +2407,23 @@ def _traced_id(obj: Any) -> int:
         tracer = tracer_of(obj)
         with tracer.entered:
             return tracer.identity(obj)
+    if type(obj) in STAND_IN_TYPES:
+        return id(real_of(obj))
     return id(obj)
+
+
+def _real_classinfo(classinfo: Any) -> Any:
+    """``classinfo`` with the real classes in place of stand-ins (``isinstance(x, type)``)."""
+    if type(classinfo) is tuple:
+        return tuple(map(_real_classinfo, classinfo))
+    return real_of(classinfo)
 
 
 def _traced_isinstance(obj: Any, classinfo: Any) -> bool:
     if is_proxy(classinfo):
         classinfo = tracer_of(classinfo).realize(classinfo, "isinstance")
+    if type(classinfo) is not type:
+        classinfo = _real_classinfo(classinfo)
     if is_scalar_proxy(obj) and applied(obj):  # its type follows from its base's, guarded
         obj = tracer_of(obj).scalars.value(obj)
     if is_proxy(obj):
@@ -2405,33 +2464,39 @@ def _traced_super(*args: Any) -> Any:
             tracer_of(arg).untrackable(
                 f"super() on {tracker_of(arg).source.name} reads the object in C code"
             )
-    return super(*(tracer_of(a).unwrap(a) if is_proxy(a) else a for a in args))
+    return super(*(tracer_of(a).unwrap(a) if is_proxy(a) else real_of(a) for a in args))
 
 
 #: The builtins as guards found them at import: a stand-in replaces one of them
 #: only while it is still the original.
 _ORIGINAL_BUILTINS: dict[str, Any] = dict(builtins.__dict__)
-#: Builtins the traced code must not see as they are: they would read a proxy
-#: without the tracer (``type``, ``id``...), or do what the trace cannot follow.
-_STAND_INS: dict[str, Any] = {
-    "type": traced_type,
-    "len": _traced_len,
-    "id": _traced_id,
-    "isinstance": _traced_isinstance,
-    "callable": _traced_callable,
-    "super": _traced_super,
-    "__import__": _traced_import,
-    "__build_class__": _traced_build_class,
+#: Builtin name -> the :class:`~guards.specialization.polyfills.StandIn` traced code
+#: gets in its place: the builtin would read a proxy without the tracer (``type``,
+#: ``id``...), or do what the trace cannot follow.
+STAND_INS: dict[str, StandIn] = {
+    **{
+        name: stand_in(getattr(builtins, name), behaviour)
+        for name, behaviour in (
+            ("type", _traced_type),
+            ("len", _traced_len),
+            ("id", _traced_id),
+            ("isinstance", _traced_isinstance),
+            ("callable", _traced_callable),
+            ("super", _traced_super),
+            ("__import__", _traced_import),
+            ("__build_class__", _traced_build_class),
+        )
+    },
     **{
         name: abandoning(getattr(builtins, name), f"{name}()")
         for name in ("globals", "eval", "exec")
     },
 }
-TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **_STAND_INS}
-#: id of a stand-in -> the builtin it stands for (what a result holding it must hold).
-_STAND_IN_REAL: dict[int, Any] = {
-    id(stand_in): _ORIGINAL_BUILTINS[name] for name, stand_in in _STAND_INS.items()
-    if name in _ORIGINAL_BUILTINS
+TRACED_BUILTINS: dict[str, Any] = {**_ORIGINAL_BUILTINS, **STAND_INS}
+#: Every function and class that traced code gets a stand-in for, wherever it reads it
+#: (a builtin, a module's attribute, a global, an argument): the stand-in.
+_STAND_IN_OF: dict[Any, StandIn] = {
+    **POLYFILLS, **{real_of(stand_in): stand_in for stand_in in STAND_INS.values()}
 }
 
 
