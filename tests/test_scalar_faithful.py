@@ -425,3 +425,20 @@ def test_a_logging_call_is_made_once_when_the_run_goes_back_to_values(
     with caplog.at_level(logging.WARNING, logger="guards.tests.faithful"):
         assert f("a") == "a,x"
     assert [r.getMessage() for r in caplog.records if r.name == log.name] == ["called with a"]
+
+
+# ------------------------------------------------------------ the real type, reached
+def type_through_builtins(n: Any) -> Any:
+    import builtins
+
+    return builtins.type(n) == int, getattr(builtins, "type")(n) is int  # noqa: B009
+
+
+def type_through_a_class(n: Any) -> Any:
+    return {int: "int", float: "float"}.get(int.__class__(n), "?"), repr(int.__class__(n))
+
+
+@pytest.mark.parametrize("fn", [type_through_builtins, type_through_a_class],
+                         ids=lambda fn: fn.__name__)
+def test_the_real_type_reached_otherwise_sees_the_values_type(fn: Callable[..., Any]) -> None:
+    agree(fn, (5,), (2.5,), ("a",), (5,))

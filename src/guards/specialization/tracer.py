@@ -1060,6 +1060,11 @@ class Tracer:
                          "the trace cannot see into")
         return _BuiltinMethod(receiver, name)
 
+    def seen(self, value: Any) -> Any:
+        """``value`` as traced code must get it when it is handed over as itself: the
+        stand-in of a function or class that has one (``len``, ``type``), else itself."""
+        return _seen(value)
+
     def guard_str_digits(self) -> None:
         """A huge int reached user code: ``str()`` of it reads the interpreter's digit
         limit, so that limit is guarded by value (``sys.get_int_max_str_digits()``,

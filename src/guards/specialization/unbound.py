@@ -95,9 +95,10 @@ class TypeAtSite:
     def __getattribute__(self, name: str) -> Any:
         cls = object.__getattribute__(self, "_cls")
         value = getattr(cls, name)
+        tracer = object.__getattribute__(self, "_tracer")
         if type(value) in UNBOUND_C_METHODS:
-            return UnboundCMethod(object.__getattribute__(self, "_tracer"), value)
-        return value
+            return UnboundCMethod(tracer, value)
+        return tracer.seen(value)  # `int.__class__` is `type`: its stand-in
 
 
 def attribute_sites(code: types.CodeType) -> frozenset[int]:
