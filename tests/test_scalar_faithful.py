@@ -431,7 +431,7 @@ def test_a_logging_call_is_made_once_when_the_run_goes_back_to_values(
 def type_through_builtins(n: Any) -> Any:
     import builtins
 
-    return builtins.type(n) == int, getattr(builtins, "type")(n) is int  # noqa: B009  # noqa: E721 - == on purpose
+    return builtins.type(n) == int, getattr(builtins, "type")(n) is int  # noqa: B009, E721 - on purpose
 
 
 def type_through_a_class(n: Any) -> Any:
