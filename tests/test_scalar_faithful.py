@@ -26,10 +26,13 @@ that could tell the two apart:
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
+import itertools
 import math
 import operator
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +73,7 @@ def agree(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> Any:
 #: PyFloat_AsDouble (nb_int, nb_float, nb_index), PyIndex_Check, PyMapping_Check and
 #: PySequence_Check (__getitem__), callable(), iter(), len(), with.
 TESTED_SLOTS = (
-    "__int__", "__float__", "__index__", "__complex__", "__bytes__", "__getitem__",
+    "__int__", "__float__", "__index__", "__complex__", "__bytes__",
     "__len__", "__iter__", "__contains__", "__call__", "__next__", "__enter__",
     "__round__", "__trunc__", "__floor__", "__ceil__", "__setitem__", "__reversed__",
 )
@@ -80,6 +83,12 @@ TESTED_SLOTS = (
 @pytest.mark.parametrize("name", TESTED_SLOTS)
 def test_a_stand_in_has_a_slot_exactly_where_its_type_has_one(cls: type, name: str) -> None:
     assert hasattr(proxy_class(cls), name) == hasattr(cls, name)
+
+
+@pytest.mark.parametrize("cls", sorted(SCALAR_PROXY_TYPES, key=lambda t: t.__name__))
+def test_no_stand_in_is_subscriptable(cls: type) -> None:
+    """``"..." % x`` takes an ``x`` with ``__getitem__`` that is not a str for a mapping."""
+    assert not hasattr(proxy_class(cls), "__getitem__")
 
 
 def sqrt_of(x: Any) -> Any:
@@ -442,3 +451,155 @@ def type_through_a_class(n: Any) -> Any:
                          ids=lambda fn: fn.__name__)
 def test_the_real_type_reached_otherwise_sees_the_values_type(fn: Callable[..., Any]) -> None:
     agree(fn, (5,), (2.5,), ("a",), (5,))
+
+
+# ------------------------------------------- refused, then swallowed without a lookup
+class Swallow:
+    """A context manager of the user's that swallows every exception."""
+
+    def __enter__(self) -> Swallow:
+        return self
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
+
+
+def caught_by_default(s: Any, error: type[BaseException] = TypeError) -> Any:
+    try:
+        return "%c" % s
+    except error:
+        return "caught"
+
+
+def swallowed_by_user_manager(s: Any) -> Any:
+    with Swallow():
+        return [10, 20][s]
+    return "swallowed"
+
+
+def swallowed_by_suppress_alias(s: Any) -> Any:
+    quiet = contextlib.suppress
+    with quiet(TypeError):
+        return "%c" % s
+    return "swallowed"
+
+
+def swallowed_by_exit_stack(s: Any) -> Any:
+    with contextlib.ExitStack() as stack:
+        stack.push(lambda *exc: True)
+        return [10, 20][s]
+    return "swallowed"
+
+
+def swallowed_by_finally(s: Any) -> Any:
+    # A return in finally swallows the error, on purpose.
+    try:
+        return "%c" % s
+    finally:
+        return "finally"  # noqa: B012, SIM107
+
+
+@pytest.mark.parametrize(
+    "fn", [caught_by_default, swallowed_by_user_manager, swallowed_by_suppress_alias,
+           swallowed_by_exit_stack, swallowed_by_finally],
+    ids=lambda fn: fn.__name__,
+)
+def test_a_refusal_swallowed_without_looking_anything_up(fn: Callable[..., Any]) -> None:
+    agree(fn, ("ab",), ("y",), (1,), ("x",), (0,), ("ab",))
+
+
+# --------------------------------------------- a type test by another name, a helper
+BYTES = bytes
+SUM = sum
+
+
+def bytes_by_alias(s: Any) -> Any:
+    return BYTES(s)
+
+
+def bytes_by_class(s: Any) -> Any:
+    return b"".__class__(s), type(b"")(s)  # noqa: UP003 - the class reached from a value
+
+
+def bytes_by_module(s: Any) -> Any:
+    import builtins
+
+    return builtins.bytearray(s)
+
+
+def sum_by_alias(s: Any) -> Any:
+    return SUM(["a"], s)
+
+
+def from_bytes(s: Any) -> Any:
+    return int.from_bytes(s, "big")
+
+
+def format_helper(fmt: Any, value: Any) -> Any:
+    return fmt % value
+
+
+def formats_through_a_helper(s: Any) -> Any:
+    return format_helper("abc", s), format_helper("<%s>", s)
+
+
+@pytest.mark.parametrize(
+    "fn", [bytes_by_alias, bytes_by_class, bytes_by_module, sum_by_alias, from_bytes,
+           formats_through_a_helper],
+    ids=lambda fn: fn.__name__,
+)
+def test_c_code_typing_its_argument_by_another_name(fn: Callable[..., Any]) -> None:
+    agree(fn, ("",), ("x",), (b"",), (b"ab",), (3,), ("",), ({"k": 1},), ("x",))
+
+
+# ------------------------------------------ effects of a run that goes back to values
+def test_an_effect_before_a_refusal_happens_once() -> None:
+    def next_then_join(it: Any, s: str) -> str:
+        v = next(it)
+        return ",".join([s, str(v)])
+
+    f = guards.specialize(next_then_join)
+    it = iter([1, 2, 3])
+    assert f(it, "a") == "a,1"
+    assert list(it) == [2, 3]
+
+    counter = itertools.count()
+
+    def count_then_join(s: str) -> str:
+        return ",".join([s, str(next(counter))])
+
+    g = guards.specialize(count_then_join)
+    assert g("a") == "a,0"
+    assert next(counter) == 1
+
+    bodies: list[int] = []
+
+    @functools.lru_cache(None)
+    def helper(k: int) -> int:
+        bodies.append(k)
+        return k
+
+    def helper_then_join(s: str) -> str:
+        helper(0)
+        return ",".join([s, "x"])
+
+    h = guards.specialize(helper_then_join)
+    assert h("a") == "a,x"
+    assert bodies == [0]
+
+
+# --------------------------------------------------------- under a foreign tracer
+def test_correct_under_a_debuggers_trace_function() -> None:
+    """On 3.11 the net watches raises with a trace function of its own; under another
+    one (a debugger, coverage) it cannot, and scalars are handed over as values."""
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        agree(swallowed_by_user_manager, ("x",), (1,), (0,), ("x",))
+        agree(caught_by_default, ("ab",), ("y",))
+    finally:
+        sys.settrace(previous)

@@ -344,10 +344,6 @@ class TrackedScalar(Tracked):
         return tracer_of(self).scalars.apply(repr, (self,))  # type: ignore[no-any-return]
 
 
-def _scalar_getitem(self: TrackedScalar, key: Any) -> Any:
-    return tracer_of(self).scalars.apply(operator.getitem, (self, key))
-
-
 def _scalar_len(self: TrackedScalar) -> int:
     return tracer_of(self).scalars.length(self)
 
@@ -451,8 +447,8 @@ def _guard_boundaries() -> None:
     for name, method in list(vars(TrackedScalar).items()):
         if callable(method) and name != "__init__":
             setattr(TrackedScalar, name, _scalar_boundary(method))
-    for name, method in (("__getitem__", _scalar_getitem), ("__len__", _scalar_len),
-                         ("__iter__", _scalar_iter), ("__contains__", _scalar_contains)):
+    for name, method in (("__len__", _scalar_len), ("__iter__", _scalar_iter),
+                         ("__contains__", _scalar_contains)):
         _SCALAR_SLOTS[name] = _scalar_boundary(method)
     for name, fn, kind in OPERATIONS:  # with their own boundary, past their fast path
         _SCALAR_SLOTS[name] = _scalar_operation(name, fn, kind)
@@ -476,9 +472,13 @@ def _scalar_proxy_class(cls: type) -> type[Tracked]:
 
     C code decides by the presence of a slot, without calling it, whether an object
     is a number (``math.sqrt``, ``"%d" %``, ``struct.pack``: ``__float__``,
-    ``__index__``), a mapping (``"..." % x`` takes one as its named arguments),
-    callable (``defaultdict(x)``, ``iter(x, None)``) or iterable: a str proxy with an
-    ``__int__`` would be taken for a number where the str is refused.
+    ``__index__``), callable (``defaultdict(x)``, ``iter(x, None)``) or iterable: a
+    str proxy with an ``__int__`` would be taken for a number where the str is
+    refused.  No scalar proxy has ``__getitem__``, though a str has one: ``fmt % x``
+    takes any ``x`` with one that is not a str (by its exact type) as the mapping of
+    named conversions, so a format without a conversion would give itself where the
+    str raises.  Subscripting a str proxy raises instead, and the run is traced again
+    with the str itself (see :mod:`guards.specialization.scalars`).
     """
     name = c_type_name(cls)
     namespace: dict[str, Any] = {"__slots__": (), "__qualname__": name}

@@ -161,7 +161,7 @@ from guards.specialization.unbound import (
 )
 from guards.specialization.world import held_reads_world, reads_world, traced_library, world_value
 from guards.tracking.lazy import LazyTracker, TracingContext
-from guards.tracking.net import UntracedCodeNet, exempt, profiler_reason
+from guards.tracking.net import UntracedCodeNet, exempt, profiler_reason, watches_raises
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 #: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
@@ -411,16 +411,6 @@ _DIRECT_OPERATORS = frozenset(
 )
 #: What is left of a %-format once its ``%%`` are taken out has a conversion if it has a ``%``.
 _ESCAPED_PERCENT = re.compile(r"%%")
-#: Loads that give an input (tracked: its own ``__mod__`` answers) or a constant.
-_INPUT_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_ATTR", "LOAD_NAME",
-                          "LOAD_CLASSDEREF", "LOAD_METHOD"})
-#: Loads of a local variable (a parameter holds an input; another local may not).
-_LOCAL_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST"})
-#: Builtins whose call takes a str or bytes argument otherwise by its exact type alone,
-#: without raising: ``bytes("")`` raises, ``bytes(proxy of "")`` iterates it.
-_TYPE_TESTING_CALLS = frozenset({"bytes", "bytearray", "sum"})
-#: Names of functions that format with ``%`` whatever the operands: ``operator.mod``.
-_PERCENT_FUNCTIONS = frozenset({"mod", "imod", "__mod__", "__imod__"})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
 _SHAPE_OPS = frozenset({"MATCH_MAPPING", "MATCH_SEQUENCE"})
 #: Names through which code can read its own frame's locals without loading them
@@ -472,8 +462,7 @@ class CodeFacts:
     #: :func:`blind_format`), or None.
     blind_format_at: str | None = None
     #: Why C code in it would take a scalar proxy otherwise than the value without asking
-    #: it (a constant's own special method called directly, ``'...' % s`` with no
-    #: conversion in the constant, ``s in 'abc'``), or None.
+    #: it (a constant's own special method called directly, ``s in 'abc'``), or None.
     scalar_trap: str | None = None
 
     def tests_scalar_identity(self, namespace: Mapping[str, Any]) -> bool:
@@ -512,7 +501,7 @@ def _scan(code: types.CodeType) -> CodeFacts:
     for index, instr in enumerate(instructions):
         name = instr.opname
         if scalar_trap is None:
-            scalar_trap = _scalar_trap(code, instructions, index)
+            scalar_trap = _scalar_trap(instructions, index)
         if blind_format_at is None and blind_format(instructions, index):
             blind_format_at = instruction_line(code, instr.offset)
         if name == "BINARY_OP" and instr.arg in _PERCENT_ARGS and (
@@ -571,63 +560,31 @@ def _scan(code: types.CodeType) -> CodeFacts:
     )
 
 
-def _scalar_trap(
-    code: types.CodeType, instructions: list[dis.Instruction], index: int
-) -> str | None:
+def _scalar_trap(instructions: list[dis.Instruction], index: int) -> str | None:
     """What the instruction at ``index`` does that C code would do otherwise with a scalar
     proxy than with its value, without asking the proxy, or None.
 
     * ``(5).__add__(n)``, ``str.__eq__("a", s)``: a constant's own operator, called
       directly, returns NotImplemented for a proxy where the value gives an answer;
-    * ``s in "abc"``: ``str.__contains__`` rejects anything but a str;
-    * ``"..." % s`` with no conversion in the constant: ``str.__mod__`` takes an
-      object with ``__getitem__`` that is not a str as the mapping of named
-      conversions, and raises for a str.
+    * ``s in "abc"``: ``str.__contains__`` refuses anything but a str (the run would
+      raise, and be traced again: this starts it with values).
+
+    Anything else C code or the interpreter refuses a proxy for raises, which the
+    net sees (``Tracer.raised_here``).
     """
     instr = instructions[index]
     name = instr.opname
     argval = instr.argval
     if name in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "LOAD_GLOBAL", "LOAD_NAME") and (
-        argval in _DIRECT_OPERATORS or argval in _PERCENT_FUNCTIONS or argval == "suppress"
+        argval in _DIRECT_OPERATORS
     ):
         return f"uses {argval}"
     if name == "LOAD_CONST" and argval in _DIRECT_OPERATORS:  # getattr(5, "__add__")
         return f"names {argval}"
-    if name == "LOAD_GLOBAL" and (instr.arg or 0) & 1 and argval in _TYPE_TESTING_CALLS:
-        return f"calls {argval}(), which tests its argument's exact type"
     previous = instructions[index - 1] if index else None
     if name == "CONTAINS_OP" and _loads_text(previous):
         return "tests `in` a constant string"
-    if name == "POP_TOP" and previous is not None and previous.opname == "PUSH_EXC_INFO":
-        return "has a bare `except:`"
-    if blind_format(instructions, index):
-        return "formats with a constant that takes no argument"
-    if _percent_of_unknown(code, instructions, index):
-        return "formats with a format it computed"
     return None
-
-
-def _percent_of_unknown(
-    code: types.CodeType, instructions: list[dis.Instruction], index: int
-) -> bool:
-    """``fmt % x`` where ``fmt`` may be a str the function made (not a constant, not read
-    from its inputs, which their proxy's ``__mod__`` would answer) and ``x`` is not a
-    constant: such a str takes a str proxy as a mapping, and a format without a
-    conversion then gives itself where the str raises."""
-    instr = instructions[index]
-    if instr.opname != "BINARY_OP" or instr.arg not in _PERCENT_ARGS or not index:
-        return False
-    if instructions[index - 1].opname == "LOAD_CONST":
-        return False
-    left = _left_operand(instructions, index)
-    if left is None:
-        return True
-    if left.opname in _INPUT_LOADS:
-        return False
-    if left.opname in _LOCAL_LOADS:  # 3.13 pairs them: `fmt % s` loads both at once
-        name = left.argval[0] if isinstance(left.argval, tuple) else left.argval
-        return name not in parameters(code).frame_names()
-    return True
 
 
 def blind_format(instructions: list[dis.Instruction], index: int) -> bool:
@@ -824,6 +781,8 @@ class Tracer:
         self.aliased: list[Any] = []
         self.trace_library_code = trace_library_code
         self.abandoned = False
+        #: The traced function runs now (its frames are on the stack).
+        self.running = False
         self.identity_tested = False
         self.shape_tested = False
         self.identity_compared = False
@@ -865,7 +824,23 @@ class Tracer:
         the line of traced code running now, else (after the run) the traced
         function's ``return``.
         """
+        if self.running and self.scalars.lazy:
+            # An uncached run gains nothing from scalar proxies, and what makes it uncached
+            # may be an effect about to happen (`next(it)`): a run that could yet be traced
+            # again must go back to values before it, so it happens once.
+            self.scalars.give_up(reason)
         reason = located(reason, self.where() if at is None else at)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def untraced(self, reason: str) -> None:
+        """The net saw user code run untraced (``reason``): the run is uncached, and if it
+        may be traced again, that is noted (the code runs now: stopping here, in the
+        net's callback, would come too late and cannot raise)."""
+        self.scalars.fall_back(reason)
+        if self.scalars.lazy:
+            self.scalars.lazy = False
+        reason = located(reason, self.where())
         if reason not in self.reasons:
             self.reasons.append(reason)
 
@@ -901,6 +876,24 @@ class Tracer:
         return where if where is not None else self.where()
 
     # -- taint (see guards.specialization.taint) ---------------------------------------------------
+    def raised_here(self, exc: BaseException, frame: types.FrameType, offset: int) -> None:
+        """An instruction of traced code raised ``exc`` (the net saw it): the interpreter or
+        C code may have refused a scalar proxy by its type, asking it nothing, which a
+        plain run would not do; if the function then handles it, nothing else shows.
+        An explicit ``raise`` of anything but a TypeError (``raise s`` of a proxy) is
+        what a plain run raises."""
+        if not self.scalars.lazy or not self.scalars.made:
+            return
+        code = frame.f_code.co_code
+        if 0 <= offset < len(code) and code[offset] in _RAISE_OPCODES and not isinstance(
+            exc, TypeError
+        ):
+            return
+        self.scalars.fall_back(
+            f"{type(exc).__name__} raised in traced code, where a tracked scalar may have "
+            "been refused without being asked"
+        )
+
     def c_raised(self, function: Any) -> None:
         """A C function called by traced code raised (the net saw it): if it was handed a
         scalar proxy it may have rejected it, where a plain run would not raise."""
@@ -1001,7 +994,11 @@ class Tracer:
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
-        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy and value == value:
+        # Not a NaN (see `_scalar_kind`), nor an empty str or bytes, which C code that
+        # refuses a str by its exact type takes as an empty iterable (`bytes("")`).
+        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy and value == value and (
+            value or type(value) not in (str, bytes)
+        ):
             return self.scalars.proxy(tracker)  # guarded when used, by what the use asks
         if is_scalar(value):
             kind = _scalar_kind(value)
@@ -2445,6 +2442,16 @@ def _traced_len(obj: Any) -> Any:
     return len(obj)
 
 
+def _traced_sum(iterable: Any, /, start: Any = 0) -> Any:
+    # sum refuses a str or bytes start by its exact type, asking it nothing: a proxy's
+    # value decides, guarded by value.
+    if is_scalar_proxy(start):
+        tracer = tracer_of(start)
+        with tracer.entered:
+            start = tracer.scalars.realize(start)
+    return sum(iterable, start)
+
+
 def _traced_callable(obj: Any) -> bool:
     if is_scalar_proxy(obj) and applied(obj):
         return False  # a number
@@ -2484,6 +2491,7 @@ STAND_INS: dict[str, StandIn] = {
         for name, behaviour in (
             ("type", _traced_type),
             ("len", _traced_len),
+            ("sum", _traced_sum),
             ("id", _traced_id),
             ("isinstance", _traced_isinstance),
             ("callable", _traced_callable),
@@ -2521,7 +2529,7 @@ def trace_call(
     code = function.__code__
     facts = code_facts(code)
     tracer = Tracer(context, trace_library_code=trace_library_code, code=code,
-                    lazy_scalars=lazy_scalars
+                    lazy_scalars=lazy_scalars and watches_raises()
                     and facts.tells_scalars(function.__globals__) is None)
     outcome = _trace(tracer, function, facts)
     if tracer.scalars.trouble is not None or tracer.alias_trouble is not None or (
@@ -2540,11 +2548,15 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     try:
         with UntracedCodeNet(
-            _TrackedGlobals, is_library_frame, tracer.untrackable,
+            _TrackedGlobals, is_library_frame, tracer.untraced,
             is_library_code=is_library_code, is_effect_frame=is_log_frame,
-            on_c_raise=tracer.c_raised,
+            on_c_raise=tracer.c_raised, on_raise=tracer.raised_here,
         ):
-            result = tracer.finalize(_run_top(tracer, function))
+            tracer.running = True
+            try:
+                result = tracer.finalize(_run_top(tracer, function))
+            finally:
+                tracer.running = False
     except _Abandon:
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     except Exception as exc:

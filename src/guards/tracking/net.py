@@ -77,7 +77,12 @@ class UntracedCodeNet:
     optional, is called when a function written in C that traced code called
     raised (on 3.12 and later, when an exception first reaches traced code at a
     call, which is where C code called from it raised): C code may reject a proxy
-    where it would take the value.
+    where it would take the value.  ``on_raise(exc, frame, offset)``, optional, is
+    called for every exception an instruction of traced code raises (the
+    interpreter's own, or C code's it called; not one that reached it from a Python
+    frame below): on 3.12 and later from the same ``RAISE`` events, on 3.11 from the
+    exception events of a trace function (``sys.settrace``) that the net installs
+    when none is (:func:`watches_raises`).
     """
 
     def __init__(
@@ -88,9 +93,12 @@ class UntracedCodeNet:
         is_library_code: Callable[[types.CodeType], bool] = lambda code: False,
         is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
         on_c_raise: Callable[[Any], None] | None = None,
+        on_raise: Callable[[BaseException, types.FrameType, int], None] | None = None,
     ) -> None:
         self.exempt = 0
         self.on_c_raise = on_c_raise
+        self.on_raise = on_raise
+        self._traced_raises = False
         self.is_library_code = is_library_code
         self.tripped = False
         self._traced_globals = traced_globals
@@ -108,6 +116,9 @@ class UntracedCodeNet:
         if not self._monitored:
             self._previous = sys.getprofile()  # type: ignore[assignment]
             sys.setprofile(self._profile)
+            if self.on_raise is not None and sys.gettrace() is None:
+                sys.settrace(_trace_call)  # a nested net finds it installed, and leaves it
+                self._traced_raises = True
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,6 +126,8 @@ class UntracedCodeNet:
             _monitoring.close()
         else:
             sys.setprofile(self._previous)
+            if self._traced_raises:
+                sys.settrace(None)
         _state.net = self._outer
 
     def _profile(self, frame: types.FrameType, event: str, arg: Any) -> Any:
@@ -144,6 +157,12 @@ class UntracedCodeNet:
         ``frame`` runs traced code."""
         if self.on_c_raise is not None and type(frame.f_globals) is self._traced_globals:
             self.on_c_raise(function)
+
+    def notice_raise(self, frame: types.FrameType, exc: BaseException, offset: int) -> None:
+        """The instruction at ``offset`` of ``frame`` raised ``exc``: report it if ``frame``
+        runs traced code."""
+        if self.on_raise is not None and type(frame.f_globals) is self._traced_globals:
+            self.on_raise(exc, frame, offset)
 
     def _in_effect(self, frame: types.FrameType) -> bool:
         """``frame`` runs below an effect frame, itself below the traced code."""
@@ -246,7 +265,7 @@ def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
     the offset of the call's last inline cache entry, where 3.12 passes the call's.
     """
     net = _state.net
-    if net is None or net.on_c_raise is None:
+    if net is None or (net.on_c_raise is None and net.on_raise is None):
         return None
     frame = sys._getframe(1)
     tb = exc.__traceback__
@@ -255,12 +274,46 @@ def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
     if tb is not None and tb.tb_frame is not frame:
         return None  # raised in a Python frame below: that frame reported it
     at = offset if tb is None else tb.tb_lasti
+    outer: UntracedCodeNet | None = net
+    while outer is not None:
+        outer.notice_raise(frame, exc, at)
+        outer = outer._outer
     if not 0 <= at < len(code.co_code) or code.co_code[at] not in _CALL_OPCODES:
         return None
     while net is not None:
         net.notice_c_raise(frame, code.co_qualname)
         net = net._outer
     return None
+
+
+def _trace_call(frame: types.FrameType, event: str, arg: Any) -> Any:
+    """3.11's trace function while a net watches raises: a frame of traced code gets
+    :func:`_trace_frame`, without line events; any other frame, nothing."""
+    net = _state.net
+    if net is None or event != "call" or type(frame.f_globals) is not net._traced_globals:
+        return None
+    frame.f_trace_lines = False
+    return _trace_frame
+
+
+def _trace_frame(frame: types.FrameType, event: str, arg: Any) -> Any:
+    """A traced frame's trace function (3.11): an exception raised in the frame itself
+    (its traceback starts and ends here) goes to the nets."""
+    if event == "exception":
+        exc, tb = arg[1], arg[2]
+        if tb is not None and tb.tb_next is None and tb.tb_frame is frame:
+            net = _state.net
+            while net is not None:
+                net.notice_raise(frame, exc, tb.tb_lasti)
+                net = net._outer
+    return _trace_frame
+
+
+def watches_raises() -> bool:
+    """Whether a net can see every exception traced code raises: always with
+    ``sys.monitoring``; on 3.11 unless another trace function (a debugger, coverage)
+    is installed, which the net does not replace."""
+    return USES_MONITORING or sys.gettrace() in (None, _trace_call)
 
 
 #: Opcodes that call (3.12 and later names).
