@@ -1,6 +1,6 @@
 """Scalars guarded when read, by what was read (issue 11, items 1 and 3).
 
-An int, float, str or bytes that a specialized function reads installs nothing
+An int, float or non-empty str that a specialized function reads installs nothing
 until the code uses it; a comparison with a constant guards only its outcome, a
 truth test only the truth, a type test only the type, a prefix test or ``in`` only
 that answer; any other use guards the exact value.  Each guard cites the line of

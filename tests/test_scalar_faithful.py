@@ -603,3 +603,75 @@ def test_correct_under_a_debuggers_trace_function() -> None:
         agree(caught_by_default, ("ab",), ("y",))
     finally:
         sys.settrace(previous)
+
+
+# ------------------------------------------------- refused in library code, or alike
+def in_user_string(s: Any, error: type[BaseException] = TypeError) -> Any:
+    text = collections.UserString("abc")
+    try:
+        return s in text
+    except error:
+        return "caught"
+
+
+def array_of(b: Any) -> Any:
+    import array
+
+    try:
+        return array.array("d", b).tolist()
+    except (TypeError, ValueError):
+        return "refused"
+
+
+def summed(a: Any, b: Any, c: Any) -> Any:
+    return sum([a, b, c]), sum([1e100, a, -1e100])
+
+
+def test_a_refusal_in_library_code_handled_by_the_function() -> None:
+    agree(in_user_string, ("a",), ("z",), ("a",), ("q",))
+
+
+def test_bytes_are_handed_over_as_values() -> None:
+    """``array`` reads bytes as machine values only when they are exactly bytes."""
+    agree(array_of, (b"abcdefgh",), (b"abc",), (b"abcdefgh",), ([1.5],))
+
+
+def test_sum_of_floats_adds_as_a_plain_call_does() -> None:
+    """3.12's sum compensates only while every item is an exact float."""
+    agree(summed, (0.1, 0.2, 0.3), (1.0, 2.0, 3.0), (0.1, 0.2, 0.3))
+
+
+def test_a_generator_closed_early_keeps_predicate_guards() -> None:
+    """A generator closed before its end gets GeneratorExit at its yield: no refusal."""
+
+    def any_above(n: int) -> bool:
+        return n > 10 and any(x > 2 for x in [1, 3, 5])
+
+    f = agree(any_above, *[(n,) for n in range(11, 27)])
+    assert f.cache.info().misses == 1
+
+
+def test_untraced_user_code_without_stand_ins_runs_once() -> None:
+    calls: list[str] = []
+
+    class Units:
+        def factor(self) -> int:
+            calls.append("factor")
+            return 3
+
+    def scaled(n: int) -> int:
+        k = 1 if n > 0 else 2
+        return Units().factor() * k
+
+    f = guards.specialize(scaled)
+    assert f(5) == 3
+    assert calls == ["factor"]
+
+
+def test_a_partial_of_a_builtin_gets_values() -> None:
+    def parse(fn: Callable[[str], int], text: str) -> int:
+        return fn(text)
+
+    f = agree(parse, (functools.partial(int, base=2), "101"),
+              (functools.partial(int, base=2), "101"))
+    assert f.cache.info().hits == 1

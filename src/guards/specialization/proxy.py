@@ -301,11 +301,11 @@ _install_operations()
 #: whose uses (a comparison, a truth test, a prefix test) can be guarded by what
 #: was asked.  ``bool`` and ``None`` have so few values that their exact guard is
 #: as good, and are handed over as themselves.
-SCALAR_PROXY_TYPES = frozenset({int, float, str, bytes})
+SCALAR_PROXY_TYPES = frozenset({int, float, str})
 
 
 class TrackedScalar(Tracked):
-    """A tracked int, float, str or bytes, or an expression of one (``n % 16``,
+    """A tracked int, float or str, or an expression of one (``n % 16``,
     ``len(xs)``): what user code does with it reaches the tracer's
     :class:`~guards.specialization.scalars.ScalarTracer`, which guards what the
     operation asked (see :mod:`guards.specialization.scalars`).

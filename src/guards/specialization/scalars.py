@@ -1,6 +1,6 @@
 """Scalars guarded when read, by what was read.
 
-An int, float, str or bytes that traced code reads from its inputs (an
+An int, float or (non-empty) str that traced code reads from its inputs (an
 argument, an attribute, an item, a cell, a default, a global) is handed over
 as a :class:`~guards.specialization.proxy.TrackedScalar` that installs nothing
 until the code uses it.  Then each use installs what it asked:
@@ -213,10 +213,8 @@ class ScalarTracer:
         """Code that could tell a proxy from its value is about to run: from now on scalars
         are handed over as themselves, and a run that made proxies already is stopped
         here, to be traced again that way (before anything it does next happens)."""
-        if not self.lazy:
-            return
         self.lazy = False
-        if self.made:
+        if self.made and not self.tracer.abandoned:
             self.fall_back(why)
             self.tracer.abandon(why)
 

@@ -6,7 +6,7 @@ cells, the globals it reads and, recursively, the Python functions and methods
 it calls.  Each operation on a proxy installs the guard it needs:
 
 * reading an attribute or item gives another proxy (nothing is guarded yet);
-* an int, float, str or bytes is a :class:`~guards.specialization.proxy.TrackedScalar`
+* an int, float or non-empty str is a :class:`~guards.specialization.proxy.TrackedScalar`
   that installs nothing until used, then what the use asked (``n >= 1024``
   guards that outcome, any other use the value): see ``guards.specialization.scalars``,
   which also says when a run falls back to the rule below;
@@ -824,7 +824,7 @@ class Tracer:
         the line of traced code running now, else (after the run) the traced
         function's ``return``.
         """
-        if self.running and self.scalars.lazy:
+        if self.running and self.scalars.made and not self.abandoned:
             # An uncached run gains nothing from scalar proxies, and what makes it uncached
             # may be an effect about to happen (`next(it)`): a run that could yet be traced
             # again must go back to values before it, so it happens once.
@@ -833,21 +833,24 @@ class Tracer:
         if reason not in self.reasons:
             self.reasons.append(reason)
 
-    def untraced(self, reason: str) -> None:
-        """The net saw user code run untraced (``reason``): the run is uncached, and if it
-        may be traced again, that is noted (the code runs now: stopping here, in the
-        net's callback, would come too late and cannot raise)."""
-        self.scalars.fall_back(reason)
-        if self.scalars.lazy:
-            self.scalars.lazy = False
+    def untraced(self, reason: str, frame: types.FrameType) -> None:
+        """The net saw user code start untraced in ``frame`` (``reason``): the run is
+        uncached, and scalars are handed over as values from now on.  If that code was
+        handed a scalar proxy, which it could tell from the value (``type(x) is int``),
+        the run is traced again with values; else not, so that what the untraced code
+        does happens once (it runs now: stopping it here, in the net's callback, would
+        come too late, and cannot raise)."""
+        if any(map(is_scalar_proxy, frame.f_locals.values())):
+            self.scalars.fall_back(reason)
+        self.scalars.lazy = False
         reason = located(reason, self.where())
         if reason not in self.reasons:
             self.reasons.append(reason)
 
     def abandon(self, reason: str, *, at: str | None = None) -> NoReturn:
         """Stop the run before an effect the trace cannot replay (see the module doc)."""
-        self.untrackable(reason, at=at)
         self.abandoned = True
+        self.untrackable(reason, at=at)
         raise _Abandon(reason)
 
     def where(self) -> str:
@@ -877,12 +880,14 @@ class Tracer:
 
     # -- taint (see guards.specialization.taint) ---------------------------------------------------
     def raised_here(self, exc: BaseException, frame: types.FrameType, offset: int) -> None:
-        """An instruction of traced code raised ``exc`` (the net saw it): the interpreter or
-        C code may have refused a scalar proxy by its type, asking it nothing, which a
-        plain run would not do; if the function then handles it, nothing else shows.
-        An explicit ``raise`` of anything but a TypeError (``raise s`` of a proxy) is
-        what a plain run raises."""
-        if not self.scalars.lazy or not self.scalars.made:
+        """An instruction of ``frame`` raised ``exc`` (the net saw it; ``frame`` runs traced
+        code, or library code that traced code called, which may have been handed a
+        proxy by an operator: ``s in UserString(...)``): the interpreter or C code may
+        have refused a scalar proxy by its type, asking it nothing, which a plain run
+        would not do; if the function then handles it, nothing else shows.  An explicit
+        ``raise`` of anything but a TypeError (``raise s`` of a proxy) is what a plain
+        run raises."""
+        if not self.scalars.made or not _may_be_refusal(exc):
             return
         code = frame.f_code.co_code
         if 0 <= offset < len(code) and code[offset] in _RAISE_OPCODES and not isinstance(
@@ -904,7 +909,7 @@ class Tracer:
         exc = sys.exception()
         if exc is None or exc is self._outer_exception:
             return
-        if self.scalars.lazy and _raised_by_traced_code(exc):
+        if self.scalars.made and _raised_by_traced_code(exc):
             # It may be the interpreter or C code refusing a proxy by its type, asking
             # it nothing (`"%c" % s`, `xs[s]`, `-s`): nothing guarded what decided.
             self.scalars.give_up(
@@ -1643,7 +1648,15 @@ class Tracer:
             func = self._class_proxy(func_tracker)
         else:
             func = self.wrap(func_tracker)
-        return func(*pargs, *args, **{**pkw, **kwargs})
+        arguments, named = (*pargs, *args), {**pkw, **kwargs}
+        if not is_proxy(func) and type(func) is not types.FunctionType:
+            # C code (`partial(int, base=2)`): it gets values, as C code called from
+            # traced code does (`call_opaque`)
+            arguments = tuple(self.scalars.realize(a) if is_scalar_proxy(a) else a
+                              for a in arguments)
+            named = {k: self.scalars.realize(v) if is_scalar_proxy(v) else v
+                     for k, v in named.items()}
+        return func(*arguments, **named)
 
     def call_singledispatch(self, tracker: LazyTracker, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
@@ -2299,9 +2312,17 @@ def _is_bound_c_method(value: Any) -> bool:
     return owner is not None and not isinstance(owner, (types.ModuleType, type))
 
 
+def _may_be_refusal(exc: BaseException) -> bool:
+    """``exc`` may be C code or the interpreter refusing an object by its type."""
+    return isinstance(exc, Exception) and not isinstance(exc, _NOT_REFUSALS)
+
+
 def _raised_by_traced_code(exc: BaseException) -> bool:
     """``exc`` was raised by an instruction of traced code (by the interpreter, or by C
-    code it called), not by a ``raise`` of something else than a TypeError."""
+    code it called), not by a ``raise`` of something else than a TypeError, and may be
+    a refusal (:func:`_may_be_refusal`)."""
+    if not _may_be_refusal(exc):
+        return False
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -2312,6 +2333,11 @@ def _raised_by_traced_code(exc: BaseException) -> bool:
     return not explicit or isinstance(exc, TypeError)
 
 
+#: Exceptions no refusal of an object by its type raises: the end of an iteration, a
+#: generator closed early (``GeneratorExit`` at its ``yield``), a key or index not
+#: there, arithmetic; a refusal raises a TypeError (or a module's own error, as
+#: ``struct.error``).
+_NOT_REFUSALS = (StopIteration, StopAsyncIteration, LookupError, ArithmeticError)
 #: ``raise`` and re-raise instructions.
 _RAISE_OPCODES = frozenset(
     dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap
@@ -2443,13 +2469,19 @@ def _traced_len(obj: Any) -> Any:
 
 
 def _traced_sum(iterable: Any, /, start: Any = 0) -> Any:
-    # sum refuses a str or bytes start by its exact type, asking it nothing: a proxy's
-    # value decides, guarded by value.
-    if is_scalar_proxy(start):
-        tracer = tracer_of(start)
+    # sum refuses a str start by its exact type, and adds exact floats its own way
+    # (compensated, on 3.12 and later), asking neither anything: its operands are
+    # handed over as values, guarded by value (as a sum reads them all).
+    return sum(map(_value_of, iterable), _value_of(start))
+
+
+def _value_of(value: Any) -> Any:
+    """``value``, or the value a scalar proxy stands for, guarded by value."""
+    if is_scalar_proxy(value):
+        tracer = tracer_of(value)
         with tracer.entered:
-            start = tracer.scalars.realize(start)
-    return sum(iterable, start)
+            return tracer.scalars.realize(value)
+    return value
 
 
 def _traced_callable(obj: Any) -> bool:
@@ -2532,9 +2564,10 @@ def trace_call(
                     lazy_scalars=lazy_scalars and watches_raises()
                     and facts.tells_scalars(function.__globals__) is None)
     outcome = _trace(tracer, function, facts)
-    if tracer.scalars.trouble is not None or tracer.alias_trouble is not None or (
-        tracer.scalars.made and not outcome.completed and not tracer.abandoned
-    ):
+    # A run that raised is traced again only if a proxy may have been refused on the way
+    # (`trouble`: the net reports every raise): else it raised as a plain run does, and
+    # runs plainly, once more, as any run that raised.
+    if tracer.scalars.trouble is not None or tracer.alias_trouble is not None:
         outcome.retry_exact = True
     return outcome
 

@@ -66,30 +66,31 @@ class UntracedCodeNet:
     """While open (``with net:``), report each untraced frame of user code once per run.
 
     ``traced_globals`` is the type of the globals dict traced copies run with;
-    ``is_library_frame(frame)`` tells frames of the standard library, installed
-    packages and guards itself (and the code they generate) from user code;
-    ``on_untraced(reason)`` is called for the first untraced user frame (later
-    ones are inside it, or add nothing: the run is uncached already), unless a
-    frame between it and the traced code it was called from is one for which
-    ``is_effect_frame(frame)`` is true; ``is_library_code(code)``, optional,
-    tells code whose frames are library frames whatever their globals: with
-    ``sys.monitoring`` its events are switched off.  ``on_c_raise(function)``,
-    optional, is called when a function written in C that traced code called
-    raised (on 3.12 and later, when an exception first reaches traced code at a
-    call, which is where C code called from it raised): C code may reject a proxy
-    where it would take the value.  ``on_raise(exc, frame, offset)``, optional, is
-    called for every exception an instruction of traced code raises (the
-    interpreter's own, or C code's it called; not one that reached it from a Python
-    frame below): on 3.12 and later from the same ``RAISE`` events, on 3.11 from the
-    exception events of a trace function (``sys.settrace``) that the net installs
-    when none is (:func:`watches_raises`).
+    ``is_library_frame(frame)`` tells frames of the standard library, installed packages
+    and guards itself (and the code they generate) from user code; ``on_untraced(reason,
+    frame)`` is called for the first untraced user frame, as it starts (later ones are
+    inside it, or add nothing: the run is uncached already), unless a frame between it
+    and the traced code it was called from is one for which ``is_effect_frame(frame)``
+    is true; ``is_library_code(code)``, optional, tells code whose frames are library
+    frames whatever their globals: with ``sys.monitoring`` its events are switched off.
+    ``on_c_raise(function)``, optional, is called when a function written in C that
+    traced code called raised (on 3.12 and later, when an exception first reaches traced
+    code at a call, which is where C code called from it raised): C code may reject a
+    proxy where it would take the value.  ``on_raise(exc, frame, offset)``, optional, is
+    called for every exception an instruction of traced code raises (the interpreter's
+    own, or C code's it called; not one that reached it from a Python frame below), or
+    of code other than guards' own that traced code called (a library class's operator,
+    which the interpreter hands a proxy, as ``s in UserString(...)`` does): on
+    3.12 and later from the same ``RAISE`` events, on 3.11 from the exception events of
+    a trace function (``sys.settrace``) that the net installs when none is
+    (:func:`watches_raises`).
     """
 
     def __init__(
         self,
         traced_globals: type,
         is_library_frame: Callable[[types.FrameType], bool],
-        on_untraced: Callable[[str], None],
+        on_untraced: Callable[[str, types.FrameType], None],
         is_library_code: Callable[[types.CodeType], bool] = lambda code: False,
         is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
         on_c_raise: Callable[[Any], None] | None = None,
@@ -150,7 +151,7 @@ class UntracedCodeNet:
             and not self._in_effect(frame)
         ):
             self.tripped = True
-            self._on_untraced(untraced_reason(frame))
+            self._on_untraced(untraced_reason(frame), frame)
 
     def notice_c_raise(self, frame: types.FrameType, function: Any) -> None:
         """``function``, written in C and called by ``frame``, raised: report it if
@@ -160,9 +161,23 @@ class UntracedCodeNet:
 
     def notice_raise(self, frame: types.FrameType, exc: BaseException, offset: int) -> None:
         """The instruction at ``offset`` of ``frame`` raised ``exc``: report it if ``frame``
-        runs traced code."""
-        if self.on_raise is not None and type(frame.f_globals) is self._traced_globals:
+        runs traced code, or code other than guards' own that traced code called."""
+        if self.on_raise is None:
+            return
+        if type(frame.f_globals) is self._traced_globals or (
+            not _is_own(frame) and self._below_traced(frame)
+        ):
             self.on_raise(exc, frame, offset)
+
+    def _below_traced(self, frame: types.FrameType) -> bool:
+        caller = frame.f_back
+        while caller is not None:
+            if type(caller.f_globals) is self._traced_globals:
+                return True
+            if _is_own(caller):  # below the tracer itself: not on traced code's behalf
+                return False
+            caller = caller.f_back
+        return False
 
     def _in_effect(self, frame: types.FrameType) -> bool:
         """``frame`` runs below an effect frame, itself below the traced code."""
@@ -298,15 +313,24 @@ def _trace_call(frame: types.FrameType, event: str, arg: Any) -> Any:
 
 def _trace_frame(frame: types.FrameType, event: str, arg: Any) -> Any:
     """A traced frame's trace function (3.11): an exception raised in the frame itself
-    (its traceback starts and ends here) goes to the nets."""
+    (its traceback ends here), or in code other than guards' own that it called and
+    that has no trace function of its own, goes to the nets."""
     if event == "exception":
         exc, tb = arg[1], arg[2]
-        if tb is not None and tb.tb_next is None and tb.tb_frame is frame:
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None and (tb.tb_frame is frame or tb.tb_frame.f_trace is None):
             net = _state.net
             while net is not None:
-                net.notice_raise(frame, exc, tb.tb_lasti)
+                net.notice_raise(tb.tb_frame, exc, tb.tb_lasti)
                 net = net._outer
     return _trace_frame
+
+
+def _is_own(frame: types.FrameType) -> bool:
+    """``frame`` runs guards' own code (a proxy's hook, the tracer)."""
+    name = frame.f_globals.get("__name__")
+    return type(name) is str and (name == "guards" or name.startswith("guards."))
 
 
 def watches_raises() -> bool:
