@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import enum
 import functools
 import itertools
 import math
@@ -651,21 +652,54 @@ def test_a_generator_closed_early_keeps_predicate_guards() -> None:
     assert f.cache.info().misses == 1
 
 
-def test_untraced_user_code_without_stand_ins_runs_once() -> None:
-    calls: list[str] = []
+class Exactly(type):
+    """A metaclass: classes made with it are called as they are, their code untraced."""
 
-    class Units:
-        def factor(self) -> int:
-            calls.append("factor")
-            return 3
 
-    def scaled(n: int) -> int:
-        k = 1 if n > 0 else 2
-        return Units().factor() * k
+class IntFlags(metaclass=Exactly):
+    def __init__(self, values: list[Any]) -> None:
+        self.flags = [type(v) is int for v in values]
 
-    f = guards.specialize(scaled)
-    assert f(5) == 3
-    assert calls == ["factor"]
+
+class Holder:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: Holder) -> bool:
+        if type(self.value) is not type(other.value):
+            return type(self.value).__name__ < type(other.value).__name__
+        return bool(self.value < other.value)
+
+
+def flags_of(n: int) -> Any:
+    return IntFlags([n]).flags, n > 10
+
+
+def order_of(a: Any, b: Any) -> Any:
+    return [h.value for h in sorted([Holder(a), Holder(b)])]
+
+
+def test_untraced_user_code_handed_stand_ins_in_containers() -> None:
+    """Code the trace does not enter (a metaclass's class, a dunder C code calls) may
+    find a stand-in anywhere: in a list, in an attribute."""
+    agree(flags_of, (5,), (50,), (5,))
+    agree(order_of, (2, 1.5), (1, "a"), (2, 1.5))
+
+
+class Flag(enum.IntFlag):
+    R = 4
+    W = 2
+    X = 1
+
+
+def flag_of(n: int) -> Any:
+    return Flag(n), n > 0
+
+
+def test_untraced_code_keeps_values_not_stand_ins() -> None:
+    """An enum keeps what it was called with (`_value2member_map_`): a value."""
+    agree(flag_of, (7,), (3,), (7,))
+    assert all(type(key) is int for key in Flag._value2member_map_)
 
 
 def test_a_partial_of_a_builtin_gets_values() -> None:

@@ -91,6 +91,11 @@ _DERIVING = {
     "__rmod__": ("%", True), "__rfloordiv__": ("//", True), "__radd__": ("+", True),
     "__rsub__": ("-", True), "__rmul__": ("*", True), "__rand__": ("&", True),
 }
+#: Exceptions no refusal of an object by its type raises: the end of an iteration, a
+#: key or index not there, arithmetic (and a generator closed early gets
+#: ``GeneratorExit``, not an Exception); a refusal raises a TypeError, or a module's
+#: own error (``struct.error``).
+NOT_REFUSALS = (StopIteration, StopAsyncIteration, LookupError, ArithmeticError)
 #: A value asked more distinct questions than this (``while i < n``, a loop of
 #: thresholds) is guarded by value instead: one check, and no more of them.
 PREDICATE_LIMIT = 8
@@ -221,7 +226,11 @@ class ScalarTracer:
     def raised(self, proxy: TrackedScalar, exc: BaseException) -> None:
         """An operation on ``proxy`` raised ``exc`` into user code: a plain run may not
         raise it (C code rejecting the proxy), or may raise it with other words."""
-        if exc is not self._faithful:
+        # An end of iteration, a missing key, a division by zero: what the operation
+        # computes on the values raises it, as a plain run does.
+        if exc is not self._faithful and isinstance(exc, Exception) and not isinstance(
+            exc, NOT_REFUSALS
+        ):
             self.fall_back(f"an operation on a tracked scalar raised {type(exc).__name__}")
 
     # -- operations -------------------------------------------------------------------

@@ -151,7 +151,7 @@ from guards.specialization.reasons import (
     located,
     return_line,
 )
-from guards.specialization.scalars import ScalarMethod, ScalarTracer
+from guards.specialization.scalars import NOT_REFUSALS, ScalarMethod, ScalarTracer
 from guards.specialization.taint import raised_by_tracing, taint_of, too_deep
 from guards.specialization.unbound import (
     UNBOUND_C_METHODS,
@@ -835,13 +835,14 @@ class Tracer:
 
     def untraced(self, reason: str, frame: types.FrameType) -> None:
         """The net saw user code start untraced in ``frame`` (``reason``): the run is
-        uncached, and scalars are handed over as values from now on.  If that code was
-        handed a scalar proxy, which it could tell from the value (``type(x) is int``),
-        the run is traced again with values; else not, so that what the untraced code
-        does happens once (it runs now: stopping it here, in the net's callback, would
-        come too late, and cannot raise)."""
-        if any(map(is_scalar_proxy, frame.f_locals.values())):
-            self.scalars.fall_back(reason)
+        uncached, and scalars are handed over as values from now on.  That code could
+        tell a scalar proxy from its value (``type(x) is int``), so a run that made one
+        is traced again with values (the code runs now: stopping it here, in the net's
+        callback, would come too late, and cannot raise)."""
+        # A proxy may reach it anywhere (in a list, an attribute, an object it compares):
+        # the run is traced again with values if any was made; what the untraced code
+        # does then happens twice on this call.
+        self.scalars.fall_back(reason)
         self.scalars.lazy = False
         reason = located(reason, self.where())
         if reason not in self.reasons:
@@ -1197,6 +1198,8 @@ class Tracer:
         if type(cls) is not type or type_lookup(cls, "__new__") is not _OBJECT_NEW or not (
             type(init) is types.FunctionType or (init is _OBJECT_INIT and not args and not kwargs)
         ):
+            # Its code runs untraced and may keep what it gets (an enum's value map).
+            args, kwargs = self.scalar_values(args, kwargs)
             return cls(*args, **kwargs)
         instance = _OBJECT_NEW(cls)
         if init is not _OBJECT_INIT:
@@ -1652,11 +1655,17 @@ class Tracer:
         if not is_proxy(func) and type(func) is not types.FunctionType:
             # C code (`partial(int, base=2)`): it gets values, as C code called from
             # traced code does (`call_opaque`)
-            arguments = tuple(self.scalars.realize(a) if is_scalar_proxy(a) else a
-                              for a in arguments)
-            named = {k: self.scalars.realize(v) if is_scalar_proxy(v) else v
-                     for k, v in named.items()}
+            arguments, named = self.scalar_values(arguments, named)
         return func(*arguments, **named)
+
+    def scalar_values(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+                      ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``args`` and ``kwargs`` with each scalar proxy among them replaced by its value,
+        guarded by value: for code that gets them where the trace does not follow."""
+        def value(item: Any) -> Any:
+            return self.scalars.realize(item) if is_scalar_proxy(item) else item
+
+        return tuple(map(value, args)), {key: value(item) for key, item in kwargs.items()}
 
     def call_singledispatch(self, tracker: LazyTracker, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> Any:
@@ -2314,7 +2323,7 @@ def _is_bound_c_method(value: Any) -> bool:
 
 def _may_be_refusal(exc: BaseException) -> bool:
     """``exc`` may be C code or the interpreter refusing an object by its type."""
-    return isinstance(exc, Exception) and not isinstance(exc, _NOT_REFUSALS)
+    return isinstance(exc, Exception) and not isinstance(exc, NOT_REFUSALS)
 
 
 def _raised_by_traced_code(exc: BaseException) -> bool:
@@ -2333,11 +2342,6 @@ def _raised_by_traced_code(exc: BaseException) -> bool:
     return not explicit or isinstance(exc, TypeError)
 
 
-#: Exceptions no refusal of an object by its type raises: the end of an iteration, a
-#: generator closed early (``GeneratorExit`` at its ``yield``), a key or index not
-#: there, arithmetic; a refusal raises a TypeError (or a module's own error, as
-#: ``struct.error``).
-_NOT_REFUSALS = (StopIteration, StopAsyncIteration, LookupError, ArithmeticError)
 #: ``raise`` and re-raise instructions.
 _RAISE_OPCODES = frozenset(
     dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap
