@@ -36,16 +36,16 @@ or the caller.  Several predicates on one value each install their own guard:
 two thresholds give three entries, not one per value.
 
 C code that gets a proxy where it wanted the real type (``",".join([s])``,
-``getattr(obj, name)``) raises a ``TypeError`` a plain run would not raise, and
-C code that looks at the exact type could take another path silently; an
-identity test (``n is 5``, ``a is b``) tells a proxy from the value.  None of
-these can be answered on a proxy, so the run falls back: whenever a run with
-scalar proxies raised, saw C code called from traced code raise (the net's
-``on_c_raise``), had a proxy escape, or entered code that tests identity with
-something other than ``None`` or a bool, it is thrown away and traced again
-with every scalar handed over as itself and guarded by value, as before
-(:attr:`ScalarTracer.trouble`, ``TraceOutcome.retry_exact``).  Code that tests
-identity from its start is traced that way at once.
+``getattr(obj, name)``, ``"%c" % s``) raises a ``TypeError`` a plain run would not
+raise; an identity test (``n is 5``, ``a is b``) tells a proxy from the value.  None
+of these can be answered on a proxy, so the run falls back: whenever an
+instruction of a run with scalar proxies raised what may be such a refusal (the
+net's ``on_raise``: ``Tracer.raised_here``), a proxy escaped, untraced user code
+started, or code was entered that tests identity with something other than
+``None`` or a bool, it is thrown away and traced again with every scalar handed
+over as itself and guarded by value, as before (:attr:`ScalarTracer.trouble`,
+``TraceOutcome.retry_exact``).  Code that tests identity from its start is traced
+that way at once.
 """
 
 from __future__ import annotations

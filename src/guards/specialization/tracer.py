@@ -900,23 +900,11 @@ class Tracer:
             "been refused without being asked"
         )
 
-    def c_raised(self, function: Any) -> None:
-        """A C function called by traced code raised (the net saw it): if it was handed a
-        scalar proxy it may have rejected it, where a plain run would not raise."""
-        self.scalars.fall_back(f"{_callable_name(function)} raised in traced code")
-
     def check_handled(self) -> None:
         """Abandon if the exception traced code is handling may be one that tracing caused."""
         exc = sys.exception()
         if exc is None or exc is self._outer_exception:
             return
-        if self.scalars.made and _raised_by_traced_code(exc):
-            # It may be the interpreter or C code refusing a proxy by its type, asking
-            # it nothing (`"%c" % s`, `xs[s]`, `-s`): nothing guarded what decided.
-            self.scalars.give_up(
-                f"handles {type(exc).__name__} raised in traced code, where a tracked "
-                "scalar may have been refused without being asked"
-            )
         reason = taint_of(exc, _runs_traced)
         if reason is not None:
             self.scalars.fall_back(reason)
@@ -2326,22 +2314,6 @@ def _may_be_refusal(exc: BaseException) -> bool:
     return isinstance(exc, Exception) and not isinstance(exc, NOT_REFUSALS)
 
 
-def _raised_by_traced_code(exc: BaseException) -> bool:
-    """``exc`` was raised by an instruction of traced code (by the interpreter, or by C
-    code it called), not by a ``raise`` of something else than a TypeError, and may be
-    a refusal (:func:`_may_be_refusal`)."""
-    if not _may_be_refusal(exc):
-        return False
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None or not _runs_traced(tb.tb_frame):
-        return False
-    code = tb.tb_frame.f_code.co_code
-    explicit = 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in _RAISE_OPCODES
-    return not explicit or isinstance(exc, TypeError)
-
-
 #: ``raise`` and re-raise instructions.
 _RAISE_OPCODES = frozenset(
     dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap
@@ -2587,7 +2559,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
         with UntracedCodeNet(
             _TrackedGlobals, is_library_frame, tracer.untraced,
             is_library_code=is_library_code, is_effect_frame=is_log_frame,
-            on_c_raise=tracer.c_raised, on_raise=tracer.raised_here,
+            on_raise=tracer.raised_here,
         ):
             tracer.running = True
             try:

@@ -36,7 +36,6 @@ How the net sees frames start depends on the Python:
 
 from __future__ import annotations
 
-import dis
 import os
 import sys
 import threading
@@ -73,17 +72,13 @@ class UntracedCodeNet:
     and the traced code it was called from is one for which ``is_effect_frame(frame)``
     is true; ``is_library_code(code)``, optional, tells code whose frames are library
     frames whatever their globals: with ``sys.monitoring`` its events are switched off.
-    ``on_c_raise(function)``, optional, is called when a function written in C that
-    traced code called raised (on 3.12 and later, when an exception first reaches traced
-    code at a call, which is where C code called from it raised): C code may reject a
-    proxy where it would take the value.  ``on_raise(exc, frame, offset)``, optional, is
-    called for every exception an instruction of traced code raises (the interpreter's
-    own, or C code's it called; not one that reached it from a Python frame below), or
-    of code other than guards' own that traced code called (a library class's operator,
-    which the interpreter hands a proxy, as ``s in UserString(...)`` does): on
-    3.12 and later from the same ``RAISE`` events, on 3.11 from the exception events of
-    a trace function (``sys.settrace``) that the net installs when none is
-    (:func:`watches_raises`).
+    ``on_raise(exc, frame, offset)``, optional, is called for every exception an
+    instruction of traced code raises (the interpreter's own, or C code's it called; not
+    one that reached it from a Python frame below), or of code other than guards' own
+    that traced code called (a library class's operator, which the interpreter hands a
+    proxy, as ``s in UserString(...)`` does): on 3.12 and later from the same ``RAISE``
+    events, on 3.11 from the exception events of a trace function (``sys.settrace``)
+    that the net installs when none is (:func:`watches_raises`).
     """
 
     def __init__(
@@ -93,11 +88,9 @@ class UntracedCodeNet:
         on_untraced: Callable[[str, types.FrameType], None],
         is_library_code: Callable[[types.CodeType], bool] = lambda code: False,
         is_effect_frame: Callable[[types.FrameType], bool] = lambda frame: False,
-        on_c_raise: Callable[[Any], None] | None = None,
         on_raise: Callable[[BaseException, types.FrameType, int], None] | None = None,
     ) -> None:
         self.exempt = 0
-        self.on_c_raise = on_c_raise
         self.on_raise = on_raise
         self._traced_raises = False
         self.is_library_code = is_library_code
@@ -134,8 +127,6 @@ class UntracedCodeNet:
     def _profile(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         if event == "call":
             self.notice(frame)
-        elif event == "c_exception":
-            self.notice_c_raise(frame, arg)
         previous = self._previous
         if previous is not None:
             return previous(frame, event, arg)
@@ -152,12 +143,6 @@ class UntracedCodeNet:
         ):
             self.tripped = True
             self._on_untraced(untraced_reason(frame), frame)
-
-    def notice_c_raise(self, frame: types.FrameType, function: Any) -> None:
-        """``function``, written in C and called by ``frame``, raised: report it if
-        ``frame`` runs traced code."""
-        if self.on_c_raise is not None and type(frame.f_globals) is self._traced_globals:
-            self.on_c_raise(function)
 
     def notice_raise(self, frame: types.FrameType, exc: BaseException, offset: int) -> None:
         """The instruction at ``offset`` of ``frame`` raised ``exc``: report it if ``frame``
@@ -273,14 +258,14 @@ def _on_frame_start(code: types.CodeType, offset: int) -> Any:
 
 def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
     """``sys.monitoring``'s RAISE callback (any thread): an exception raised in this
-    frame, not one that reached it from a Python frame it called, at a call
-    instruction was raised by C code that the frame called.
+    frame (by an instruction, or C code it called), not one that reached it from a
+    Python frame it called, goes to the nets.
 
     The instruction is the traceback's (``tb_lasti``), not ``offset``: 3.13 passes
-    the offset of the call's last inline cache entry, where 3.12 passes the call's.
+    the offset of a call's last inline cache entry, where 3.12 passes the call's.
     """
     net = _state.net
-    if net is None or (net.on_c_raise is None and net.on_raise is None):
+    if net is None or net.on_raise is None:
         return None
     frame = sys._getframe(1)
     tb = exc.__traceback__
@@ -289,14 +274,8 @@ def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
     if tb is not None and tb.tb_frame is not frame:
         return None  # raised in a Python frame below: that frame reported it
     at = offset if tb is None else tb.tb_lasti
-    outer: UntracedCodeNet | None = net
-    while outer is not None:
-        outer.notice_raise(frame, exc, at)
-        outer = outer._outer
-    if not 0 <= at < len(code.co_code) or code.co_code[at] not in _CALL_OPCODES:
-        return None
     while net is not None:
-        net.notice_c_raise(frame, code.co_qualname)
+        net.notice_raise(frame, exc, at)
         net = net._outer
     return None
 
@@ -338,12 +317,6 @@ def watches_raises() -> bool:
     ``sys.monitoring``; on 3.11 unless another trace function (a debugger, coverage)
     is installed, which the net does not replace."""
     return USES_MONITORING or sys.gettrace() in (None, _trace_call)
-
-
-#: Opcodes that call (3.12 and later names).
-_CALL_OPCODES = frozenset(
-    dis.opmap[name] for name in ("CALL", "CALL_FUNCTION_EX", "CALL_KW") if name in dis.opmap
-)
 
 
 def profiler_reason() -> str | None:
