@@ -8,10 +8,17 @@ nothing, so the caller runs uncached.
 
 All operations are thread-safe.  Checks run outside the lock (they are pure
 reads of the caller's values); only the bookkeeping is locked.
+
+Adding, evicting and looking up cost the same with 10 or 10,000 entries: the
+entries are kept in recency order (the one to evict comes first), and the
+index that large caches look candidates up in is updated entry by entry
+(:class:`EntryIndex`).
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import itertools
 import threading
 import time
@@ -222,6 +229,24 @@ def _calls(n: int) -> str:
 INDEX_FROM = 12
 
 
+@attrs.frozen
+class CacheChange:
+    """What changed in a :class:`GuardedCache`, as its listeners are told.
+
+    ``added`` is the entry just added (or ``None``), ``removed`` the entries
+    just dropped (evicted), and ``reset`` is True when the listener must look
+    at every entry again: the cache was cleared, or its :class:`EntryIndex`
+    is to be built anew (``index_rebuilt``: :attr:`GuardedCache.index`
+    builds it when next asked for), which happens only once in a number of
+    changes proportional to the number of entries.
+    """
+
+    added: CacheEntry | None = None
+    removed: tuple[CacheEntry, ...] = ()
+    reset: bool = False
+    index_rebuilt: bool = False
+
+
 class GuardedCache:
     """Values guarded by compiled checks; see the module docstring."""
 
@@ -235,7 +260,9 @@ class GuardedCache:
             raise must_be("on_limit", f"one of {choices}", on_limit, GuardsValueError)
         self.max_entries = max_entries
         self.on_limit: OnLimit = on_limit
-        self._entries: list[CacheEntry] = []  # kept most recently used first, by find()
+        # Every entry, least recently stamped first (CacheEntry.last_used): the entry
+        # to evict is found at the front, and a hit moves its entry to the end.
+        self._order: collections.OrderedDict[CacheEntry, None] = collections.OrderedDict()
         self._lock = threading.RLock()
         fork_safe(self, "_lock")
         self._clock = itertools.count(1)
@@ -249,8 +276,8 @@ class GuardedCache:
         self._folded: list[tuple[int, int]] = []  # (serial, final count), appended by counters
         self._serials = itertools.count()
         self._numbers = itertools.count(1)  # CacheEntry.number; clear() does not reset it
-        self._index: EntryIndex | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._index: EntryIndex | None = None  # built when first asked for
+        self._listeners: list[Callable[[CacheChange], None]] = []
 
     # -- lookups -------------------------------------------------------------------
     def lookup(
@@ -264,39 +291,47 @@ class GuardedCache:
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> CacheEntry | None:
         """Like :meth:`lookup`, but the matching :class:`CacheEntry` (or ``None``)."""
-        for entry in self._candidates(f_locals, f_globals):
+        for entry in self.candidates(f_locals, f_globals):
             if entry.check.check(f_locals, f_globals):
                 entry.record_hit(self._clock)
-                if len(self._entries) < INDEX_FROM:
-                    self._move_to_front(entry)
+                entry._synced_hits = entry.hits  # this hit is in last_used already
+                # KeyError: evicted or cleared meanwhile (it still answered this lookup).
+                with self._lock, contextlib.suppress(KeyError):
+                    self._order.move_to_end(entry)
                 return entry
         check_frame(f_locals, f_globals)  # on the miss path only: a hit costs nothing more
         next(self._misses)
         return None
 
-    def _candidates(
-        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None
+    def candidates(
+        self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
     ) -> Sequence[CacheEntry]:
-        """The entries that may match, most recently used first."""
-        entries = self._entries
-        if len(entries) < INDEX_FROM:
-            return tuple(entries)
+        """The entries that may match these values, most recently used first.
+
+        Every entry while there are fewer than :data:`INDEX_FROM`; from then on
+        only those the cache's :attr:`index` finds for the values (a lookup's
+        cost does not grow with the number of entries).  No check is run and
+        nothing is counted.
+        """
+        if len(self._order) < INDEX_FROM:
+            return tuple(self._order)[::-1]  # tuple() is one C call: atomic under the GIL
+        return self.index.candidates(f_locals, f_globals)
+
+    @property
+    def index(self) -> EntryIndex:
+        """The entries bucketed by the value they demand at one source.
+
+        Built when first asked for (a small cache that is only scanned never
+        builds one), then kept up to date entry by entry, and built anew when
+        :meth:`EntryIndex.due`.
+        """
         index = self._index
         if index is None:
             with self._lock:
-                index = self._index = EntryIndex.build(self._entries)
-        return index.candidates(f_locals, f_globals)
-
-    def _move_to_front(self, entry: CacheEntry) -> None:
-        entries = self._entries
-        if entries and entries[0] is entry:
-            return
-        with self._lock:
-            try:
-                entries.remove(entry)
-            except ValueError:
-                return  # evicted or cleared meanwhile; it still answered this lookup
-            entries.insert(0, entry)
+                index = self._index
+                if index is None:
+                    index = self._index = EntryIndex.build(tuple(self._order)[::-1])
+        return index
 
     def explain(
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None
@@ -324,13 +359,30 @@ class GuardedCache:
         ``"raise"`` raises :class:`CacheLimitError` (with ``explanation``, the
         reason of the miss, when given) and ``"run"`` adds nothing.
         """
+        return self.insert(check, value, explanation=explanation)[0]
+
+    def insert(
+        self,
+        check: CheckFunction,
+        value: Any,
+        *,
+        explanation: MissExplanation | None = None,
+    ) -> tuple[CacheEntry | None, CacheEntry | None]:
+        """:meth:`add`, returning ``(the entry added, the entry evicted for it)``.
+
+        Either may be ``None``: nothing added (``"run"`` on a full cache),
+        nothing evicted (there was room).  Errors as :meth:`add`.  Costs the
+        same with 10 or 10,000 entries (amortized): the evicted entry is the
+        first of a recency order, and the index is updated, not rebuilt.
+        """
         check_type("check", check, CheckFunction)
         entry = CacheEntry(check, value, provenance=capture_provenance())
+        oldest = None
         with self._lock:
-            if len(self._entries) >= self.max_entries:
+            if len(self._order) >= self.max_entries:
                 if self.on_limit == "run":
                     next(self._uncached)
-                    return None
+                    return None, None
                 if self.on_limit == "raise":
                     reason = explanation if explanation is not None else MissExplanation(())
                     msg = (
@@ -338,16 +390,48 @@ class GuardedCache:
                         f"(on_limit='raise'); the lookup missed because:\n{reason}"
                     )
                     raise CacheLimitError(msg, reason)
-                self._sync_recency()
-                oldest = min(self._entries, key=lambda e: e.last_used)
-                self._entries.remove(oldest)
+                oldest = self._least_recently_used()
+                del self._order[oldest]
                 self._retire(oldest.hit_counter)
                 self._evictions += 1
             entry.last_used = next(self._clock)
             entry.number = next(self._numbers)
-            self._entries.insert(0, entry)
-            self._changed()
-        return entry
+            self._order[entry] = None
+            removed = () if oldest is None else (oldest,)
+            rebuilt = self._update_index(entry, removed)
+            self._changed(CacheChange(entry, removed, reset=rebuilt, index_rebuilt=rebuilt))
+        return entry, oldest
+
+    def _least_recently_used(self) -> CacheEntry:
+        """The entry to evict (locked): the first in recency order whose count did not
+        move since it was stamped.  An entry hit since (on specialize's fast path,
+        which only counts) is stamped now and moved to the end instead: each hit
+        interval costs one move, so this is amortized O(1)."""
+        order = self._order
+        for _ in range(len(order)):
+            entry = next(iter(order))
+            hits = entry.hits
+            if hits == entry._synced_hits:
+                return entry
+            entry._synced_hits = hits
+            entry.last_used = next(self._clock)
+            order.move_to_end(entry)
+        return next(iter(order))  # every entry was hit meanwhile: the oldest stamp goes
+
+    def _update_index(self, added: CacheEntry, removed: tuple[CacheEntry, ...]) -> bool:
+        """Put ``added`` into the index and take ``removed`` out (locked); drop the
+        index, to be built anew when next asked for, when that is due
+        (:meth:`EntryIndex.due`).  True when dropped."""
+        index = self._index
+        if index is None:
+            return False
+        for entry in removed:
+            index.remove(entry)
+        index.add(added)
+        if not index.due():
+            return False
+        self._index = None
+        return True
 
     def _retire(self, counter: HitCounter) -> None:
         """Keep counting the hits of an evicted entry until its counter is dropped (locked)."""
@@ -398,61 +482,68 @@ class GuardedCache:
         since the cache was made or last cleared."""
         return counter_value(self._bypassed)
 
-    def add_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` whenever entries are added, evicted or cleared."""
+    def add_listener(self, listener: Callable[[CacheChange], None]) -> None:
+        """Call ``listener(change)`` whenever entries are added, evicted or cleared.
+
+        ``change`` is a :class:`CacheChange` saying what changed.  Listeners are
+        called with the cache's lock held, so they see changes one at a time.
+        """
         if not callable(listener):
             raise must_be("listener", "callable", listener)
         self._listeners.append(listener)
 
-    def _changed(self) -> None:
-        self._index = None
+    def _changed(self, change: CacheChange) -> None:
         for listener in self._listeners:
-            listener()
+            listener(change)
 
     # -- housekeeping ----------------------------------------------------------------
     @property
     def entries(self) -> tuple[CacheEntry, ...]:
-        """The entries, most recently used first."""
+        """The entries, most recently used first (O(number of entries))."""
         with self._lock:
             self._sync_recency()
-            return tuple(sorted(self._entries, key=lambda e: -e.last_used))
+            return tuple(self._order)[::-1]
 
     def _sync_recency(self) -> None:
         """Stamp entries that were hit without a stamp (on specialize's fast path).
 
-        That path only counts a hit; here, an entry whose count moved since the
-        last sync becomes more recent than every entry whose count did not, and
-        those hit in the same interval keep their previous order.  This is LRU
-        up to ties within one interval between misses.
+        That path only counts a hit; here, an entry whose count moved since it
+        was last stamped becomes more recent than every entry whose count did
+        not, and those hit keep their previous order among themselves.  An
+        eviction does the same for the entries it passes over
+        (:meth:`_least_recently_used`), so this is LRU up to ties between hits
+        counted before the same eviction.
         """
         moved = []
-        for entry in self._entries:
+        for entry in tuple(self._order):  # find() may move entries meanwhile
             hits = entry.hits
             if hits != entry._synced_hits:
                 entry._synced_hits = hits
                 moved.append(entry)
-        for entry in sorted(moved, key=lambda e: e.last_used):
+        for entry in moved:  # in their previous order
             entry.last_used = next(self._clock)
+            self._order.move_to_end(entry)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
 
     def clear(self) -> None:
         """Drop every entry and reset the statistics."""
         with self._lock:
-            self._entries.clear()
+            self._order.clear()
+            self._index = None
             self._misses = itertools.count()
             self._uncached = itertools.count()
             self._bypassed = itertools.count()
             self._evictions = self._retired_hits = 0
             # Counters retired before the clear leave their counts in the old list.
             self._retired, self._folded = {}, []
-            self._changed()
+            self._changed(CacheChange(reset=True))
 
     def info(self) -> CacheInfo:
         """Hits, misses, entries and the limit (plus evictions and uncached runs)."""
         with self._lock:
-            entries = tuple(self._entries)
+            entries = tuple(self._order)
             hits = self._retired_count() + sum(entry.hits for entry in entries)
             return CacheInfo(
                 hits, counter_value(self._misses), len(entries), self.max_entries,
@@ -477,7 +568,7 @@ class GuardedCache:
 _VALUE_KINDS = frozenset({"EQUALS_MATCH", "CONSTANT_MATCH"})
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class EntryIndex:
     """Entries bucketed by the value (or type) they demand at one source.
 
@@ -486,6 +577,12 @@ class EntryIndex:
     entries that can match, plus those that do not guard the source at all.
     Keys are ``(type, value)``, so ``1``, ``1.0`` and ``True`` stay apart; a
     value that is not its own equal (NaN) is never bucketed.
+
+    The cache keeps its index up to date entry by entry (:meth:`add`,
+    :meth:`remove`: O(1) but for a long ``rest``), and builds it anew, which
+    may choose another source, only when :meth:`due`: after as many changes
+    as it had entries when built, so that building costs O(1) per change,
+    amortized.
     """
 
     source: Source | None
@@ -493,10 +590,18 @@ class EntryIndex:
     accessor: Callable[..., Any] | None
     buckets: dict[Any, list[CacheEntry]]
     rest: list[CacheEntry]
+    #: Each entry's bucket key (``None``: it is in ``rest``).
+    keys: dict[CacheEntry, Any] = attrs.field(factory=dict, repr=False)
+    #: How many entries it was built from, and changes since.
+    built_from: int = 0
+    changes: int = 0
 
     @classmethod
     def build(cls, entries: Sequence[CacheEntry]) -> EntryIndex:
-        """The best index for ``entries`` (all in ``rest`` when no source tells them apart)."""
+        """The best index for ``entries`` (all in ``rest`` when no source tells them apart).
+
+        ``entries`` most recently used first; each bucket and ``rest`` keep that order.
+        """
         keys_by_choice: dict[tuple[Source, bool], dict[int, Any]] = {}
         for position, entry in enumerate(entries):
             for check in entry.check.checks:
@@ -506,18 +611,65 @@ class EntryIndex:
                     if key is not _UNKEYED:
                         keys_by_choice.setdefault(choice, {})[position] = key
         if not keys_by_choice:
-            return cls(None, False, None, {}, list(entries))
+            return cls(None, False, None, {}, list(entries), dict.fromkeys(entries),
+                       len(entries))
         (source, by_type), keys = max(
             keys_by_choice.items(), key=lambda item: (len(item[1]), len(set(item[1].values())))
         )
-        buckets: dict[Any, list[CacheEntry]] = {}
-        rest = []
+        index = cls(source, by_type, compile_accessor(source), {}, [], {}, len(entries))
         for position, entry in enumerate(entries):
-            if position in keys:
-                buckets.setdefault(keys[position], []).append(entry)
+            key = keys.get(position)
+            index.keys[entry] = key
+            if key is None:
+                index.rest.append(entry)
             else:
-                rest.append(entry)
-        return cls(source, by_type, compile_accessor(source), buckets, rest)
+                index.buckets.setdefault(key, []).append(entry)
+        return index
+
+    def key(self, entry: CacheEntry) -> Any:
+        """``entry``'s bucket key in this index, or ``None`` if it belongs in ``rest``."""
+        if self.source is None:
+            return None
+        for check in entry.check.checks:
+            if _index_choice(check) == (self.source, self.by_type):
+                key = _key_of(check.expected, self.by_type)
+                if key is not _UNKEYED:
+                    return key
+        return None
+
+    def add(self, entry: CacheEntry) -> Any:
+        """Put ``entry`` first in its bucket (or in ``rest``); its key, or ``None``."""
+        key = self.keys[entry] = self.key(entry)
+        if key is None:
+            self.rest.insert(0, entry)
+        else:
+            bucket = self.buckets.get(key)
+            # A new list, swapped in: a lookup reading the old one sees it whole.
+            self.buckets[key] = [entry] if bucket is None else [entry, *bucket]
+        self.changes += 1
+        return key
+
+    def remove(self, entry: CacheEntry) -> None:
+        """Take ``entry`` out of its bucket (or ``rest``); nothing if it is not here."""
+        if entry not in self.keys:
+            return
+        key = self.keys.pop(entry)
+        if key is None:
+            self.rest = [e for e in self.rest if e is not entry]
+        else:
+            left = [e for e in self.buckets.get(key, ()) if e is not entry]
+            if left:
+                self.buckets[key] = left
+            else:
+                self.buckets.pop(key, None)
+        self.changes += 1
+
+    def due(self) -> bool:
+        """True when building anew is due: the index has changed as many times as
+        it had entries when built, or at all if it was built from fewer than
+        :data:`INDEX_FROM` (a small index is cheap to build, and the best one
+        for few entries may change at every entry)."""
+        return self.changes >= (self.built_from if self.built_from >= INDEX_FROM else 1)
 
     def candidates(
         self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None
@@ -529,9 +681,8 @@ class EntryIndex:
             value = self.accessor(f_locals, f_globals)
             bucket = self.buckets.get(type(value) if self.by_type else (type(value), value), ())
         except Exception:  # unreadable or unhashable: every entry may match
-            return sorted((e for b in self.buckets.values() for e in b), key=_recency) + sorted(
-                self.rest, key=_recency
-            )
+            return sorted((e for b in list(self.buckets.values()) for e in b),
+                          key=_recency) + sorted(self.rest, key=_recency)
         found = [*bucket, *self.rest]
         if len(found) > 1:
             found.sort(key=_recency)

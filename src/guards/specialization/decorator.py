@@ -34,7 +34,7 @@ import attrs
 from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.checks.compiled import CheckFunction
 from guards.core.guard import capture_provenance
-from guards.core.signatures import call_with, parameters
+from guards.core.signatures import call_with
 from guards.core.values import same_value, show
 from guards.errors import (
     CacheLimitError,
@@ -198,12 +198,16 @@ class Specialized:
 
     def _call_plain(self, f_locals: dict[str, Any]) -> Any:
         code = self.function.__code__
-        return call_with(self.function, code, _parameters(code, f_locals))
+        # call_with reads the code's parameters by name; the free variables are ignored.
+        return call_with(self.function, code, f_locals)
 
     def _miss(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
+        cache = self.cache
+        if cache.on_limit == "run" and len(cache) >= cache.max_entries:
+            return self._past_limit(f_locals, f_globals)
         with self._miss_lock:
             # Another thread may have built the entry while this one waited.
-            for entry in self.cache.entries:
+            for entry in self.cache.candidates(f_locals, f_globals):
                 if entry.check.check(f_locals, f_globals):
                     self._record_miss(None, "found", entry=entry.number)
                     return entry.value.get()
@@ -237,6 +241,16 @@ class Specialized:
                         return outcome.result
             return self._uncached(f_locals, outcome, why)
 
+    def _past_limit(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
+        """A miss when the cache is full and its ``on_limit`` is ``"run"``: nothing would
+        be stored, so the function runs itself, untraced, and the miss is recorded as
+        ``"declined"``.  No lock is held while it runs (calls past the limit run side by
+        side), and none need be: such a cache gains no entry that this call could
+        have found, and one that was cleared meanwhile only misses this call."""
+        self.cache.note_uncached()
+        self._record_miss(self._miss_explanation(f_locals, f_globals), "declined")
+        return self._call_plain(f_locals)
+
     def _trace(
         self, f_locals: dict[str, Any], f_globals: dict[str, Any], *, lazy_scalars: bool
     ) -> tuple[TraceOutcome, TracingContext]:
@@ -259,19 +273,15 @@ class Specialized:
         explanation: MissExplanation | None,
         why: MissExplanation | None,
     ) -> None:
-        cache = self.cache
-        full = len(cache) >= cache.max_entries
-        before = {entry.number for entry in cache.entries} if full else set()
         try:
-            entry = cache.add(check, stored, explanation=explanation)
+            entry, gone = self.cache.insert(check, stored, explanation=explanation)
         except CacheLimitError:
             self._record_miss(why, "limit")
             raise
         if entry is None:
             self._record_miss(why, "declined")
             return
-        gone = before - {entry.number for entry in cache.entries} if full else set()
-        evicted = min(gone) if gone else None
+        evicted = None if gone is None else gone.number
         self._record_miss(why, "stored", entry=entry.number, evicted=evicted)
 
     def _record_miss(
@@ -434,10 +444,6 @@ OTHER_REASONS = f"other reasons (only the first {MAX_REASONS} distinct ones are 
 _IN_DISABLED = "runs inside a function marked guards.disable(recursive=True)"
 #: What a miss on an empty cache is explained by, at no cost.
 _NO_ENTRIES = MissExplanation(())
-
-
-def _parameters(code: types.CodeType, f_locals: dict[str, Any]) -> dict[str, Any]:
-    return {name: f_locals[name] for name in parameters(code).frame_names()}
 
 
 def _results_equal(a: Any, b: Any) -> bool:

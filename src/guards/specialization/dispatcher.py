@@ -9,12 +9,17 @@ dict, no binding and no call but the wrapper's own.  Anything else (more
 entries than are inlined, a miss, verify mode, a disabled region) builds the
 frame locals and goes to the slow path, ``Specialized.dispatch``.
 
-Whenever the cache's entries change, the body is generated again and swapped
+When the inline entries change, the body is generated again and swapped
 into the same function object (``wrapper.__code__``), so the object users
-hold never changes.  Each generation binds its constants under names of its
-own in the wrapper's private globals, so a thread still running the previous
-body never reads the new one's constants; the generation before that is
-dropped, and a thread that could still be in it would fail its checks into
+hold never changes.  With more entries than are inlined, the body looks the
+candidates up in a dict and a list it reads as constants
+(:class:`IndexedFront`); an entry added or evicted updates those in place,
+and the body is generated again only when the cache builds its index anew,
+which it does once in as many changes as it has entries: a miss costs the
+same with 10 or 10,000 entries.  Each generation binds its constants under
+names of its own in the wrapper's private globals, so a thread still
+running the previous body never reads the new one's constants; the
+generation before that is dropped, and a thread that could still be in it would fail its checks into
 the slow path, which is always right.  A generation's names are taken again
 only once the body that used them is gone (no thread can run it, and nothing
 holds it), not made new at every refresh: Python 3.12 and 3.13 keep every
@@ -40,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from guards.checks.cache import CacheEntry, EntryIndex, GuardedCache
+from guards.checks.cache import CacheChange, CacheEntry, EntryIndex, GuardedCache
 from guards.checks.codegen import FAIL, Emitter, access_expr, emit_body
 from guards.checks.generated import (
     GENERATED_MODULE,
@@ -111,7 +116,9 @@ class Dispatcher:
         #: The body that last used each set of names (``_g0_``, ``_g1_``...), weakly.
         self._bodies: list[weakref.ref[types.CodeType] | None] = []
         self._previous: list[str] = []
-        self._entry_functions: dict[int, Callable[..., Any]] = {}
+        self._entry_functions: dict[CacheEntry, Callable[..., Any]] = {}
+        #: The indexed lookup of the current body, updated in place (None: inline).
+        self._front: IndexedFront | None = None
         self._lock = threading.Lock()
         fork_safe(self, "_lock")
         n = self.names
@@ -168,31 +175,57 @@ class Dispatcher:
         """The code of the function just defined: the new body of the wrapper."""
         return self._pop_wrapper(namespace).__code__
 
-    def refresh(self) -> None:
-        """Generate the body again for the cache's current entries and swap it in."""
+    def refresh(self, change: CacheChange | None = None) -> None:
+        """Keep the body in step with the cache after ``change`` (``None``: any change).
+
+        In the indexed regime (more than :data:`INLINE_ENTRIES` entries) an entry
+        added or evicted only updates the candidates the body reads (a dict and
+        a list bound as its constants), in place: O(1) per change, no code
+        generated but the new entry's function.  The body is generated again
+        when the inline entries change, and when the cache builds its index
+        anew (rarely: amortized O(1) per change, see ``EntryIndex.due``).
+        """
+        if not self.inline:
+            return  # the body never changes: every call goes to the slow path
         with self._lock:
-            entries = list(self.cache.entries) if self.inline else []
-            free = self._free_names()
-            emitter = Emitter(self.names.prefix(f"{free}"))
-            if len(entries) > INLINE_ENTRIES:
-                lines = self._indexed(entries, emitter)
-            else:
-                lines = [line for entry in entries for line in self._inline(entry, emitter)]
+            front = self._front
+            if (
+                front is not None and change is not None and not change.reset
+                and len(self.cache) > INLINE_ENTRIES and front.index is self.cache.index
+            ):
+                for entry in change.removed:
+                    front.remove(entry)
+                    self._entry_functions.pop(entry, None)
+                if change.added is not None:
+                    front.add(change.added, self._entry_function(change.added))
+                return
+            self._generate()
+
+    def _generate(self) -> None:
+        """Generate the body again for the cache's current entries and swap it in (locked)."""
+        free = self._free_names()
+        emitter = Emitter(self.names.prefix(f"{free}"))
+        if len(self.cache) > INLINE_ENTRIES:
+            index = self.cache.index
             self._entry_functions = {
-                key: fn for key, fn in self._entry_functions.items()
-                if key in {id(e) for e in entries}
+                entry: fn for entry, fn in self._entry_functions.items() if entry in index.keys
             }
-            self.globals.update(emitter.constants)
-            # Its linecache entry follows the code: it lasts while a thread may run it.
-            body = compile_generated(
-                self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
-                namespace=self.globals, owner=self._pop_code,
-            )
-            self.wrapper.__code__ = body
-            self._bodies[free] = weakref.ref(body)
-            for name in self._previous:  # two generations back: no thread can be there
-                self.globals.pop(name, None)
-            self._previous = list(emitter.constants)
+            lines = self._indexed(index, emitter)
+        else:
+            self._front = None
+            self._entry_functions.clear()
+            lines = [line for entry in self.cache.entries for line in self._inline(entry, emitter)]
+        self.globals.update(emitter.constants)
+        # Its linecache entry follows the code: it lasts while a thread may run it.
+        body = compile_generated(
+            self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
+            namespace=self.globals, owner=self._pop_code,
+        )
+        self.wrapper.__code__ = body
+        self._bodies[free] = weakref.ref(body)
+        for name in self._previous:  # two generations back: no thread can be there
+            self.globals.pop(name, None)
+        self._previous = list(emitter.constants)
 
     def _free_names(self) -> int:
         """A set of names whose last body is gone: no thread runs it, or ever will
@@ -246,21 +279,20 @@ class Dispatcher:
         ]
         return lines
 
-    def _indexed(self, entries: Sequence[CacheEntry], emitter: Emitter) -> list[str]:
+    def _indexed(self, index: EntryIndex, emitter: Emitter) -> list[str]:
         """Many entries: look the candidates up by the value they demand at one source.
 
         The index is the cache's own (:class:`~guards.checks.cache.EntryIndex`); each
         candidate is a small generated function of the parameters that returns
-        the entry's value, or ``NO_HIT``.
+        the entry's value, or ``NO_HIT``.  The body reads the candidates from an
+        :class:`IndexedFront`, which :meth:`refresh` keeps in step with the index.
         """
-        index = EntryIndex.build(entries)
-        grouped: dict[Any, list[Callable[..., Any]]] = {}
-        for key, bucket in index.buckets.items():
-            raw = key if index.by_type else key[1]  # 1, 1.0 and True share; checks tell
-            grouped.setdefault(raw, []).extend(map(self._entry_function, bucket))
-        # One candidate is called directly; several are tried in turn by one function.
-        buckets = {key: fns[0] if len(fns) == 1 else _first_of(fns) for key, fns in grouped.items()}
-        rest = tuple(map(self._entry_function, index.rest))
+        front = self._front = IndexedFront(index)
+        for entry in reversed(index.rest):
+            front.add(entry, self._entry_function(entry))
+        for bucket in index.buckets.values():
+            for entry in reversed(bucket):
+                front.add(entry, self._entry_function(entry))
         p = emitter.prefix
         nohit, args = emitter.bind(NO_HIT, "nohit"), ", ".join(self._parameter_names())
         # Read into a local first: after a candidate counted its hit, only locals are
@@ -281,22 +313,22 @@ class Dispatcher:
             # A value that cannot be read or hashed matches no bucket, only the rest.
             writer.line("try:")
             with writer.indent():
-                writer.line(f"{p}c = {emitter.bind(buckets, 'buckets')}.get({key})")
+                writer.line(f"{p}c = {emitter.bind(front.buckets, 'buckets')}.get({key})")
             writer.line("except Exception:")
             with writer.indent():
                 writer.line(f"{p}c = None")
             writer.line(f"if {p}c is not None:")
             with writer.indent():
                 try_candidate()
-        if rest:
-            writer.line(f"for {p}c in {emitter.bind(rest, 'rest')}:")
-            with writer.indent():
-                try_candidate()
+        # Always: entries may join the rest later without a new body.
+        writer.line(f"for {p}c in {emitter.bind(front.rest, 'rest')}:")
+        with writer.indent():
+            try_candidate()
         return writer.getlines()
 
     def _entry_function(self, entry: CacheEntry) -> Callable[..., Any]:
         """``entry``'s guards as a function of the parameters: its value, or ``NO_HIT``."""
-        function = self._entry_functions.get(id(entry))
+        function = self._entry_functions.get(entry)
         if function is None:
             emitter = Emitter(self.names.prefix("x"))
             nohit = emitter.bind(NO_HIT, "nohit")
@@ -318,7 +350,7 @@ class Dispatcher:
                 writer.text(), kind="entry", label=self.function.__qualname__, factory=make,
                 arguments=emitter.constants, namespace=self.globals,
             )
-            self._entry_functions[id(entry)] = function
+            self._entry_functions[entry] = function
         return function
 
     def _root_code(self, source: Source, bind: Callable[[Any, str], str]) -> str | None:
@@ -407,6 +439,67 @@ class Dispatcher:
             for i, name in enumerate(code.co_freevars)
         ]
         return items
+
+
+class IndexedFront:
+    """The candidates a generated body in the indexed regime reads: a dict from the
+    value at the index's source to a candidate function, and a list of the
+    functions of the entries in the index's ``rest``.
+
+    Both objects are bound into the body once; entries added and evicted update
+    them in place (under the dispatcher's lock), each key with one atomic
+    assignment, so a thread running the body sees a bucket before or after a
+    change, never half of one.  A thread that took an evicted entry's function
+    still gets a right answer: the entry's own checks decide.
+    """
+
+    def __init__(self, index: EntryIndex) -> None:
+        self.index = index
+        self.buckets: dict[Any, Callable[..., Any]] = {}
+        self.rest: list[Callable[..., Any]] = []
+        self._grouped: dict[Any, list[tuple[CacheEntry, Callable[..., Any]]]] = {}
+        #: entry -> (its group's key, or _REST; its function)
+        self._where: dict[CacheEntry, tuple[Any, Callable[..., Any]]] = {}
+
+    def add(self, entry: CacheEntry, function: Callable[..., Any]) -> None:
+        """Make ``entry``'s function the first candidate of its bucket (or of the rest)."""
+        key = self.index.keys.get(entry)
+        if key is None:
+            self._where[entry] = (_REST, function)
+            self.rest.insert(0, function)
+            return
+        raw = key if self.index.by_type else key[1]  # 1, 1.0 and True share; checks tell
+        self._where[entry] = (raw, function)
+        group = self._grouped[raw] = [(entry, function), *self._grouped.get(raw, ())]
+        self.buckets[raw] = _candidate(group)
+
+    def remove(self, entry: CacheEntry) -> None:
+        """Take ``entry``'s function out of the candidates; nothing if it is not there."""
+        where = self._where.pop(entry, None)
+        if where is None:
+            return
+        raw, function = where
+        if raw is _REST:
+            self.rest.remove(function)  # functions compare by identity
+            return
+        group = [(e, f) for e, f in self._grouped.get(raw, ()) if e is not entry]
+        if group:
+            self._grouped[raw] = group
+            self.buckets[raw] = _candidate(group)
+        else:
+            self._grouped.pop(raw, None)
+            self.buckets.pop(raw, None)
+
+
+#: Where an entry of the index's rest is (no bucket key is this object).
+_REST = object()
+
+
+def _candidate(group: Sequence[tuple[CacheEntry, Callable[..., Any]]]) -> Callable[..., Any]:
+    """One candidate is called directly; several are tried in turn by one function."""
+    if len(group) == 1:
+        return group[0][1]
+    return _first_of([function for _, function in group])
 
 
 def _first_of(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:

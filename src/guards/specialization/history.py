@@ -32,7 +32,8 @@ RECORDED_MISSES = 50
 RECORDED_ENTRIES = 16
 
 #: What a miss came to: ``"stored"`` (a new entry), ``"declined"`` (the cache is
-#: full and its ``on_limit="run"`` adds nothing), ``"uncached"`` (the run could not
+#: full and its ``on_limit="run"`` adds nothing: the function ran itself,
+#: untraced), ``"uncached"`` (the run could not
 #: be cached: see the reasons), ``"limit"`` (the cache is full and its
 #: ``on_limit="raise"`` raised :class:`~guards.CacheLimitError`) or ``"found"``
 #: (another thread stored a matching entry while this call waited for it).
