@@ -38,6 +38,7 @@ from guards import (
     LocalSource,
     compile_guards,
 )
+from guards.specialization.dispatcher import INLINE_ENTRIES
 
 THREADS = 8
 
@@ -187,6 +188,28 @@ def test_specialized_books_are_exact_when_every_few_calls_evict() -> None:
     info = area.cache_info()
     assert info.hits + info.misses == THREADS * 400, info
     assert area.cache.info().evictions > 0
+
+
+def test_the_indexed_front_updated_in_place_answers_right_under_threads() -> None:
+    """More entries than are inlined, and a full cache: every miss evicts and adds in
+    place in the front's candidates (and now and then the index is built anew) while
+    other threads hit through them; every answer is right and every call counted."""
+
+    @guards.specialize(max_entries=INLINE_ENTRIES + 8)
+    def scaled(x: int) -> int:
+        return x * 3
+
+    def work(i: int) -> None:
+        rng = random.Random(i)
+        for _ in range(300):
+            x = rng.randrange(INLINE_ENTRIES + 14)
+            assert scaled(x) == x * 3
+
+    run_together(work)
+    info = scaled.cache_info()
+    assert info.hits + info.misses == THREADS * 300, info
+    assert info.hits > 0 and scaled.cache.info().evictions > 0
+    assert len(scaled.cache) == INLINE_ENTRIES + 8
 
 
 class _TwoReads:
