@@ -18,7 +18,6 @@ index that large caches look candidates up in is updated entry by entry
 from __future__ import annotations
 
 import collections
-import contextlib
 import itertools
 import threading
 import time
@@ -294,10 +293,15 @@ class GuardedCache:
         for entry in self.candidates(f_locals, f_globals):
             if entry.check.check(f_locals, f_globals):
                 entry.record_hit(self._clock)
-                entry._synced_hits = entry.hits  # this hit is in last_used already
-                # KeyError: evicted or cleared meanwhile (it still answered this lookup).
-                with self._lock, contextlib.suppress(KeyError):
+                # This hit is in last_used already (hits counted on specialize's fast
+                # path before it are not: they only give the entry one more turn).
+                entry._synced_hits += 1
+                # One C call, atomic under the GIL: no lock on a hit.  KeyError: the
+                # entry was evicted or cleared meanwhile (it still answered this lookup).
+                try:  # noqa: SIM105 - contextlib.suppress costs more than the move
                     self._order.move_to_end(entry)
+                except KeyError:
+                    pass
                 return entry
         check_frame(f_locals, f_globals)  # on the miss path only: a hit costs nothing more
         next(self._misses)
@@ -391,7 +395,6 @@ class GuardedCache:
                     )
                     raise CacheLimitError(msg, reason)
                 oldest = self._least_recently_used()
-                del self._order[oldest]
                 self._retire(oldest.hit_counter)
                 self._evictions += 1
             entry.last_used = next(self._clock)
@@ -403,20 +406,21 @@ class GuardedCache:
         return entry, oldest
 
     def _least_recently_used(self) -> CacheEntry:
-        """The entry to evict (locked): the first in recency order whose count did not
-        move since it was stamped.  An entry hit since (on specialize's fast path,
-        which only counts) is stamped now and moved to the end instead: each hit
-        interval costs one move, so this is amortized O(1)."""
+        """Take out the entry to evict (locked): the first in recency order whose count
+        did not move since it was stamped.  An entry hit since (on specialize's fast
+        path, which only counts) is stamped now and put at the end instead: each hit
+        interval costs one move, so this is amortized O(1).  Each step is one atomic
+        call (``popitem``, an assignment), so lookups move entries without the lock."""
         order = self._order
         for _ in range(len(order)):
-            entry = next(iter(order))
+            entry, _ = order.popitem(last=False)
             hits = entry.hits
             if hits == entry._synced_hits:
                 return entry
             entry._synced_hits = hits
             entry.last_used = next(self._clock)
-            order.move_to_end(entry)
-        return next(iter(order))  # every entry was hit meanwhile: the oldest stamp goes
+            order[entry] = None
+        return order.popitem(last=False)[0]  # every entry was hit meanwhile
 
     def _update_index(self, added: CacheEntry, removed: tuple[CacheEntry, ...]) -> bool:
         """Put ``added`` into the index and take ``removed`` out (locked); drop the
