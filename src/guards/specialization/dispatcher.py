@@ -128,6 +128,7 @@ class Dispatcher:
         # the call made again as given, and the code the wrapper was made for.
         self.surplus = self.shape.varargs or n.get("surplus")
         self.as_given, self.code = n.get("as_given"), n.get("code")
+        self.unbound = n.get("Unbound")
         self.new_code = n.get("new_code") if new_code is not None else None
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
         # Not the function's own name, which may not be an identifier ("<lambda>");
@@ -145,6 +146,7 @@ class Dispatcher:
             self.kw_default: _kwdefaults_reader(function),
             self.cell_items: _cell_items,
             self.as_given: _caller_as_given(function, self.shape),
+            self.unbound: _Unbound,
             self.code: code,
             **dict(zip(self.cells, function.__closure__ or (), strict=True)),
         }
@@ -345,21 +347,25 @@ class Dispatcher:
         The lines first send a call on replaced ``__code__`` to ``new_code`` and a call
         with surplus positional arguments to ``as_given``; then each omitted parameter
         takes the function's current default, or the call goes to ``as_given`` (which
-        raises Python's ``TypeError``) when there is none.
+        raises Python's ``TypeError``) when there is none: a parameter with none raises
+        ``Unbound``, caught once around them all, so the text stays linear in the number
+        of parameters (the call's arguments are written out once).
         """
+        head = LineWriter()
         resolve = LineWriter()
         again = f"return {self.as_given}({self._given()})"
 
-        def when(condition: str, then: str) -> None:
-            resolve.line(f"if {condition}:")
-            with resolve.indent():
-                resolve.line(then)
+        def when(condition: str, then: str, writer: LineWriter = resolve) -> None:
+            writer.line(f"if {condition}:")
+            with writer.indent():
+                writer.line(then)
 
         if self.new_code is not None:
             when(f"{self.fn}.__code__ is not {self.code}",
-                   f"return {self.new_code}({self.as_given}, {self._given()})")
+                 f"return {self.new_code}({self.as_given}, {self._given()})", head)
         if self.shape.varargs is None:
-            when(self.surplus, again)
+            when(self.surplus, again, head)
+        unbound = f"raise {self.unbound}"
         first_default = len(self.shape.positional) - self.shape.n_defaults
 
         def positional(name: str, index: int) -> str:
@@ -373,14 +379,14 @@ class Dispatcher:
                     )
                 else:
                     resolve.line(f"{name} = {self.pos_default}({index})")
-                when(f"{name} is {self.missing}", again)
+                when(f"{name} is {self.missing}", unbound)
             return self.missing
 
         def keyword(name: str) -> str:
             resolve.line(f"if {name} is {self.missing}:")
             with resolve.indent():
                 resolve.line(f"{name} = {self.kw_default}({name!r})")
-                when(f"{name} is {self.missing}", again)
+                when(f"{name} is {self.missing}", unbound)
             return self.missing
 
         every_optional = attrs.evolve(
@@ -389,7 +395,15 @@ class Dispatcher:
             kwdefault_names=self.shape.kwonly,
             varargs=self.surplus,
         )
-        return parameter_list(every_optional, positional, keyword), resolve.getlines()
+        params = parameter_list(every_optional, positional, keyword)
+        if resolve.getlines():
+            head.line("try:")
+            with head.indent():
+                head.lines(resolve.getlines())
+            head.line(f"except {self.unbound}:")
+            with head.indent():
+                head.line(again)
+        return params, head.getlines()
 
     def _given(self) -> str:
         """The arguments of ``as_given``: the parameters' values as the call bound them."""
@@ -407,6 +421,10 @@ class Dispatcher:
             for i, name in enumerate(code.co_freevars)
         ]
         return items
+
+
+class _Unbound(Exception):
+    """Raised inside a wrapper for a parameter that got no argument and has no default."""
 
 
 def _first_of(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
