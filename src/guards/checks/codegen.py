@@ -103,21 +103,20 @@ def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
 
     def node_for(source: Source) -> _Node:
         node = nodes.get(source)
-        if node is None:
-            parent = root if source.base is None else node_for(source.base)
-            node = parent.children.get(source)
-            if node is None:
-                node = parent.children[source] = _Node(source)
-            nodes[source] = node
+        if node is None:  # then it is not among its parent's children either
+            base = source.base
+            parent = root if base is None else node_for(base)
+            node = parent.children[source] = nodes[source] = _Node(source)
         return node
 
     relational: list[Check] = []
     for check in checks:
-        for source in check.sources:
-            node_for(source)
-        if len(check.sources) == 1:
-            nodes[check.sources[0]].checks.append(check)
+        sources = check.sources
+        if len(sources) == 1:
+            node_for(sources[0]).checks.append(check)
         else:
+            for source in sources:
+                node_for(source)
             relational.append(check)
     return root, relational
 
@@ -286,7 +285,7 @@ def emit_equal_groups(
     items: list[tuple[_Node, tuple[type, Any]]] = []
     rest: list[_Node] = []
     for child in children:
-        demand = None if child.source in needed else _exact_scalar(child)
+        demand = None if needed and child.source in needed else _exact_scalar(child)
         source = child.source
         if demand is not None and not isinstance(base, str):
             attrs_.append((child, demand))  # roots: one group, read as a tuple
@@ -318,11 +317,14 @@ def emit_equal_groups(
                 f"({getter}({base}) if type({base}) in {plain} "
                 f"else {slow}({base}, {emitter.bind(keys, 'keys')}))"
             )
-        types_ = emitter.bind(tuple(t for _, (t, _) in group), "types")
-        values = emitter.bind(tuple(v for _, (_, v) in group), "values")
+        demands = [demand for _, demand in group]
+        types_ = emitter.bind(tuple([t for t, _ in demands]), "types")
+        values = emitter.bind(tuple([v for _, v in demands]), "values")
         is_ = emitter.bind(operator.is_, "is")
         var = emitter.new_var()
-        kinds = ", ".join(dict.fromkeys(comment_safe(n.checks[0].guard.kind) for n, _ in group))
+        kinds = ", ".join(
+            map(comment_safe, dict.fromkeys([n.checks[0].guard.kind for n, _ in group]))
+        )
         what = "roots" if not isinstance(base, str) else "attributes" if by_attr else "items"
         segment.line(f"# {kinds}: {len(group)} {what}")
         segment.line(f"{var} = {read}")

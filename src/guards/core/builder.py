@@ -217,8 +217,9 @@ class GuardBuilder:
             sources = (guard.source,)
         if type(sources) not in (tuple, list) or not sources:
             raise must_be("sources", "a non-empty tuple of Source", sources)
-        for i, source in enumerate(sources):
-            check_type(f"sources[{i}]", source, Source)
+        if len(sources) != 1 or not isinstance(sources[0], Source):
+            for i, source in enumerate(sources):
+                check_type(f"sources[{i}]", source, Source)
         template = (expr, len(sources), tuple(constants))
         if template not in _VALID_TEMPLATES:
             _validate_template(expr, len(sources), constants)

@@ -152,6 +152,7 @@ class Dispatcher:
         }
         if self.new_code is not None:
             self.globals[self.new_code] = new_code
+        self._signature: tuple[list[str], list[str]] | None = None
         self.wrapper = self._define()
         cache.add_listener(self.refresh)
 
@@ -207,7 +208,9 @@ class Dispatcher:
 
     def _skeleton(self, lookup: list[str]) -> str:
         """The whole function: bind the call, try ``lookup``, else the slow path."""
-        params, resolve = self._parameters()
+        if self._signature is None:  # the same for every body
+            self._signature = self._parameters()
+        params, resolve = self._signature
         writer = LineWriter()
         writer.line(f"def {self.def_name}({', '.join(params)}):")
         with writer.indent():
@@ -347,9 +350,10 @@ class Dispatcher:
         The lines first send a call on replaced ``__code__`` to ``new_code`` and a call
         with surplus positional arguments to ``as_given``; then each omitted parameter
         takes the function's current default, or the call goes to ``as_given`` (which
-        raises Python's ``TypeError``) when there is none: a parameter with none raises
-        ``Unbound``, caught once around them all, so the text stays linear in the number
-        of parameters (the call's arguments are written out once).
+        raises Python's ``TypeError``) when there is none: reading the default of a
+        parameter that has none raises ``Unbound``, caught once around them all, so the
+        text stays linear in the number of parameters (the call's arguments are written
+        out once).
         """
         head = LineWriter()
         resolve = LineWriter()
@@ -365,7 +369,6 @@ class Dispatcher:
                  f"return {self.new_code}({self.as_given}, {self._given()})", head)
         if self.shape.varargs is None:
             when(self.surplus, again, head)
-        unbound = f"raise {self.unbound}"
         first_default = len(self.shape.positional) - self.shape.n_defaults
 
         def positional(name: str, index: int) -> str:
@@ -379,14 +382,12 @@ class Dispatcher:
                     )
                 else:
                     resolve.line(f"{name} = {self.pos_default}({index})")
-                when(f"{name} is {self.missing}", unbound)
             return self.missing
 
         def keyword(name: str) -> str:
             resolve.line(f"if {name} is {self.missing}:")
             with resolve.indent():
                 resolve.line(f"{name} = {self.kw_default}({name!r})")
-                when(f"{name} is {self.missing}", unbound)
             return self.missing
 
         every_optional = attrs.evolve(
@@ -458,21 +459,28 @@ def _defaults_reader(function: types.FunctionType, shape: SignatureShape) -> Cal
     n_positional = len(shape.positional)
 
     def pos_default(index: int) -> Any:
-        """The current default of positional parameter ``index``, or MISSING if it has none.
+        """The current default of positional parameter ``index``; ``_Unbound`` if it has
+        none.
 
         As CPython binds: the defaults fill the last parameters.
         """
         defaults = function.__defaults__ or ()
         at = index - (n_positional - len(defaults))
-        return defaults[at] if at >= 0 else MISSING
+        if at < 0:
+            raise _Unbound
+        return defaults[at]
 
     return pos_default
 
 
 def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
     def kw_default(name: str) -> Any:
-        """The current default of keyword-only parameter ``name``, or MISSING."""
-        return (function.__kwdefaults__ or {}).get(name, MISSING)
+        """The current default of keyword-only parameter ``name``; ``_Unbound`` if it has
+        none."""
+        value = (function.__kwdefaults__ or {}).get(name, MISSING)
+        if value is MISSING:
+            raise _Unbound
+        return value
 
     return kw_default
 
