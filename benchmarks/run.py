@@ -22,6 +22,7 @@ import check_vs_floor
 import dynamo_guards
 import hit_overhead
 import many_entries
+import miss_per_value
 import real_functions
 import recompiles
 
@@ -33,6 +34,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("5. many entries", many_entries.run),
     ("6. build cost", build_cost.run),
     ("7. recompiles vs TorchDynamo", recompiles.main),
+    ("8. miss overhead per value read", miss_per_value.run),
 ]
 
 
