@@ -185,3 +185,20 @@ def test_many_arguments_checked_together_and_a_missing_one_raises_as_python_does
     with pytest.raises(TypeError) as ours:
         specialized(*args[:-1])
     assert str(ours.value) == str(plain.value)
+
+
+@pytest.mark.parametrize("name", ["type", "map", "all", "len"])
+def test_a_parameter_named_like_a_builtin_never_stands_in_for_it(name: str) -> None:
+    """The generated guards call builtins: a parameter of that name is not called in
+    their place (``type(x) is int`` asked of the caller's function would pass 2.0)."""
+    read = reader(f"{name}, x", "x * 2")
+    many = reader(f"{name}, o", " + ".join(f"o.a{i}" for i in range(6)))
+    specialized, specialized_many = guards.specialize(read), guards.specialize(many)
+    assert specialized(lambda v: 0, 2) == 4
+    got = specialized(lambda v: int, 2.0)
+    assert got == 4.0 and type(got) is float
+    assert specialized(lambda v: 0, 2) == 4 and specialized.cache.info().hits == 1
+    bag = Bag(6)
+    assert specialized_many(None, bag) == 15
+    bag.a2 = 2.0
+    assert type(specialized_many(lambda *a: True, bag)) is float

@@ -302,6 +302,12 @@ def emit_equal_groups(
             rest.extend(node for node, _ in group)
             continue
         sources = [node.source for node, _ in group if node.source is not None]
+        # Builtins by bound names: the dispatcher's text runs among the user's parameters.
+        is_, map_, all_, type_ = (
+            emitter.bind(fn, hint) for fn, hint in (
+                (operator.is_, "is"), (map, "map"), (all, "all"), (type, "type")
+            )
+        )
         if not isinstance(base, str):
             read = f"({''.join(f'{base(s)}, ' for s in sources)})"
         elif by_attr:
@@ -314,13 +320,12 @@ def emit_equal_groups(
             plain = emitter.bind(PLAIN_SUBSCRIPT_TYPES, "plain")
             slow = emitter.bind(_items_of, "items_of")
             read = (
-                f"({getter}({base}) if type({base}) in {plain} "
+                f"({getter}({base}) if {type_}({base}) in {plain} "
                 f"else {slow}({base}, {emitter.bind(keys, 'keys')}))"
             )
         demands = [demand for _, demand in group]
         types_ = emitter.bind(tuple([t for t, _ in demands]), "types")
         values = emitter.bind(tuple([v for _, v in demands]), "values")
-        is_ = emitter.bind(operator.is_, "is")
         var = emitter.new_var()
         kinds = ", ".join(
             map(comment_safe, dict.fromkeys([n.checks[0].guard.kind for n, _ in group]))
@@ -329,7 +334,8 @@ def emit_equal_groups(
         segment.line(f"# {kinds}: {len(group)} {what}")
         segment.line(f"{var} = {read}")
         segment.line(
-            f"if not (all(map({is_}, map(type, {var}), {types_})) and {var} == {values}):"
+            f"if not ({all_}({map_}({is_}, {map_}({type_}, {var}), {types_})) "
+            f"and {var} == {values}):"
         )
         with segment.indent():
             segment.line(FAIL)

@@ -32,6 +32,7 @@ again on the function itself as it was given, so Python raises its own
 
 from __future__ import annotations
 
+import builtins
 import threading
 import types
 import weakref
@@ -56,6 +57,10 @@ from guards.tracking.binding import parameter_list
 
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
+
+
+#: Names of builtins, which guards' generated text may use.
+_BUILTIN_NAMES = frozenset(vars(builtins))
 
 
 class _Missing:
@@ -104,9 +109,12 @@ class Dispatcher:
     ) -> None:
         self.function = function
         self.cache = cache
-        self.inline = inline
         code = function.__code__
         self.shape = signature_shape(function)
+        # Guards are written with builtins (``type(x) is T``): a parameter that shadows
+        # one would be called in their place, so such a function checks its entries
+        # on the slow path only.
+        self.inline = inline and not _BUILTIN_NAMES.intersection(self.shape.names())
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
         #: The body that last used each set of names (``_g0_``, ``_g1_``...), weakly.
         self._bodies: list[weakref.ref[types.CodeType] | None] = []
