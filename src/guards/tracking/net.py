@@ -416,16 +416,22 @@ class quiet:
     (building and installing a guard, an operator on exact built-in scalars): on 3.11 the
     net's trace function is off while it runs, so its lines are not traced one by one.
 
-    A no-op with ``sys.monitoring`` (3.12+), when no net is open in this thread, or when
-    the trace function is not the net's.  Nothing the net reports can happen inside:
-    frames of guards' own code are library frames, and its raises are not traced code's.
+    A no-op with ``sys.monitoring`` (3.12+), when no net is open in this thread, when
+    the trace function is not the net's, or while an exception is being handled.
+    Nothing the net reports can happen inside: frames of guards' own code are library
+    frames, and its raises are not traced code's.
     """
 
     __slots__ = ("_off",)
 
     def __enter__(self) -> None:
         net = _state.net
-        self._off = net is not None and net._by_trace and sys.gettrace() is _trace_call
+        self._off = (
+            net is not None and net._by_trace and sys.gettrace() is _trace_call
+            # An exception being handled is examined on the way in (a user's exception
+            # class may answer isinstance with code of its own): not quiet then.
+            and sys.exception() is None
+        )
         if self._off:
             sys.settrace(None)
 
