@@ -22,6 +22,7 @@ import check_vs_floor
 import dynamo_guards
 import hit_overhead
 import many_entries
+import miss_per_value
 import miss_vs_entries
 import real_functions
 import recompiles
@@ -35,6 +36,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("6. build cost", build_cost.run),
     ("7. recompiles vs TorchDynamo", recompiles.main),
     ("8. miss vs entries", miss_vs_entries.run),
+    ("9. miss overhead per value read", miss_per_value.run),
 ]
 
 

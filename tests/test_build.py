@@ -10,8 +10,9 @@ from guards import GuardBuilder, LocalSource, compile_guards
 from guards.checks.codegen import PART_LINES
 
 
-def _guards(n: int) -> tuple[list, dict[str, int]]:  # type: ignore[type-arg]
-    f_locals = {f"x{i}": i for i in range(n)}
+def _guards(n: int, *, item: bool = False) -> tuple[list, dict[str, object]]:  # type: ignore[type-arg]
+    # One-item tuples are compared one by one; exact ints would be read as one tuple.
+    f_locals: dict[str, object] = {f"x{i}": (i,) if item else i for i in range(n)}
     return [LocalSource(name).make_guard(GuardBuilder.EQUALS_MATCH) for name in f_locals], f_locals
 
 
@@ -32,7 +33,7 @@ def test_compile_leaves_the_collector_as_it_found_it(enabled: bool) -> None:
 
 def test_a_large_set_is_checked_in_parts_with_the_same_verdict() -> None:
     """Sets longer than one part compile to several functions and still check every guard."""
-    guard_list, f_locals = _guards(PART_LINES)  # three lines a guard: several parts
+    guard_list, f_locals = _guards(PART_LINES, item=True)  # three lines a guard: several parts
     check = compile_guards(guard_list, f_locals)
     assert "def _part1(" in check.code
     assert check.check(f_locals)

@@ -92,9 +92,10 @@ def test_c_code_rejecting_a_stand_in_falls_back_though_the_error_is_swallowed(
 
 
 def hooks() -> tuple[Any, ...]:
-    """The profile function, and the name of every ``sys.monitoring`` tool id (3.12+)."""
+    """The profile function, the trace function, and the name of every
+    ``sys.monitoring`` tool id (3.12+)."""
     tools = () if MONITORING is None else tuple(MONITORING.get_tool(t) for t in range(6))
-    return (sys.getprofile(), *tools)
+    return (sys.getprofile(), sys.gettrace(), *tools)
 
 
 class _Watch(logging.Handler):
@@ -155,10 +156,10 @@ def test_the_net_holds_a_hook_while_tracing_and_leaves_none_after_many_runs() ->
     assert logged.cache.info().misses > 60
     assert hooks() == before
     assert watch.during  # the handler ran inside traced runs, with the net open
-    if MONITORING is None:  # 3.11: the net is the tracing thread's profile function
-        assert all(seen[0] is not None for seen in watch.during)
+    if MONITORING is None:  # 3.11: the net is the tracing thread's trace function
+        assert all(seen[1] is not None for seen in watch.during)
     else:  # 3.12+: a tool id of its own, no profile function
         assert all(seen[0] is None for seen in watch.during)
         assert all(
-            "guards untraced-code net" in seen[1:] for seen in watch.during
+            "guards untraced-code net" in seen[2:] for seen in watch.during
         ), watch.during[:3]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import string
 import threading
 from collections.abc import Callable, Sequence
@@ -31,7 +32,14 @@ from guards.checks.generated import (
     run_factory,
 )
 from guards.core.builder import Check
-from guards.core.sources import Source
+from guards.core.sources import (
+    PLAIN_SUBSCRIPT_TYPES,
+    AttrSource,
+    GetItemSource,
+    Source,
+    get_item,
+    is_plain_identifier,
+)
 from guards.forks import fork_safe
 
 CheckFn = Callable[..., bool]
@@ -95,21 +103,20 @@ def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
 
     def node_for(source: Source) -> _Node:
         node = nodes.get(source)
-        if node is None:
-            parent = root if source.base is None else node_for(source.base)
-            node = parent.children.get(source)
-            if node is None:
-                node = parent.children[source] = _Node(source)
-            nodes[source] = node
+        if node is None:  # then it is not among its parent's children either
+            base = source.base
+            parent = root if base is None else node_for(base)
+            node = parent.children[source] = nodes[source] = _Node(source)
         return node
 
     relational: list[Check] = []
     for check in checks:
-        for source in check.sources:
-            node_for(source)
-        if len(check.sources) == 1:
-            nodes[check.sources[0]].checks.append(check)
+        sources = check.sources
+        if len(sources) == 1:
+            node_for(sources[0]).checks.append(check)
         else:
+            for source in sources:
+                node_for(source)
             relational.append(check)
     return root, relational
 
@@ -171,9 +178,18 @@ def emit_segments(
     # A value is needed only while the paths below it are checked, so values at
     # one depth share a variable (fewer locals to set up on every call); only
     # the values of checks across paths keep their own.
-    stack: list[tuple[_Node, str, int]] = [
-        (child, "", 0) for child in reversed(root.children.values())
-    ]
+    roots = list(root.children.values())
+    if len(roots) >= GROUP_MIN:
+        segments.append(LineWriter())
+
+        def root_expr(source: Source) -> str:
+            expr = root_code(source, emitter.bind) if root_code is not None else None
+            return expr if expr is not None else source.step_code("", emitter.bind)
+
+        roots = emit_equal_groups(roots, root_expr, needed, emitter, segments[-1], ordered)
+        if not segments[-1].getlines():
+            segments.pop()
+    stack: list[tuple[_Node, str, int]] = [(child, "", 0) for child in reversed(roots)]
     while stack:
         node, base_expr, depth = stack.pop()
         assert node.source is not None
@@ -196,12 +212,136 @@ def emit_segments(
         var_of[node.source] = var
         if node.checks:
             emit_checks(sorted(node.checks, key=lambda c: c.cost), (var,))
-        stack.extend((child, var, depth + 1) for child in reversed(node.children.values()))
+        children = list(node.children.values())
+        if len(children) >= GROUP_MIN:
+            children = emit_equal_groups(children, var, needed, emitter, segments[-1], ordered)
+        stack.extend((child, var, depth + 1) for child in reversed(children))
     if relational:
         segments.append(LineWriter())
         for check in relational:
             emit_checks([check], [var_of[s] for s in check.sources])
     return [segment.getlines() for segment in segments], ordered
+
+
+#: At least this many sibling paths (attributes, or items) that are each checked for one
+#: exact built-in scalar are read with one call and compared as one tuple.
+GROUP_MIN = 4
+#: Exact types whose ``==`` runs no user code and agrees with the equality checks'.
+_GROUP_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
+#: EQUALS_MATCH's check of a value whose ``==`` is exact (GuardBuilder.EQUALS_MATCH).
+_EQUAL_TEMPLATE = "{0} is {V} or (type({0}) is {T} and {0} == {V})"
+#: Identity checks of singletons: the value they demand and its type.
+_SINGLETON_TEMPLATES: dict[str, Any] = {"{0} is True": True, "{0} is False": False,
+                                        "{0} is None": None}
+
+
+def _exact_scalar(node: _Node) -> tuple[type, Any] | None:
+    """``(type, value)`` when ``node`` is a leaf whose one check demands that exact
+    built-in scalar (an int, a non-NaN float, a str, bytes, a bool or None), else None."""
+    if node.children or len(node.checks) != 1:
+        return None
+    check = node.checks[0]
+    if check.expr in _SINGLETON_TEMPLATES:
+        value = _SINGLETON_TEMPLATES[check.expr]
+        return type(value), value
+    if check.expr != _EQUAL_TEMPLATE:
+        return None
+    constants = dict(check.constants)
+    t, value = constants.get("T"), constants.get("V")
+    if t not in _GROUP_TYPES or type(value) is not t or value != value:
+        return None
+    return t, value
+
+
+def _items_of(base: Any, keys: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(base[k] for k in keys)`` as guards read items: never through ``__missing__``."""
+    return tuple(get_item(base, key) for key in keys)
+
+
+def emit_equal_groups(
+    children: Sequence[_Node],
+    base: str | Callable[[Source], str],
+    needed: set[Source],
+    emitter: Emitter,
+    segment: LineWriter,
+    ordered: list[Check],
+) -> list[_Node]:
+    """Emit, on ``segment``, the checks of the leaves among ``children`` that each demand
+    one exact built-in scalar, read together and compared as one tuple: for paths one
+    step below the variable ``base``, attributes with one ``operator.attrgetter`` call and
+    items with one ``operator.itemgetter``; for roots (``base`` gives a root's
+    expression), one tuple of their expressions.  Then the exact types are compared by
+    identity and the values as one tuple ``==``.  Returns the children left to emit
+    one by one, in their order.
+
+    The text stays a few lines however many paths there are, so compiling it costs
+    the same for 4 or 4,000 values.  What is read and compared is what the checks
+    one by one read and compare: ``x is V or (type(x) is T and x == V)`` equals
+    ``type(x) is T and x == V`` for these types, and ``==`` of tuples compares items
+    by identity first.  No user code runs but the reads themselves (a property runs,
+    as it does one by one).  The checks enter ``ordered`` as they were.
+    """
+    attrs_: list[tuple[_Node, tuple[type, Any]]] = []
+    items: list[tuple[_Node, tuple[type, Any]]] = []
+    rest: list[_Node] = []
+    for child in children:
+        demand = None if needed and child.source in needed else _exact_scalar(child)
+        source = child.source
+        if demand is not None and not isinstance(base, str):
+            attrs_.append((child, demand))  # roots: one group, read as a tuple
+        elif demand is not None and type(source) is AttrSource and is_plain_identifier(
+            source.member
+        ):
+            attrs_.append((child, demand))
+        elif demand is not None and type(source) is GetItemSource and not source.index_is_slice:
+            items.append((child, demand))
+        else:
+            rest.append(child)
+    for group, by_attr in ((attrs_, True), (items, False)):
+        if len(group) < GROUP_MIN:
+            rest.extend(node for node, _ in group)
+            continue
+        sources = [node.source for node, _ in group if node.source is not None]
+        # Builtins by bound names: the dispatcher's text runs among the user's parameters.
+        is_, map_, all_, type_ = (
+            emitter.bind(fn, hint) for fn, hint in (
+                (operator.is_, "is"), (map, "map"), (all, "all"), (type, "type")
+            )
+        )
+        if not isinstance(base, str):
+            read = f"({''.join(f'{base(s)}, ' for s in sources)})"
+        elif by_attr:
+            members = [s.member for s in sources if isinstance(s, AttrSource)]
+            getter = emitter.bind(operator.attrgetter(*members), "attrs")
+            read = f"{getter}({base})"
+        else:
+            keys = tuple(s.index for s in sources if isinstance(s, GetItemSource))
+            getter = emitter.bind(operator.itemgetter(*keys), "items")
+            plain = emitter.bind(PLAIN_SUBSCRIPT_TYPES, "plain")
+            slow = emitter.bind(_items_of, "items_of")
+            read = (
+                f"({getter}({base}) if {type_}({base}) in {plain} "
+                f"else {slow}({base}, {emitter.bind(keys, 'keys')}))"
+            )
+        demands = [demand for _, demand in group]
+        types_ = emitter.bind(tuple([t for t, _ in demands]), "types")
+        values = emitter.bind(tuple([v for _, v in demands]), "values")
+        var = emitter.new_var()
+        kinds = ", ".join(
+            map(comment_safe, dict.fromkeys([n.checks[0].guard.kind for n, _ in group]))
+        )
+        what = "roots" if not isinstance(base, str) else "attributes" if by_attr else "items"
+        segment.line(f"# {kinds}: {len(group)} {what}")
+        segment.line(f"{var} = {read}")
+        segment.line(
+            f"if not ({all_}({map_}({is_}, {map_}({type_}, {var}), {types_})) "
+            f"and {var} == {values}):"
+        )
+        with segment.indent():
+            segment.line(FAIL)
+        ordered.extend(node.checks[0] for node, _ in group)
+    order = {id(child): i for i, child in enumerate(children)}
+    return sorted(rest, key=lambda node: order[id(node)])
 
 
 def access_expr(source: Source, emitter: Emitter, root_code: RootCode | None = None) -> str:
@@ -330,6 +470,10 @@ def _predicates(
         writer.line(f"def _pred{i}({', '.join(params)}):")
         with writer.indent():
             writer.line(f"return {_render_expr(check, params, emitter)}")
+    # Checks compared as one tuple (emit_equal_groups) bind their own constants only now.
+    namespace.update(
+        (name, value) for name, value in emitter.constants.items() if name not in namespace
+    )
     compile_generated(
         writer.text(), kind="explain", label=label, namespace=namespace, owner=_get_check
     )

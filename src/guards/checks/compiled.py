@@ -171,8 +171,9 @@ def _unique_checks(checks: Sequence[Check]) -> list[Check]:
     seen: set[tuple[Any, ...]] = set()
     unique = []
     for check in checks:
-        if check.dedup_key not in seen:
-            seen.add(check.dedup_key)
+        key = check.dedup_key
+        if key not in seen:
+            seen.add(key)
             unique.append(check)
     return unique
 

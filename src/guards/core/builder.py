@@ -105,6 +105,11 @@ class Check:
         return (self.sources, self.expr, tuple((k, id(v)) for k, v in self.constants))
 
 
+#: Exact types kept as themselves by an equality check, with a fixed and exact ``==``
+#: (a float here is neither a NaN nor a zero: those have checks of their own).
+_EXACT_EQUALITY = frozenset({int, str, bytes, float})
+
+
 class GuardBuilder:
     """Builds checks for guards, bound to the values of one frame.
 
@@ -137,7 +142,8 @@ class GuardBuilder:
     # -- driving ----------------------------------------------------------------
     def build(self, guard: Guard) -> None:
         """Emit the checks of ``guard``, or record it as dropped if it is on a skipped path."""
-        check_type("guard", guard, Guard)
+        if type(guard) is not Guard:
+            check_type("guard", guard, Guard)
         if guard.is_skipped:
             self.dropped_guards.append(guard)
             return
@@ -197,19 +203,28 @@ class GuardBuilder:
         ``describe`` is the same template for people: ``{0}`` becomes the
         source's name and ``{expected}`` a display of ``expected``.
         """
-        check_type("guard", guard, Guard)
-        check_type("expr", expr, str)
-        check_type("describe", describe, str)
-        check_type("cost", cost, int)
+        if not (
+            type(guard) is Guard and type(expr) is str and type(describe) is str
+            and type(cost) is int
+        ):  # the common case in one test; else the named checks say what is wrong
+            check_type("guard", guard, Guard)
+            check_type("expr", expr, str)
+            check_type("describe", describe, str)
+            check_type("cost", cost, int)
         if not callable(actual):
             raise must_be("actual", "callable", actual)
         if sources is None:
             sources = (guard.source,)
         if type(sources) not in (tuple, list) or not sources:
             raise must_be("sources", "a non-empty tuple of Source", sources)
-        for i, source in enumerate(sources):
-            check_type(f"sources[{i}]", source, Source)
-        _validate_template(expr, len(sources), constants)
+        if len(sources) != 1 or not isinstance(sources[0], Source):
+            for i, source in enumerate(sources):
+                check_type(f"sources[{i}]", source, Source)
+        template = (expr, len(sources), tuple(constants))
+        if template not in _VALID_TEMPLATES:
+            _validate_template(expr, len(sources), constants)
+            if len(_VALID_TEMPLATES) < _MAX_VALID_TEMPLATES:
+                _VALID_TEMPLATES.add(template)
         names = [s.name for s in sources]
         try:
             description = describe.format(*names, expected=show(expected))
@@ -333,6 +348,12 @@ class GuardBuilder:
             self.add_check(
                 guard, "type({0}) is {T} and {0} == 0.0 and {copysign}(1.0, {0}) == {sign}",
                 T=t, copysign=math.copysign, sign=math.copysign(1.0, value),
+                expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
+            )
+            return
+        if t in _EXACT_EQUALITY:  # what follows, decided for the commonest values at once
+            self.add_check(
+                guard, "{0} is {V} or (type({0}) is {T} and {0} == {V})", V=value, T=t,
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
@@ -929,6 +950,11 @@ def _check_expression(expr: str, fields: tuple[str, ...]) -> None:
     except (SyntaxError, LookupError, ValueError, AttributeError) as exc:
         msg = f"check template {expr!r} is not a Python expression: {type(exc).__name__}: {exc}"
         raise GuardsValueError(msg) from None
+
+
+#: (template, number of sources, constant names) found valid: templates repeat.
+_VALID_TEMPLATES: set[tuple[str, int, tuple[str, ...]]] = set()
+_MAX_VALID_TEMPLATES = 4096
 
 
 def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) -> None:

@@ -41,14 +41,22 @@ class Provenance:
         return f"{text}: {line}" if line else text
 
 
+#: id -> the globals of a module of guards itself, found by :func:`_is_library_frame`.
+_LIBRARY_GLOBALS: dict[int, dict[str, Any]] = {}
+
+
 def _is_library_frame(frame: FrameType) -> bool:
     """True for frames of guards' own modules (not the demo, which is user code)."""
-    module = frame.f_globals.get("__name__", "")
-    return (
+    f_globals = frame.f_globals
+    module = f_globals.get("__name__", "")
+    found = (
         isinstance(module, str)
         and (module == "guards" or module.startswith("guards."))
-        and not frame.f_globals.get("_GUARDS_USER_CODE", False)
+        and not f_globals.get("_GUARDS_USER_CODE", False)
     )
+    if found and getattr(sys.modules.get(module), "__dict__", None) is f_globals:
+        _LIBRARY_GLOBALS[id(f_globals)] = f_globals  # a module's own: lives on
+    return found
 
 
 def _frame_provenance(frame: FrameType) -> Provenance:
@@ -66,7 +74,11 @@ def capture_provenance(skip: int = 1, *, full_stack: bool = False) -> Provenance
         frame: FrameType | None = sys._getframe(skip + 1)
     except ValueError:
         return None
-    while frame is not None and _is_library_frame(frame):
+    # Frames of guards' own modules are passed by their globals, known after the first
+    # time (a module's globals live as long as the module: kept here, never reused).
+    while frame is not None and (
+        id(frame.f_globals) in _LIBRARY_GLOBALS or _is_library_frame(frame)
+    ):
         frame = frame.f_back
     if frame is None:
         return None
@@ -122,9 +134,11 @@ class Guard:
     @property
     def is_skipped(self) -> bool:
         """True when the guard is on a :class:`~guards.SkipGuardSource` path and will be dropped."""
-        return any(
+        if self.source.is_skipped:
+            return True
+        return bool(self.args) and any(
             isinstance(arg, Source) and arg.is_skipped for _, arg in self.args
-        ) or self.source.is_skipped
+        )
 
     def __str__(self) -> str:
         extra = "".join(

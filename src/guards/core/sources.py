@@ -90,9 +90,15 @@ class Source:
     """
 
     _name: str = attrs.field(init=False, eq=False, repr=False)
+    _skipped: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_name", self._render())
+        base = self.base
+        object.__setattr__(
+            self, "_skipped",
+            isinstance(self, SkipGuardSource) or (base is not None and base.is_skipped),
+        )
 
     # -- what every source offers -------------------------------------------------
     @property
@@ -120,13 +126,9 @@ class Source:
 
     @property
     def is_skipped(self) -> bool:
-        """True when the path passes through a :class:`SkipGuardSource`."""
-        source: Source | None = self
-        while source is not None:
-            if isinstance(source, SkipGuardSource):
-                return True
-            source = source.base
-        return False
+        """True when the path passes through a :class:`SkipGuardSource` (found once, when
+        the source is made)."""
+        return self._skipped
 
     def chain(self) -> tuple[Source, ...]:
         """Every source on the path, root first, this source last."""

@@ -37,6 +37,7 @@ again on the function itself as it was given, so Python raises its own
 
 from __future__ import annotations
 
+import builtins
 import threading
 import types
 import weakref
@@ -61,6 +62,10 @@ from guards.tracking.binding import parameter_list
 
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
+
+
+#: Names of builtins, which guards' generated text may use.
+_BUILTIN_NAMES = frozenset(vars(builtins))
 
 
 class _Missing:
@@ -109,9 +114,12 @@ class Dispatcher:
     ) -> None:
         self.function = function
         self.cache = cache
-        self.inline = inline
         code = function.__code__
         self.shape = signature_shape(function)
+        # Guards are written with builtins (``type(x) is T``): a parameter that shadows
+        # one would be called in their place, so such a function checks its entries
+        # on the slow path only.
+        self.inline = inline and not _BUILTIN_NAMES.intersection(self.shape.names())
         self.names = FreshNames(set(code.co_varnames) | set(code.co_freevars))
         #: The body that last used each set of names (``_g0_``, ``_g1_``...), weakly.
         self._bodies: list[weakref.ref[types.CodeType] | None] = []
@@ -135,6 +143,7 @@ class Dispatcher:
         # the call made again as given, and the code the wrapper was made for.
         self.surplus = self.shape.varargs or n.get("surplus")
         self.as_given, self.code = n.get("as_given"), n.get("code")
+        self.unbound = n.get("Unbound")
         self.new_code = n.get("new_code") if new_code is not None else None
         self.cells = [n.get(f"cell{i}") for i in range(len(code.co_freevars))]
         # Not the function's own name, which may not be an identifier ("<lambda>");
@@ -152,11 +161,13 @@ class Dispatcher:
             self.kw_default: _kwdefaults_reader(function),
             self.cell_items: _cell_items,
             self.as_given: _caller_as_given(function, self.shape),
+            self.unbound: _Unbound,
             self.code: code,
             **dict(zip(self.cells, function.__closure__ or (), strict=True)),
         }
         if self.new_code is not None:
             self.globals[self.new_code] = new_code
+        self._signature: tuple[list[str], list[str]] | None = None
         self.wrapper = self._define()
         cache.add_listener(self.refresh)
 
@@ -238,7 +249,9 @@ class Dispatcher:
 
     def _skeleton(self, lookup: list[str]) -> str:
         """The whole function: bind the call, try ``lookup``, else the slow path."""
-        params, resolve = self._parameters()
+        if self._signature is None:  # the same for every body
+            self._signature = self._parameters()
+        params, resolve = self._signature
         writer = LineWriter()
         writer.line(f"def {self.def_name}({', '.join(params)}):")
         with writer.indent():
@@ -377,21 +390,25 @@ class Dispatcher:
         The lines first send a call on replaced ``__code__`` to ``new_code`` and a call
         with surplus positional arguments to ``as_given``; then each omitted parameter
         takes the function's current default, or the call goes to ``as_given`` (which
-        raises Python's ``TypeError``) when there is none.
+        raises Python's ``TypeError``) when there is none: reading the default of a
+        parameter that has none raises ``Unbound``, caught once around them all, so the
+        text stays linear in the number of parameters (the call's arguments are written
+        out once).
         """
+        head = LineWriter()
         resolve = LineWriter()
         again = f"return {self.as_given}({self._given()})"
 
-        def when(condition: str, then: str) -> None:
-            resolve.line(f"if {condition}:")
-            with resolve.indent():
-                resolve.line(then)
+        def when(condition: str, then: str, writer: LineWriter = resolve) -> None:
+            writer.line(f"if {condition}:")
+            with writer.indent():
+                writer.line(then)
 
         if self.new_code is not None:
             when(f"{self.fn}.__code__ is not {self.code}",
-                   f"return {self.new_code}({self.as_given}, {self._given()})")
+                 f"return {self.new_code}({self.as_given}, {self._given()})", head)
         if self.shape.varargs is None:
-            when(self.surplus, again)
+            when(self.surplus, again, head)
         first_default = len(self.shape.positional) - self.shape.n_defaults
 
         def positional(name: str, index: int) -> str:
@@ -405,14 +422,12 @@ class Dispatcher:
                     )
                 else:
                     resolve.line(f"{name} = {self.pos_default}({index})")
-                when(f"{name} is {self.missing}", again)
             return self.missing
 
         def keyword(name: str) -> str:
             resolve.line(f"if {name} is {self.missing}:")
             with resolve.indent():
                 resolve.line(f"{name} = {self.kw_default}({name!r})")
-                when(f"{name} is {self.missing}", again)
             return self.missing
 
         every_optional = attrs.evolve(
@@ -421,7 +436,15 @@ class Dispatcher:
             kwdefault_names=self.shape.kwonly,
             varargs=self.surplus,
         )
-        return parameter_list(every_optional, positional, keyword), resolve.getlines()
+        params = parameter_list(every_optional, positional, keyword)
+        if resolve.getlines():
+            head.line("try:")
+            with head.indent():
+                head.lines(resolve.getlines())
+            head.line(f"except {self.unbound}:")
+            with head.indent():
+                head.line(again)
+        return params, head.getlines()
 
     def _given(self) -> str:
         """The arguments of ``as_given``: the parameters' values as the call bound them."""
@@ -502,6 +525,10 @@ def _candidate(group: Sequence[tuple[CacheEntry, Callable[..., Any]]]) -> Callab
     return _first_of([function for _, function in group])
 
 
+class _Unbound(Exception):
+    """Raised inside a wrapper for a parameter that got no argument and has no default."""
+
+
 def _first_of(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
     """A candidate that tries ``functions`` in turn (entries sharing one index key)."""
 
@@ -533,21 +560,28 @@ def _defaults_reader(function: types.FunctionType, shape: SignatureShape) -> Cal
     n_positional = len(shape.positional)
 
     def pos_default(index: int) -> Any:
-        """The current default of positional parameter ``index``, or MISSING if it has none.
+        """The current default of positional parameter ``index``; ``_Unbound`` if it has
+        none.
 
         As CPython binds: the defaults fill the last parameters.
         """
         defaults = function.__defaults__ or ()
         at = index - (n_positional - len(defaults))
-        return defaults[at] if at >= 0 else MISSING
+        if at < 0:
+            raise _Unbound
+        return defaults[at]
 
     return pos_default
 
 
 def _kwdefaults_reader(function: types.FunctionType) -> Callable[[str], Any]:
     def kw_default(name: str) -> Any:
-        """The current default of keyword-only parameter ``name``, or MISSING."""
-        return (function.__kwdefaults__ or {}).get(name, MISSING)
+        """The current default of keyword-only parameter ``name``; ``_Unbound`` if it has
+        none."""
+        value = (function.__kwdefaults__ or {}).get(name, MISSING)
+        if value is MISSING:
+            raise _Unbound
+        return value
 
     return kw_default
 

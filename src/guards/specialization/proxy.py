@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from guards.core.values import is_immutable_type, type_lookup
+from guards.tracking.net import quiet
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
@@ -380,6 +381,9 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
             real = object.__getattribute__(self, "_guards_real")
             args = (other, self) if reflected else (self, other)
             if real is UNSET or type(other) not in _PLAIN_OPERANDS:
+                if type(other) in _PLAIN_OPERANDS or issubclass(type(other), TrackedScalar):
+                    with quiet():  # exact built-in scalars only: no user code runs
+                        return slow(self, *args)
                 return slow(self, *args)
             try:
                 return fn(other, real) if reflected else fn(real, other)
@@ -390,6 +394,12 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
         def method(self: TrackedScalar, *args: Any) -> Any:  # type: ignore[misc]
             real = object.__getattribute__(self, "_guards_real")
             if real is UNSET or not all(type(arg) in _PLAIN_OPERANDS for arg in args):
+                if all(
+                    type(arg) in _PLAIN_OPERANDS or issubclass(type(arg), TrackedScalar)
+                    for arg in args
+                ):
+                    with quiet():  # exact built-in scalars only: no user code runs
+                        return slow(self, self, *args)
                 return slow(self, self, *args)
             try:
                 return fn(real, *args)

@@ -75,6 +75,7 @@ import attrs
 from guards.core.builder import GuardBuilder
 from guards.core.signatures import call_with, parameters
 from guards.core.sources import (
+    PLAIN_SUBSCRIPT_TYPES,
     AttrSource,
     GetItemSource,
     GlobalSource,
@@ -161,7 +162,13 @@ from guards.specialization.unbound import (
 )
 from guards.specialization.world import held_reads_world, reads_world, traced_library, world_value
 from guards.tracking.lazy import LazyTracker, TracingContext
-from guards.tracking.net import UntracedCodeNet, exempt, profiler_reason, watches_raises
+from guards.tracking.net import (
+    UntracedCodeNet,
+    exempt,
+    profiler_reason,
+    quiet,
+    watches_raises,
+)
 
 _BUILTIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 #: Attributes C code looks up as a protocol (``{**x}`` reads ``x.keys``), and whose
@@ -411,6 +418,8 @@ _DIRECT_OPERATORS = frozenset(
 )
 #: What is left of a %-format once its ``%%`` are taken out has a conversion if it has a ``%``.
 _ESCAPED_PERCENT = re.compile(r"%%")
+#: Exact types of values whose hashing, comparison and guarding run no user code.
+_PLAIN_VALUES = frozenset({int, float, str, bytes, bool, type(None)})
 #: Opcodes of ``match`` patterns that read the subject's type flags, not the subject.
 _SHAPE_OPS = frozenset({"MATCH_MAPPING", "MATCH_SEQUENCE"})
 #: Names through which code can read its own frame's locals without loading them
@@ -1284,29 +1293,46 @@ class Tracer:
     # -- operations on proxies ------------------------------------------------------
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
-        tracker = tracker_of(proxy)
-        value = tracker.unguarded_value()
-        if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
-            return self.type_of(tracker)  # else a property of its own: read it as one
-        if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
-            tracker.python_type()  # a subclass may override the method: pin the type
-            return _BuiltinMethod(proxy, name)
-        if name == "__annotations__" and type(value) is types.FunctionType:
-            # LazyTracker.attr skips guards on a function's annotations; what the
-            # function reads of them may decide its result, so here they are guarded.
-            return self.wrap(self.context.track(AttrSource(tracker.source, name)))
-        try:
-            child = tracker.attr(name)
-        except AttributeError:
-            if name in _PROTOCOL_ATTRIBUTES:
-                tracker.python_type()  # C code names the type in the error it raises next
-            raise
-        attr = child.unguarded_value()
+        with quiet():  # guards' own code and exempt reads, up to a value that is not plain
+            tracker = tracker_of(proxy)
+            value = tracker.unguarded_value()
+            common = (
+                name != "__class__" and name != "__annotations__"
+                and type(value) not in _BUILTIN_CONTAINERS
+            )
+            if common:
+                child = self._read_attr(tracker, name)
+                attr = child.unguarded_value()
+                if type(attr) in _PLAIN_VALUES:  # an exact built-in scalar: no user code runs
+                    return self.wrap(child)
+        if not common:
+            if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
+                return self.type_of(tracker)  # else a property of its own: read it as one
+            if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
+                tracker.python_type()  # a subclass may override the method: pin the type
+                return _BuiltinMethod(proxy, name)
+            if name == "__annotations__" and type(value) is types.FunctionType:
+                # LazyTracker.attr skips guards on a function's annotations; what the
+                # function reads of them may decide its result, so here they are guarded.
+                return self.wrap(self.context.track(AttrSource(tracker.source, name)))
+            with quiet():  # the read is exempt, the rest guards' own code
+                child = self._read_attr(tracker, name)
+            attr = child.unguarded_value()
         if type(attr) in _BOUND_C_METHODS and attr.__self__ is value and (
             self.type_lookup(tracker, name) is not None
         ):  # a new object at each read, so never guarded by identity: its type's method
             return _BuiltinMethod(proxy, name)
         return self.wrap(child)
+
+    @staticmethod
+    def _read_attr(tracker: LazyTracker, name: str) -> LazyTracker:
+        """``tracker.attr(name)``; a missing protocol attribute pins the type first."""
+        try:
+            return tracker.attr(name)
+        except AttributeError:
+            if name in _PROTOCOL_ATTRIBUTES:
+                tracker.python_type()  # C code names the type in the error it raises next
+            raise
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
         """``proxy[key]``, the key guarded by value if it is tracked itself.
@@ -1321,7 +1347,16 @@ class Tracer:
         if calls_missing(tracker.unguarded_value(), real_key):
             return self._missing_item(proxy, real_key)
         try:
-            return self.wrap(tracker.item(real_key))
+            if type(real_key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
+                PLAIN_SUBSCRIPT_TYPES
+            ):  # no user code hashes, compares or looks up the key, nor reads a missing one
+                with quiet():  # the read is exempt, the rest guards' own code
+                    child = tracker.item(real_key)
+                    if type(child.unguarded_value()) in _PLAIN_VALUES:
+                        return self.wrap(child)
+            else:
+                child = tracker.item(real_key)
+            return self.wrap(child)
         except LookupError as exc:
             value = tracker.unguarded_value()
             impl = self.type_lookup(tracker, "__getitem__")

@@ -80,7 +80,7 @@ from guards.errors import (
     describe,
     must_be,
 )
-from guards.tracking.net import exempt
+from guards.tracking.net import exempt, quiet
 
 if TYPE_CHECKING:
     from guards.tracking.binding import BoundCall
@@ -133,6 +133,9 @@ class TracingContext:
         # time the trace ends: a guard, its checks (or the error building raised).
         self._guards: dict[Guard, tuple[Check, ...] | GuardsError] = {}
         self._implied: set[tuple[Source, str]] = set()
+        # (source, kind) -> the guard installed without arguments (an implied one is
+        # found here to be taken out, without making a Guard to look it up).
+        self._plain: dict[tuple[Source, str], Guard] = {}
         self._trackers: dict[Source, LazyTracker] = {}
         self._values: dict[Source, Any] = {}
         self._builder: GuardBuilder | None = None
@@ -147,14 +150,19 @@ class TracingContext:
         """Add guards; one implied by a stronger guard on the same source is left out
         (a TYPE_MATCH next to a CONSTANT_MATCH, a SEQUENCE_LENGTH next to a DICT_KEYS_MATCH)."""
         for guard in guards:
-            check_type("guard", guard, Guard)
+            if type(guard) is not Guard:
+                check_type("guard", guard, Guard)
             if (guard.source, guard.kind) in self._implied:
                 continue
             for weaker in _IMPLIES.get(guard.kind, ()):
                 self._implied.add((guard.source, weaker))
-                self._guards.pop(Guard(guard.source, weaker), None)
+                installed = self._plain.pop((guard.source, weaker), None)
+                if installed is not None:
+                    self._guards.pop(installed, None)
             if guard not in self._guards:
                 self._guards[guard] = self._build(guard)
+                if not guard.args:
+                    self._plain[guard.source, guard.kind] = guard
 
     def discard_guard(self, guard: Guard) -> None:
         """Take out an installed guard (equal source, kind and arguments) that a stronger
@@ -282,7 +290,8 @@ class LazyTracker:
     path; ``context`` the :class:`TracingContext` its guards are installed into.
     """
 
-    __slots__ = ("context", "source")
+    __slots__ = ("_value", "context", "source")
+    _value: Any
 
     def __init__(self, context: TracingContext, source: Source) -> None:
         check_type("context", context, TracingContext)
@@ -293,7 +302,11 @@ class LazyTracker:
     # -- no guard --------------------------------------------------------------
     def peek(self) -> Any:
         """The value, for diagnostics only: installs nothing, so never decide on it."""
-        return self.context.value_of(self.source)
+        try:  # the context reads each path once and keeps it: so does its tracker
+            return self._value
+        except AttributeError:
+            value = self._value = self.context.value_of(self.source)
+            return value
 
     def peek_type(self) -> type:
         """The value's type, for diagnostics only: installs nothing."""
@@ -315,8 +328,9 @@ class LazyTracker:
         :meth:`Source.make_guard <guards.Source.make_guard>` raises for a bad kind.
         """
         context = self.context
-        guard = make_guard(source or self.source, kind, args, full_stack=context.full_stack)
-        context.install_guard(guard)
+        with quiet():  # guards' own code; user code only in exempt reads
+            guard = make_guard(source or self.source, kind, args, full_stack=context.full_stack)
+            context.install_guard(guard)
 
     def unguarded_value(self) -> Any:
         """The value, read with no guard installed, for a decision the caller guards itself
@@ -327,6 +341,10 @@ class LazyTracker:
         For tracer authors: deciding on this value without installing the guard the
         decision needs is unsound.
         """
+        try:
+            return self._value
+        except AttributeError:
+            pass
         try:
             return self.peek()
         except ValueError:

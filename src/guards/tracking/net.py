@@ -7,8 +7,7 @@ that C code calls back (``sorted(key=...)``, ``map``), the body of a class
 that a library wrapper calls.  Its reads would not be guarded, so a result
 computed with it could go stale.  The net makes that impossible by
 construction rather than by listing the ways in: while a run is traced, a
-profile function (``sys.setprofile``, in the tracing thread only) looks at
-every Python frame that starts, and a frame of user code (not
+hook (see below) looks at every Python frame that starts, and a frame of user code (not
 :func:`~guards.specialization.tracer.is_library_code`) that is not a traced copy (those run
 with the tracer's globals dict as ``f_globals``) calls ``on_untraced``, which
 marks the run uncached.
@@ -27,11 +26,21 @@ How the net sees frames start depends on the Python:
   coexists with profilers and debuggers (cProfile uses its own tool id) and
   ``sys.getprofile()`` does not show it.  Events are process-wide, so the
   callback filters by thread: another thread's frame costs one thread-local read.
-* 3.11: ``sys.setprofile`` in the tracing thread.  A profile function already
-  installed (cProfile, a user's hook) is never replaced: the call runs plainly
-  (:func:`profiler_reason`), so the profiler keeps running and sees a plain call.
-  Traced code asking ``sys.getprofile()`` gets :func:`plain_getprofile`, which
-  answers as a plain run would.
+* 3.11: the trace function (``sys.settrace``) of the tracing thread, which also
+  watches raises: its call events see every frame start, with a third of the
+  callbacks a profile function gets (no returns, no C calls).  Under another
+  trace function (a debugger, coverage), which is never replaced, a profile
+  function (``sys.setprofile``) sees the frames instead.  A profile function
+  already installed (cProfile, a user's hook) is never replaced: the call runs
+  plainly (:func:`profiler_reason`), so the profiler keeps running and sees a
+  plain call.  Traced code asking ``sys.getprofile()`` gets
+  :func:`plain_getprofile`, which answers as a plain run would.  A trace
+  function makes the interpreter check every line of every frame, so the
+  stretches of guards' own code that cannot run user code but in
+  :class:`exempt` reads (installing a guard, an operator on exact built-in
+  scalars, reading an attribute or item whose value is one) run in
+  :class:`quiet`, with the trace function off.  If code that the traced code
+  ran replaced the trace function, the run is uncached.
 """
 
 from __future__ import annotations
@@ -101,6 +110,10 @@ class UntracedCodeNet:
         self._is_effect_frame = is_effect_frame
         self._previous: ProfileFunction | None = None
         self._monitored = False
+        self._by_trace = False
+        # Files whose code is library code (``is_library_code``): the trace function
+        # skips their frames before calling anything.
+        self._library_files = _library_files(is_library_code)
         self._outer: UntracedCodeNet | None = None
 
     def __enter__(self) -> UntracedCodeNet:
@@ -108,18 +121,31 @@ class UntracedCodeNet:
         _state.net = self
         self._monitored = _monitoring.open()
         if not self._monitored:
-            self._previous = sys.getprofile()  # type: ignore[assignment]
-            sys.setprofile(self._profile)
-            if self.on_raise is not None and sys.gettrace() is None:
+            if sys.gettrace() is None:
                 sys.settrace(_trace_call)  # a nested net finds it installed, and leaves it
                 self._traced_raises = True
+            # The trace function's call events see every frame start, as a profile
+            # function's do, for a third of the callbacks (no returns, no C calls).
+            self._by_trace = sys.gettrace() is _trace_call
+            if not self._by_trace:  # another trace function (a debugger, coverage) runs
+                self._previous = sys.getprofile()  # type: ignore[assignment]
+                sys.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._monitored:
             _monitoring.close()
         else:
-            sys.setprofile(self._previous)
+            if not self._by_trace:
+                sys.setprofile(self._previous)
+            elif sys.gettrace() is not _trace_call and not self.tripped:
+                # Code run by the traced code replaced the trace function: frames may
+                # have started unseen since.
+                self.tripped = True
+                self._on_untraced(
+                    "the trace function was replaced while the call was traced",
+                    sys._getframe(),
+                )
             if self._traced_raises:
                 sys.settrace(None)
         _state.net = self._outer
@@ -134,6 +160,9 @@ class UntracedCodeNet:
 
     def notice(self, frame: types.FrameType) -> None:
         """``frame`` starts: report it if it is untraced user code (the first one only)."""
+        code = frame.f_code
+        if self.is_library_code(code) and not code.co_filename.startswith("<"):
+            self._library_files.add(code.co_filename)  # a file on disk: a bounded set
         if (
             not self.tripped
             and not self.exempt
@@ -281,10 +310,25 @@ def _on_raise(code: types.CodeType, offset: int, exc: BaseException) -> Any:
 
 
 def _trace_call(frame: types.FrameType, event: str, arg: Any) -> Any:
-    """3.11's trace function while a net watches raises: a frame of traced code gets
-    :func:`_trace_frame`, without line events; any other frame, nothing."""
+    """3.11's trace function while a net is open: every frame that starts goes to the
+    nets that watch frames through it; a frame of traced code gets :func:`_trace_frame`,
+    without line events; any other frame, nothing."""
     net = _state.net
-    if net is None or event != "call" or type(frame.f_globals) is not net._traced_globals:
+    if net is None or event != "call":
+        return None
+    traced = type(frame.f_globals) is net._traced_globals
+    filename = frame.f_code.co_filename
+    outer: UntracedCodeNet | None = net
+    while outer is not None:
+        if (
+            outer._by_trace
+            and not outer.tripped
+            and not outer.exempt
+            and (traced or filename not in outer._library_files)
+        ):
+            outer.notice(frame)
+        outer = outer._outer
+    if not traced:
         return None
     frame.f_trace_lines = False
     return _trace_frame
@@ -304,6 +348,15 @@ def _trace_frame(frame: types.FrameType, event: str, arg: Any) -> Any:
                 net.notice_raise(tb.tb_frame, exc, tb.tb_lasti)
                 net = net._outer
     return _trace_frame
+
+
+#: ``is_library_code`` function -> the files found to hold library code (shared by the
+#: nets of every run, which pass the same function).
+_LIBRARY_FILES: dict[Callable[[types.CodeType], bool], set[str]] = {}
+
+
+def _library_files(is_library_code: Callable[[types.CodeType], bool]) -> set[str]:
+    return _LIBRARY_FILES.setdefault(is_library_code, set())
 
 
 def _is_own(frame: types.FrameType) -> bool:
@@ -356,6 +409,35 @@ def untraced_reason(frame: types.FrameType) -> str:
     caller = frame.f_back
     by = "from C code" if caller is None else f"by {caller.f_code.co_qualname}"
     return f"{code.co_qualname} ({where}) ran untraced, called {by}"
+
+
+class quiet:
+    """A stretch of guards' own code that runs no user code but inside :class:`exempt`
+    (building and installing a guard, an operator on exact built-in scalars): on 3.11 the
+    net's trace function is off while it runs, so its lines are not traced one by one.
+
+    A no-op with ``sys.monitoring`` (3.12+), when no net is open in this thread, when
+    the trace function is not the net's, or while an exception is being handled.
+    Nothing the net reports can happen inside: frames of guards' own code are library
+    frames, and its raises are not traced code's.
+    """
+
+    __slots__ = ("_off",)
+
+    def __enter__(self) -> None:
+        net = _state.net
+        self._off = (
+            net is not None and net._by_trace and sys.gettrace() is _trace_call
+            # An exception being handled is examined on the way in (a user's exception
+            # class may answer isinstance with code of its own): not quiet then.
+            and sys.exception() is None
+        )
+        if self._off:
+            sys.settrace(None)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._off:
+            sys.settrace(_trace_call)
 
 
 class exempt:

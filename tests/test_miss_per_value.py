@@ -1,0 +1,204 @@
+"""What a miss does per value read (issue 12, item 3), counted rather than timed.
+
+A miss builds each guard once, compiles a bounded number of texts however many
+values were read (values of one object, one container or the arguments are
+compared as one tuple), and keeps every guarantee: a changed value or type
+misses, the explanation names the guard that failed and the line that read it,
+and a check never runs ``__missing__``.  Timing lives in
+``benchmarks/miss_per_value.py``.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import guards
+from guards.checks import generated
+from guards.core.builder import GuardBuilder
+
+FILE = os.path.basename(__file__)
+
+
+class Bag:
+    """An object with attributes a0, a1, ..."""
+
+    def __init__(self, n: int) -> None:
+        for i in range(n):
+            setattr(self, f"a{i}", i)
+
+
+def reader(params: str, body: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {}
+    exec(f"def read({params}):\n    return {body}\n", namespace)
+    return namespace["read"]  # type: ignore[no-any-return]
+
+
+def attribute_reader(n: int) -> Callable[..., Any]:
+    return reader("o", " + ".join(f"o.a{i}" for i in range(n)))
+
+
+def argument_reader(n: int) -> Callable[..., Any]:
+    names = ", ".join(f"x{i}" for i in range(n))
+    return reader(names, " + ".join(f"x{i}" for i in range(n)))
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[collections.Counter[str]]:
+    """Texts compiled, by kind (``check``, ``specialize``...), while the fixture is used."""
+    counts: collections.Counter[str] = collections.Counter()
+    real = generated.compile_generated
+
+    def counting(text: str, *, kind: Any, **rest: Any) -> Any:
+        counts[kind] += 1
+        return real(text, kind=kind, **rest)
+
+    for module in ("guards.checks.codegen", "guards.specialization.dispatcher"):
+        monkeypatch.setattr(f"{module}.compile_generated", counting)
+    yield counts
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[collections.Counter[Any]]:
+    """Guards built (turned into checks), each with how often."""
+    counts: collections.Counter[Any] = collections.Counter()
+    real = GuardBuilder.build
+
+    def counting(self: GuardBuilder, guard: Any) -> None:
+        counts[guard] += 1
+        real(self, guard)
+
+    monkeypatch.setattr(GuardBuilder, "build", counting)
+    yield counts
+
+
+# -- work done once per miss ------------------------------------------------------------
+@pytest.mark.parametrize("n", [10, 100])
+def test_each_guard_is_built_once_per_miss(n: int, builds: collections.Counter[Any]) -> None:
+    read = guards.specialize(attribute_reader(n))
+    assert read(Bag(n)) == sum(range(n))
+    [entry] = read.cache.entries
+    assert set(entry.check.guards) <= set(builds)
+    assert max(builds.values()) == 1  # at install; compiling uses those checks
+
+
+@pytest.mark.parametrize("make", [attribute_reader, argument_reader])
+def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
+    make: Callable[[int], Callable[..., Any]], compiles: collections.Counter[str]
+) -> None:
+    counted = []
+    for n in (5, 200):
+        read = guards.specialize(make(n))
+        compiles.clear()
+        args = (Bag(n),) if make is attribute_reader else tuple(range(n))
+        assert read(*args) == sum(range(n))
+        assert read(*args) == sum(range(n)) and read.cache.info().hits == 1
+        counted.append(dict(compiles))
+        [entry] = read.cache.entries
+        # One tuple comparison for all the values: a text that stays short.
+        assert len(entry.check.code.splitlines()) < 15
+    assert counted[0] == counted[1] == {"check": 1, "specialize": 1}
+
+
+# -- the grouped comparison keeps every guarantee ---------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(
+    index=st.integers(0, 11),
+    new=st.one_of(st.integers(-3, 20), st.booleans(), st.floats(allow_nan=True),
+                  st.text(max_size=2), st.none()),
+)
+def test_a_hit_equals_a_fresh_call_whatever_value_changes(index: int, new: Any) -> None:
+    """Any one of twelve attributes, set to any value of any type: the specialized
+    function answers as the plain one (1.0 and True are not 1)."""
+    read = reader("o", "[" + ", ".join(f"o.a{i}" for i in range(12)) + "]")
+    specialized = guards.specialize(read)
+    bag = Bag(12)
+    assert specialized(bag) == read(bag)
+    setattr(bag, f"a{index}", new)
+    fresh = read(bag)
+    got = specialized(bag)
+    assert got == fresh and [type(v) for v in got] == [type(v) for v in fresh]
+    same = type(new) is int and new == index
+    assert specialized.cache.info().misses == (1 if same else 2)
+
+
+@pytest.mark.parametrize(
+    "container",
+    [{f"k{i}": i for i in range(8)}, list(range(8)), tuple(range(8))],
+    ids=["dict", "list", "tuple"],
+)
+def test_items_read_together_miss_on_a_changed_item_or_type(container: Any) -> None:
+    keys = list(container) if isinstance(container, dict) else list(range(8))
+    read = reader("c", " + ".join(f"c[{k!r}]" for k in keys))
+    specialized = guards.specialize(read)
+    assert specialized(container) == read(container)
+    changed = dict(container) if isinstance(container, dict) else list(container)
+    changed[keys[5]] = 5.0  # equal, but a float
+    assert specialized(changed) == read(changed)
+    assert specialized.cache.info().misses == 2
+    again = type(container)(container) if not isinstance(container, dict) else dict(container)
+    assert specialized(again) == read(again) and specialized.cache.info().hits == 1
+
+
+def test_a_check_of_items_never_runs_missing() -> None:
+    """A defaultdict that lost a key is a failed check, not a key inserted by it."""
+    read = reader("d", " + ".join(f"d['k{i}']" for i in range(6)))
+    specialized = guards.specialize(read)
+    d = collections.defaultdict(int, {f"k{i}": i for i in range(6)})
+    assert specialized(d) == 15
+    del d["k3"]
+    assert specialized.explain(d)  # would miss
+    assert "k3" not in d
+    assert specialized(d) == read(d) == 12
+
+
+def test_the_explanation_names_the_one_failing_value_and_its_line() -> None:
+    def total(o: Bag) -> int:
+        return o.a0 + o.a1 + o.a2 + o.a3 + o.a4 + o.a5 + o.a6 + o.a7  # the reading line
+
+    specialized = guards.specialize(total)
+    bag = Bag(8)
+    assert specialized(bag) == 28
+    bag.a6 = 60
+    explanation = specialized.explain(bag)
+    lines = explanation.failure_lines()
+    assert len(lines) == 1, lines
+    assert "L['o'].a6" in lines[0] and "6" in lines[0] and "60" in lines[0]
+    assert f"{FILE}:" in str(explanation) and "the reading line" in str(explanation)
+
+
+def test_many_arguments_checked_together_and_a_missing_one_raises_as_python_does() -> None:
+    read = argument_reader(40)
+    specialized = guards.specialize(read)
+    args = tuple(range(40))
+    assert specialized(*args) == read(*args)
+    assert specialized(*args) == read(*args) and specialized.cache.info().hits == 1
+    assert specialized(*args[:-1], 39.0) == read(*args[:-1], 39.0)
+    assert specialized.cache.info().misses == 2
+    with pytest.raises(TypeError) as plain:
+        read(*args[:-1])
+    with pytest.raises(TypeError) as ours:
+        specialized(*args[:-1])
+    assert str(ours.value) == str(plain.value)
+
+
+@pytest.mark.parametrize("name", ["type", "map", "all", "len"])
+def test_a_parameter_named_like_a_builtin_never_stands_in_for_it(name: str) -> None:
+    """The generated guards call builtins: a parameter of that name is not called in
+    their place (``type(x) is int`` asked of the caller's function would pass 2.0)."""
+    read = reader(f"{name}, x", "x * 2")
+    many = reader(f"{name}, o", " + ".join(f"o.a{i}" for i in range(6)))
+    specialized, specialized_many = guards.specialize(read), guards.specialize(many)
+    assert specialized(lambda v: 0, 2) == 4
+    got = specialized(lambda v: int, 2.0)
+    assert got == 4.0 and type(got) is float
+    assert specialized(lambda v: 0, 2) == 4 and specialized.cache.info().hits == 1
+    bag = Bag(6)
+    assert specialized_many(None, bag) == 15
+    bag.a2 = 2.0
+    assert type(specialized_many(lambda *a: True, bag)) is float
