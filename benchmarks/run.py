@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_cost
 import check_vs_floor
+import container_reads
 import dynamo_guards
 import hit_overhead
 import many_entries
@@ -33,6 +34,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("5. many entries", many_entries.run),
     ("6. build cost", build_cost.run),
     ("7. recompiles vs TorchDynamo", recompiles.main),
+    ("8. container reads", container_reads.run),
 ]
 
 

@@ -14,6 +14,7 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 import string
@@ -37,6 +38,7 @@ from guards.core.sources import (
     read_memoized,
 )
 from guards.core.values import (
+    ITEM_SCALARS,
     builtins_of,
     cell_is_empty,
     class_keys,
@@ -409,6 +411,44 @@ class GuardBuilder:
             describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
         )
 
+    def SEQUENCE_VALUES_MATCH(self, guard: Guard) -> None:
+        """A list or tuple of exact built-in scalars as one value: its exact type, its
+        length, then every item at once, by exact type and by value.
+
+        The items are compared in C: ``list(map(type, v)) == types`` and ``v == items``
+        (what ``==`` forgives, ``1 == 1.0 == True`` and subclasses, the types tell
+        apart).  A NaN matches itself only (``==`` on lists tests identity first), as
+        ``ID_MATCH`` on it would; the sign of a zero is compared too, so ``-0.0`` is
+        not ``0.0``.  The same tuple object passes at once.
+        """
+        value = self.get(guard.source)
+        types_of_items = list(map(type, value)) if type(value) in (list, tuple) else []
+        kinds = frozenset(types_of_items)
+        if type(value) not in (list, tuple) or not kinds <= ITEM_SCALARS:
+            msg = (f"SEQUENCE_VALUES_MATCH needs a list or tuple of exact int, float, complex, "
+                   f"str, bytes, bool or None items at {guard.source.name}, got "
+                   f"{describe(value)}")
+            raise GuardBuildError(msg, guard=guard)
+        self._type_check(guard, value)
+        self.add_check(
+            guard, "len({0}) == {N}", N=len(value), expected=len(value),
+            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
+        )
+        expected = list(value) if type(value) is list else value
+        expr = "list(map(type, {0})) == {K} and {0} == {V}"
+        constants: dict[str, Any] = {"K": types_of_items, "V": expected}
+        zeros = _signed_positions(value, kinds)
+        if zeros:
+            signs = _ZeroSigns(zeros, all(type(value[i]) is float for i in zeros))
+            expr += " and {signs}({0}) == {S}"
+            constants.update(signs=signs, S=signs(value))
+        if type(value) is tuple:  # immutable, and so are its items: itself passes at once
+            expr = "{0} is {V} or (" + expr + ")"
+        self.add_check(
+            guard, expr, expected=expected, describe="{0} == {expected} (exact item types)",
+            cost=COST_CHEAP, **constants,
+        )
+
     def DICT_KEYS_MATCH(self, guard: Guard) -> None:
         """The same exact type and the same keys in the same order."""
         value = self.get(guard.source)
@@ -762,6 +802,50 @@ def _applied(
     return f"({{0}} {symbol} {{K}})", f"{{0}} {symbol} {shown}", {"K": operand}
 
 
+def _signed_positions(
+    items: list[Any] | tuple[Any, ...], kinds: frozenset[type]
+) -> tuple[int, ...]:
+    """Where ``items`` hold a float zero, or a complex with a zero part: ``==`` forgives
+    their sign (``-0.0 == 0.0``), which ``SEQUENCE_VALUES_MATCH`` compares apart."""
+    if complex in kinds:
+        return tuple(
+            i for i, item in enumerate(items)
+            if (type(item) is float and item == 0.0)
+            or (type(item) is complex and (item.real == 0.0 or item.imag == 0.0))
+        )
+    if float not in kinds:
+        return ()
+    found: list[int] = []
+    start = 0
+    while True:  # each search is a pass in C, to the next item == 0.0 (0 and False too)
+        try:
+            start = items.index(0.0, start) + 1
+        except ValueError:
+            return tuple(found)
+        if type(items[start - 1]) is float:
+            found.append(start - 1)
+
+
+@attrs.frozen
+class _ZeroSigns:
+    """The signs of the zeros at ``positions`` of a sequence whose items have the exact
+    types and values of the one it was made from (an item past the end raises, which
+    a check takes as a failure; the length is checked before it anyway)."""
+
+    positions: tuple[int, ...]
+    floats_only: bool = False
+
+    def __call__(self, items: Any) -> list[Any]:
+        picked = map(items.__getitem__, self.positions)
+        if self.floats_only:  # in C: a list of zeros costs little
+            return list(map(math.copysign, itertools.repeat(1.0), picked))
+        return [
+            math.copysign(1.0, item) if type(item) is float
+            else (math.copysign(1.0, item.real), math.copysign(1.0, item.imag))
+            for item in picked
+        ]
+
+
 #: NO_ALIASING's description names this many of its sources.
 _SHOWN_SOURCES = 4
 
@@ -786,7 +870,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
     "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
-    "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH",
+    "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH", "SEQUENCE_VALUES_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)

@@ -1,0 +1,79 @@
+"""Container reads: a function that reads a whole list of 10,000 scalars, hit and miss.
+
+Run: ``python benchmarks/container_reads.py``.  ``@specialize def total(xs):
+return sum(xs)`` over 10,000 ints (then floats; and ``"".join(xs)`` over 10,000
+strs) guards the list as one value (``SEQUENCE_VALUES_MATCH``), not one guard
+per item.  Targets (issue 12): a hit costs at most 3 times the plain call, and a
+miss (the first call of a fresh function: trace, build, compile) at most 50
+times.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from _timing import compare, row
+
+import guards
+
+N = 10_000
+HIT_TARGET = 3.0
+MISS_TARGET = 50.0
+
+
+def _total(xs: list[Any]) -> Any:
+    return sum(xs)
+
+
+def _joined(xs: list[str]) -> str:
+    return "".join(xs)
+
+
+CASES: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {
+    "sum(xs)": (_total, list(range(N))),
+    "sum(floats)": (_total, [i * 0.5 for i in range(N)]),
+    "''.join(strs)": (_joined, [str(i) for i in range(N)]),
+}
+
+
+def _miss_seconds(plain: Callable[[Any], Any], xs: list[Any], rounds: int) -> tuple[float, float]:
+    """Median seconds of a miss (the first call of a freshly specialized function) and
+    of a plain call, measured in alternating rounds."""
+    misses, plains = [], []
+    for _ in range(rounds):
+        fast = guards.specialize(plain)
+        start = time.perf_counter()
+        fast(xs)
+        misses.append(time.perf_counter() - start)
+        assert fast.cache.info().entries == 1  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        for _ in range(20):
+            plain(xs)
+        plains.append((time.perf_counter() - start) / 20)
+    return statistics.median(misses), statistics.median(plains)
+
+
+def run() -> list[dict[str, Any]]:
+    rows = []
+    print(f"a whole list of {N:,} scalars read (median per call)")
+    for case, (plain, xs) in CASES.items():
+        fast = guards.specialize(plain)
+        assert fast(xs) == plain(xs)
+        [entry] = fast.cache.entries  # type: ignore[attr-defined]
+        assert len(entry.check.guards) <= 3, entry.check.guards
+        times = compare({"plain": (plain, (xs,)), "hit": (fast, (xs,))}, number=200, rounds=15)
+        hit = times["hit"] / times["plain"]
+        miss_s, plain_s = _miss_seconds(plain, xs, rounds=15)
+        miss = miss_s / plain_s
+        print(f"  {case:<14} plain {times['plain'] / 1e3:7.1f} us   hit x{hit:.2f}   "
+              f"miss {miss_s * 1e6:8.1f} us  x{miss:.1f}   guards {len(entry.check.guards)}")
+        rows.append(row("container reads", f"{case} hit / plain", hit, HIT_TARGET))
+        rows.append(row("container reads", f"{case} miss / plain", miss, MISS_TARGET))
+    return rows
+
+
+if __name__ == "__main__":
+    run()
