@@ -38,12 +38,13 @@ from guards.core.sources import (
     read_memoized,
 )
 from guards.core.values import (
-    ITEM_SCALARS,
     builtins_of,
     cell_is_empty,
     class_keys,
     equality_is_fixed,
     has_loose_equality,
+    item_addresses,
+    kinds_of,
     same_value,
     show,
     snapshot,
@@ -423,8 +424,8 @@ class GuardBuilder:
         """
         value = self.get(guard.source)
         types_of_items = list(map(type, value)) if type(value) in (list, tuple) else []
-        kinds = frozenset(types_of_items)
-        if type(value) not in (list, tuple) or not kinds <= ITEM_SCALARS:
+        kinds = kinds_of(types_of_items)
+        if type(value) not in (list, tuple) or kinds is None:
             msg = (f"SEQUENCE_VALUES_MATCH needs a list or tuple of exact int, float, complex, "
                    f"str, bytes, bool or None items at {guard.source.name}, got "
                    f"{describe(value)}")
@@ -442,8 +443,14 @@ class GuardBuilder:
             signs = _ZeroSigns(zeros, all(type(value[i]) is float for i in zeros))
             expr += " and {signs}({0}) == {S}"
             constants.update(signs=signs, S=signs(value))
+        addresses = item_addresses(expected)
+        if addresses is not None:
+            # The very same items (the check keeps them alive): their types and values
+            # are the expected ones, read in one C copy instead of a call per item.
+            expr = "{addresses}({0}) == {A} or (" + expr + ")"
+            constants.update(addresses=item_addresses, A=addresses)
         if type(value) is tuple:  # immutable, and so are its items: itself passes at once
-            expr = "{0} is {V} or (" + expr + ")"
+            expr = "{0} is {V} or " + (expr if addresses is None else "(" + expr + ")")
         self.add_check(
             guard, expr, expected=expected, describe="{0} == {expected} (exact item types)",
             cost=COST_CHEAP, **constants,

@@ -6,7 +6,8 @@ to, and none of them installs a guard: they are the ground the guard kinds
 
 * displaying: :func:`show`, :func:`show_difference`, :func:`referent`;
 * comparing as ``EQUALS_MATCH`` means it: :func:`same_value`, :func:`has_loose_equality`;
-  the lists and tuples ``SEQUENCE_VALUES_MATCH`` compares whole: :func:`item_types`;
+  the lists and tuples ``SEQUENCE_VALUES_MATCH`` compares whole: :func:`item_types`,
+  :func:`kinds_of`, :func:`item_addresses`;
 * remembering a value for a later comparison: :func:`snapshot`, :class:`SetSnapshot`,
   :func:`equality_is_fixed`;
 * looking into types and frames as CPython does: :func:`type_lookup`,
@@ -17,10 +18,12 @@ to, and none of them installs a guard: they are the ground the guard kinds
 from __future__ import annotations
 
 import builtins
+import ctypes
 import datetime
 import decimal
 import enum
 import math
+import sys
 import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -268,8 +271,53 @@ def item_types(value: Any) -> frozenset[type] | None:
     """
     if type(value) is not list and type(value) is not tuple:
         return None
-    kinds = frozenset(map(type, value))
+    return kinds_of(list(map(type, value)))
+
+
+def kinds_of(types: list[type]) -> frozenset[type] | None:
+    """The set of ``types`` (the exact types of a sequence's items) when they are all in
+    :data:`ITEM_SCALARS`, else None.  One type throughout is found by ``count``, a pass
+    in C that compares identities (a set would hash each one)."""
+    if types and types.count(types[0]) == len(types):
+        kinds = frozenset(types[:1])
+    else:
+        kinds = frozenset(types)
     return kinds if kinds <= ITEM_SCALARS else None
+
+
+def _tuple_items_at() -> int | None:
+    """Where a tuple's item pointers start in its memory, when the interpreter is CPython
+    and a probe confirms it; else None."""
+    if sys.implementation.name != "cpython":
+        return None
+    probe = (object(), object(), object())
+    at = tuple.__basicsize__
+    try:
+        found = ctypes.string_at(id(probe) + at, ctypes.sizeof(ctypes.c_void_p) * len(probe))
+    except Exception:  # pragma: no cover - an interpreter without ctypes' string_at
+        return None
+    return at if found == bytes((ctypes.c_void_p * len(probe))(*map(id, probe))) else None
+
+
+_ITEMS_AT = _tuple_items_at()
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+#: Longer sequences are not read as addresses (``string_at`` takes a C int).
+_MOST_ADDRESSES = (1 << 31) // _POINTER - 1
+
+
+def item_addresses(items: list[Any] | tuple[Any, ...]) -> bytes | None:
+    """The addresses of the items of a list or tuple, in order, as one bytes object; None
+    where the interpreter does not allow reading them (not CPython) or for a huge one.
+
+    Two are equal exactly when both hold the very same objects in the same order,
+    as long as the objects of one are alive (a check that compares with the
+    addresses of its expected items keeps those items).  Read from a private tuple
+    copy, in one C call that holds the GIL, so no thread can change what is read.
+    """
+    if _ITEMS_AT is None or len(items) > _MOST_ADDRESSES:
+        return None
+    copy = tuple(items)  # alive until string_at returns
+    return ctypes.string_at(id(copy) + _ITEMS_AT, _POINTER * len(copy))
 
 
 def has_loose_equality(cls: type) -> bool:

@@ -64,6 +64,7 @@ import enum
 import functools
 import gc
 import re
+import struct
 import sys
 import types
 import weakref
@@ -351,9 +352,14 @@ WHOLE_AT = 256
 
 def _has_huge_item(items: list[Any] | tuple[Any, ...], kinds: frozenset[type]) -> bool:
     """Some item is an int whose ``str()`` reads the digit limit (:func:`_has_huge_int`);
-    ``kinds`` are the items' exact types.  In C when every item is an int."""
+    ``kinds`` are the items' exact types.  In C when every item is an int of 64 bits."""
     if kinds <= {int, bool}:
-        return max(map(int.bit_length, items), default=0) > _STR_DIGITS_BITS
+        try:  # in C: every item fits in 64 bits, so none is huge
+            struct.pack(f"{len(items)}q", *items)
+        except struct.error:
+            pass
+        else:
+            return False
     return any(map(_has_huge_int, items))
 
 
