@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 import guards
 from guards import GuardBuilder, GuardBuildError, LocalSource, compile_guards
+from guards.core.values import item_addresses
 from guards.specialization.tracer import WHOLE_AT
 
 N = 10_000
@@ -366,3 +367,29 @@ def test_nan_signs_are_told_apart_by_repr_only_where_needed() -> None:
     assert check.check({"x": [nan]})
     assert not check.check({"x": [float("nan")]})
     assert math.isnan(check.check_verbose({"x": [float("nan")]}).failures[0].actual[0])
+
+
+def test_the_same_objects_pass_by_address_and_equal_others_by_value() -> None:
+    floats = [i + 0.5 for i in range(WHOLE_AT)]
+    check = _check(floats)
+    assert item_addresses(floats) == item_addresses(tuple(floats))
+    copy = [float(repr(f)) for f in floats]  # equal, other objects
+    assert item_addresses(copy) != item_addresses(floats)
+    assert check.check({"x": floats})
+    assert check.check({"x": copy})
+    copy[9] = 1.25
+    assert not check.check({"x": copy})
+
+    class MyList(list):  # type: ignore[type-arg]
+        pass
+
+    assert not check.check({"x": MyList(floats)})
+
+
+def test_the_guard_keeps_its_items_alive() -> None:
+    """The addresses it compares stay those of its own items: none is freed and reused."""
+    check = _check([float(i) + 0.5 for i in range(WHOLE_AT)])
+    for _ in range(3):
+        garbage = [float(i) + 0.25 for i in range(WHOLE_AT)]
+        assert not check.check({"x": garbage})
+    assert check.check({"x": [float(i) + 0.5 for i in range(WHOLE_AT)]})
