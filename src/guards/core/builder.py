@@ -423,33 +423,36 @@ class GuardBuilder:
         not ``0.0``.  The same tuple object passes at once.
         """
         value = self.get(guard.source)
-        types_of_items = list(map(type, value)) if type(value) in (list, tuple) else []
+        t = type(value)
+        # Everything below is taken from one copy (a tuple is its own): another thread
+        # changing the list meanwhile cannot make the types and the items disagree.
+        expected = list(value) if t is list else value
+        types_of_items = list(map(type, expected)) if t is list or t is tuple else []
         kinds = kinds_of(types_of_items)
-        if type(value) not in (list, tuple) or kinds is None:
+        if (t is not list and t is not tuple) or kinds is None:
             msg = (f"SEQUENCE_VALUES_MATCH needs a list or tuple of exact int, float, complex, "
                    f"str, bytes, bool or None items at {guard.source.name}, got "
                    f"{describe(value)}")
             raise GuardBuildError(msg, guard=guard)
         self._type_check(guard, value)
         self.add_check(
-            guard, "len({0}) == {N}", N=len(value), expected=len(value),
+            guard, "len({0}) == {N}", N=len(expected), expected=len(expected),
             describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
         )
-        expected = list(value) if type(value) is list else value
         expr = "list(map(type, {0})) == {K} and {0} == {V}"
         constants: dict[str, Any] = {"K": types_of_items, "V": expected}
-        zeros = _signed_positions(value, kinds)
+        zeros = _signed_positions(expected, kinds)
         if zeros:
-            signs = _ZeroSigns(zeros, all(type(value[i]) is float for i in zeros))
+            signs = _ZeroSigns(zeros, all(type(expected[i]) is float for i in zeros))
             expr += " and {signs}({0}) == {S}"
-            constants.update(signs=signs, S=signs(value))
+            constants.update(signs=signs, S=signs(expected))
         addresses = item_addresses(expected)
         if addresses is not None:
             # The very same items (the check keeps them alive): their types and values
             # are the expected ones, read in one C copy instead of a call per item.
             expr = "{addresses}({0}) == {A} or (" + expr + ")"
             constants.update(addresses=item_addresses, A=addresses)
-        if type(value) is tuple:  # immutable, and so are its items: itself passes at once
+        if t is tuple:  # immutable, and so are its items: itself passes at once
             expr = "{0} is {V} or " + (expr if addresses is None else "(" + expr + ")")
         self.add_check(
             guard, expr, expected=expected, describe="{0} == {expected} (exact item types)",

@@ -184,15 +184,19 @@ class TracingContext:
                 continue
             if self._whole and _whole_of(guard) in self._whole:
                 continue  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
-            if guard.kind == "SEQUENCE_VALUES_MATCH":
-                self._whole.add(guard.source)
-                for item_guard in [g for g in self._guards if _whole_of(g) == guard.source]:
-                    del self._guards[item_guard]
-            for weaker in _IMPLIES.get(guard.kind, ()):
-                self._implied.add((guard.source, weaker))
-                self._guards.pop(Guard(guard.source, weaker), None)
             if guard not in self._guards:
-                self._guards[guard] = self._build(guard)
+                self._add(guard, self._build(guard))
+
+    def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError) -> None:
+        """Install ``guard`` with its checks, leaving out the guards it makes redundant."""
+        if guard.kind == "SEQUENCE_VALUES_MATCH":
+            self._whole.add(guard.source)
+            for item_guard in [g for g in self._guards if _whole_of(g) == guard.source]:
+                del self._guards[item_guard]
+        for weaker in _IMPLIES.get(guard.kind, ()):
+            self._implied.add((guard.source, weaker))
+            self._guards.pop(Guard(guard.source, weaker), None)
+        self._guards[guard] = built
 
     def merge_item_guards(self, min_length: int) -> None:
         """Guard as one value (``SEQUENCE_VALUES_MATCH``) each list or tuple of at least
@@ -215,13 +219,20 @@ class TracingContext:
         for base, guarded in items.items():
             if len(guarded) < min_length or Guard(base, "SEQUENCE_LENGTH") not in self._guards:
                 continue
-            value = self.value_of(base)
-            if len(guarded) != len(value) or item_types(value) is None:
+            if item_types(self.value_of(base)) is None:
                 continue
-            if all(self._expects(guarded[i], item) for i, item in enumerate(value)):
-                # installed where the items were read
-                self.install_guard(Guard(base, "SEQUENCE_VALUES_MATCH",
-                                         provenance=guarded[0].provenance))
+            # installed where the items were read
+            whole = Guard(base, "SEQUENCE_VALUES_MATCH", provenance=guarded[0].provenance)
+            built = self._build(whole)
+            if isinstance(built, GuardsError):
+                continue
+            # Built on the items as they are now: merged only if they are the ones read.
+            items_now = built[-1].expected
+            if len(items_now) == len(guarded) and all(
+                i in guarded and self._expects(guarded[i], item)
+                for i, item in enumerate(items_now)
+            ):
+                self._add(whole, built)
 
     def _expects(self, guard: Guard, value: Any) -> bool:
         """``guard`` (of a kind in :data:`_VALUE_KINDS`) was built expecting ``value``."""
