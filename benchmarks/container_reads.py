@@ -1,13 +1,14 @@
 """Container reads: a function that reads a whole list of 10,000 scalars, hit and miss.
 
 Run: ``python benchmarks/container_reads.py``.  ``@specialize def total(xs):
-return sum(xs)`` over 10,000 ints (then floats; and ``"".join(xs)`` over 10,000
-strs) guards the list as one value (``SEQUENCE_VALUES_MATCH``), not one guard
-per item.  A hit on the same list (or one holding the same objects) compares the
-items' addresses; on an equal copy (other objects), their exact types and values
-(reported, with no target).  Targets (issue 12): a hit costs at most 3 times the plain call, and a
-miss (the first call of a fresh function: trace, build, compile) at most 50
-times (the least of 25 misses against the least of 25 plain calls).
+return sum(xs)`` over 10,000 ints (then floats; ``"".join(xs)`` over 10,000 strs;
+``sum`` over a set of 10,000 ints) guards the container as one value
+(``SEQUENCE_VALUES_MATCH``), not one guard per item.  A hit on the same list (or
+one holding the same objects) compares the items' addresses; on an equal copy
+(other objects), their exact types and values (reported, with no target).
+Targets (issue 12): a hit costs at most 3 times the plain call, and a miss (the
+first call of a fresh function: trace, build, compile) at most 50 times (the
+least of 25 misses against the least of 25 plain calls).
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def _joined(xs: list[str]) -> str:
     return "".join(xs)
 
 
-CASES: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {
+CASES: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "sum(xs)": (_total, list(range(N))),
     "sum(floats)": (_total, [i * 0.5 for i in range(N)]),
     "''.join(strs)": (_joined, [str(i) for i in range(N)]),
+    "sum(set of ints)": (_total, set(range(N))),
 }
 
 
-def _miss_seconds(plain: Callable[[Any], Any], xs: list[Any], rounds: int) -> tuple[float, float]:
+def _miss_seconds(plain: Callable[[Any], Any], xs: Any, rounds: int) -> tuple[float, float]:
     """Seconds of a miss (the first call of a freshly specialized function) and of a plain
     call, measured in alternating rounds: the least of each, as ``timeit`` advises (a
     miss is one event of a few milliseconds, which the scheduler of a loaded machine
@@ -77,7 +79,7 @@ def run() -> list[dict[str, Any]]:
         hit, hit_copy = times["hit"] / times["plain"], times["copy"] / times["plain"]
         miss_s, plain_s = _miss_seconds(plain, xs, rounds=25)
         miss = miss_s / plain_s
-        print(f"  {case:<14} plain {times['plain'] / 1e3:7.1f} us   hit x{hit:.2f}   "
+        print(f"  {case:<16} plain {times['plain'] / 1e3:7.1f} us   hit x{hit:.2f}   "
               f"hit on an equal copy x{hit_copy:.2f}   miss {miss_s * 1e6:8.1f} us  "
               f"x{miss:.1f}   guards {len(entry.check.guards)}")
         rows.append(row("container reads", f"{case} hit / plain", hit, HIT_TARGET))

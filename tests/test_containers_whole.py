@@ -356,7 +356,7 @@ def test_a_miss_says_which_index_differs_in_a_few_words() -> None:
 
 def test_the_kind_refuses_items_that_are_not_exact_scalars() -> None:
     for value in ([[1]], [_Int(1)], {1: 2}, "abc", [object()]):
-        with pytest.raises(GuardBuildError, match="SEQUENCE_VALUES_MATCH needs a list or tuple"):
+        with pytest.raises(GuardBuildError, match="needs a list, tuple, set or frozenset of"):
             _check(value)
 
 
@@ -393,3 +393,31 @@ def test_the_guard_keeps_its_items_alive() -> None:
         garbage = [float(i) + 0.25 for i in range(WHOLE_AT)]
         assert not check.check({"x": garbage})
     assert check.check({"x": [float(i) + 0.5 for i in range(WHOLE_AT)]})
+
+
+# ------------------------------------------------------------------ sets
+def test_a_long_set_of_scalars_is_one_guard_in_iteration_order() -> None:
+    fast = guards.specialize(_items)
+    first = list(range(WHOLE_AT + 44))
+    colliding = [2048 + k for k in range(10)] + [4096 + k for k in range(10)]
+    s1, s2 = set(first + colliding), set(colliding + first)
+    assert s1 == s2 and list(s1) != list(s2)  # equal sets, iterated in other orders
+    assert fast(s1) == tuple(s1)
+    assert [k for s, k in kinds(fast) if s.startswith("L['xs']")] == ["SEQUENCE_VALUES_MATCH"]
+    assert fast(set(s1)) == tuple(set(s1))
+    assert fast(s2) == tuple(s2)  # another order: a miss, and the result in that order
+    assert fast(frozenset(s1)) == tuple(frozenset(s1))  # another exact type
+    changed = set(s1)
+    changed.discard(7)
+    changed.add(7.0)
+    assert same(fast(changed), _items(changed))
+    assert fast.cache.info().misses == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.lists(_scalars, min_size=WHOLE_AT, max_size=WHOLE_AT + 40),
+       other=st.lists(_scalars, min_size=WHOLE_AT, max_size=WHOLE_AT + 40))
+def test_a_hit_on_a_set_equals_a_fresh_call(items: list[Any], other: list[Any]) -> None:
+    fast = guards.specialize(_items)
+    for value in (frozenset(items), frozenset(other), frozenset(items), frozenset(other)):
+        assert same(fast(value), _items(value))

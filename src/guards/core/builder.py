@@ -413,8 +413,9 @@ class GuardBuilder:
         )
 
     def SEQUENCE_VALUES_MATCH(self, guard: Guard) -> None:
-        """A list or tuple of exact built-in scalars as one value: its exact type, its
-        length, then every item at once, by exact type and by value.
+        """A list, tuple, set or frozenset of exact built-in scalars as one value: its
+        exact type, its length, then every item at once (a set's in iteration order,
+        which two equal sets need not share), by exact type and by value.
 
         The items are compared in C: ``list(map(type, v)) == types`` and ``v == items``
         (what ``==`` forgives, ``1 == 1.0 == True`` and subclasses, the types tell
@@ -424,29 +425,46 @@ class GuardBuilder:
         """
         value = self.get(guard.source)
         t = type(value)
-        # Everything below is taken from one copy (a tuple is its own): another thread
-        # changing the list meanwhile cannot make the types and the items disagree.
-        expected = list(value) if t is list else value
-        types_of_items = list(map(type, expected)) if t is list or t is tuple else []
+        # Everything below is taken from one copy (a tuple is its own; a set's in its
+        # iteration order): another thread changing the value meanwhile cannot make the
+        # types and the items disagree.
+        expected = value if t is tuple else list(value) if t in (list, set, frozenset) else []
+        types_of_items = list(map(type, expected))
         kinds = kinds_of(types_of_items)
-        if (t is not list and t is not tuple) or kinds is None:
-            msg = (f"SEQUENCE_VALUES_MATCH needs a list or tuple of exact int, float, complex, "
-                   f"str, bytes, bool or None items at {guard.source.name}, got "
-                   f"{describe(value)}")
+        if t not in (list, tuple, set, frozenset) or kinds is None:
+            msg = (f"SEQUENCE_VALUES_MATCH needs a list, tuple, set or frozenset of exact int, "
+                   f"float, complex, str, bytes, bool or None items at {guard.source.name}, "
+                   f"got {describe(value)}")
             raise GuardBuildError(msg, guard=guard)
         self._type_check(guard, value)
         self.add_check(
             guard, "len({0}) == {N}", N=len(expected), expected=len(expected),
             describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
         )
+        zeros = _signed_positions(expected, kinds)
+        signs = _ZeroSigns(zeros, all(type(expected[i]) is float for i in zeros)) if zeros else None
+        addresses = item_addresses(expected)
+        if t is set or t is frozenset:
+            # In iteration order, as `list(s)` and a loop see it (two equal sets can
+            # iterate differently); the items are compared by a helper, as a list.
+            same = _SameItems(types_of_items, expected, signs,
+                              None if signs is None else signs(expected))
+            found: dict[str, Any] = {"same": same}
+            expr = "{same}({0})"
+            if addresses is not None:
+                expr = "{addresses}({0}) == {A} or " + expr
+                found.update(addresses=item_addresses, A=addresses)
+            self.add_check(
+                guard, expr, expected=expected,
+                describe="list({0}) == {expected} (exact item types)", actual=list,
+                cost=COST_CHEAP, **found,
+            )
+            return
         expr = "list(map(type, {0})) == {K} and {0} == {V}"
         constants: dict[str, Any] = {"K": types_of_items, "V": expected}
-        zeros = _signed_positions(expected, kinds)
-        if zeros:
-            signs = _ZeroSigns(zeros, all(type(expected[i]) is float for i in zeros))
+        if signs is not None:
             expr += " and {signs}({0}) == {S}"
             constants.update(signs=signs, S=signs(expected))
-        addresses = item_addresses(expected)
         if addresses is not None:
             # The very same items (the check keeps them alive): their types and values
             # are the expected ones, read in one C copy instead of a call per item.
@@ -834,6 +852,25 @@ def _signed_positions(
             return tuple(found)
         if type(items[start - 1]) is float:
             found.append(start - 1)
+
+
+@attrs.frozen(eq=False)
+class _SameItems:
+    """A set's items, in iteration order, have these exact types and values (and signs
+    of zeros): ``SEQUENCE_VALUES_MATCH`` on a set or frozenset, when the addresses of
+    its items differ from the expected ones."""
+
+    types: list[type]
+    items: list[Any]
+    signs: _ZeroSigns | None
+    expected_signs: list[Any] | None
+
+    def __call__(self, value: Any) -> bool:
+        items = list(value)
+        return (
+            list(map(type, items)) == self.types and items == self.items
+            and (self.signs is None or self.signs(items) == self.expected_signs)
+        )
 
 
 @attrs.frozen

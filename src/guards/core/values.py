@@ -262,14 +262,18 @@ def same_value(a: Any, b: Any) -> bool:
 ITEM_SCALARS: frozenset[type] = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
+#: What ``SEQUENCE_VALUES_MATCH`` guards: a set's items are taken in iteration order.
+_ITEM_CONTAINERS = (list, tuple, set, frozenset)
+
+
 def item_types(value: Any) -> frozenset[type] | None:
-    """The exact types of the items of a list or tuple whose items all have one of
-    :data:`ITEM_SCALARS`, else None (another value, or an item of another type).
+    """The exact types of the items of a list, tuple, set or frozenset whose items all
+    have one of :data:`ITEM_SCALARS`, else None (another value, or an item of another type).
 
     One pass in C (``map(type, value)``), so it costs little even for a long list;
     it runs no user code.
     """
-    if type(value) is not list and type(value) is not tuple:
+    if type(value) not in _ITEM_CONTAINERS:
         return None
     return kinds_of(list(map(type, value)))
 

@@ -1230,10 +1230,10 @@ class Tracer:
             return slice(*map(self.unwrap, (value.start, value.stop, value.step)))
         return value
 
-    def whole_scalars(self, proxy: Any) -> list[Any] | tuple[Any, ...] | None:
-        """The list or tuple behind ``proxy``, guarded as one value, when it is a long one
-        (:data:`WHOLE_AT` items or more) of exact built-in scalars; else None, and nothing
-        guarded.
+    def whole_scalars(self, proxy: Any) -> Any:
+        """The list, tuple, set or frozenset behind ``proxy``, guarded as one value, when
+        it is a long one (:data:`WHOLE_AT` items or more) of exact built-in scalars; else
+        None, and nothing guarded.
 
         One ``SEQUENCE_VALUES_MATCH`` instead of one guard per item: a loop over many
         items reads them all, or nearly (``sum(xs)`` over 10,000 ints), and its items
@@ -1243,7 +1243,7 @@ class Tracer:
             return None
         tracker = tracker_of(proxy)
         real = tracker.unguarded_value()
-        if type(real) not in (list, tuple) or len(real) < WHOLE_AT:
+        if type(real) not in (list, tuple, set, frozenset) or len(real) < WHOLE_AT:
             return None
         kinds = item_types(real)
         if kinds is None:
@@ -1251,9 +1251,9 @@ class Tracer:
         tracker.install(GuardBuilder.SEQUENCE_VALUES_MATCH)
         if int in kinds and _has_huge_item(real, kinds):
             self.guard_str_digits()
-        if type(real) is list:  # handed on as itself (`iter(xs)` has it in its reduce)
+        if type(real) in _MUTABLE_CONTAINERS:  # handed on as itself (`iter(xs)` reduces to it)
             self._realized[id(real)] = (real, tracker)
-        return real  # type: ignore[no-any-return]
+        return real
 
     def realize(self, value: Any, why: str) -> Any:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
@@ -1424,6 +1424,9 @@ class Tracer:
         if t is dict:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
+            whole = self.whole_scalars(proxy)
+            if whole is not None:
+                return iter(whole)
             items = self.realize(proxy, "iteration over a set")
             if any(type(item) in _POLYFILLED_TYPES for item in items):
                 return iter([_seen(item) for item in items])  # `len` is its stand-in
