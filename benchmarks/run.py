@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_cost
 import check_vs_floor
+import container_reads
 import dynamo_guards
 import hit_overhead
 import many_entries
@@ -37,6 +38,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("7. recompiles vs TorchDynamo", recompiles.main),
     ("8. miss vs entries", miss_vs_entries.run),
     ("9. miss overhead per value read", miss_per_value.run),
+    ("10. container reads", container_reads.run),
 ]
 
 

@@ -14,6 +14,7 @@ Users add kinds with :func:`guards.register_guard_kind`; see ``docs/guard-kinds.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 import string
@@ -42,6 +43,8 @@ from guards.core.values import (
     class_keys,
     equality_is_fixed,
     has_loose_equality,
+    item_addresses,
+    kinds_of,
     same_value,
     show,
     snapshot,
@@ -430,6 +433,71 @@ class GuardBuilder:
             describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
         )
 
+    def SEQUENCE_VALUES_MATCH(self, guard: Guard) -> None:
+        """A list, tuple, set or frozenset of exact built-in scalars as one value: its
+        exact type, its length, then every item at once (a set's in iteration order,
+        which two equal sets need not share), by exact type and by value.
+
+        The items are compared in C: ``list(map(type, v)) == types`` and ``v == items``
+        (what ``==`` forgives, ``1 == 1.0 == True`` and subclasses, the types tell
+        apart).  A NaN matches itself only (``==`` on lists tests identity first), as
+        ``ID_MATCH`` on it would; the sign of a zero is compared too, so ``-0.0`` is
+        not ``0.0``.  The same tuple object passes at once.
+        """
+        value = self.get(guard.source)
+        t = type(value)
+        # Everything below is taken from one copy (a tuple is its own; a set's in its
+        # iteration order): another thread changing the value meanwhile cannot make the
+        # types and the items disagree.
+        expected = value if t is tuple else list(value) if t in (list, set, frozenset) else []
+        types_of_items = list(map(type, expected))
+        kinds = kinds_of(types_of_items)
+        if t not in (list, tuple, set, frozenset) or kinds is None:
+            msg = (f"SEQUENCE_VALUES_MATCH needs a list, tuple, set or frozenset of exact int, "
+                   f"float, complex, str, bytes, bool or None items at {guard.source.name}, "
+                   f"got {describe(value)}")
+            raise GuardBuildError(msg, guard=guard)
+        self._type_check(guard, value)
+        self.add_check(
+            guard, "len({0}) == {N}", N=len(expected), expected=len(expected),
+            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
+        )
+        zeros = _signed_positions(expected, kinds)
+        signs = _ZeroSigns(zeros, all(type(expected[i]) is float for i in zeros)) if zeros else None
+        addresses = item_addresses(expected)
+        if t is set or t is frozenset:
+            # In iteration order, as `list(s)` and a loop see it (two equal sets can
+            # iterate differently); the items are compared by a helper, as a list.
+            same = _SameItems(types_of_items, expected, signs,
+                              None if signs is None else signs(expected))
+            found: dict[str, Any] = {"same": same}
+            expr = "{same}({0})"
+            if addresses is not None:
+                expr = "{addresses}({0}) == {A} or " + expr
+                found.update(addresses=item_addresses, A=addresses)
+            self.add_check(
+                guard, expr, expected=expected,
+                describe="list({0}) == {expected} (exact item types)", actual=list,
+                cost=COST_CHEAP, **found,
+            )
+            return
+        expr = "list(map(type, {0})) == {K} and {0} == {V}"
+        constants: dict[str, Any] = {"K": types_of_items, "V": expected}
+        if signs is not None:
+            expr += " and {signs}({0}) == {S}"
+            constants.update(signs=signs, S=signs(expected))
+        if addresses is not None:
+            # The very same items (the check keeps them alive): their types and values
+            # are the expected ones, read in one C copy instead of a call per item.
+            expr = "{addresses}({0}) == {A} or (" + expr + ")"
+            constants.update(addresses=item_addresses, A=addresses)
+        if t is tuple:  # immutable, and so are its items: itself passes at once
+            expr = "{0} is {V} or " + (expr if addresses is None else "(" + expr + ")")
+        self.add_check(
+            guard, expr, expected=expected, describe="{0} == {expected} (exact item types)",
+            cost=COST_CHEAP, **constants,
+        )
+
     def DICT_KEYS_MATCH(self, guard: Guard) -> None:
         """The same exact type and the same keys in the same order."""
         value = self.get(guard.source)
@@ -783,6 +851,69 @@ def _applied(
     return f"({{0}} {symbol} {{K}})", f"{{0}} {symbol} {shown}", {"K": operand}
 
 
+def _signed_positions(
+    items: list[Any] | tuple[Any, ...], kinds: frozenset[type]
+) -> tuple[int, ...]:
+    """Where ``items`` hold a float zero, or a complex with a zero part: ``==`` forgives
+    their sign (``-0.0 == 0.0``), which ``SEQUENCE_VALUES_MATCH`` compares apart."""
+    if complex in kinds:
+        return tuple(
+            i for i, item in enumerate(items)
+            if (type(item) is float and item == 0.0)
+            or (type(item) is complex and (item.real == 0.0 or item.imag == 0.0))
+        )
+    if float not in kinds:
+        return ()
+    found: list[int] = []
+    start = 0
+    while True:  # each search is a pass in C, to the next item == 0.0 (0 and False too)
+        try:
+            start = items.index(0.0, start) + 1
+        except ValueError:
+            return tuple(found)
+        if type(items[start - 1]) is float:
+            found.append(start - 1)
+
+
+@attrs.frozen(eq=False)
+class _SameItems:
+    """A set's items, in iteration order, have these exact types and values (and signs
+    of zeros): ``SEQUENCE_VALUES_MATCH`` on a set or frozenset, when the addresses of
+    its items differ from the expected ones."""
+
+    types: list[type]
+    items: list[Any]
+    signs: _ZeroSigns | None
+    expected_signs: list[Any] | None
+
+    def __call__(self, value: Any) -> bool:
+        items = list(value)
+        return (
+            list(map(type, items)) == self.types and items == self.items
+            and (self.signs is None or self.signs(items) == self.expected_signs)
+        )
+
+
+@attrs.frozen
+class _ZeroSigns:
+    """The signs of the zeros at ``positions`` of a sequence whose items have the exact
+    types and values of the one it was made from (an item past the end raises, which
+    a check takes as a failure; the length is checked before it anyway)."""
+
+    positions: tuple[int, ...]
+    floats_only: bool = False
+
+    def __call__(self, items: Any) -> list[Any]:
+        picked = map(items.__getitem__, self.positions)
+        if self.floats_only:  # in C: a list of zeros costs little
+            return list(map(math.copysign, itertools.repeat(1.0), picked))
+        return [
+            math.copysign(1.0, item) if type(item) is float
+            else (math.copysign(1.0, item.real), math.copysign(1.0, item.imag))
+            for item in picked
+        ]
+
+
 #: NO_ALIASING's description names this many of its sources.
 _SHOWN_SOURCES = 4
 
@@ -807,7 +938,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "CONSTANT_MATCH", "NONE_MATCH", "NOT_NONE_MATCH", "BOOL_MATCH", "HASATTR",
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
     "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
-    "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH",
+    "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH", "SEQUENCE_VALUES_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)

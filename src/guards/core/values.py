@@ -6,6 +6,8 @@ to, and none of them installs a guard: they are the ground the guard kinds
 
 * displaying: :func:`show`, :func:`show_difference`, :func:`referent`;
 * comparing as ``EQUALS_MATCH`` means it: :func:`same_value`, :func:`has_loose_equality`;
+  the lists and tuples ``SEQUENCE_VALUES_MATCH`` compares whole: :func:`item_types`,
+  :func:`kinds_of`, :func:`item_addresses`;
 * remembering a value for a later comparison: :func:`snapshot`, :class:`SetSnapshot`,
   :func:`equality_is_fixed`;
 * looking into types and frames as CPython does: :func:`type_lookup`,
@@ -16,10 +18,12 @@ to, and none of them installs a guard: they are the ground the guard kinds
 from __future__ import annotations
 
 import builtins
+import ctypes
 import datetime
 import decimal
 import enum
 import math
+import sys
 import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -53,7 +57,9 @@ def show(value: Any) -> str:
             return f"<function {value.__qualname__}>"
         if cls is types.CodeType:
             return f"<code {value.co_qualname} at {value.co_filename}:{value.co_firstlineno}>"
-        text = repr(value)
+        text = _head(value) if (cls is list or cls is tuple) and len(value) > SHOW_LIMIT else (
+            repr(value)
+        )
     except Exception as exc:
         if issubclass(cls, int) and isinstance(exc, ValueError):
             # Too many digits for str() (sys.set_int_max_str_digits): hex has no limit.
@@ -61,6 +67,19 @@ def show(value: Any) -> str:
             return f"<int of {value.bit_length()} bits: {digits[:12]}...{digits[-8:]}>"
         return f"<unrepresentable {cls.__qualname__}: {type(exc).__name__}>"
     return text if len(text) <= SHOW_LIMIT else text[: SHOW_LIMIT - 3] + "..."
+
+
+def _head(items: list[Any] | tuple[Any, ...]) -> str:
+    """The start of the ``repr`` of a long list or tuple: its first items, as many as
+    :func:`show` shows, so that a list of 10,000 items is not written out whole."""
+    parts, size = [], 0
+    for item in items:
+        parts.append(repr(item))
+        size += len(parts[-1]) + 2
+        if size > SHOW_LIMIT:
+            break
+    body = ", ".join(parts)
+    return f"[{body}, ...]" if type(items) is list else f"({body}, ...)"
 
 
 def referent(value: Any) -> Any:
@@ -124,8 +143,8 @@ def _sequence_difference(expected: Sequence[Any], actual: Sequence[Any], text: b
                 return (f"first difference at index {index}: expected {_piece(expected, index)}, "
                         f"got {_piece(actual, index)}")
         elif not same_value(expected[index], actual[index]):
-            return (f"first difference at index {index}: expected {show(expected[index])}, "
-                    f"got {show(actual[index])}")
+            return (f"first difference at index {index}: "
+                    f"{_two_items(expected[index], actual[index])}")
     shown = _piece if text else lambda items, index: show(items[index])
     if len(expected) > common:
         return (f"the first {common} are the same; then expected {shown(expected, common)} "
@@ -134,6 +153,16 @@ def _sequence_difference(expected: Sequence[Any], actual: Sequence[Any], text: b
         return (f"the first {common} are the same; then expected the end, got "
                 f"{shown(actual, common)} at index {common}")
     return "they hold the same items"  # equal here, unequal by the check's own test
+
+
+def _two_items(expected: Any, actual: Any) -> str:
+    """``expected 1, got 2``; with their types when they look alike (``1`` and ``True`` do
+    not, but an int and an int subclass's ``1`` do)."""
+    shown, other = show(expected), show(actual)
+    if shown == other and type(expected) is not type(actual):
+        return (f"expected {shown} ({show(type(expected))}), "
+                f"got {other} ({show(type(actual))})")
+    return f"expected {shown}, got {other}"
 
 
 def _dict_difference(expected: dict[Any, Any], actual: dict[Any, Any]) -> str:
@@ -225,6 +254,74 @@ def same_value(a: Any, b: Any) -> bool:
     if structure is not None:
         return structure(a, b)
     return bool(a == b)
+
+
+#: The exact item types ``SEQUENCE_VALUES_MATCH`` compares a list or tuple of: their ``==``
+#: runs no user code and, with the exact type, tells two values apart, but for the sign of
+#: a zero (``-0.0 == 0.0``) and a NaN (equal to nothing, not even itself).
+ITEM_SCALARS: frozenset[type] = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+
+#: What ``SEQUENCE_VALUES_MATCH`` guards: a set's items are taken in iteration order.
+_ITEM_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def item_types(value: Any) -> frozenset[type] | None:
+    """The exact types of the items of a list, tuple, set or frozenset whose items all
+    have one of :data:`ITEM_SCALARS`, else None (another value, or an item of another type).
+
+    One pass in C (``map(type, value)``), so it costs little even for a long list;
+    it runs no user code.
+    """
+    if type(value) not in _ITEM_CONTAINERS:
+        return None
+    return kinds_of(list(map(type, value)))
+
+
+def kinds_of(types: list[type]) -> frozenset[type] | None:
+    """The set of ``types`` (the exact types of a sequence's items) when they are all in
+    :data:`ITEM_SCALARS`, else None.  One type throughout is found by ``count``, a pass
+    in C that compares identities (a set would hash each one)."""
+    if types and types.count(types[0]) == len(types):
+        kinds = frozenset(types[:1])
+    else:
+        kinds = frozenset(types)
+    return kinds if kinds <= ITEM_SCALARS else None
+
+
+def _tuple_items_at() -> int | None:
+    """Where a tuple's item pointers start in its memory, when the interpreter is CPython
+    and a probe confirms it; else None."""
+    if sys.implementation.name != "cpython":
+        return None
+    probe = (object(), object(), object())
+    at = tuple.__basicsize__
+    try:
+        found = ctypes.string_at(id(probe) + at, ctypes.sizeof(ctypes.c_void_p) * len(probe))
+    except Exception:  # pragma: no cover - an interpreter without ctypes' string_at
+        return None
+    return at if found == bytes((ctypes.c_void_p * len(probe))(*map(id, probe))) else None
+
+
+_ITEMS_AT = _tuple_items_at()
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+#: Longer sequences are not read as addresses (``string_at`` takes a C int).
+_MOST_ADDRESSES = (1 << 31) // _POINTER - 1
+
+
+def item_addresses(items: list[Any] | tuple[Any, ...]) -> bytes | None:
+    """The addresses of the items of a list or tuple, in order, as one bytes object; None
+    where the interpreter does not allow reading them (not CPython) or for a huge one.
+
+    Two are equal exactly when both hold the very same objects in the same order,
+    as long as the objects of one are alive (a check that compares with the
+    addresses of its expected items keeps those items).  Read from a private tuple
+    copy, in one C call that holds the GIL, so no thread can change what is read.
+    """
+    if _ITEMS_AT is None or len(items) > _MOST_ADDRESSES:
+        return None
+    copy = tuple(items)  # alive until string_at returns
+    return ctypes.string_at(id(copy) + _ITEMS_AT, _POINTER * len(copy))
 
 
 def has_loose_equality(cls: type) -> bool:

@@ -64,6 +64,7 @@ import enum
 import functools
 import gc
 import re
+import struct
 import sys
 import types
 import weakref
@@ -92,6 +93,7 @@ from guards.core.values import (
     builtins_of,
     class_keys,
     is_immutable_type,
+    item_types,
     type_defines,
     type_lookup,
 )
@@ -351,8 +353,21 @@ def _has_huge_int(value: Any) -> bool:
 
 
 #: From this length on, a list or tuple of plain scalars that is iterated is guarded
-#: as one value (``EQUALS_MATCH``, exact item types) instead of item by item.
+#: as one value (``SEQUENCE_VALUES_MATCH``, exact item types) instead of item by item.
 WHOLE_AT = 256
+
+
+def _has_huge_item(items: list[Any] | tuple[Any, ...], kinds: frozenset[type]) -> bool:
+    """Some item is an int whose ``str()`` reads the digit limit (:func:`_has_huge_int`);
+    ``kinds`` are the items' exact types.  In C when every item is an int of 64 bits."""
+    if kinds <= {int, bool}:
+        try:  # in C: every item fits in 64 bits, so none is huge
+            struct.pack(f"{len(items)}q", *items)
+        except struct.error:
+            pass
+        else:
+            return False
+    return any(map(_has_huge_int, items))
 
 
 def _plain_scalars(items: list[Any] | tuple[Any, ...]) -> bool:
@@ -1224,10 +1239,38 @@ class Tracer:
             return slice(*map(self.unwrap, (value.start, value.stop, value.step)))
         return value
 
+    def whole_scalars(self, proxy: Any) -> Any:
+        """The list, tuple, set or frozenset behind ``proxy``, guarded as one value, when
+        it is a long one (:data:`WHOLE_AT` items or more) of exact built-in scalars; else
+        None, and nothing guarded.
+
+        One ``SEQUENCE_VALUES_MATCH`` instead of one guard per item: a loop over many
+        items reads them all, or nearly (``sum(xs)`` over 10,000 ints), and its items
+        are handed over as values, found in C (issue 12).
+        """
+        if not is_proxy(proxy) or is_scalar_proxy(proxy):
+            return None
+        tracker = tracker_of(proxy)
+        real = tracker.unguarded_value()
+        if type(real) not in (list, tuple, set, frozenset) or len(real) < WHOLE_AT:
+            return None
+        kinds = item_types(real)
+        if kinds is None:
+            return None
+        tracker.install(GuardBuilder.SEQUENCE_VALUES_MATCH)
+        if int in kinds and _has_huge_item(real, kinds):
+            self.guard_str_digits()
+        if type(real) in _MUTABLE_CONTAINERS:  # handed on as itself (`iter(xs)` reduces to it)
+            self._realized[id(real)] = (real, tracker)
+        return real
+
     def realize(self, value: Any, why: str) -> Any:
         """The real value, guarded by value; untrackable if it cannot be guarded by value."""
         if is_scalar_proxy(value):
             return self.scalars.realize(value)
+        whole = self.whole_scalars(value)
+        if whole is not None:
+            return whole
         if is_proxy(value):
             tracker = tracker_of(value)
             real = tracker.unguarded_value()
@@ -1406,14 +1449,19 @@ class Tracer:
         value = tracker.unguarded_value()
         t = type(value)
         if t in (list, tuple):
+            whole = self.whole_scalars(proxy)
+            if whole is not None:
+                return iter(whole)
             if len(value) >= WHOLE_AT and _plain_scalars(value):
-                # One guard on the whole value, not one per item: a loop over many
-                # items reads them all, or nearly (issue 12: sum over 100k ints).
+                # enum members, ranges, slices: EQUALS_MATCH on the whole value
                 return iter(self.realize(proxy, "iteration"))
             return _TrackedItems(proxy, tracker.len())
         if t is dict:
             return iter(self._dict_keys(tracker))
         if t in (set, frozenset):
+            whole = self.whole_scalars(proxy)
+            if whole is not None:
+                return iter(whole)
             items = self.realize(proxy, "iteration over a set")
             if any(type(item) in _POLYFILLED_TYPES for item in items):
                 return iter([_seen(item) for item in items])  # `len` is its stand-in
@@ -2483,6 +2531,12 @@ def _traced_sum(iterable: Any, /, start: Any = 0) -> Any:
     # sum refuses a str start by its exact type, and adds exact floats its own way
     # (compensated, on 3.12 and later), asking neither anything: its operands are
     # handed over as values, guarded by value (as a sum reads them all).
+    if is_proxy(iterable) and not is_scalar_proxy(iterable):
+        tracer = tracer_of(iterable)
+        with tracer.entered:
+            whole = tracer.whole_scalars(iterable)
+        if whole is not None:  # values already: summed in C, with no call per item
+            return sum(whole, _value_of(start))
     return sum(map(_value_of, iterable), _value_of(start))
 
 
@@ -2620,6 +2674,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
     tracer.guard_identities()
     tracer.guard_shapes()
+    tracer.context.merge_item_guards(WHOLE_AT)  # `xs[i]` for every i: one guard on xs
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
 
 

@@ -69,7 +69,7 @@ from guards.core.sources import (
     Source,
     read_memoized,
 )
-from guards.core.values import OBJECT_CLASS, cell_is_empty, type_lookup
+from guards.core.values import OBJECT_CLASS, cell_is_empty, item_types, same_value, type_lookup
 from guards.errors import (
     EmptyCellError,
     GuardsError,
@@ -95,7 +95,36 @@ _IMPLIES: dict[str, frozenset[str]] = {
         frozenset({"TYPE_MATCH"}),
     ),
     "DICT_KEYS_MATCH": frozenset({"TYPE_MATCH", "SEQUENCE_LENGTH"}),
+    "SEQUENCE_VALUES_MATCH": frozenset(
+        {"TYPE_MATCH", "SEQUENCE_LENGTH", "TRUTH_MATCH", "EQUALS_MATCH", "CONSTANT_MATCH"}
+    ),
 }
+#: Kinds that a guard on an item (``xs[3]``) holds whenever ``SEQUENCE_VALUES_MATCH``
+#: on its list or tuple holds: the item's exact type and value decide them (unless
+#: they compare it with the value of another source).  ``ID_MATCH`` is not one: an
+#: equal item can be another object.
+_ITEM_IMPLIED = frozenset({
+    "TYPE_MATCH", "CONSTANT_MATCH", "EQUALS_MATCH", "NONE_MATCH", "NOT_NONE_MATCH",
+    "BOOL_MATCH", "TRUTH_MATCH", "SEQUENCE_LENGTH", "COMPARE_MATCH", "PREDICATE_MATCH",
+})
+
+
+#: Kinds that guard a scalar by its exact type and value (``merge_item_guards``).
+_VALUE_KINDS = frozenset({"CONSTANT_MATCH", "EQUALS_MATCH", "NONE_MATCH", "BOOL_MATCH"})
+
+
+def _whole_of(guard: Guard) -> Source | None:
+    """The list or tuple whose whole value decides ``guard``, a guard on one of its items
+    (``xs[3]``, an int subscript) of a kind in :data:`_ITEM_IMPLIED`; else None."""
+    source = guard.source
+    if (
+        type(source) is not GetItemSource
+        or type(source.index) is not int
+        or guard.kind not in _ITEM_IMPLIED
+        or any(isinstance(arg, Source) for _, arg in guard.args)
+    ):
+        return None
+    return source.base
 
 
 class TracingContext:
@@ -136,6 +165,8 @@ class TracingContext:
         # (source, kind) -> the guard installed without arguments (an implied one is
         # found here to be taken out, without making a Guard to look it up).
         self._plain: dict[tuple[Source, str], Guard] = {}
+        # Lists and tuples guarded whole: the guards on their items are implied.
+        self._whole: set[Source] = set()
         self._trackers: dict[Source, LazyTracker] = {}
         self._values: dict[Source, Any] = {}
         self._builder: GuardBuilder | None = None
@@ -148,21 +179,76 @@ class TracingContext:
 
     def install_guard(self, *guards: Guard) -> None:
         """Add guards; one implied by a stronger guard on the same source is left out
-        (a TYPE_MATCH next to a CONSTANT_MATCH, a SEQUENCE_LENGTH next to a DICT_KEYS_MATCH)."""
+        (a TYPE_MATCH next to a CONSTANT_MATCH, a SEQUENCE_LENGTH next to a DICT_KEYS_MATCH),
+        and so is one on an item of a list guarded whole (``SEQUENCE_VALUES_MATCH``)."""
         for guard in guards:
             if type(guard) is not Guard:
                 check_type("guard", guard, Guard)
             if (guard.source, guard.kind) in self._implied:
                 continue
-            for weaker in _IMPLIES.get(guard.kind, ()):
-                self._implied.add((guard.source, weaker))
-                installed = self._plain.pop((guard.source, weaker), None)
-                if installed is not None:
-                    self._guards.pop(installed, None)
+            if self._whole and _whole_of(guard) in self._whole:
+                continue  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
             if guard not in self._guards:
-                self._guards[guard] = self._build(guard)
-                if not guard.args:
-                    self._plain[guard.source, guard.kind] = guard
+                self._add(guard, self._build(guard))
+
+    def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError) -> None:
+        """Install ``guard`` with its checks, leaving out the guards it makes redundant."""
+        if guard.kind == "SEQUENCE_VALUES_MATCH":
+            self._whole.add(guard.source)
+            for item_guard in [g for g in self._guards if _whole_of(g) == guard.source]:
+                del self._guards[item_guard]
+        for weaker in _IMPLIES.get(guard.kind, ()):
+            self._implied.add((guard.source, weaker))
+            installed = self._plain.pop((guard.source, weaker), None)
+            if installed is not None:
+                self._guards.pop(installed, None)
+        self._guards[guard] = built
+        if not guard.args:
+            self._plain[guard.source, guard.kind] = guard
+
+    def merge_item_guards(self, min_length: int) -> None:
+        """Guard as one value (``SEQUENCE_VALUES_MATCH``) each list or tuple of at least
+        ``min_length`` exact scalars whose length and every item are guarded by value
+        already, in place of those guards: what they pass is what it passes, in one
+        check (a loop over ``range(len(xs))`` that reads each ``xs[i]``).
+
+        Merged only when every item is still what its guard was built on: the guard
+        is built on the values as they are now.
+        """
+        check_type("min_length", min_length, int)
+        items: dict[Source, dict[int, Guard]] = {}
+        for guard in self._guards:
+            source = guard.source
+            if (
+                type(source) is GetItemSource and type(source.index) is int
+                and source.index >= 0 and guard.kind in _VALUE_KINDS and not guard.args
+            ):
+                items.setdefault(source.base, {})[source.index] = guard
+        for base, guarded in items.items():
+            if len(guarded) < min_length or Guard(base, "SEQUENCE_LENGTH") not in self._guards:
+                continue
+            if item_types(self.value_of(base)) is None:
+                continue
+            # installed where the items were read
+            whole = Guard(base, "SEQUENCE_VALUES_MATCH", provenance=guarded[0].provenance)
+            built = self._build(whole)
+            if isinstance(built, GuardsError):
+                continue
+            # Built on the items as they are now: merged only if they are the ones read.
+            items_now = built[-1].expected
+            if len(items_now) == len(guarded) and all(
+                i in guarded and self._expects(guarded[i], item)
+                for i, item in enumerate(items_now)
+            ):
+                self._add(whole, built)
+
+    def _expects(self, guard: Guard, value: Any) -> bool:
+        """``guard`` (of a kind in :data:`_VALUE_KINDS`) was built expecting ``value``."""
+        built = self._guards.get(guard)
+        if not isinstance(built, tuple) or not built:
+            return False
+        expected = built[-1].expected
+        return type(expected) is type(value) and same_value(expected, value)
 
     def discard_guard(self, guard: Guard) -> None:
         """Take out an installed guard (equal source, kind and arguments) that a stronger
