@@ -181,6 +181,40 @@ def test_a_method_that_reads_the_world_runs_uncached(
     assert len(reasons) == 1 and what in reasons[0]
 
 
+@pytest.mark.parametrize("fn", [
+    lambda d: type(d).now(),
+    lambda d: d.__class__.today(),
+    lambda d: (d + datetime.timedelta(0)).now(),
+    lambda d: max(d, d).now(),
+    lambda d: f"{d + datetime.timedelta(1):%A}",
+    lambda d: "{:%A}".format(d.replace(day=1)),  # noqa: UP032 - the method is the case
+    lambda d: getattr(d.replace(day=1), "now")(),  # noqa: B009 - the lookup is the case
+], ids=["type(d).now()", "d.__class__.today()", "derived.now()", "max(d, d).now()",
+        "f-string spec", "str.format spec", "getattr"])
+def test_a_real_date_made_in_the_run_cannot_reach_the_world_unseen(
+    fn: Callable[[Any], Any]
+) -> None:
+    """A date made during the run (or the class of one) is a real object whose methods
+    the tracer does not see: a run whose code can reach one that reads the clock, the
+    time zone or the locale is not cached."""
+
+    def call(d: Any) -> Any:
+        return fn(d)
+
+    f = guards.specialize(call)
+    value = datetime.datetime(2020, 1, 1)
+    f(value)
+    f(value)
+    assert f.cache.info().hits == 0
+    assert all("0x" not in reason for reason in f.specialized.uncached_reasons)
+
+
+def test_a_date_made_in_the_run_is_cached_when_nothing_can_reach_the_world() -> None:
+    f = specialized(lambda d: (d + datetime.timedelta(days=1)).isoformat())
+    assert f(datetime.date(2020, 1, 1)) == f(datetime.date(2020, 1, 1)) == "2020-01-02"
+    assert f.cache.info().hits == 1
+
+
 def test_fixed_formats_and_aware_timestamps_stay_cached() -> None:
     f = specialized(lambda d: (d.strftime("%Y-%m-%dT%H:%M:%S%z"), d.timestamp()))
     aware = datetime.datetime(2020, 1, 1, tzinfo=UTC)
@@ -269,6 +303,24 @@ def test_arrays_that_differ_in_layout_or_bits_miss(a: Any, b: Any) -> None:
     assert f(a) == show(a)
     assert f(b) == show(b)
     assert f.cache.info().hits == 0
+
+
+def test_an_array_owning_its_data_is_not_a_view_of_equal_bytes() -> None:
+    """``a.base is None`` and ``a.flags.owndata`` differ for a view of the same bytes."""
+    f = specialized(lambda x: x.flags.owndata)
+    assert f(np.arange(4)) is True
+    assert f(np.arange(8)[:4]) is False
+
+
+def test_reading_an_arrays_address_or_base_runs_uncached() -> None:
+    for read in (lambda x: x.base is None, lambda x: x.ctypes.data,
+                 lambda x: x.__array_interface__["data"][0]):
+        f = guards.specialize(lambda x, read=read: read(x))
+        a = np.arange(3)
+        assert f(a) == read(a) and f(a) == read(a)
+        assert f.cache.info().hits == 0
+        [reason] = f.specialized.uncached_reasons
+        assert "L['x']" in reason and "0x" not in reason
 
 
 def test_the_print_options_are_part_of_an_arrays_guard() -> None:
@@ -378,9 +430,12 @@ def test_a_decimal_hit_equals_a_fresh_call(values: list[Decimal], rounding: str)
             assert f(xs) == total(xs)
 
 
+#: Finite floats far from overflowing when doubled or summed, and NaN.
+FLOATS = st.one_of(st.floats(-1e300, 1e300), st.just(float("nan")), st.just(-0.0))
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(allow_nan=True, width=64), min_size=1, max_size=5),
-       st.integers(0, 4), st.floats(allow_nan=True))
+@given(st.lists(FLOATS, min_size=1, max_size=5), st.integers(0, 4), FLOATS)
 def test_an_array_hit_equals_a_fresh_call(items: list[float], index: int, item: float) -> None:
     def f(a: Any) -> Any:
         return repr(a.sum()) + repr(a.max()) + repr(a * 2)

@@ -392,9 +392,10 @@ class GuardBuilder:
 
     def NDARRAY_MATCH(self, guard: Guard) -> None:
         """A NumPy array of exact type ``numpy.ndarray`` (not of Python objects) with the
-        same dtype, shape, strides, writeability and bytes, under the same
-        ``numpy.geterr()`` and ``numpy.get_printoptions()``, in one check (Dynamo's
-        ``TENSOR_MATCH``, with the content).  NumPy is not imported: the array's is used.
+        same dtype, shape, strides, flags (writeable, owning its data, aligned) and bytes,
+        under the same ``numpy.geterr()`` and ``numpy.get_printoptions()``, in one check
+        (Dynamo's ``TENSOR_MATCH``, with the content).  NumPy is not imported: the
+        array's own module is used.
         """
         value = self.get(guard.source)
         numpy = sys.modules.get("numpy")

@@ -282,8 +282,9 @@ def decimal_context_holds(
 # -- NumPy arrays ----------------------------------------------------------------------
 @attrs.frozen(eq=False)
 class ArraySnapshot:
-    """A NumPy array as ``NDARRAY_MATCH`` remembers it: its layout, a copy of its bytes,
-    and NumPy's settings that its operations read (error handling, print options).
+    """A NumPy array as ``NDARRAY_MATCH`` remembers it: its layout and flags (writeable,
+    owning its data, aligned), a copy of its bytes, and NumPy's settings that its
+    operations read (error handling, print options).
 
     ``numpy`` is the module the array came from; this module never imports it.
     """
@@ -292,7 +293,7 @@ class ArraySnapshot:
     dtype: Any
     shape: tuple[int, ...]
     strides: tuple[int, ...]
-    writeable: bool
+    flags: tuple[bool, bool, bool]
     data: bytes
     errors: dict[str, str]
     printing: dict[str, Any]
@@ -300,7 +301,7 @@ class ArraySnapshot:
     @classmethod
     def of(cls, array: Any, numpy: types.ModuleType) -> ArraySnapshot:
         """The snapshot of ``array`` (an exact ``numpy.ndarray``) as it is now."""
-        return cls(numpy, array.dtype, array.shape, array.strides, bool(array.flags.writeable),
+        return cls(numpy, array.dtype, array.shape, array.strides, _array_flags(array),
                    array.tobytes(), numpy.geterr(), numpy.get_printoptions())
 
     def matches(self, array: Any) -> bool:
@@ -311,7 +312,7 @@ class ArraySnapshot:
         return bool(
             array.dtype == self.dtype and array.shape == self.shape
             and array.strides == self.strides
-            and bool(array.flags.writeable) == self.writeable
+            and _array_flags(array) == self.flags
             and array.tobytes() == self.data
             and numpy.geterr() == self.errors and numpy.get_printoptions() == self.printing
         )
@@ -320,6 +321,13 @@ class ArraySnapshot:
         digest = zlib.crc32(self.data)
         return (f"<array of shape {self.shape}, dtype {self.dtype}, "
                 f"{len(self.data)} bytes with CRC32 {digest:08x}>")
+
+
+def _array_flags(array: Any) -> tuple[bool, bool, bool]:
+    """The flags of a NumPy array that its layout does not decide: writeable, owning its
+    data, and aligned."""
+    flags = array.flags
+    return bool(flags.writeable), bool(flags.owndata), bool(flags.aligned)
 
 
 # -- remembering ---------------------------------------------------------------------

@@ -16,7 +16,11 @@ make the run uncached.
 * :func:`library_value_reads`: why one use of such a value reads more than the
   value (``d.astimezone()`` reads the local time zone), or ``None``;
 * :func:`is_frozen_result`: whether a function's result can be handed to
-  every caller as itself (nothing reachable from it can change).
+  every caller as itself (nothing reachable from it can change);
+* :func:`holds_date` and :func:`date_world_mention`: a date made during a run
+  (``d + timedelta(1)``) is a real object, whose ``now()`` or ``strftime("%A")``
+  the tracer would not see; a run that makes one is cached only if no code it
+  ran can reach those.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import dis
 import enum
 import fractions
 import pathlib
 import re
 import sys
+import types
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -128,6 +135,8 @@ def library_value_reads(value: Any, name: str, args: tuple[Any, ...] = ()) -> st
         return None
     if name in _DATE_WORLD:
         return _DATE_WORLD[name]
+    if name == "strptime":
+        return "the locale"
     tzinfo = getattr(value, "tzinfo", None)
     if name == "astimezone" and (not args or tzinfo is None):
         return "the local time zone"
@@ -136,6 +145,82 @@ def library_value_reads(value: Any, name: str, args: tuple[Any, ...] = ()) -> st
     if name in ("strftime", "__format__") and args and args[0] != "" and _reads_locale(args[0]):
         return f"the locale (the format {args[0]!r})"
     return None
+
+
+#: Names through which code can reach what a date or time reads of the world: its
+#: methods that do, its class (``type(d).now()``), lookups by a computed name, and
+#: formatting (``f"{d:%A}"``, ``"{:%A}".format(d)`` read the locale).
+_DATE_REACH = frozenset({
+    *_DATE_WORLD, "astimezone", "timestamp", "strftime", "strptime", "__format__", "format",
+    "format_map", "__class__", "type", "getattr", "__getattribute__", "vars", "dir",
+    "methodcaller", "attrgetter", "__reduce__", "__reduce_ex__", "__dict__",
+})
+_DATE_TYPES = (datetime.date, datetime.datetime, datetime.time)
+_MENTIONS: weakref.WeakKeyDictionary[types.CodeType, str | None] = weakref.WeakKeyDictionary()
+
+
+def is_date(value: Any) -> bool:
+    """An exact ``date``, ``datetime`` or ``time``: a value whose methods may read the
+    world (:func:`library_value_reads`) once it is a real object in user code."""
+    return type(value) in _DATE_TYPES
+
+
+def holds_date(value: Any, depth: int = 3) -> bool:
+    """``value`` is a date or time (:func:`is_date`) or one of their classes, or a
+    built-in container holding one (looked into ``depth`` levels deep; deeper counts as
+    holding one)."""
+    if is_date(value) or any(value is cls for cls in _DATE_TYPES):
+        return True
+    cls = type(value)
+    if cls in (list, tuple, set, frozenset) or cls is dict:
+        if depth == 0:
+            return True
+        items = value.values() if cls is dict else value
+        return any(holds_date(item, depth - 1) for item in items)
+    return False
+
+
+def date_world_mention(code: types.CodeType) -> str | None:
+    """How ``code`` (or code nested in it) could reach what a real date reads of the world
+    without the tracer: a name of :data:`_DATE_REACH` it uses or holds as a constant, or
+    ``"a format spec"``; ``None`` if it cannot."""
+    if code in _MENTIONS:
+        return _MENTIONS[code]
+    found: str | None = None
+    for name in code.co_names:
+        if name in _DATE_REACH:
+            found = name
+            break
+    for const in code.co_consts:
+        if found is not None:
+            break
+        if type(const) is str and const in _DATE_REACH:
+            found = const
+        elif type(const) is types.CodeType:
+            found = date_world_mention(const)
+    if found is None:
+        for instruction in dis.get_instructions(code):
+            if instruction.opname == "FORMAT_WITH_SPEC" or (
+                instruction.opname == "FORMAT_VALUE" and (instruction.arg or 0) & 4
+            ):
+                found = "a format spec"
+                break
+    _MENTIONS[code] = found
+    return found
+
+
+#: Attributes of a NumPy array that show its memory or the object it views, which
+#: ``NDARRAY_MATCH`` does not guard, with what they show.
+_NDARRAY_MEMORY = {
+    "ctypes": "its memory address", "__array_interface__": "its memory address",
+    "__array_struct__": "its memory address", "base": "the array it is a view of",
+}
+
+
+def library_memory_read(value: Any, name: str) -> str | None:
+    """What ``value.name`` shows besides ``value``'s value (a NumPy array's address, the
+    array it views), or ``None``: reading it makes the run uncached."""
+    return _NDARRAY_MEMORY.get(name) if is_ndarray(value) else None
 
 
 #: Methods of a NumPy array that write to it.

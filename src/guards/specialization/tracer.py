@@ -124,8 +124,11 @@ from guards.specialization.library import (
     is_own_file,
 )
 from guards.specialization.library_values import (
+    date_world_mention,
+    holds_date,
     is_library_value,
     is_ndarray,
+    library_memory_read,
     library_value_reads,
     library_value_writes,
 )
@@ -722,9 +725,10 @@ class _BuiltinMethod:
 
 
 def _array_state(array: Any) -> tuple[Any, ...]:
-    """What of a NumPy array a write can change: its bytes, layout and writeability."""
+    """What of a NumPy array a write can change: its bytes, layout and flags."""
+    flags = array.flags
     return (array.tobytes(), array.dtype, array.shape, array.strides,
-            bool(array.flags.writeable))
+            bool(flags.writeable), bool(flags.owndata), bool(flags.aligned))
 
 
 class _ValueMethod:
@@ -865,6 +869,10 @@ class Tracer:
         self.entered = _Boundary(self)
         #: A Decimal or its class reached traced code (see guard_decimal_context).
         self.reads_decimal_context = False
+        #: A real date or time reached user code (see guard_world_state).
+        self.made_dates = False
+        #: The code objects traced in this run.
+        self._codes: set[types.CodeType] = set()
         #: id -> (a NumPy array handed to code as itself, its state then, its path).
         self._arrays: dict[int, tuple[Any, tuple[Any, ...], str]] = {}
         #: The scalars handed over as proxies (see guards.specialization.scalars).
@@ -974,6 +982,7 @@ class Tracer:
         Code that may test a scalar's identity gets no scalar proxy: if one was made
         already, the run is traced again without them (``ScalarTracer.trouble``).
         """
+        self._codes.add(code)
         facts = code_facts(code)
         if facts.blind_format_at is not None:
             self.untrackable(
@@ -1210,6 +1219,7 @@ class Tracer:
         cls = tracker.python_type()
         if is_user_class(cls, is_library_file):
             self.pin_class(self.context.track(TypeSource(tracker.source)))
+        self.computed(cls)  # `type(d).now()`: the class of a date reads the clock
         return cls
 
     def class_at_site(self, tracker: LazyTracker) -> Any:
@@ -1376,10 +1386,20 @@ class Tracer:
         real value, its arguments realized when it is called (:meth:`call_value_method`)."""
         where = tracker_of(proxy).source.name
         real = self.realize(proxy, f".{name} of {where}")
+        memory = library_memory_read(real, name)
+        if memory is not None:
+            self.untrackable(f"reads .{name} of {where}, {memory}")
         attr = getattr(real, name)
         if type(attr) in (*_BOUND_C_METHODS, types.MethodType):
             return _ValueMethod(self, real, name, attr, where)
-        return attr
+        return self.computed(attr)
+
+    def computed(self, value: Any) -> Any:
+        """``value``, computed by code the trace does not enter, about to reach user code:
+        noted if it holds a date or time (:attr:`made_dates`)."""
+        if not self.made_dates and holds_date(value):
+            self.made_dates = True
+        return value
 
     def call_value_method(self, method: _ValueMethod, args: tuple[Any, ...],
                           kwargs: dict[str, Any]) -> Any:
@@ -1389,7 +1409,7 @@ class Tracer:
         real_args = self.realize(args, why)
         real_kwargs = self.realize(kwargs, why)
         self._check_value_use(method.value, method.name, real_args, method.where, real_kwargs)
-        return method.method(*real_args, **real_kwargs)
+        return self.computed(method.method(*real_args, **real_kwargs))
 
     def _check_value_use(self, value: Any, name: str, args: tuple[Any, ...], where: str,
                          kwargs: Mapping[str, Any] | None = None) -> None:
@@ -1409,7 +1429,7 @@ class Tracer:
         real_args = tuple(self.realize(a, why) for a in args)
         others = tuple(a for a, r in zip(args, real_args, strict=True) if a is not proxy)
         self._check_value_use(tracker.unguarded_value(), name, others, tracker.source.name)
-        return fn(*real_args)
+        return self.computed(fn(*real_args))
 
     def get_item(self, proxy: Tracked, key: Any) -> Any:
         """``proxy[key]``, the key guarded by value if it is tracked itself.
@@ -1422,7 +1442,7 @@ class Tracer:
         tracker = tracker_of(proxy)
         if is_library_value(tracker.unguarded_value()):  # an array: by value
             why = f"[] of {tracker.source.name}"
-            return self.realize(proxy, why)[self.realize(key, why)]
+            return self.computed(self.realize(proxy, why)[self.realize(key, why)])
         real_key = self._realize_key(key)
         if calls_missing(tracker.unguarded_value(), real_key):
             return self._missing_item(proxy, real_key)
@@ -1823,7 +1843,7 @@ class Tracer:
             # the random state) that the plain run this makes would then repeat.
             self.abandon(reason)
         why = f"the untraced {_callable_name(fn)}"
-        result = fn(*self.realize(args, why), **self.realize(kwargs, why))
+        result = self.computed(fn(*self.realize(args, why), **self.realize(kwargs, why)))
         if type(result) is decimal.Decimal or result is decimal.Decimal:
             self.guard_decimal_context()
             return result
@@ -1859,6 +1879,17 @@ class Tracer:
             self.context.track(ModuleSource("decimal")).install(
                 GuardBuilder.DECIMAL_CONTEXT_MATCH
             )
+        if self.made_dates:
+            for code in self._codes:
+                mention = date_world_mention(code)
+                if mention is not None:
+                    self.untrackable(
+                        f"a date or time made during the run is a real object, whose "
+                        f"methods the trace cannot see, and {code.co_qualname} uses {mention}"
+                        " (a way to a method that reads the clock, the time zone or the "
+                        "locale)", at=definition_line(code),
+                    )
+                    break
         for array, state, name in self._arrays.values():
             # Written through a view (`a.T[0] = 1`), its flags (`a.flags.writeable = False`)
             # or by code given it (`np.copyto`): the write happened once, in this run, and
