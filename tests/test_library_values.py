@@ -323,6 +323,22 @@ def test_reading_an_arrays_address_or_base_runs_uncached() -> None:
         assert "L['x']" in reason and "0x" not in reason
 
 
+def test_an_array_made_in_the_run_cannot_write_a_file_unseen(tmp_path: Any) -> None:
+    """``(a * 2).tofile(path)`` is an effect a hit would skip: the run is not cached."""
+    path = str(tmp_path / "out.bin")
+
+    @guards.specialize
+    def save(a: Any, where: str) -> int:
+        (a * 2).tofile(where)
+        return 1
+
+    a = np.arange(3.0)
+    save(a, path)
+    save(a, path)
+    assert save.cache.info().hits == 0
+    assert np.fromfile(path).tolist() == [0.0, 2.0, 4.0]
+
+
 def test_the_print_options_are_part_of_an_arrays_guard() -> None:
     f = specialized(str)
     a = np.arange(3.0) / 3

@@ -156,7 +156,9 @@ _DATE_REACH = frozenset({
     "methodcaller", "attrgetter", "__reduce__", "__reduce_ex__", "__dict__",
 })
 _DATE_TYPES = (datetime.date, datetime.datetime, datetime.time)
-_MENTIONS: weakref.WeakKeyDictionary[types.CodeType, str | None] = weakref.WeakKeyDictionary()
+_MENTIONS: weakref.WeakKeyDictionary[types.CodeType, frozenset[str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def is_date(value: Any) -> bool:
@@ -169,14 +171,22 @@ def holds_date(value: Any, depth: int = 3) -> bool:
     """``value`` is a date or time (:func:`is_date`) or one of their classes, or a
     built-in container holding one (looked into ``depth`` levels deep; deeper counts as
     holding one)."""
-    if is_date(value) or any(value is cls for cls in _DATE_TYPES):
+    return _holds(value, _is_date_or_class, depth)
+
+
+def _is_date_or_class(value: Any) -> bool:
+    return is_date(value) or any(value is cls for cls in _DATE_TYPES)
+
+
+def _holds(value: Any, test: Callable[[Any], bool], depth: int) -> bool:
+    if test(value):
         return True
     cls = type(value)
     if cls in (list, tuple, set, frozenset) or cls is dict:
         if depth == 0:
             return True
         items = value.values() if cls is dict else value
-        return any(holds_date(item, depth - 1) for item in items)
+        return any(_holds(item, test, depth - 1) for item in items)
     return False
 
 
@@ -184,29 +194,63 @@ def date_world_mention(code: types.CodeType) -> str | None:
     """How ``code`` (or code nested in it) could reach what a real date reads of the world
     without the tracer: a name of :data:`_DATE_REACH` it uses or holds as a constant, or
     ``"a format spec"``; ``None`` if it cannot."""
-    if code in _MENTIONS:
-        return _MENTIONS[code]
-    found: str | None = None
-    for name in code.co_names:
-        if name in _DATE_REACH:
-            found = name
-            break
-    for const in code.co_consts:
-        if found is not None:
-            break
-        if type(const) is str and const in _DATE_REACH:
-            found = const
-        elif type(const) is types.CodeType:
-            found = date_world_mention(const)
+    return _mention(code, _DATE_REACH, formats=True)
+
+
+def array_effect_mention(code: types.CodeType) -> str | None:
+    """How ``code`` (or code nested in it) could make a real NumPy array or scalar write
+    a file or show its memory without the tracer (``b.tofile(path)``, ``b.ctypes``): a
+    name of :data:`_ARRAY_REACH`; ``None`` if it cannot."""
+    return _mention(code, _ARRAY_REACH, formats=False)
+
+
+def _mention(code: types.CodeType, names: frozenset[str], *, formats: bool) -> str | None:
+    mentioned = _mentions(code)
+    for name in sorted(mentioned & names):
+        return name
+    return "a format spec" if formats and _FORMAT_SPEC in mentioned else None
+
+
+#: What :func:`_mentions` notes for a formatting with a spec (not a name: has a space).
+_FORMAT_SPEC = "format spec"
+
+
+def _mentions(code: types.CodeType) -> frozenset[str]:
+    """The names ``code`` and the code nested in it use, its str constants, and
+    :data:`_FORMAT_SPEC` if it formats with a spec (cached per code object)."""
+    found = _MENTIONS.get(code)
     if found is None:
-        for instruction in dis.get_instructions(code):
-            if instruction.opname == "FORMAT_WITH_SPEC" or (
-                instruction.opname == "FORMAT_VALUE" and (instruction.arg or 0) & 4
-            ):
-                found = "a format spec"
-                break
-    _MENTIONS[code] = found
+        parts = set(code.co_names)
+        for const in code.co_consts:
+            if type(const) is str:
+                parts.add(const)
+            elif type(const) is types.CodeType:
+                parts |= _mentions(const)
+        if any(instruction.opname == "FORMAT_WITH_SPEC" or (
+            instruction.opname == "FORMAT_VALUE" and (instruction.arg or 0) & 4
+        ) for instruction in dis.get_instructions(code)):
+            parts.add(_FORMAT_SPEC)
+        found = _MENTIONS[code] = frozenset(parts)
     return found
+
+
+#: Names through which code can make a real NumPy array or scalar write a file, or show
+#: what ``NDARRAY_MATCH`` does not guard (its address, the array it views).
+_ARRAY_REACH = frozenset({
+    "tofile", "dump", "ctypes", "__array_interface__", "__array_struct__", "base",
+    "getattr", "__getattribute__", "methodcaller", "attrgetter", "vars", "dir",
+})
+
+
+def holds_array(value: Any) -> bool:
+    """A NumPy array or scalar, at the top of ``value`` or in a built-in container of it
+    (as :func:`holds_date` looks)."""
+    return _holds(value, _is_numpy_value, 3)
+
+
+def _is_numpy_value(value: Any) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and issubclass(type(value), (numpy.ndarray, numpy.generic))
 
 
 #: Attributes of a NumPy array that show its memory or the object it views, which

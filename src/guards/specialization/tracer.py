@@ -124,7 +124,9 @@ from guards.specialization.library import (
     is_own_file,
 )
 from guards.specialization.library_values import (
+    array_effect_mention,
     date_world_mention,
+    holds_array,
     holds_date,
     is_library_value,
     is_ndarray,
@@ -871,6 +873,9 @@ class Tracer:
         self.reads_decimal_context = False
         #: A real date or time reached user code (see guard_world_state).
         self.made_dates = False
+        #: A real NumPy array or scalar made by code the trace does not enter reached
+        #: user code (see guard_world_state).
+        self.made_arrays = False
         #: The code objects traced in this run.
         self._codes: set[types.CodeType] = set()
         #: id -> (a NumPy array handed to code as itself, its state then, its path).
@@ -1399,6 +1404,8 @@ class Tracer:
         noted if it holds a date or time (:attr:`made_dates`)."""
         if not self.made_dates and holds_date(value):
             self.made_dates = True
+        if not self.made_arrays and holds_array(value):
+            self.made_arrays = True
         return value
 
     def call_value_method(self, method: _ValueMethod, args: tuple[Any, ...],
@@ -1888,6 +1895,16 @@ class Tracer:
                         f"methods the trace cannot see, and {code.co_qualname} uses {mention}"
                         " (a way to a method that reads the clock, the time zone or the "
                         "locale)", at=definition_line(code),
+                    )
+                    break
+        if self.made_arrays:
+            for code in self._codes:
+                mention = array_effect_mention(code)
+                if mention is not None:
+                    self.untrackable(
+                        f"a NumPy array made during the run is a real object, whose methods "
+                        f"the trace cannot see, and {code.co_qualname} uses {mention} (a way "
+                        "to write a file or read its memory)", at=definition_line(code),
                     )
                     break
         for array, state, name in self._arrays.values():
