@@ -27,6 +27,7 @@ import miss_per_value
 import miss_vs_entries
 import real_functions
 import recompiles
+import result_copies
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("1. check vs the floor", check_vs_floor.run),
@@ -39,6 +40,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("8. miss vs entries", miss_vs_entries.run),
     ("9. miss overhead per value read", miss_per_value.run),
     ("10. container reads", container_reads.run),
+    ("11. hits with and without result copies", result_copies.run),
 ]
 
 

@@ -18,6 +18,7 @@ import itertools
 import math
 import operator
 import string
+import sys
 import types
 import weakref
 from collections.abc import Callable, Hashable, Mapping
@@ -38,9 +39,12 @@ from guards.core.sources import (
     read_memoized,
 )
 from guards.core.values import (
+    ArraySnapshot,
     builtins_of,
     cell_is_empty,
     class_keys,
+    decimal_context_holds,
+    decimal_context_state,
     equality_is_fixed,
     has_loose_equality,
     item_addresses,
@@ -386,6 +390,52 @@ class GuardBuilder:
             self.BOOL_MATCH(guard)
         else:
             self.EQUALS_MATCH(guard)
+
+    def DECIMAL_CONTEXT_MATCH(self, guard: Guard) -> None:
+        """Made on ``ModuleSource("decimal")``: the thread's decimal context (what
+        ``decimal.getcontext()`` returns) has the settings it has now (``prec``,
+        ``rounding``, ``Emin``, ``Emax``, ``capitals``, ``clamp``, the traps), and at
+        least the flags that are set now.  Decimal arithmetic, ``quantize`` and
+        ``str()`` read the settings and set flags: a run that set a flag is reused
+        only where that flag is set already, so a hit has no effect a call would have.
+        """
+        module = self.get(guard.source)
+        getcontext = getattr(module, "getcontext", None)
+        if type(module) is not types.ModuleType or not callable(getcontext):
+            raise must_be(f"{guard.source.name} for DECIMAL_CONTEXT_MATCH", "the decimal module",
+                          module, GuardBuildError)
+        settings, flags = decimal_context_state(getcontext())
+        expected = _DecimalContext(settings, flags)
+        self.add_check(
+            guard, "{holds}({getcontext}(), {S}, {F})", holds=decimal_context_holds,
+            getcontext=getcontext, S=settings, F=flags, expected=expected,
+            describe="the thread's decimal context is {expected}",
+            actual=lambda _: _DecimalContext(*decimal_context_state(getcontext())),
+            cost=COST_CHEAP,
+        )
+
+    def NDARRAY_MATCH(self, guard: Guard) -> None:
+        """A NumPy array of exact type ``numpy.ndarray`` (not of Python objects) with the
+        same dtype, shape, strides, flags (writeable, owning its data, aligned) and bytes,
+        under the same ``numpy.geterr()`` and ``numpy.get_printoptions()``, in one check
+        (Dynamo's ``TENSOR_MATCH``, with the content).  NumPy is not imported: the
+        array's own module is used.
+        """
+        value = self.get(guard.source)
+        numpy = sys.modules.get("numpy")
+        if numpy is None or type(value) is not numpy.ndarray or value.dtype.hasobject:
+            raise must_be(f"{guard.source.name} for NDARRAY_MATCH",
+                          "a numpy.ndarray not of Python objects", value, GuardBuildError)
+        snapshot = ArraySnapshot.of(value, numpy)
+
+        def actual(array: Any) -> Any:
+            return ArraySnapshot.of(array, numpy) if type(array) is numpy.ndarray else array
+
+        self.add_check(
+            guard, "type({0}) is {T} and {matches}({0})", T=numpy.ndarray,
+            matches=snapshot.matches, expected=snapshot, actual=actual,
+            describe="{0} is an array equal to {expected}", cost=COST_CHEAP,
+        )
 
     def NONE_MATCH(self, guard: Guard) -> None:
         """The value is ``None``."""
@@ -939,6 +989,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "SEQUENCE_LENGTH", "DICT_KEYS_MATCH", "DICT_CONTAINS", "DUPLICATE_INPUT", "WEAKREF_ALIVE",
     "CELL_EMPTY", "TRUTH_MATCH", "CLASS_KEYS_MATCH", "NO_ALIASING", "BUILTIN_MATCH",
     "COMPARE_MATCH", "PREDICATE_MATCH", "CONTAINS_MATCH", "SEQUENCE_VALUES_MATCH",
+    "DECIMAL_CONTEXT_MATCH", "NDARRAY_MATCH",
 )
 for _name in BUILTIN_KINDS:
     _KINDS[_name] = getattr(GuardBuilder, _name)
@@ -1086,6 +1137,22 @@ def _check_expression(expr: str, fields: tuple[str, ...]) -> None:
 #: (template, number of sources, constant names) found valid: templates repeat.
 _VALID_TEMPLATES: set[tuple[str, int, tuple[str, ...]]] = set()
 _MAX_VALID_TEMPLATES = 4096
+
+
+@attrs.frozen
+class _DecimalContext:
+    """How DECIMAL_CONTEXT_MATCH shows a decimal context: its settings and set flags."""
+
+    settings: tuple[Any, ...]
+    flags: frozenset[type]
+
+    def __repr__(self) -> str:
+        prec, rounding, emin, emax, capitals, clamp, traps = self.settings
+        traps_text = ", ".join(sorted(t.__name__ for t in traps))
+        flags_text = ", ".join(sorted(f.__name__ for f in self.flags))
+        return (f"Context(prec={prec}, rounding={rounding}, Emin={emin}, Emax={emax}, "
+                f"capitals={capitals}, clamp={clamp}, traps=[{traps_text}], "
+                f"flags set=[{flags_text}])")
 
 
 def _validate_template(expr: str, n_sources: int, constants: Mapping[str, Any]) -> None:

@@ -23,9 +23,12 @@ import datetime
 import decimal
 import enum
 import math
+import pathlib
 import sys
 import types
+import uuid
 import weakref
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -199,10 +202,20 @@ def _same_float(a: float, b: float) -> bool:
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
+def _same_zone(a: Any, b: Any) -> bool:
+    """Time zones that answer alike: two ``timezone`` of one offset can differ in name
+    (``d.tzname()``), so ``timezone`` by offset and name, any other by identity."""
+    if a is b:
+        return True
+    return type(a) is datetime.timezone and type(b) is datetime.timezone and (
+        a.utcoffset(None) == b.utcoffset(None) and a.tzname(None) == b.tzname(None)
+    )
+
+
 def _same_moment(a: datetime.datetime | datetime.time, b: Any) -> bool:
     """Aware datetimes in two time zones can be ``==`` and still print differently."""
     return bool(
-        a.tzinfo == b.tzinfo and a.fold == b.fold
+        _same_zone(a.tzinfo, b.tzinfo) and a.fold == b.fold
         and a.replace(tzinfo=None) == b.replace(tzinfo=None)
     )
 
@@ -216,7 +229,9 @@ def _same_slice(a: slice, b: slice) -> bool:
 #: Value types whose ``==`` forgives differences that the rest of their behaviour
 #: shows: ``range(0, 3, 2) == range(0, 4, 2)`` (their ``stop`` differs),
 #: ``Decimal('1.0') == Decimal('1.00')`` (their ``str`` differs), aware datetimes
-#: of one instant in two zones, ``slice(1, 2) == slice(1.0, 2)``.  Each is compared
+#: of one instant in two zones, ``slice(1, 2) == slice(1.0, 2)``, two ``timezone``
+#: of one offset and two names, ``PureWindowsPath('A') == PureWindowsPath('a')``,
+#: UUIDs that differ in ``is_safe``.  Each is compared
 #: by its full structure.
 _STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
     range: lambda a, b: (a.start, a.stop, a.step) == (b.start, b.stop, b.step),
@@ -224,6 +239,10 @@ _STRUCTURE: dict[type, Callable[[Any, Any], bool]] = {
     decimal.Decimal: lambda a, b: a.as_tuple() == b.as_tuple(),
     datetime.datetime: _same_moment,
     datetime.time: _same_moment,
+    datetime.timezone: _same_zone,
+    # Windows paths compare without case, and a UUID's == ignores ``is_safe``.
+    pathlib.PureWindowsPath: lambda a, b: str(a) == str(b),
+    uuid.UUID: lambda a, b: a.is_safe is b.is_safe,
 }
 
 
@@ -329,6 +348,83 @@ def has_loose_equality(cls: type) -> bool:
     built-in containers (``[True] == [1]``, ``{8, 16} == {16, 8}``) and the value types
     compared by their full structure (``range``, ``slice``, ``Decimal``, aware datetimes)."""
     return cls in _CONTAINERS or cls in _STRUCTURE
+
+
+# -- the thread's decimal context ------------------------------------------------------
+#: What a decimal context decides of an operation's result: its settings (the traps
+#: enabled among them), and the flags that are set.
+DecimalState = tuple[tuple[Any, ...], frozenset[type]]
+
+
+def decimal_context_state(context: decimal.Context) -> DecimalState:
+    """``(settings, flags)`` of a decimal context: ``prec``, ``rounding``, ``Emin``,
+    ``Emax``, ``capitals``, ``clamp`` and the enabled traps, which decide what an
+    operation returns or raises; and the signals whose flag is set, which
+    operations set (and never read)."""
+    traps = frozenset(signal for signal, on in context.traps.items() if on)
+    settings = (context.prec, context.rounding, context.Emin, context.Emax,
+                context.capitals, context.clamp, traps)
+    return settings, frozenset(signal for signal, on in context.flags.items() if on)
+
+
+def decimal_context_holds(
+    context: decimal.Context, settings: tuple[Any, ...], flags: frozenset[type]
+) -> bool:
+    """``context`` has these settings, and every flag of ``flags`` set (others may be):
+    then a run that set ``flags`` has no effect on it that a hit would skip."""
+    now, set_now = decimal_context_state(context)
+    return now == settings and flags <= set_now
+
+
+# -- NumPy arrays ----------------------------------------------------------------------
+@attrs.frozen(eq=False)
+class ArraySnapshot:
+    """A NumPy array as ``NDARRAY_MATCH`` remembers it: its layout and flags (writeable,
+    owning its data, aligned), a copy of its bytes, and NumPy's settings that its
+    operations read (error handling, print options).
+
+    ``numpy`` is the module the array came from; this module never imports it.
+    """
+
+    numpy: types.ModuleType
+    dtype: Any
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    flags: tuple[bool, bool, bool]
+    data: bytes
+    errors: dict[str, str]
+    printing: dict[str, Any]
+
+    @classmethod
+    def of(cls, array: Any, numpy: types.ModuleType) -> ArraySnapshot:
+        """The snapshot of ``array`` (an exact ``numpy.ndarray``) as it is now."""
+        return cls(numpy, array.dtype, array.shape, array.strides, _array_flags(array),
+                   array.tobytes(), numpy.geterr(), numpy.get_printoptions())
+
+    def matches(self, array: Any) -> bool:
+        """``array`` (an exact ``numpy.ndarray``) has this layout and these bytes, and
+        NumPy's settings are these: no operation on it can answer otherwise.  Bytes, not
+        ``==``: ``-0.0`` is not ``0.0`` and a NaN matches a NaN of the same bits."""
+        numpy = self.numpy
+        return bool(
+            array.dtype == self.dtype and array.shape == self.shape
+            and array.strides == self.strides
+            and _array_flags(array) == self.flags
+            and array.tobytes() == self.data
+            and numpy.geterr() == self.errors and numpy.get_printoptions() == self.printing
+        )
+
+    def __repr__(self) -> str:
+        digest = zlib.crc32(self.data)
+        return (f"<array of shape {self.shape}, dtype {self.dtype}, "
+                f"{len(self.data)} bytes with CRC32 {digest:08x}>")
+
+
+def _array_flags(array: Any) -> tuple[bool, bool, bool]:
+    """The flags of a NumPy array that its layout does not decide: writeable, owning its
+    data, and aligned."""
+    flags = array.flags
+    return bool(flags.writeable), bool(flags.owndata), bool(flags.aligned)
 
 
 # -- remembering ---------------------------------------------------------------------

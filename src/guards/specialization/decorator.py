@@ -58,6 +58,7 @@ from guards.specialization.history import (
     MissRecord,
     record_explanation,
 )
+from guards.specialization.library_values import is_frozen_result
 from guards.specialization.reasons import caller_line, definition_line, located, return_line
 from guards.specialization.tracer import (
     TraceOutcome,
@@ -80,12 +81,18 @@ Owner = TypeVar("Owner", bound=type)
 
 
 class _Stored:
-    """A stored result, and how to hand it out so that no caller can change it for the next."""
+    """A stored result, and how to hand it out so that no caller can change it for the next.
+
+    ``immutable`` is True when the stored object itself is handed to every caller:
+    nothing reachable from it can change (:func:`is_frozen_result`), or the
+    function was specialized with ``copy_results=False``.  Otherwise the result
+    is copied when stored and again for every caller.
+    """
 
     __slots__ = ("aliased", "immutable", "value")
 
-    def __init__(self, value: Any, aliased: tuple[Any, ...]) -> None:
-        self.immutable = is_deep_immutable(value)
+    def __init__(self, value: Any, aliased: tuple[Any, ...], *, copy_results: bool = True) -> None:
+        self.immutable = not copy_results or is_frozen_result(value, is_deep_immutable)
         self.aliased = aliased
         self.value = value if self.immutable else self._copy(value)
 
@@ -147,11 +154,14 @@ class Specialized:
         on_limit: OnLimit,
         strict: bool | None,
         verify: bool | float | None,
+        copy_results: bool = True,
     ) -> None:
         self.function = function
         self.cache = GuardedCache(max_entries=max_entries, on_limit=on_limit)
         self.strict = strict
         self.verify = verify
+        #: False: a hit returns the stored object itself, as ``lru_cache`` does.
+        self.copy_results = copy_results
         self._sample = VerifySampler()
         self.uncached_reasons: dict[str, int] = {}
         #: The last misses, oldest first (``guards.specialization.history``).
@@ -230,7 +240,8 @@ class Specialized:
                     outcome.reasons = (self._located(f"its guards could not be built: {exc}"),)
                 else:
                     try:
-                        stored = _Stored(outcome.result, outcome.aliased)
+                        stored = _Stored(outcome.result, outcome.aliased,
+                                         copy_results=self.copy_results)
                     except Exception as exc:  # deepcopy refused (a lock, a file, ...)
                         outcome.reasons = (self._located(
                             f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}"
@@ -750,6 +761,7 @@ def specialize(
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
     verify: bool | float | None = None,
+    copy_results: bool = True,
 ) -> SpecializedFunction[P, R]: ...
 @overload
 def specialize(
@@ -759,6 +771,7 @@ def specialize(
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
     verify: bool | float | None = None,
+    copy_results: bool = True,
 ) -> Callable[[Callable[P, R]], SpecializedFunction[P, R]]: ...
 def specialize(
     function: Any = None,
@@ -767,6 +780,7 @@ def specialize(
     on_limit: OnLimit = "evict",
     strict: bool | None = None,
     verify: bool | float | None = None,
+    copy_results: bool = True,
 ) -> Any:
     """Cache a function's results under guards on exactly what each run read.
 
@@ -775,10 +789,15 @@ def specialize(
     ``verify`` is ``True`` (call the function again on every hit and raise
     :class:`StaleHitError` if the results differ), a float share of hits to
     check that way (``0.01``: one hit in a hundred, evenly spaced), or
-    ``False``.
+    ``False``.  ``copy_results`` (default True) copies a result that holds
+    mutable parts when it is stored and again for every caller, so that no
+    caller can change what the next one gets; ``False`` hands every caller the
+    stored object itself, as ``functools.lru_cache`` does.  A result nothing of
+    which can change (a tuple of numbers, a frozen dataclass of such values, a
+    ``datetime``) is never copied.
 
-    Raises :class:`~guards.GuardsTypeError` for a ``strict`` or ``verify`` of
-    the wrong type, :class:`~guards.GuardsValueError` for a share outside
+    Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify`` or
+    ``copy_results`` of the wrong type, :class:`~guards.GuardsValueError` for a share outside
     [0, 1] or bad cache options.
 
     Used bare (``@specialize``) or with the function (``specialize(f, ...)``)
@@ -793,10 +812,13 @@ def specialize(
         raise must_be("strict", "a bool or None", strict)
     if verify is not None:
         check_verify_share("verify", verify)
+    if type(copy_results) is not bool:
+        raise must_be("copy_results", "a bool", copy_results)
     if function is None:
         GuardedCache(max_entries=max_entries, on_limit=on_limit)  # bad options fail here
         return functools.partial(
-            specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
+            specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify,
+            copy_results=copy_results,
         )
     if type(function) is not types.FunctionType:
         raise GuardsTypeError(_not_a_function(function))
@@ -815,7 +837,8 @@ def specialize(
         )
         raise GuardsTypeError(msg)
     state = Specialized(
-        function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify
+        function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify,
+        copy_results=copy_results,
     )
     # A hit that may be verified goes through Specialized.dispatch, not the inline front.
     dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=not verify,

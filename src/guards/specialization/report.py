@@ -341,6 +341,7 @@ def _stats(state: Specialized) -> str:
     )
     options = (
         f"on_limit={state.cache.on_limit!r} · strict={state.strict!r} · verify={state.verify!r}"
+        f" · copy_results={state.copy_results!r}"
     )
     return f'<div class="stats">{stats}</div><p class="options">{_esc(options)}</p>'
 

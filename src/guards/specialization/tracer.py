@@ -59,6 +59,7 @@ import abc
 import builtins
 import collections
 import contextlib
+import decimal
 import dis
 import enum
 import functools
@@ -124,6 +125,17 @@ from guards.specialization.library import (
     is_library_file,
     is_library_frame,
     is_own_file,
+)
+from guards.specialization.library_values import (
+    array_effect_mention,
+    date_world_mention,
+    holds_array,
+    holds_date,
+    is_library_value,
+    is_ndarray,
+    library_memory_read,
+    library_value_reads,
+    library_value_writes,
 )
 from guards.specialization.polyfills import (
     POLYFILLS,
@@ -738,6 +750,50 @@ class _BuiltinMethod:
         return repr(self.real())
 
 
+def _array_state(array: Any) -> tuple[Any, ...]:
+    """What of a NumPy array a write can change: its bytes, layout and flags."""
+    flags = array.flags
+    return (array.tobytes(), array.dtype, array.shape, array.strides,
+            bool(flags.writeable), bool(flags.owndata), bool(flags.aligned))
+
+
+class _ValueMethod:
+    """A method of a library value (``d.isoformat``, ``pattern.findall``), bound to the
+    real value, which is guarded by value: called, it gets its arguments realized
+    (:meth:`Tracer.call_value_method`).  Looks like the bound method it stands for."""
+
+    __slots__ = ("method", "name", "tracer", "value", "where")
+
+    def __init__(self, tracer: Tracer, value: Any, name: str, method: Any, where: str) -> None:
+        self.tracer = tracer
+        self.value = value
+        self.name = name
+        self.method = method
+        self.where = where
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self.tracer.entered:
+            return self.tracer.call_value_method(self, args, kwargs)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(self.method)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.method, name)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is _ValueMethod:
+            other = other.method
+        return bool(self.method == other)
+
+    def __hash__(self) -> int:
+        return hash(self.method)
+
+    def __repr__(self) -> str:
+        return repr(self.method)
+
+
 class _Boundary:
     """``with tracer.entered:`` wherever user code hands control to the tracer.
 
@@ -837,6 +893,17 @@ class Tracer:
         # The exception the caller was handling, if any: not one of the run's.
         self._outer_exception = sys.exception()
         self.entered = _Boundary(self)
+        #: A Decimal or its class reached traced code (see guard_decimal_context).
+        self.reads_decimal_context = False
+        #: A real date or time reached user code (see guard_world_state).
+        self.made_dates = False
+        #: A real NumPy array or scalar made by code the trace does not enter reached
+        #: user code (see guard_world_state).
+        self.made_arrays = False
+        #: The code objects traced in this run.
+        self._codes: set[types.CodeType] = set()
+        #: id -> (a NumPy array handed to code as itself, its state then, its path).
+        self._arrays: dict[int, tuple[Any, tuple[Any, ...], str]] = {}
         #: The scalars handed over as proxies (see guards.specialization.scalars).
         self.scalars = ScalarTracer(self, lazy=lazy_scalars)
 
@@ -944,6 +1011,7 @@ class Tracer:
         Code that may test a scalar's identity gets no scalar proxy: if one was made
         already, the run is traced again without them (``ScalarTracer.trouble``).
         """
+        self._codes.add(code)
         facts = code_facts(code)
         if facts.blind_format_at is not None:
             self.untrackable(
@@ -1018,6 +1086,8 @@ class Tracer:
             value or type(value) not in (str, bytes)
         ):
             return self.scalars.proxy(tracker)  # guarded when used, by what the use asks
+        if type(value) is decimal.Decimal:
+            self.guard_decimal_context()
         if is_scalar(value):
             kind = _scalar_kind(value)
             tracker.install(kind)
@@ -1178,6 +1248,7 @@ class Tracer:
         cls = tracker.python_type()
         if is_user_class(cls, is_library_file):
             self.pin_class(self.context.track(TypeSource(tracker.source)))
+        self.computed(cls)  # `type(d).now()`: the class of a date reads the clock
         return cls
 
     def class_at_site(self, tracker: LazyTracker) -> Any:
@@ -1274,7 +1345,11 @@ class Tracer:
         if is_proxy(value):
             tracker = tracker_of(value)
             real = tracker.unguarded_value()
-            if is_constant_like(real):
+            if is_ndarray(real):
+                tracker.install(GuardBuilder.NDARRAY_MATCH)
+                self._arrays.setdefault(id(real), (real, _array_state(real), tracker.source.name))
+                return real
+            if is_constant_like(real) or is_library_value(real):
                 tracker.install(GuardBuilder.CONSTANT_MATCH)
                 self._note_realized(real, tracker)
                 return real
@@ -1341,7 +1416,7 @@ class Tracer:
             value = tracker.unguarded_value()
             common = (
                 name != "__class__" and name != "__annotations__"
-                and type(value) not in _BUILTIN_CONTAINERS
+                and type(value) not in _BUILTIN_CONTAINERS and not is_library_value(value)
             )
             if common:
                 child = self._read_attr(tracker, name)
@@ -1351,6 +1426,8 @@ class Tracer:
         if not common:
             if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
                 return self.type_of(tracker)  # else a property of its own: read it as one
+            if is_library_value(value):
+                return self._value_attr(proxy, name)
             if type(value) in _BUILTIN_CONTAINERS and callable(type_lookup(type(value), name)):
                 tracker.python_type()  # a subclass may override the method: pin the type
                 return _BuiltinMethod(proxy, name)
@@ -1377,6 +1454,59 @@ class Tracer:
                 tracker.python_type()  # C code names the type in the error it raises next
             raise
 
+    def _value_attr(self, proxy: Tracked, name: str) -> Any:
+        """``proxy.name`` of a library value (:mod:`guards.specialization.library_values`):
+        the value guarded whole, the attribute read from it; a method comes bound to the
+        real value, its arguments realized when it is called (:meth:`call_value_method`)."""
+        where = tracker_of(proxy).source.name
+        real = self.realize(proxy, f".{name} of {where}")
+        memory = library_memory_read(real, name)
+        if memory is not None:
+            self.untrackable(f"reads .{name} of {where}, {memory}")
+        attr = getattr(real, name)
+        if type(attr) in (*_BOUND_C_METHODS, types.MethodType):
+            return _ValueMethod(self, real, name, attr, where)
+        return self.computed(attr)
+
+    def computed(self, value: Any) -> Any:
+        """``value``, computed by code the trace does not enter, about to reach user code:
+        noted if it holds a date or time (:attr:`made_dates`)."""
+        if not self.made_dates and holds_date(value):
+            self.made_dates = True
+        if not self.made_arrays and holds_array(value):
+            self.made_arrays = True
+        return value
+
+    def call_value_method(self, method: _ValueMethod, args: tuple[Any, ...],
+                          kwargs: dict[str, Any]) -> Any:
+        """A method of a library value, called on real arguments; one that reads the world
+        (``d.astimezone()``, ``d.strftime("%a")``) stops the run before it runs."""
+        why = f".{method.name}() of {method.where}"
+        real_args = self.realize(args, why)
+        real_kwargs = self.realize(kwargs, why)
+        self._check_value_use(method.value, method.name, real_args, method.where, real_kwargs)
+        return self.computed(method.method(*real_args, **real_kwargs))
+
+    def _check_value_use(self, value: Any, name: str, args: tuple[Any, ...], where: str,
+                         kwargs: Mapping[str, Any] | None = None) -> None:
+        """Stop the run before a use of a library value that writes to it or reads the world."""
+        if library_value_writes(value, name, args, kwargs or {}):
+            self.abandon(f"calls .{name}() on {where}, a tracked input")
+        reads = library_value_reads(value, name, args)
+        if reads is not None:
+            self.abandon(f"calls .{name}() of {where}, a {type(value).__qualname__}, "
+                         f"which reads {reads}")
+
+    def _value_operation(self, proxy: Tracked, name: str, fn: Callable[..., Any],
+                         args: tuple[Any, ...]) -> Any:
+        """An operator or conversion of a library value: on the real values."""
+        tracker = tracker_of(proxy)
+        why = f"{name} of {tracker.source.name}"
+        real_args = tuple(self.realize(a, why) for a in args)
+        others = tuple(a for a, r in zip(args, real_args, strict=True) if a is not proxy)
+        self._check_value_use(tracker.unguarded_value(), name, others, tracker.source.name)
+        return self.computed(fn(*real_args))
+
     def get_item(self, proxy: Tracked, key: Any) -> Any:
         """``proxy[key]``, the key guarded by value if it is tracked itself.
 
@@ -1386,6 +1516,9 @@ class Tracer:
         absent, as for ``os.environ``, whose ``__getitem__`` is library code).
         """
         tracker = tracker_of(proxy)
+        if is_library_value(tracker.unguarded_value()):  # an array: by value
+            why = f"[] of {tracker.source.name}"
+            return self.computed(self.realize(proxy, why)[self.realize(key, why)])
         real_key = self._realize_key(key)
         if calls_missing(tracker.unguarded_value(), real_key):
             return self._missing_item(proxy, real_key)
@@ -1458,6 +1591,8 @@ class Tracer:
             return _TrackedItems(proxy, tracker.len())
         if t is dict:
             return iter(self._dict_keys(tracker))
+        if is_library_value(value):
+            return iter(self.realize(proxy, f"iteration over {tracker.source.name}"))
         if t in (set, frozenset):
             whole = self.whole_scalars(proxy)
             if whole is not None:
@@ -1494,7 +1629,7 @@ class Tracer:
             key = self._realize_key(item)
             tracker.python_type()  # a subclass may define its own __contains__
             return tracker.contains(key)
-        if type(value) in _BUILTIN_CONTAINERS:
+        if type(value) in _BUILTIN_CONTAINERS or is_library_value(value):
             return self.realize(item, "`in`") in self.realize(proxy, "`in`")
         if isinstance(self.type_lookup(tracker, "__contains__"), types.FunctionType):
             return bool(self.call_dunder(proxy, "__contains__", (item,)))
@@ -1509,6 +1644,8 @@ class Tracer:
         """An operator or conversion with ``proxy`` among ``args``."""
         tracker = tracker_of(proxy)
         value = tracker.unguarded_value()
+        if is_library_value(value):
+            return self._value_operation(proxy, name, fn, args)
         impl = self.type_lookup(tracker, name)
         if name in _MEMORY_METHODS and not isinstance(impl, types.FunctionType):
             return self._read_memory(proxy, name, ())
@@ -1632,7 +1769,7 @@ class Tracer:
         value = tracker.unguarded_value()
         if isinstance(self.type_lookup(tracker, name), types.FunctionType):
             return self.call_dunder(proxy, name, (other,))
-        if issubclass(type(value), _MUTABLE_CONTAINERS):
+        if issubclass(type(value), _MUTABLE_CONTAINERS) or is_ndarray(value):
             self.write(proxy, f"applies {name} to")
         binary = "__" + name[3:]  # __iadd__ -> __add__: a new value, as Python falls back
         return self.operate(proxy, binary, fn, (proxy, other))
@@ -1796,7 +1933,10 @@ class Tracer:
             # the random state) that the plain run this makes would then repeat.
             self.abandon(reason)
         why = f"the untraced {_callable_name(fn)}"
-        result = fn(*self.realize(args, why), **self.realize(kwargs, why))
+        result = self.computed(fn(*self.realize(args, why), **self.realize(kwargs, why)))
+        if type(result) is decimal.Decimal or result is decimal.Decimal:
+            self.guard_decimal_context()
+            return result
         reason = world_value(result)
         if reason is not None:
             self.untrackable(reason)
@@ -1807,11 +1947,55 @@ class Tracer:
         the outside world (``time.time``, ``os.getenv``, the class ``Decimal``...) or is
         library code not known to read only its arguments (``print``): the call then
         runs plainly, and whatever it does happens once."""
+        if value is decimal.Decimal:  # what its values read of the world is guarded
+            self.guard_decimal_context()
+            return
         reason = held_reads_world(value) or library_reads(value)
         if reason is not None:
             # Stop before user code can call it: its effect (print, a draw from the
             # random state) would happen again in the plain run this makes.
             self.abandon(reason)
+
+    def guard_decimal_context(self) -> None:
+        """A ``Decimal`` (or its class) reached traced code: its operations read the
+        thread's decimal context and set its flags, so the context is guarded
+        (``DECIMAL_CONTEXT_MATCH``, by :meth:`guard_world_state` after the run, with
+        the flags the run set)."""
+        self.reads_decimal_context = True
+
+    def guard_world_state(self) -> None:
+        """After a run: guard the state it read that no input holds (the decimal context)."""
+        if self.reads_decimal_context:
+            self.context.track(ModuleSource("decimal")).install(
+                GuardBuilder.DECIMAL_CONTEXT_MATCH
+            )
+        if self.made_dates:
+            for code in self._codes:
+                mention = date_world_mention(code)
+                if mention is not None:
+                    self.untrackable(
+                        f"a date or time made during the run is a real object, whose "
+                        f"methods the trace cannot see, and {code.co_qualname} uses {mention}"
+                        " (a way to a method that reads the clock, the time zone or the "
+                        "locale)", at=definition_line(code),
+                    )
+                    break
+        if self.made_arrays:
+            for code in self._codes:
+                mention = array_effect_mention(code)
+                if mention is not None:
+                    self.untrackable(
+                        f"a NumPy array made during the run is a real object, whose methods "
+                        f"the trace cannot see, and {code.co_qualname} uses {mention} (a way "
+                        "to write a file or read its memory)", at=definition_line(code),
+                    )
+                    break
+        for array, state, name in self._arrays.values():
+            # Written through a view (`a.T[0] = 1`), its flags (`a.flags.writeable = False`)
+            # or by code given it (`np.copyto`): the write happened once, in this run, and
+            # its result is not stored.
+            if _array_state(array) != state:
+                self.untrackable(f"writes to {name}, a NumPy array")
 
     def call_log(self, function: Any, args: tuple[Any, ...] | list[Any],
                  kwargs: Mapping[str, Any]) -> None:
@@ -1944,6 +2128,11 @@ class Tracer:
         tracker = tracker_of(proxy)
         value = tracker.unguarded_value()
         t = type(value)
+        if is_library_value(value):  # a C method read elsewhere (`fmt = d.isoformat`)
+            where = tracker.source.name
+            real = self.realize(proxy, f".{name}() of {where}")
+            method = _ValueMethod(self, real, name, getattr(real, name), where)
+            return self.call_value_method(method, args, kwargs)
         if name in _MUTATORS.get(t, frozenset()):
             self.write(proxy, f"calls .{name}() on")
         if t is dict or self._dicts_own(tracker, name):
@@ -2150,6 +2339,8 @@ class Tracer:
             self._discard = f"returns a {t.__qualname__}, which reads its input when consumed"
         elif t in STAND_IN_TYPES:
             memo[key] = real_of(value)  # a stand-in is the trace's own (`len`)
+        elif is_ndarray(value):
+            self._check_array_result(value)
         elif issubclass(t, types.FunctionType):
             for cell in value.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell holds nothing to fix
@@ -2172,6 +2363,14 @@ class Tracer:
                 self.scalars.fall_back(f"a tracked scalar escaped into a {t.__qualname__}")
             self.untrackable(f"a tracked value escaped into a {t.__qualname__} in the result")
         return memo[key]
+
+    def _check_array_result(self, array: Any) -> None:
+        """A NumPy array in the result that may share memory with an input array (a view,
+        ``a[1:]``, ``a.T``): a fresh call's result would show the new input's data."""
+        numpy = sys.modules["numpy"]
+        for real, _, name in self._arrays.values():
+            if numpy.may_share_memory(array, real):
+                self.untrackable(f"returns a view of {name}, a NumPy array")
 
     def _keeps_stand_in(self, value: Any) -> bool:
         """``value``, in the result, holds a stand-in where it cannot be replaced
@@ -2278,6 +2477,11 @@ class _TrackedGlobals(dict):  # type: ignore[type-arg]
             return self._tracer.imported(module)
 
     def __getitem__(self, name: str) -> Any:
+        if name == "__builtins__" and name not in sys._getframe(1).f_code.co_names:
+            # Not the code's own read: C code asking for the running code's builtins
+            # (PyImport_Import, for `__import__`, when NumPy imports a helper lazily),
+            # which must be a dict: the tracked builtins, whose reads are guarded.
+            return dict.__getitem__(self, name)
         with self._tracer.entered:  # an `except X:` clause looks X up here, too
             return self._names.read(name)
 
@@ -2675,6 +2879,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
     tracer.guard_identities()
     tracer.guard_shapes()
     tracer.context.merge_item_guards(WHOLE_AT)  # `xs[i]` for every i: one guard on xs
+    tracer.guard_world_state()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
 
 
