@@ -24,6 +24,7 @@ import hit_overhead
 import many_entries
 import real_functions
 import recompiles
+import recursion
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("1. check vs the floor", check_vs_floor.run),
@@ -33,6 +34,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("5. many entries", many_entries.run),
     ("6. build cost", build_cost.run),
     ("7. recompiles vs TorchDynamo", recompiles.main),
+    ("8. recursion through the cache", recursion.run),
 ]
 
 
