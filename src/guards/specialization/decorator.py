@@ -63,6 +63,7 @@ from guards.specialization.nested import (
     CachedCall,
     answer_deepest,
     beyond_limit,
+    forget_deepest,
     take_deepest,
 )
 from guards.specialization.reasons import caller_line, definition_line, located, return_line
@@ -217,6 +218,7 @@ class Specialized:
                 found = self._found(f_locals, f_globals)
                 if found is not None:
                     return found.value.get()
+                forget_deepest()
                 outcome, why, _ = self._trace_and_store(f_locals, f_globals)
                 deepest = None if outcome.completed else take_deepest()
                 if deepest is None:

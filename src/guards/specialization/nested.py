@@ -130,6 +130,13 @@ def beyond_limit() -> bool:
     return beyond and not DEEPEST.levels
 
 
+def forget_deepest() -> None:
+    """At the start of an outermost miss: forget what a run that ended otherwise (an
+    exception out of it) left, so that no call but this one's is ever answered for it."""
+    if not DEEPEST.levels:
+        DEEPEST.call, DEEPEST.beyond = None, False
+
+
 def take_deepest() -> tuple[CallsThroughCache, dict[str, Any], int] | None:
     """At the outermost miss, after its traced run stopped: the deepest call it stopped
     at, to answer first with :func:`answer_deepest` (and forget it); None if none."""
