@@ -27,6 +27,7 @@ import miss_per_value
 import miss_vs_entries
 import real_functions
 import recompiles
+import recursion
 import result_copies
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
@@ -41,6 +42,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("9. miss overhead per value read", miss_per_value.run),
     ("10. container reads", container_reads.run),
     ("11. hits with and without result copies", result_copies.run),
+    ("12. recursion through the cache", recursion.run),
 ]
 
 

@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import pathlib
+import sys
 import threading
 import time
 import types
@@ -59,6 +60,13 @@ from guards.specialization.history import (
     record_explanation,
 )
 from guards.specialization.library_values import is_frozen_result
+from guards.specialization.nested import (
+    CachedCall,
+    answer_deepest,
+    beyond_limit,
+    forget_deepest,
+    take_deepest,
+)
 from guards.specialization.reasons import caller_line, definition_line, located, return_line
 from guards.specialization.tracer import (
     TraceOutcome,
@@ -215,42 +223,121 @@ class Specialized:
         cache = self.cache
         if cache.on_limit == "run" and len(cache) >= cache.max_entries:
             return self._past_limit(f_locals, f_globals)
+        # A recursion too deep to trace through the cache at once: the deepest call the
+        # traced run reached is answered first (outside the lock: it may be another
+        # function's, whose lock another thread holds), then the call is traced again;
+        # each round stores a stretch of levels, from the deepest up.
+        for _ in range(sys.getrecursionlimit()):
+            with self._miss_lock:
+                found = self._found(f_locals, f_globals)
+                if found is not None:
+                    return found.value.get()
+                forget_deepest()
+                outcome, why, _ = self._trace_and_store(f_locals, f_globals)
+                deepest = None if outcome.completed else take_deepest()
+                if deepest is None:
+                    break
+            answer_deepest(deepest)
+        if not outcome.completed and beyond_limit():
+            msg = "maximum recursion depth exceeded (as a plain run of the recursion would)"
+            raise RecursionError(msg)
         with self._miss_lock:
-            # Another thread may have built the entry while this one waited.
-            for entry in self.cache.candidates(f_locals, f_globals):
-                if entry.check.check(f_locals, f_globals):
-                    self._record_miss(None, "found", entry=entry.number)
-                    return entry.value.get()
-            # The cache may be empty: then the miss needs no explaining to be recorded.
-            explanation = self._miss_explanation(f_locals, f_globals)
-            why = explanation if explanation is not None or len(self.cache) else _NO_ENTRIES
-            # After a run whose scalar proxies were not faithful (guards.specialization.
-            # scalars), the next misses trace with scalars guarded by value at once, and
-            # one in EXACT_RUNS tries the proxies again.
-            lazy = self._exact_runs % EXACT_RUNS == 0
-            outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=lazy)
-            retried = outcome.retry_exact
-            if retried:
-                outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=False)
-            self._exact_runs = self._exact_runs + 1 if retried or not lazy else 0
             if not outcome.reasons:
-                try:
-                    check = tx.compile()
-                except GuardsError as exc:  # GuardBuildError, or a kind's own complaint
-                    outcome.reasons = (self._located(f"its guards could not be built: {exc}"),)
-                else:
-                    try:
-                        stored = _Stored(outcome.result, outcome.aliased,
-                                         copy_results=self.copy_results)
-                    except Exception as exc:  # deepcopy refused (a lock, a file, ...)
-                        outcome.reasons = (self._located(
-                            f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}"
-                        ),)
-                    else:
-                        self._log_new_entry(explanation, check)
-                        self._store(check, stored, explanation, why)
-                        return outcome.result
+                return outcome.result
             return self._uncached(f_locals, outcome, why)
+
+    def call_for_trace(self, f_locals: dict[str, Any], *, deep: bool = False) -> CachedCall:
+        """Answer one call that a traced run makes (of this function, or of another
+        specialized one), through the cache, for the tracer of the caller.
+
+        ``f_locals`` are the call's frame locals, real values.  A hit answers with
+        its entry; a miss traces the call in a tracing context of its own (nested
+        in the caller's) and answers with the entry it stores.  A run that could
+        not be cached but completed answers with its result (``final``); one that
+        did not complete, or was not stored, answers with nothing, and the caller's
+        tracer traces into the call (:mod:`guards.specialization.nested`).
+        With ``deep`` (the stack is too deep to trace), a miss answers
+        ``CachedCall(..., deep=True)`` at once.
+        Raises what the function raises in strict mode, :class:`CacheLimitError`
+        for ``on_limit="raise"``, and :class:`StaleHitError` in verify mode.
+        """
+        f_globals = self.function.__globals__
+        if in_disabled_region():
+            return CachedCall(None, None)
+        entry = self.cache.find(f_locals, f_globals)
+        if entry is not None:
+            stored: _Stored = entry.value
+            result = stored.get()
+            share = config.verify if self.verify is None else self.verify
+            if share and self._sample.due(share):
+                self._verify(entry, f_locals, result)
+            return CachedCall(result, entry)
+        if deep:
+            return CachedCall(None, None, deep=True)
+        cache = self.cache
+        if cache.on_limit == "run" and len(cache) >= cache.max_entries:
+            return CachedCall(None, None)  # nothing would be stored: the caller traces into it
+        note_miss(self.function)
+        # Not waiting: another thread's miss may be waiting for a lock this one holds
+        # (mutual recursion); the caller then traces into the call, as into any function.
+        if not self._miss_lock.acquire(blocking=False):
+            return CachedCall(None, None)
+        with self._miss_lock:
+            self._miss_lock.release()  # held once, by the `with`
+            entry = self._found(f_locals, f_globals)
+            if entry is not None:
+                return CachedCall(entry.value.get(), entry)
+            outcome, why, entry = self._trace_and_store(f_locals, f_globals)
+            if entry is not None:
+                return CachedCall(entry.value.get(), entry)
+            if not outcome.reasons:  # declined by a full cache: nothing else happened
+                return CachedCall(None, None)
+            if not outcome.completed:  # nothing happened: the caller stops, and runs plainly
+                return CachedCall(None, None, reasons=outcome.reasons)
+            result = self._uncached(f_locals, outcome, why)
+            return CachedCall(result, None, final=True, reasons=outcome.reasons)
+
+    def _found(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> CacheEntry | None:
+        """An entry another thread built while this one waited for the miss lock."""
+        for entry in self.cache.candidates(f_locals, f_globals):
+            if entry.check.check(f_locals, f_globals):
+                self._record_miss(None, "found", entry=entry.number)
+                return entry
+        return None
+
+    def _trace_and_store(
+        self, f_locals: dict[str, Any], f_globals: dict[str, Any]
+    ) -> tuple[TraceOutcome, MissExplanation | None, CacheEntry | None]:
+        """Trace the call and store its entry: the outcome (with the reasons not to cache,
+        if any), why the lookup missed, and the entry stored (None if none was)."""
+        # The cache may be empty: then the miss needs no explaining to be recorded.
+        explanation = self._miss_explanation(f_locals, f_globals)
+        why = explanation if explanation is not None or len(self.cache) else _NO_ENTRIES
+        # After a run whose scalar proxies were not faithful (guards.specialization.
+        # scalars), the next misses trace with scalars guarded by value at once, and
+        # one in EXACT_RUNS tries the proxies again.
+        lazy = self._exact_runs % EXACT_RUNS == 0
+        outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=lazy)
+        retried = outcome.retry_exact
+        if retried:
+            outcome, tx = self._trace(f_locals, f_globals, lazy_scalars=False)
+        self._exact_runs = self._exact_runs + 1 if retried or not lazy else 0
+        if outcome.reasons:
+            return outcome, why, None
+        try:
+            check = tx.compile()
+        except GuardsError as exc:  # GuardBuildError, or a kind's own complaint
+            outcome.reasons = (self._located(f"its guards could not be built: {exc}"),)
+            return outcome, why, None
+        try:
+            stored = _Stored(outcome.result, outcome.aliased, copy_results=self.copy_results)
+        except Exception as exc:  # deepcopy refused (a lock, a file, ...)
+            outcome.reasons = (self._located(
+                f"its result cannot be copied for reuse: {type(exc).__name__}: {exc}"
+            ),)
+            return outcome, why, None
+        self._log_new_entry(explanation, check)
+        return outcome, why, self._store(check, stored, explanation, why)
 
     def _past_limit(self, f_locals: dict[str, Any], f_globals: dict[str, Any]) -> Any:
         """A miss when the cache is full and its ``on_limit`` is ``"run"``: nothing would
@@ -283,7 +370,7 @@ class Specialized:
         stored: _Stored,
         explanation: MissExplanation | None,
         why: MissExplanation | None,
-    ) -> None:
+    ) -> CacheEntry | None:
         try:
             entry, gone = self.cache.insert(check, stored, explanation=explanation)
         except CacheLimitError:
@@ -291,9 +378,10 @@ class Specialized:
             raise
         if entry is None:
             self._record_miss(why, "declined")
-            return
+            return None
         evicted = None if gone is None else gone.number
         self._record_miss(why, "stored", entry=entry.number, evicted=evicted)
+        return entry
 
     def _record_miss(
         self,

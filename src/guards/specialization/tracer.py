@@ -92,6 +92,7 @@ from guards.core.sources import (
 from guards.core.values import (
     OBJECT_CLASS,
     builtins_of,
+    cell_is_empty,
     class_keys,
     is_immutable_type,
     item_types,
@@ -137,6 +138,15 @@ from guards.specialization.library_values import (
     library_value_reads,
     library_value_writes,
 )
+from guards.specialization.nested import (
+    DEEPEST,
+    CallsThroughCache,
+    Roots,
+    note_too_deep,
+    plain_wrapper,
+    reroot,
+    specialized_state,
+)
 from guards.specialization.polyfills import (
     POLYFILLS,
     STAND_IN_TYPES,
@@ -181,6 +191,7 @@ from guards.tracking.net import (
     exempt,
     profiler_reason,
     quiet,
+    suspended,
     watches_raises,
 )
 
@@ -688,6 +699,10 @@ class TraceOutcome:
     retry_exact: bool = False
 
 
+#: A call of a specialized function that is traced into rather than answered by its cache.
+_TRACE_INTO: Any = object()
+
+
 class _Abandon(BaseException):
     """Stops a traced run before an effect it cannot replay; the call then runs untraced.
 
@@ -906,6 +921,8 @@ class Tracer:
         self._arrays: dict[int, tuple[Any, tuple[Any, ...], str]] = {}
         #: The scalars handed over as proxies (see guards.specialization.scalars).
         self.scalars = ScalarTracer(self, lazy=lazy_scalars)
+        #: id(cell) -> the free variable of the traced function that the cell holds.
+        self.top_cells: dict[int, str] = {}
 
     # -- bookkeeping --------------------------------------------------------------
     def untrackable(self, reason: str, *, at: str | None = None) -> None:
@@ -1813,7 +1830,9 @@ class Tracer:
             with exempt():  # guards.constant: pure by the user's word, its arguments guarded
                 return value(*args, **kwargs)
         wrapped = getattr(value, "__guards_specialized__", None)
-        if wrapped is not None:
+        if wrapped is not None and type(value) is not types.MethodType:  # (else bound below)
+            if specialized_state(value) is not None:  # through its cache
+                return self.call_function(tracker, args, kwargs)
             return self.call_function(tracker.attr("__wrapped__"), args, kwargs)
         if type(value) is functools.partial:
             return self.call_partial(tracker, args, kwargs)
@@ -1824,7 +1843,7 @@ class Tracer:
         if issubclass(type(value), type) and is_user_class(value, is_library_file):
             return self.construct(tracker, args, kwargs)
         if type(value) is types.MethodType:
-            self_proxy = self.wrap(tracker.attr("__self__"))
+            self_proxy = self.wrap(self._receiver(tracker, value))
             return self.call_function(tracker.attr("__func__"), (self_proxy, *args), kwargs)
         if isinstance(self.type_lookup(tracker, "__call__"), types.FunctionType):
             return self.call_dunder(proxy, "__call__", args, kwargs)
@@ -2021,6 +2040,9 @@ class Tracer:
                       kwargs: Mapping[str, Any]) -> Any:
         """Trace a call of the Python function tracked by ``fn``."""
         function = fn.unguarded_value()
+        state = specialized_state(function)
+        if state is not None:
+            return self.call_specialized(fn, state, args, kwargs)
         if type(function) is not types.FunctionType:
             fn.install(GuardBuilder.ID_MATCH)
             return self.call_opaque(function, tuple(args), dict(kwargs))
@@ -2054,6 +2076,131 @@ class Tracer:
             code, self.globals_for(function, fn.source), function.__name__, None, closure
         )
         return call_with(run, code, arguments)
+
+    def _receiver(self, tracker: LazyTracker, method: types.MethodType) -> LazyTracker:
+        """The tracker of ``method.__self__``: for ``obj.m`` with ``m`` a specialized function
+        bound to ``obj`` itself, ``obj``'s (guarded to be it), so that the guards a call of
+        ``self.m`` carries from its cache stay on ``L['self']`` however deep it recurses."""
+        bound = tracker.attr("__self__")
+        source = tracker.source
+        if specialized_state(method.__func__) is None or not isinstance(source, AttrSource):
+            return bound
+        receiver = self.context.track(source.base)
+        if receiver.unguarded_value() is not method.__self__:
+            return bound
+        bound.install(GuardBuilder.DUPLICATE_INPUT, source_b=receiver.source)
+        return receiver
+
+    def call_specialized(self, wrapper: LazyTracker, state: CallsThroughCache,
+                         args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]) -> Any:
+        """A call of a specialized function (``wrapper``): through its cache, with the
+        guards of the entry that answered carried into this run (see
+        :mod:`guards.specialization.nested`); else traced into, as any function."""
+        fn = wrapper.attr("__wrapped__")
+        answer = self._through_cache(wrapper, fn, state, args, kwargs)
+        if answer is _TRACE_INTO:
+            return self.call_function(fn, args, kwargs)
+        return answer
+
+    def _through_cache(self, wrapper: LazyTracker, fn: LazyTracker, state: CallsThroughCache,
+                       args: tuple[Any, ...] | list[Any], kwargs: Mapping[str, Any]) -> Any:
+        function = state.function
+        if not plain_wrapper(wrapper.unguarded_value()):
+            # Traced into, `__wrapped__` would bind with its own defaults.
+            self.abandon(f"calls {function.__qualname__}, whose wrapper's __defaults__ or "
+                         "__kwdefaults__ were reassigned")
+        try:
+            if fn.unguarded_value() is not function:
+                return _TRACE_INTO
+        except Exception:  # `__wrapped__` deleted, or a hostile attribute
+            return _TRACE_INTO
+        by_value = {
+            name: value for name, value in (*enumerate(args), *kwargs.items())
+            if not is_proxy(value) or is_scalar_proxy(value)
+        }
+        if not all(map(self._passes_by_value, by_value.values())):
+            return _TRACE_INTO
+        wrapper.install(GuardBuilder.ID_MATCH)
+        # A call binds with the wrapper's own defaults, which say "the function's": the
+        # call goes where it went while they stay the ones specialize made.
+        wrapper.attr("__defaults__").install(GuardBuilder.ID_MATCH)
+        kwdefaults = wrapper.attr("__kwdefaults__")
+        if kwdefaults.unguarded_value() is None:
+            kwdefaults.install(GuardBuilder.ID_MATCH)
+        else:
+            for key in kwdefaults.keys():  # noqa: SIM118 - guarded
+                kwdefaults.item(key).install(GuardBuilder.ID_MATCH)
+        fn.install(GuardBuilder.ID_MATCH)
+        bound = fn.bind(*args, **kwargs)  # a bad call raises Python's own TypeError
+        why = f"an argument of {function.__qualname__}"
+        f_locals: dict[str, Any] = {}
+        outer: dict[str, Source] = {}
+        implied: set[str] = set()
+        for name, value in bound.arguments.items():
+            if type(value) is LazyTracker:  # a default it used
+                outer[name] = value.source
+                f_locals[name] = value.unguarded_value()
+            elif is_proxy(value) and not is_scalar_proxy(value):
+                tracker = tracker_of(value)
+                outer[name] = tracker.source
+                f_locals[name] = tracker.unguarded_value()
+            else:
+                f_locals[name] = self.realize(value, why)
+                implied.add(name)
+        for i, (name, cell) in enumerate(bound.cells.items()):
+            real_cell = (function.__closure__ or ())[i]
+            # A cell the traced function has too (a nested def calling itself by its
+            # name): read as the traced frame's own local, so paths do not grow per level.
+            top_name = self.top_cells.get(id(real_cell))
+            outer[name] = cell.source if top_name is None else LocalSource(top_name)
+            if not cell_is_empty(real_cell):
+                f_locals[name] = real_cell.cell_contents
+        real_globals = function.__globals__
+        base = None if real_globals is self.context.f_globals else AttrSource(fn.source,
+                                                                               "__globals__")
+        roots = Roots(outer, frozenset(implied), f_locals, base)
+        deep = too_deep()
+        DEEPEST.levels += 1
+        try:
+            with suspended():  # its checks and its own trace: the entry's guards are carried
+                answer = state.call_for_trace(f_locals, deep=deep)
+        finally:
+            DEEPEST.levels -= 1
+        entry = answer.entry
+        if entry is None:
+            name = function.__qualname__
+            if answer.deep:
+                note_too_deep(state, f_locals)
+                self.abandon(f"calls {name} near the recursion limit, where tracing's extra "
+                             "frames would raise a RecursionError a plain call does not")
+            if answer.reasons and not answer.final:  # traced into, it would stop there too
+                self.abandon(f"calls {name}, which runs plainly")
+            if not answer.final:
+                return _TRACE_INTO
+            self.untrackable(f"calls {function.__qualname__}, which ran uncached: "
+                             + "; ".join(answer.reasons))
+            return answer.result
+        if getattr(entry.value, "aliased", ()):  # an input returned as itself
+            return _TRACE_INTO
+        guards = reroot(entry.check.guards, roots)
+        if guards is None:
+            return _TRACE_INTO
+        self.context.install_guard(*guards)
+        return answer.result
+
+    def _passes_by_value(self, value: Any) -> bool:
+        """``value`` can be handed to a specialized function as a value, guarded by value
+        here: a scalar, or a built-in container of them, proxies of them included."""
+        if is_scalar_proxy(value):
+            return True
+        if is_proxy(value):
+            return is_constant_like(tracker_of(value).unguarded_value())
+        t = type(value)
+        if t in (list, tuple, set, frozenset):
+            return all(map(self._passes_by_value, value))
+        if t is dict:
+            return all(map(self._passes_by_value, (*value.keys(), *value.values())))
+        return is_scalar(value)
 
     def _argument(self, value: Any, unused: bool) -> Any:
         """A parameter's value for the traced run: tracked, unless the code never reads it."""
@@ -2898,6 +3045,10 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
         for name in code.co_freevars
     ) or None
     # The top frame's cells are read as its locals, as a real frame's f_locals holds them.
+    tracer.top_cells = {
+        id(cell): name for name, cell in zip(code.co_freevars, function.__closure__ or (),
+                                             strict=True)
+    }
     run = types.FunctionType(
         code, tracer.top_globals(function), function.__name__, None, closure
     )

@@ -440,6 +440,40 @@ class quiet:
             sys.settrace(_trace_call)
 
 
+class suspended:
+    """A block that the nets open in this thread do not watch at all: a call they need
+    not see into, whose own trace (if any) opens a net of its own.
+
+    For a call of a specialized function that a traced run makes through that
+    function's cache: it gets values, not proxies, and what it reads reaches the
+    caller as the guards of the entry that answered.  On 3.11 the nets' profile and
+    trace functions are taken out for the block (a nested net would otherwise chain
+    to each of them for every frame); with ``sys.monitoring`` the events go to no net.
+    """
+
+    __slots__ = ("_hooks", "_net")
+
+    def __enter__(self) -> None:
+        net = self._net = _state.net
+        self._hooks: tuple[Any, Any] | None = None
+        if net is None:
+            return
+        _state.net = None
+        if not net._monitored:
+            self._hooks = (sys.getprofile(), sys.gettrace())
+            sys.setprofile(None)
+            if sys.gettrace() is _trace_call:
+                sys.settrace(None)
+
+    def __exit__(self, *exc: object) -> None:
+        _state.net = self._net
+        if self._hooks is not None:
+            profile, trace = self._hooks
+            sys.setprofile(profile)
+            if trace is _trace_call:
+                sys.settrace(trace)
+
+
 class exempt:
     """A block in which user code may run untraced: guards re-run it at every check.
 
