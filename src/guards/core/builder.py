@@ -1057,6 +1057,12 @@ def make_guard(
     source: Source, kind: Any, args: Mapping[str, Hashable], *, full_stack: bool = False
 ) -> Guard:
     """Build a :class:`Guard`; see :meth:`Source.make_guard`."""
+    if not args and type(kind) is types.FunctionType:
+        # The commonest case (GuardBuilder.TYPE_MATCH, no arguments) at once.
+        plain_name: str = kind.__name__
+        if _KINDS.get(plain_name) is kind:
+            provenance = capture_provenance(skip=2, full_stack=full_stack)
+            return Guard(source, plain_name, (), provenance=provenance)
     name, partial_args = _resolve_kind(kind)
     merged = {**partial_args, **args}
     for key, value in merged.items():
