@@ -338,10 +338,10 @@ class TracingContext:
 
     def value_of(self, source: Source) -> Any:
         """The value at ``source`` in the traced frame, read once; installs nothing."""
-        try:
-            return self._values[source]
-        except KeyError:
-            check_type("source", source, Source)
+        found = self._values.get(source, _UNREAD)  # a miss reads most paths once: no raise
+        if found is not _UNREAD:
+            return found
+        check_type("source", source, Source)
         with exempt():  # a property or __getitem__ on the path: its guard runs it again
             return read_memoized(source, self._values, self.f_locals, self.f_globals)
 
