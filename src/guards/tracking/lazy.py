@@ -288,6 +288,22 @@ class TracingContext:
             built = self._guards[guard] = self._build(guard)
         return built
 
+    def _build_deferred(self) -> None:
+        """Build every guard whose build was deferred, in one stretch (as :meth:`_build`)."""
+        pending = [guard for guard, built in self._guards.items() if built is None]
+        if not pending:
+            return
+        if self._builder is None:
+            self._builder = GuardBuilder(self.f_locals, self.f_globals, memo=self._values)
+        build_checks = self._builder.build_checks
+        guards = self._guards
+        with exempt():  # as _build: a check's own reads
+            for guard in pending:
+                try:
+                    guards[guard] = build_checks(guard)
+                except GuardsError as exc:  # raised by compile(), as when built there
+                    guards[guard] = exc
+
     def _build(self, guard: Guard) -> tuple[Check, ...] | GuardsError:
         """The checks of ``guard`` on the values as they are now (the trace's read)."""
         if self._builder is None:
@@ -307,9 +323,10 @@ class TracingContext:
         :class:`~guards.GuardBuildError` says which guard.  A guard that could
         not be built raises its error here.
         """
+        self._build_deferred()
         checks: list[Check] = []
-        for guard in self._guards:
-            built = self._checks(guard)
+        for built in self._guards.values():
+            assert built is not None  # built by _build_deferred
             if isinstance(built, GuardsError):
                 raise built
             checks.extend(built)
