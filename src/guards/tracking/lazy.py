@@ -170,6 +170,8 @@ class TracingContext:
         # Each guard is built when it is installed, so its expected values are the
         # ones the trace saw then, not what another thread left in the frame by the
         # time the trace ends: a guard, its checks (or the error building raised).
+        # A guard of a value that cannot change is built later, from the same value
+        # the trace read (kept in _values).
         # None: not built yet, a guard of the value the trace read, which cannot change
         # (see _DEFERRED_KINDS): built by compile().
         self._guards: dict[Guard, tuple[Check, ...] | GuardsError | None] = {}
