@@ -87,6 +87,19 @@ def test_each_guard_is_built_once_per_miss(n: int, builds: collections.Counter[A
     assert max(builds.values()) == 1  # at install; compiling uses those checks
 
 
+def test_a_miss_builds_only_the_guards_its_entry_checks(
+    builds: collections.Counter[Any],
+) -> None:
+    # In `o.a0 + o.a1 + o.a2 ...`, every second value is first asked its type (for a
+    # derived value) and then guarded by value: the type guard is taken out again,
+    # and is never built.
+    read = guards.specialize(attribute_reader(10))
+    assert read(Bag(10)) == 45
+    [entry] = read.cache.entries
+    assert set(builds) == set(entry.check.guards)
+    assert all(guard.kind != "TYPE_MATCH" for guard in builds)
+
+
 @pytest.mark.parametrize("make", [attribute_reader, argument_reader])
 def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
     make: Callable[[int], Callable[..., Any]], compiles: collections.Counter[str]

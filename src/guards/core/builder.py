@@ -115,6 +115,10 @@ class Check:
 #: Exact types kept as themselves by an equality check, with a fixed and exact ``==``
 #: (a float here is neither a NaN nor a zero: those have checks of their own).
 _EXACT_EQUALITY = frozenset({int, str, bytes, float})
+#: The equality check of a value of those types.
+_EQUALS_EXPR = "{0} is {V} or (type({0}) is {T} and {0} == {V})"
+#: The kinds :meth:`GuardBuilder._scalar_check` may build at once.
+_SCALAR_KINDS = frozenset({"TYPE_MATCH", "CONSTANT_MATCH", "EQUALS_MATCH"})
 
 
 class GuardBuilder:
@@ -160,6 +164,8 @@ class GuardBuilder:
             raise GuardsValueError(msg)
         self._current = guard
         try:
+            if guard.kind in _SCALAR_KINDS and not guard.args and self._scalar_check(guard):
+                return
             kind(self, guard, **guard.arguments)
         except GuardsError:
             raise
@@ -168,6 +174,30 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard) from exc
         finally:
             self._current = None
+
+    def _scalar_check(self, guard: Guard) -> bool:
+        """The commonest checks, made at once: ``TYPE_MATCH`` of any value, and
+        ``CONSTANT_MATCH``/``EQUALS_MATCH`` of an exact int, str, bytes or float (not a
+        NaN nor a zero).  The same :class:`Check` that :meth:`add_check` makes for them
+        (a miss builds one per value read); False for any other case."""
+        source = guard.source
+        value = self.get(source)
+        t = type(value)
+        if guard.kind == "TYPE_MATCH":
+            self.checks.append(Check(
+                guard=guard, sources=(source,), expr="type({0}) is {T}", constants=(("T", t),),
+                description=f"type({source.name}) is {show(t)}", expected=t, actual=type,
+                cost=COST_IDENTITY, label=self._label(source),
+            ))
+            return True
+        if t not in _EXACT_EQUALITY or (t is float and (value != value or value == 0.0)):
+            return False
+        self.checks.append(Check(
+            guard=guard, sources=(source,), expr=_EQUALS_EXPR, constants=(("V", value), ("T", t)),
+            description=f"{source.name} == {show(value)}", expected=value, actual=_identity,
+            cost=COST_CHEAP, label=self._label(source),
+        ))
+        return True
 
     def build_checks(self, guard: Guard) -> tuple[Check, ...]:
         """:meth:`build` ``guard`` and return the checks it emitted (none if it was dropped)."""
@@ -360,7 +390,7 @@ class GuardBuilder:
             return
         if t in _EXACT_EQUALITY:  # what follows, decided for the commonest values at once
             self.add_check(
-                guard, "{0} is {V} or (type({0}) is {T} and {0} == {V})", V=value, T=t,
+                guard, _EQUALS_EXPR, V=value, T=t,
                 expected=value, describe="{0} == {expected}", cost=COST_CHEAP,
             )
             return
@@ -1027,6 +1057,12 @@ def make_guard(
     source: Source, kind: Any, args: Mapping[str, Hashable], *, full_stack: bool = False
 ) -> Guard:
     """Build a :class:`Guard`; see :meth:`Source.make_guard`."""
+    if not args and type(kind) is types.FunctionType:
+        # The commonest case (GuardBuilder.TYPE_MATCH, no arguments) at once.
+        plain_name: str = kind.__name__
+        if _KINDS.get(plain_name) is kind:
+            provenance = capture_provenance(skip=2, full_stack=full_stack)
+            return Guard(source, plain_name, (), provenance=provenance)
     name, partial_args = _resolve_kind(kind)
     merged = {**partial_args, **args}
     for key, value in merged.items():

@@ -74,11 +74,24 @@ def is_plain_identifier(text: str) -> bool:
     Python reads identifiers NFKC-normalized (``x.\ufb01`` is ``x.fi``), so a
     name that normalization changes is not plain: it must go through ``getattr``.
     """
-    return (
+    if type(text) is str:  # a name is asked again and again: each exact str once
+        found = _PLAIN_IDENTIFIERS.get(text)
+        if found is not None:
+            return found
+    plain = (
         text.isidentifier()
         and not keyword.iskeyword(text)
         and unicodedata.normalize("NFKC", text) == text
     )
+    if type(text) is str and len(_PLAIN_IDENTIFIERS) < _MAX_PLAIN_IDENTIFIERS:
+        _PLAIN_IDENTIFIERS[text] = plain
+    return plain
+
+
+#: Exact strs :func:`is_plain_identifier` answered, with its answer (at most
+#: :data:`_MAX_PLAIN_IDENTIFIERS` of them).
+_PLAIN_IDENTIFIERS: dict[str, bool] = {}
+_MAX_PLAIN_IDENTIFIERS = 4096
 
 
 @attrs.frozen(cache_hash=True)

@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from guards.core.guard import called_from_user
 from guards.core.values import is_immutable_type, type_lookup
 from guards.tracking.net import quiet
 
@@ -382,7 +383,8 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
             args = (other, self) if reflected else (self, other)
             if real is UNSET or type(other) not in _PLAIN_OPERANDS:
                 if type(other) in _PLAIN_OPERANDS or issubclass(type(other), TrackedScalar):
-                    with quiet():  # exact built-in scalars only: no user code runs
+                    # exact built-in scalars only: no user code runs
+                    with quiet(), called_from_user():
                         return slow(self, *args)
                 return slow(self, *args)
             try:
@@ -398,7 +400,8 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
                     type(arg) in _PLAIN_OPERANDS or issubclass(type(arg), TrackedScalar)
                     for arg in args
                 ):
-                    with quiet():  # exact built-in scalars only: no user code runs
+                    # exact built-in scalars only: no user code runs
+                    with quiet(), called_from_user():
                         return slow(self, self, *args)
                 return slow(self, self, *args)
             try:

@@ -185,9 +185,12 @@ class ScalarTracer:
             tracker.install(GuardBuilder.CONSTANT_MATCH)
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
+            context = self.tracer.context
             for kind, *args in self._asked.pop(tracker.source, ()):  # implied by the value
-                if not any(isinstance(arg, Source) for _, arg in args):
-                    self.tracer.context.discard_guard(Guard(tracker.source, kind, tuple(args)))
+                if not args:
+                    context.discard_plain(tracker.source, kind)
+                elif not any(isinstance(arg, Source) for _, arg in args):
+                    context.discard_guard(Guard(tracker.source, kind, tuple(args)))
         return apply_transform(apply, value) if apply else value
 
     def ask(self, proxy: TrackedScalar, kind: Any, **args: Any) -> bool:

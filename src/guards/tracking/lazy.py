@@ -109,6 +109,16 @@ _ITEM_IMPLIED = frozenset({
 })
 
 
+#: Kinds whose checks on a value of an exact type in :data:`_FIXED_TYPES` are built at
+#: compile time rather than at install (a miss installs one or two per value read, and
+#: takes a TYPE_MATCH out again when the value is then guarded by value).
+_DEFERRED_KINDS = frozenset({"TYPE_MATCH", "CONSTANT_MATCH", "EQUALS_MATCH"})
+#: Exact types whose values cannot change, nor their ``__class__`` be reassigned: a
+#: guard on the value the trace read (kept in the context) builds the same checks later.
+_FIXED_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
+#: No value read yet.
+_UNREAD = object()
+
 #: Kinds that guard a scalar by its exact type and value (``merge_item_guards``).
 _VALUE_KINDS = frozenset({"CONSTANT_MATCH", "EQUALS_MATCH", "NONE_MATCH", "BOOL_MATCH"})
 
@@ -160,7 +170,11 @@ class TracingContext:
         # Each guard is built when it is installed, so its expected values are the
         # ones the trace saw then, not what another thread left in the frame by the
         # time the trace ends: a guard, its checks (or the error building raised).
-        self._guards: dict[Guard, tuple[Check, ...] | GuardsError] = {}
+        # A guard of a value that cannot change is built later, from the same value
+        # the trace read (kept in _values).
+        # None: not built yet, a guard of the value the trace read, which cannot change
+        # (see _DEFERRED_KINDS): built by compile().
+        self._guards: dict[Guard, tuple[Check, ...] | GuardsError | None] = {}
         self._implied: set[tuple[Source, str]] = set()
         # (source, kind) -> the guard installed without arguments (an implied one is
         # found here to be taken out, without making a Guard to look it up).
@@ -189,9 +203,16 @@ class TracingContext:
             if self._whole and _whole_of(guard) in self._whole:
                 continue  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
             if guard not in self._guards:
-                self._add(guard, self._build(guard))
+                if (
+                    guard.kind in _DEFERRED_KINDS and not guard.args
+                    and not guard.source.is_skipped
+                    and type(self._values.get(guard.source, _UNREAD)) in _FIXED_TYPES
+                ):
+                    self._add(guard, None)  # built on the same value by compile()
+                else:
+                    self._add(guard, self._build(guard))
 
-    def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError) -> None:
+    def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError | None) -> None:
         """Install ``guard`` with its checks, leaving out the guards it makes redundant."""
         if guard.kind == "SEQUENCE_VALUES_MATCH":
             self._whole.add(guard.source)
@@ -244,7 +265,7 @@ class TracingContext:
 
     def _expects(self, guard: Guard, value: Any) -> bool:
         """``guard`` (of a kind in :data:`_VALUE_KINDS`) was built expecting ``value``."""
-        built = self._guards.get(guard)
+        built = self._checks(guard) if guard in self._guards else None
         if not isinstance(built, tuple) or not built:
             return False
         expected = built[-1].expected
@@ -254,6 +275,36 @@ class TracingContext:
         """Take out an installed guard (equal source, kind and arguments) that a stronger
         one installed since makes redundant; nothing if it is not installed."""
         self._guards.pop(guard, None)
+
+    def discard_plain(self, source: Source, kind: str) -> None:
+        """:meth:`discard_guard` of the guard ``kind`` without arguments on ``source``
+        (such as ``"TYPE_MATCH"``), found without making a :class:`Guard`."""
+        installed = self._plain.pop((source, kind), None)
+        if installed is not None:
+            self._guards.pop(installed, None)
+
+    def _checks(self, guard: Guard) -> tuple[Check, ...] | GuardsError:
+        """The checks of the installed ``guard``, built now if their build was deferred."""
+        built = self._guards[guard]
+        if built is None:
+            built = self._guards[guard] = self._build(guard)
+        return built
+
+    def _build_deferred(self) -> None:
+        """Build every guard whose build was deferred, in one stretch (as :meth:`_build`)."""
+        pending = [guard for guard, built in self._guards.items() if built is None]
+        if not pending:
+            return
+        if self._builder is None:
+            self._builder = GuardBuilder(self.f_locals, self.f_globals, memo=self._values)
+        build_checks = self._builder.build_checks
+        guards = self._guards
+        with exempt():  # as _build: a check's own reads
+            for guard in pending:
+                try:
+                    guards[guard] = build_checks(guard)
+                except GuardsError as exc:  # raised by compile(), as when built there
+                    guards[guard] = exc
 
     def _build(self, guard: Guard) -> tuple[Check, ...] | GuardsError:
         """The checks of ``guard`` on the values as they are now (the trace's read)."""
@@ -274,8 +325,10 @@ class TracingContext:
         :class:`~guards.GuardBuildError` says which guard.  A guard that could
         not be built raises its error here.
         """
+        self._build_deferred()
         checks: list[Check] = []
         for built in self._guards.values():
+            assert built is not None  # built by _build_deferred
             if isinstance(built, GuardsError):
                 raise built
             checks.extend(built)
@@ -304,10 +357,10 @@ class TracingContext:
 
     def value_of(self, source: Source) -> Any:
         """The value at ``source`` in the traced frame, read once; installs nothing."""
-        try:
-            return self._values[source]
-        except KeyError:
-            check_type("source", source, Source)
+        found = self._values.get(source, _UNREAD)  # a miss reads most paths once: no raise
+        if found is not _UNREAD:
+            return found
+        check_type("source", source, Source)
         with exempt():  # a property or __getitem__ on the path: its guard runs it again
             return read_memoized(source, self._values, self.f_locals, self.f_globals)
 
