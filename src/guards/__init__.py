@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     # Re-exported for type checkers; at run time, __getattr__ below loads them.
     from guards.checks.cache import (
         MISS as MISS,
+        CacheChange as CacheChange,
         CacheEntry as CacheEntry,
         CacheInfo as CacheInfo,
         EntryFailure as EntryFailure,
@@ -115,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     'COST_USER_CODE': 'guards.core.builder',
     'Check': 'guards.core.builder',
     'GuardBuilder': 'guards.core.builder',
+    'CacheChange': 'guards.checks.cache',
     'CacheEntry': 'guards.checks.cache',
     'CacheInfo': 'guards.checks.cache',
     'CacheLimitError': 'guards.errors',
