@@ -6,6 +6,8 @@ Each test compares a specialized function with a plain call of it.
 from __future__ import annotations
 
 import abc
+import collections.abc
+from collections.abc import Iterator
 from typing import Any
 
 import guards
@@ -64,3 +66,75 @@ def test_entries_told_apart_by_a_class_of_another_metaclass_still_hit() -> None:
     for cls in classes:
         assert name(cls()) == cls.__name__
     assert name.cache_info().hits == len(classes)
+
+
+READY = {"ready": False}
+
+
+class _Config:
+    @property
+    def port(self) -> int:
+        if not READY["ready"]:
+            raise KeyError("port")
+        return 8080
+
+
+class _Settings(collections.abc.Mapping[str, int]):
+    def __init__(self, data: dict[str, int]) -> None:
+        self.data = data
+
+    def __getitem__(self, key: str) -> int:
+        if not READY["ready"]:
+            raise ValueError("not loaded")
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class _Numbers(list[int]):
+    def __getitem__(self, index: Any) -> Any:
+        if not READY["ready"]:
+            raise ValueError("not loaded")
+        return list.__getitem__(self, index)
+
+
+@guards.specialize
+def _port(config: _Config) -> Any:
+    try:
+        return config.port
+    except KeyError:
+        return "default"
+
+
+@guards.specialize
+def _setting(settings: Any, key: Any) -> Any:
+    try:
+        return settings[key]
+    except ValueError:
+        return "default"
+
+
+def test_a_read_that_raises_what_no_guard_models_is_not_cached() -> None:
+    """A property raising KeyError, a __getitem__ raising ValueError: the function
+    catches it, and no guard could say the read raises again, so the run is uncached
+    (a hit after the read stopped raising returned the except branch's result)."""
+    cases: list[tuple[Any, tuple[Any, ...]]] = [
+        (_port, (_Config(),)),
+        (_setting, (_Settings({"port": 8080}), "port")),
+        (_setting, (_Numbers([8080]), 0)),
+    ]
+    try:
+        for f, args in cases:
+            f.cache_clear()
+            READY["ready"] = False
+            assert f(*args) == "default"
+            READY["ready"] = True
+            assert f(*args) == f.__wrapped__(*args) == 8080
+            assert f(*args) == 8080
+            assert f.cache_info().hits == 1  # once it stops raising, it is cached
+    finally:
+        READY["ready"] = False
