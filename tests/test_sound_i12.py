@@ -138,3 +138,61 @@ def test_a_read_that_raises_what_no_guard_models_is_not_cached() -> None:
             assert f.cache_info().hits == 1  # once it stops raising, it is cached
     finally:
         READY["ready"] = False
+
+
+class _Obj:
+    pass
+
+
+def _has_p(o: Any) -> Any:
+    return hasattr(o, "p")
+
+
+def _try_attr(o: Any) -> Any:
+    try:
+        o.p  # noqa: B018 - read for whether it reads
+        return "has"
+    except AttributeError:
+        return "no"
+
+
+def _try_key(d: Any) -> Any:
+    try:
+        d["k"]
+        return "has"
+    except KeyError:
+        return "no"
+
+
+def _try_index(xs: Any) -> Any:
+    try:
+        xs[3]
+        return "has"
+    except IndexError:
+        return "no"
+
+
+def _with_p(value: Any) -> _Obj:
+    o = _Obj()
+    o.p = value  # type: ignore[attr-defined]
+    return o
+
+
+def test_a_read_whose_value_is_unused_still_guards_that_it_reads() -> None:
+    """``hasattr(o, "p")``, ``try: o.p``, ``try: d["k"]``, ``try: xs[3]``: after the
+    attribute, key or item is gone, a hit answered as if it were there."""
+    cases: list[tuple[Any, Any, Any]] = [
+        (_has_p, _with_p(1), lambda o: delattr(o, "p")),
+        (_try_attr, _with_p(_Obj()), lambda o: delattr(o, "p")),
+        (_try_key, {"k": 1}, lambda d: d.pop("k")),
+        (_try_index, [1, 2, 3, 4], lambda xs: xs.pop()),
+    ]
+    for plain, arg, remove in cases:
+        f = guards.specialize(plain)
+        first = f(arg)
+        assert f(arg) == first == plain(arg)
+        assert f.cache_info().hits == 1
+        remove(arg)
+        assert f(arg) == plain(arg) != first
+        assert f(arg) == plain(arg)  # its own entry now
+        assert f.cache_info().hits == 2

@@ -2900,6 +2900,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
     tracer.guard_identities()
     tracer.guard_shapes()
     tracer.context.merge_item_guards(WHOLE_AT)  # `xs[i]` for every i: one guard on xs
+    tracer.context.guard_reads()  # a read whose value went unused: that it still reads
     tracer.guard_world_state()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
 
