@@ -196,3 +196,42 @@ def test_a_read_whose_value_is_unused_still_guards_that_it_reads() -> None:
         assert f(arg) == plain(arg) != first
         assert f(arg) == plain(arg)  # its own entry now
         assert f.cache_info().hits == 2
+
+
+def _item_or_missing(d: Any, k: Any) -> Any:
+    try:
+        return d[k]
+    except (KeyError, IndexError):
+        return "missing"
+
+
+def test_a_missing_key_is_missing_of_that_mapping_type_only() -> None:
+    """``k not in base`` says ``base[k]`` raises only for a mapping: a list passed
+    next, which has an item 1, is not served the dict's miss."""
+    f = guards.specialize(_item_or_missing)
+    assert f({}, 1) == "missing"
+    assert f([5, 6], 1) == _item_or_missing([5, 6], 1) == 6
+    assert f({1: "one"}, 1) == "one"
+    assert f((1,), 1) == "missing"
+
+
+OPTIONAL = 1
+
+
+def _optional_is_set() -> bool:
+    try:
+        OPTIONAL  # noqa: B018 - read for whether it is bound
+        return True
+    except NameError:
+        return False
+
+
+def test_a_global_read_unused_still_guards_that_it_is_bound() -> None:
+    f = guards.specialize(_optional_is_set)
+    assert f() is f() is True
+    del globals()["OPTIONAL"]
+    try:
+        assert f() is _optional_is_set() is False
+    finally:
+        globals()["OPTIONAL"] = 1
+    assert f() is True

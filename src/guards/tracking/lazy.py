@@ -253,7 +253,8 @@ class TracingContext:
         ``EQUALS_MATCH``, ``SEQUENCE_VALUES_MATCH``, ``NDARRAY_MATCH``).  Else an
         attribute gets ``HASATTR``; a key of a mapping ``DICT_CONTAINS``; an index or
         slice of a built-in sequence ``SEQUENCE_LENGTH`` on it; any other item its
-        value (``ID_MATCH``).  Paths under a ``SkipGuardSource`` stay unguarded.
+        value (``ID_MATCH``), and so does a global.  Paths under a ``SkipGuardSource``
+        stay unguarded.
         """
         covered: set[Source] = set()
         whole: set[Source] = set()
@@ -263,11 +264,17 @@ class TracingContext:
             _cover(guard.source, covered)
         read = [
             source for source in self._values
-            if type(source) in (AttrSource, GetItemSource) and source not in covered
+            if type(source) in (AttrSource, GetItemSource, GlobalSource)
+            and source not in covered
         ]
         read.sort(key=_depth, reverse=True)  # a path below covers the paths above it
         for source in read:
             base = source.base
+            if type(source) is GlobalSource:  # `try: NAME except NameError`: still bound
+                if source not in covered:
+                    self.track(source).install(GuardBuilder.ID_MATCH)
+                    covered.add(source)
+                continue
             if source in covered or base is None or base in whole or _skipped(source):
                 continue
             tracker = self.track(base)
@@ -276,6 +283,7 @@ class TracingContext:
             else:
                 container = self._values.get(base)
                 if isinstance(container, Mapping):
+                    tracker.install(GuardBuilder.TYPE_MATCH)  # `in` says it of a mapping
                     tracker.install(GuardBuilder.DICT_CONTAINS, source)
                 elif type(container) in _SIZED_BUILTINS:
                     tracker.install(GuardBuilder.SEQUENCE_LENGTH)
@@ -645,6 +653,8 @@ class LazyTracker:
             # A TypeError (not subscriptable, a key of the wrong type) depends on the type.
             container = self.unguarded_value()
             if isinstance(exc, KeyError) and isinstance(container, Mapping):
+                # `key in base` says it of a mapping only: a list has other items.
+                self.install(GuardBuilder.TYPE_MATCH)
                 self.install(GuardBuilder.DICT_CONTAINS, source)
             elif isinstance(exc, IndexError) and type(container) in _SIZED_BUILTINS:
                 self.install(GuardBuilder.SEQUENCE_LENGTH)
