@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import datetime
 import fractions
+import functools
 import pathlib
 import uuid
 from decimal import Decimal
@@ -29,10 +30,52 @@ import guards
 Pair = collections.namedtuple("Pair", "left right")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Frozen:
     name: str
     sizes: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenWithDict:
+    """Frozen, but its instances have a ``__dict__``, where state can be filled in later."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenCachedProperty:
+    n: int
+
+    @functools.cached_property
+    def setting(self) -> int:
+        return SETTING["v"]
+
+
+@attrs.frozen
+class AttrsFrozenCachedProperty:
+    """attrs makes the cached property an extra slot, filled on first use."""
+
+    n: int
+
+    @functools.cached_property
+    def setting(self) -> int:
+        return SETTING["v"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenMemo:
+    n: int
+
+    def setting(self) -> int:
+        try:
+            return self._memo  # type: ignore[no-any-return,attr-defined]
+        except AttributeError:
+            object.__setattr__(self, "_memo", SETTING["v"])
+            return self._memo  # type: ignore[no-any-return,attr-defined]
+
+
+SETTING = {"v": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +164,7 @@ MUTABLE_RESULTS: list[tuple[str, Any, Any]] = [
     ("dataclass", lambda n: Plain(str(n)), 1),
     ("attrs class", lambda n: AttrsMutable(n), 1),
     ("named tuple subclass with a __dict__", lambda n: PairWithDict(n, n), 1),
+    ("frozen dataclass with a __dict__", lambda n: FrozenWithDict(str(n)), 1),
     ("named tuple holding a dict", lambda n: Pair(n, {"k": n}), 1),
     ("numpy array", lambda a: a * 2, np.arange(3)),
 ]
@@ -182,3 +226,38 @@ def test_a_hit_equals_a_fresh_call_whatever_the_caller_did(items: list[int]) -> 
         result["items"].append(0)
         for _, box in result["pairs"]:
             box.append(1)
+
+
+@guards.specialize
+def _cached_property_result(n: int) -> FrozenCachedProperty:
+    return FrozenCachedProperty(n)
+
+
+@guards.specialize
+def _attrs_cached_property_result(n: int) -> AttrsFrozenCachedProperty:
+    return AttrsFrozenCachedProperty(n)
+
+
+@guards.specialize
+def _memo_result(n: int) -> FrozenMemo:
+    return FrozenMemo(n)
+
+
+@pytest.mark.parametrize(("make", "read"), [
+    (_cached_property_result, lambda result: result.setting),
+    (_attrs_cached_property_result, lambda result: result.setting),
+    (_memo_result, lambda result: result.setting()),
+], ids=["cached_property", "attrs cached_property", "object.__setattr__ memo"])
+def test_state_a_frozen_result_fills_in_later_stays_the_callers(make: Any, read: Any) -> None:
+    """A frozen class whose instances fill in state after they are made (a cached
+    property, a memo set past the frozen ``__setattr__``): one caller's filling does not
+    reach the next caller's hit."""
+    make.cache_clear()
+    SETTING["v"] = 1
+    assert read(make(1)) == 1
+    SETTING["v"] = 2
+    try:
+        assert read(make(1)) == read(make.__wrapped__(1)) == 2
+        assert make.cache_info().hits == 1
+    finally:
+        SETTING["v"] = 1

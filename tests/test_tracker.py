@@ -318,11 +318,13 @@ def test_missing_attribute_on_none() -> None:
 def test_missing_key_installs_dict_contains_then_raises() -> None:
     with tracing({"x": {"a": 1}}) as tx, pytest.raises(KeyError, match="zz"):
         tx.local("x").item("zz")
-    assert kinds(tx) == {("L['x']['zz']", "DICT_CONTAINS")}
+    # The type too: `key not in base` says `base[key]` raises of a mapping only.
+    assert kinds(tx) == {("L['x']['zz']", "DICT_CONTAINS"), (X, "TYPE_MATCH")}
     check = tx.compile()
     assert verdict(check, {"x": {"a": 2, "b": 3}})
     assert verdict(check, {"x": {}})
     assert not verdict(check, {"x": {"a": 1, "zz": 0}})
+    assert not verdict(check, {"x": ["a"]})
 
 
 def test_index_out_of_range_installs_length_then_raises() -> None:

@@ -580,7 +580,8 @@ class EntryIndex:
     ``L['x'] == 2``...  Bucketing by that value makes a lookup check only the
     entries that can match, plus those that do not guard the source at all.
     Keys are ``(type, value)``, so ``1``, ``1.0`` and ``True`` stay apart; a
-    value that is not its own equal (NaN) is never bucketed.
+    value that is not its own equal (NaN) is never bucketed, nor one whose
+    lookup would run user code (:func:`index_can_look_up`).
 
     The cache keeps its index up to date entry by entry (:meth:`add`,
     :meth:`remove`: O(1) but for a long ``rest``), and builds it anew, which
@@ -683,7 +684,10 @@ class EntryIndex:
             return sorted(self.rest, key=_recency)
         try:
             value = self.accessor(f_locals, f_globals)
-            bucket = self.buckets.get(type(value) if self.by_type else (type(value), value), ())
+            bucket = (
+                self.buckets.get(type(value) if self.by_type else (type(value), value), ())
+                if index_can_look_up(value, self.by_type) else ()
+            )
         except Exception:  # unreadable or unhashable: every entry may match
             return sorted((e for b in list(self.buckets.values()) for e in b),
                           key=_recency) + sorted(self.rest, key=_recency)
@@ -711,9 +715,29 @@ def _index_choice(check: Any) -> tuple[Source, bool] | None:
     return None
 
 
+#: The exact types of the values an index buckets entries by: their ``hash`` and ``==``
+#: are C code, so looking a value up in the buckets runs no user code (a user's
+#: ``__hash__`` or ``__eq__`` would run in the lookup, where a plain call never runs it).
+INDEX_VALUE_TYPES: tuple[type, ...] = (int, float, complex, str, bytes, bool, type(None))
+#: The ids of :data:`INDEX_VALUE_TYPES`, tested with ``id(type(v)) in ...``: unlike
+#: ``type(v) in ...``, the test hashes no class (a metaclass may define ``__hash__``).
+INDEX_VALUE_TYPE_IDS: frozenset[int] = frozenset(map(id, INDEX_VALUE_TYPES))
+
+
+def index_can_look_up(value: Any, by_type: bool) -> bool:
+    """Whether an index's buckets may be looked ``value`` up in (the value at its source,
+    or its type when ``by_type``): only when the lookup runs no user code.  A value or
+    class that fails this is never a key, so the buckets hold nothing for it."""
+    if by_type:
+        return type(type(value)) is type  # a class whose metaclass is type itself
+    return id(type(value)) in INDEX_VALUE_TYPE_IDS
+
+
 def _key_of(expected: Any, by_type: bool) -> Any:
     if by_type:
-        return expected
+        return expected if type(expected) is type else _UNKEYED  # a class of metaclass type
+    if id(type(expected)) not in INDEX_VALUE_TYPE_IDS:
+        return _UNKEYED
     try:
         hash(expected)
         reflexive = expected == expected

@@ -881,8 +881,8 @@ def specialize(
     mutable parts when it is stored and again for every caller, so that no
     caller can change what the next one gets; ``False`` hands every caller the
     stored object itself, as ``functools.lru_cache`` does.  A result nothing of
-    which can change (a tuple of numbers, a frozen dataclass of such values, a
-    ``datetime``) is never copied.
+    which can change (a tuple of numbers, a slotted frozen dataclass of such
+    values, a ``datetime``) is never copied.
 
     Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify`` or
     ``copy_results`` of the wrong type, :class:`~guards.GuardsValueError` for a share outside

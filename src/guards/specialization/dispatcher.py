@@ -46,7 +46,13 @@ from typing import Any
 
 import attrs
 
-from guards.checks.cache import CacheChange, CacheEntry, EntryIndex, GuardedCache
+from guards.checks.cache import (
+    INDEX_VALUE_TYPE_IDS,
+    CacheChange,
+    CacheEntry,
+    EntryIndex,
+    GuardedCache,
+)
 from guards.checks.codegen import FAIL, Emitter, access_expr, emit_body
 from guards.checks.generated import (
     GENERATED_MODULE,
@@ -322,11 +328,22 @@ class Dispatcher:
 
         if index.source is not None:
             key = access_expr(index.source, emitter, self._root_code)
-            key = f"type({key})" if index.by_type else key
+            type_ = emitter.bind(type, "type")
+            # Looked up only when no user code runs in the lookup (no __hash__ or __eq__
+            # of the user's, as index_can_look_up): other values are never keys.
+            if index.by_type:
+                test = f"{type_}({p}k) is {type_}"  # {p}k is a class: its metaclass
+            else:
+                test = (f"{emitter.bind(id, 'id')}({type_}({p}k)) in "
+                        f"{emitter.bind(INDEX_VALUE_TYPE_IDS, 'keytypes')}")
             # A value that cannot be read or hashed matches no bucket, only the rest.
             writer.line("try:")
             with writer.indent():
-                writer.line(f"{p}c = {emitter.bind(front.buckets, 'buckets')}.get({key})")
+                writer.line(f"{p}k = {type_}({key})" if index.by_type else f"{p}k = {key}")
+                writer.line(
+                    f"{p}c = {emitter.bind(front.buckets, 'buckets')}.get({p}k) if {test} "
+                    "else None"
+                )
             writer.line("except Exception:")
             with writer.indent():
                 writer.line(f"{p}c = None")

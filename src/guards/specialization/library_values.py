@@ -302,7 +302,15 @@ _ATTRS_FROZEN_SETATTR = type_lookup(_AttrsProbe, "__setattr__")
 def _frozen_fields(value: Any) -> tuple[Any, ...] | None:
     """The field values of a frozen dataclass or attrs class instance, or the items of a
     tuple subclass (a named tuple) whose instances have no ``__dict__``; ``None`` for
-    anything else, or for an instance holding state besides its fields."""
+    anything else, or for an instance that can hold state besides its fields.
+
+    Such an instance has no ``__dict__`` and no slot but its fields' (and
+    ``__weakref__``): a ``__dict__`` or another slot is where state is filled in
+    after the instance was made, past the frozen ``__setattr__`` (a
+    ``functools.cached_property``, a caching descriptor, a method memoizing with
+    ``object.__setattr__``), and a stored result handed out as itself would hand one
+    caller's filling to the next.
+    """
     cls = type(value)
     if issubclass(cls, tuple):
         return None if type_lookup(cls, "__dict__") is not None else tuple(value)
@@ -317,13 +325,25 @@ def _frozen_fields(value: Any) -> tuple[Any, ...] | None:
         names = [field.name for field in cls.__dict__["__attrs_attrs__"]]
     else:
         return None
-    own = getattr(value, "__dict__", None)
-    if own is not None and (type(own) is not dict or not set(own) <= set(names)):
+    if type_lookup(cls, "__dict__") is not None or not _only_field_slots(cls, names):
         return None
     try:
         return tuple(object.__getattribute__(value, name) for name in names)
     except AttributeError:  # a field never set
         return None
+
+
+def _only_field_slots(cls: type, names: list[str]) -> bool:
+    """Every slot the classes of ``cls`` declare is one of the fields ``names`` (or
+    ``__weakref__``)."""
+    allowed = {*names, "__weakref__"}
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        if isinstance(slots, str):
+            slots = (slots,)
+        if not set(slots) <= allowed:
+            return False
+    return True
 
 
 def is_frozen_result(value: Any, leaf: Callable[[Any], bool]) -> bool:
@@ -333,8 +353,10 @@ def is_frozen_result(value: Any, leaf: Callable[[Any], bool]) -> bool:
     ``leaf`` says it of the values without parts (the tracer's scalars); besides,
     library values (:func:`is_library_value`, also a ``Decimal`` and any compiled
     pattern), and tuples, frozensets, named tuples, frozen dataclasses and
-    frozen attrs classes whose every part is such a value.  A frozen dataclass
-    holding a list is not.  Too deep a value counts as not frozen.
+    frozen attrs classes whose every part is such a value and whose instances
+    hold nothing else (no ``__dict__``, no slot but the fields').  A frozen
+    dataclass holding a list is not, nor one with a ``__dict__`` (a cached
+    property fills it in later).  Too deep a value counts as not frozen.
     """
     try:
         return _frozen(value, leaf)

@@ -99,6 +99,7 @@ from guards.core.values import (
     type_defines,
     type_lookup,
 )
+from guards.errors import GuardsError
 from guards.specialization.classes import (
     BY_IDENTITY,
     BY_VALUE,
@@ -1461,14 +1462,24 @@ class Tracer:
             return _BuiltinMethod(proxy, name)
         return self.wrap(child)
 
-    @staticmethod
-    def _read_attr(tracker: LazyTracker, name: str) -> LazyTracker:
-        """``tracker.attr(name)``; a missing protocol attribute pins the type first."""
+    def _read_attr(self, tracker: LazyTracker, name: str) -> LazyTracker:
+        """``tracker.attr(name)``; a missing protocol attribute pins the type first.
+
+        A read that raises something else than ``AttributeError`` (a property's
+        ``KeyError``) makes the run uncached: no guard says that the read raises
+        again, and a guard on the path takes a raising read as a failed check.
+        """
         try:
             return tracker.attr(name)
         except AttributeError:
             if name in _PROTOCOL_ATTRIBUTES:
                 tracker.python_type()  # C code names the type in the error it raises next
+            raise
+        except GuardsError:
+            raise
+        except Exception as exc:
+            self.untrackable(f"reading {tracker.source.name}.{name} raised "
+                             f"{type(exc).__name__}, which no guard can promise again")
             raise
 
     def _value_attr(self, proxy: Tracked, name: str) -> Any:
@@ -1557,6 +1568,16 @@ class Tracer:
                 isinstance(exc, KeyError) and isinstance(value, Mapping)
             ):
                 raise
+        except GuardsError:
+            raise
+        except Exception as exc:
+            # A TypeError of C code is decided by the type (TYPE_MATCH is installed);
+            # what else a __getitem__ raises, no guard can promise again.
+            impl = self.type_lookup(tracker, "__getitem__")
+            if not isinstance(exc, TypeError) or isinstance(impl, types.FunctionType):
+                self.untrackable(f"reading an item of {tracker.source.name} raised "
+                                 f"{type(exc).__name__}, which no guard can promise again")
+            raise
         return self.call_dunder(proxy, "__getitem__", (key,))
 
     def _missing_item(self, proxy: Tracked, key: Any) -> Any:
@@ -3026,6 +3047,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
     tracer.guard_identities()
     tracer.guard_shapes()
     tracer.context.merge_item_guards(WHOLE_AT)  # `xs[i]` for every i: one guard on xs
+    tracer.context.guard_reads()  # a read whose value went unused: that it still reads
     tracer.guard_world_state()
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
 

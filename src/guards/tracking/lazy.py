@@ -263,6 +263,55 @@ class TracingContext:
             ):
                 self._add(whole, built)
 
+    def guard_reads(self) -> None:
+        """Guard that each attribute and item the trace read still reads, where nothing
+        installed says so already: a read whose value the traced code never used
+        (``hasattr(o, "p")``, ``try: d["k"]``) installed no guard, so a hit went on
+        answering as if it were there after ``del o.p``.
+
+        Covered already: a path with a guard on it or on a path through it (its check
+        reads it), and a path one step below a value guarded whole (``CONSTANT_MATCH``,
+        ``EQUALS_MATCH``, ``SEQUENCE_VALUES_MATCH``, ``NDARRAY_MATCH``).  Else an
+        attribute gets ``HASATTR``; a key of a mapping ``DICT_CONTAINS``; an index or
+        slice of a built-in sequence ``SEQUENCE_LENGTH`` on it; any other item its
+        value (``ID_MATCH``), and so does a global.  Paths under a ``SkipGuardSource``
+        stay unguarded.
+        """
+        covered: set[Source] = set()
+        whole: set[Source] = set()
+        for guard in self._guards:
+            if guard.kind in _WHOLE_VALUE_KINDS:
+                whole.add(guard.source)
+            _cover(guard.source, covered)
+        read = [
+            source for source in self._values
+            if type(source) in (AttrSource, GetItemSource, GlobalSource)
+            and source not in covered
+        ]
+        read.sort(key=_depth, reverse=True)  # a path below covers the paths above it
+        for source in read:
+            base = source.base
+            if type(source) is GlobalSource:  # `try: NAME except NameError`: still bound
+                if source not in covered:
+                    self.track(source).install(GuardBuilder.ID_MATCH)
+                    covered.add(source)
+                continue
+            if source in covered or base is None or base in whole or _skipped(source):
+                continue
+            tracker = self.track(base)
+            if type(source) is AttrSource:
+                tracker.install(GuardBuilder.HASATTR, source)
+            else:
+                container = self._values.get(base)
+                if isinstance(container, Mapping):
+                    tracker.install(GuardBuilder.TYPE_MATCH)  # `in` says it of a mapping
+                    tracker.install(GuardBuilder.DICT_CONTAINS, source)
+                elif type(container) in _SIZED_BUILTINS:
+                    tracker.install(GuardBuilder.SEQUENCE_LENGTH)
+                else:
+                    self.track(source).install(GuardBuilder.ID_MATCH)
+            _cover(source, covered)
+
     def _expects(self, guard: Guard, value: Any) -> bool:
         """``guard`` (of a kind in :data:`_VALUE_KINDS`) was built expecting ``value``."""
         built = self._checks(guard) if guard in self._guards else None
@@ -413,6 +462,36 @@ def install_guard(*guards: Guard) -> None:
         msg = "install_guard() needs an open tracing context: use `with guards.tracing(...):`"
         raise NoTracingContextError(msg)
     context.install_guard(*guards)
+
+
+#: Kinds that guard a value whole: what is read one step below it reads the same.
+_WHOLE_VALUE_KINDS = frozenset(
+    {"CONSTANT_MATCH", "EQUALS_MATCH", "SEQUENCE_VALUES_MATCH", "NDARRAY_MATCH"}
+)
+
+
+def _cover(source: Source | None, covered: set[Source]) -> None:
+    """Add ``source`` and the paths it reads through to ``covered``."""
+    while source is not None and source not in covered:
+        covered.add(source)
+        source = source.base
+
+
+def _depth(source: Source) -> int:
+    depth = 0
+    base = source.base
+    while base is not None:
+        depth, base = depth + 1, base.base
+    return depth
+
+
+def _skipped(source: Source | None) -> bool:
+    """``source`` is or reads through a ``SkipGuardSource``."""
+    while source is not None:
+        if type(source) is SkipGuardSource:
+            return True
+        source = source.base
+    return False
 
 
 #: Built-in types whose truth is their length.
@@ -627,6 +706,8 @@ class LazyTracker:
             # A TypeError (not subscriptable, a key of the wrong type) depends on the type.
             container = self.unguarded_value()
             if isinstance(exc, KeyError) and isinstance(container, Mapping):
+                # `key in base` says it of a mapping only: a list has other items.
+                self.install(GuardBuilder.TYPE_MATCH)
                 self.install(GuardBuilder.DICT_CONTAINS, source)
             elif isinstance(exc, IndexError) and type(container) in _SIZED_BUILTINS:
                 self.install(GuardBuilder.SEQUENCE_LENGTH)
