@@ -326,7 +326,7 @@ CASES: list[Case] = [
 #: Public callables that are records or exceptions: the library makes them (or users
 #: raise them); they take any message, like built-in exceptions, or are plain data.
 RECORDS_AND_EXCEPTIONS = {
-    "BoundCall", "CacheEntry", "CacheInfo", "Check", "CheckResult", "EntryFailure",
+    "BoundCall", "CacheChange", "CacheEntry", "CacheInfo", "Check", "CheckResult", "EntryFailure",
     "GuardFailure", "GuardSource", "MissExplanation", "MissRecord", "Provenance", "Unreadable",
     "CacheLimitError", "EmptyCellError", "GuardBuildError", "GuardsError", "GuardsTypeError",
     "GuardsValueError", "NoTracingContextError", "StaleHitError", "UntrackableError",
