@@ -292,6 +292,9 @@ class Writer:
             "cm": [lambda: f"{x('cls')}.cm({x('int')})", lambda: f"{x('box')}.cm({x('int')})"],
             "cellf": [lambda: f"cellf({x('int')})"],
         }
+        if "super" in s.names:
+            # In Sub.m0, `box.m0()` may be Sub.m0 itself, on self: an endless recursion.
+            table["m0"] = [lambda: f"Box.m0({x('box')}, {x('int')})"]
         for name in CALL_ORDER:
             if name in s.calls:
                 options += table.get(name, [])
