@@ -12,7 +12,7 @@ import linecache
 import sys
 import threading
 from collections.abc import Hashable, Mapping
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 import attrs
@@ -62,7 +62,21 @@ def _is_library_frame(frame: FrameType) -> bool:
 
 def _frame_provenance(frame: FrameType) -> Provenance:
     code = frame.f_code
-    return Provenance(code.co_filename, frame.f_lineno, code.co_qualname)
+    lineno = frame.f_lineno
+    last = _LAST_PROVENANCE[0]  # one tuple, replaced whole: no lock needed
+    if last[0] is code and last[1] == lineno:
+        return last[2]  # frozen: the same line's guards share it
+    made = Provenance(code.co_filename, lineno, code.co_qualname)
+    _LAST_PROVENANCE[0] = (code, lineno, made)
+    return made
+
+
+#: The code, line and provenance of the last frame asked about: a miss makes one or two
+#: guards per value read, many of them on one line (``o.a0 + o.a1 + ...``), and making a
+#: Provenance each time took a twentieth of such a miss.
+_LAST_PROVENANCE: list[tuple[CodeType | None, int, Provenance]] = [
+    (None, -1, Provenance("", 0, ""))
+]
 
 
 class _Caller(threading.local):

@@ -74,7 +74,8 @@ class Tracked:
         object.__setattr__(self, "_guards_tracer", tracer)
 
     def __getattribute__(self, name: str) -> Any:
-        return tracer_of(self).get_attr(self, name)
+        tracer: Tracer = object.__getattribute__(self, "_guards_tracer")  # tracer_of, inline
+        return tracer.get_attr(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         tracer_of(self).write(self, f"sets the attribute {name!r} of")
@@ -373,7 +374,9 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
     """The method ``name`` of a :class:`TrackedScalar`: on a value guarded by value already
     and plain operands, ``fn`` computed directly; else the scalar tracer, at a boundary."""
     slow = _scalar_boundary(
-        lambda self, *args: tracer_of(self).scalars.operate(self, name, fn, args)
+        lambda self, *args: object.__getattribute__(self, "_guards_tracer").scalars.operate(
+            self, name, fn, args
+        )
     )
     if kind in ("binary", "inplace", "reflected"):  # a scalar has no in-place form
         reflected = kind == "reflected"
@@ -429,7 +432,8 @@ def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def boundary(self: Tracked, *args: Any, **kwargs: Any) -> Any:
-        with tracer_of(self).entered:
+        # tracer_of(self), inline: each frame here runs the net's trace function (3.11)
+        with object.__getattribute__(self, "_guards_tracer").entered:
             return method(self, *args, **kwargs)
 
     return boundary
@@ -441,7 +445,7 @@ def _scalar_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def boundary(self: TrackedScalar, *args: Any, **kwargs: Any) -> Any:
-        tracer = tracer_of(self)
+        tracer: Tracer = object.__getattribute__(self, "_guards_tracer")  # tracer_of, inline
         with tracer.entered:
             try:
                 return method(self, *args, **kwargs)

@@ -62,7 +62,7 @@ from guards.core.builder import (
     GuardBuilder,
     apply_transform,
 )
-from guards.core.guard import Guard
+from guards.core.guard import Guard, capture_provenance
 from guards.core.sources import Source
 from guards.core.values import type_lookup
 from guards.specialization.proxy import (
@@ -73,6 +73,7 @@ from guards.specialization.proxy import (
     tracer_of,
     tracker_of,
 )
+from guards.tracking.net import quiet
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
@@ -182,7 +183,7 @@ class ScalarTracer:
             base = self.proxies.get(tracker.source)
             if base is not None:  # from now on, computed on directly (TrackedScalar)
                 object.__setattr__(base, "_guards_real", value)
-            tracker.install(GuardBuilder.CONSTANT_MATCH)
+            _install_plain(tracker, "CONSTANT_MATCH")
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
             context = self.tracer.context
@@ -199,17 +200,20 @@ class ScalarTracer:
         questions (:data:`PREDICATE_LIMIT`): the caller then uses it by value."""
         tracker = tracker_of(proxy)
         source = tracker.source
-        relation = any(isinstance(arg, Source) for arg in args.values())
+        relation = bool(args) and any(isinstance(arg, Source) for arg in args.values())
         if source in self._exact and not relation:
             return True
         asked = self._asked.setdefault(source, set())
-        key = (kind.__name__, *sorted(args.items()))
+        key = (kind.__name__, *sorted(args.items())) if args else (kind.__name__,)
         if key in asked:
             return True
         if len(asked) >= PREDICATE_LIMIT:
             return False
         asked.add(key)
-        tracker.install(kind, **args)
+        if kind is GuardBuilder.TYPE_MATCH and not args:
+            _install_plain(tracker, "TYPE_MATCH")
+        else:
+            tracker.install(kind, **args)
         return True
 
     def fall_back(self, why: str) -> None:
@@ -242,7 +246,11 @@ class ScalarTracer:
         """``fn(*args, **kwargs)`` on real values, every tracked one guarded by value."""
         tracer = self.tracer
         why = getattr(fn, "__name__", "an operation")
-        real = [tracer.realize(arg, why) for arg in args]
+        # A scalar proxy straight to realize() (Tracer.realize's first case).
+        real = [
+            self.realize(arg) if is_scalar_proxy(arg) else tracer.realize(arg, why)
+            for arg in args
+        ]
         return fn(*real, **(tracer.realize(kwargs, why) if kwargs else {}))
 
     def operate(self, proxy: TrackedScalar, name: str, fn: Callable[..., Any],
@@ -373,6 +381,16 @@ class ScalarTracer:
         ):
             return self.apply(_method_call, (proxy, name, *args))
         return outcome
+
+
+def _install_plain(tracker: LazyTracker, kind: str) -> None:
+    """``tracker.install(GuardBuilder.<kind>)`` for a built-in kind without arguments
+    (``TYPE_MATCH``, ``CONSTANT_MATCH``), with the :class:`Guard` made directly: one or
+    two per value a miss reads, so the kind is not looked up again each time."""
+    context = tracker.context
+    with quiet():  # guards' own code, as LazyTracker.install
+        provenance = capture_provenance(full_stack=context.full_stack)
+        context.install_guard(Guard(tracker.source, kind, (), provenance=provenance))
 
 
 def _exact(apply: tuple[Any, ...]) -> tuple[Any, ...]:

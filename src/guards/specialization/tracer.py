@@ -1544,12 +1544,19 @@ class Tracer:
         absent, as for ``os.environ``, whose ``__getitem__`` is library code).
         """
         tracker = tracker_of(proxy)
-        if is_library_value(tracker.unguarded_value()):  # an array: by value
-            why = f"[] of {tracker.source.name}"
-            return self.computed(self.realize(proxy, why)[self.realize(key, why)])
-        real_key = self._realize_key(key)
-        if calls_missing(tracker.unguarded_value(), real_key):
-            return self._missing_item(proxy, real_key)
+        with quiet():  # guards' own code and an exempt read
+            plain = type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
+                PLAIN_SUBSCRIPT_TYPES
+            )
+        if plain:  # neither a library value nor a dict with __missing__; the key as it is
+            real_key = key
+        else:
+            if is_library_value(tracker.unguarded_value()):  # an array: by value
+                why = f"[] of {tracker.source.name}"
+                return self.computed(self.realize(proxy, why)[self.realize(key, why)])
+            real_key = self._realize_key(key)
+            if calls_missing(tracker.unguarded_value(), real_key):
+                return self._missing_item(proxy, real_key)
         try:
             if type(real_key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
                 PLAIN_SUBSCRIPT_TYPES
@@ -3052,15 +3059,28 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
     return TraceOutcome(result, tuple(tracer.reasons), tuple(tracer.aliased))
 
 
+def _reads_plain(tracker: LazyTracker) -> bool:
+    """The value at ``tracker`` is an exact built-in scalar (read exempt, no guard)."""
+    try:
+        return type(tracker.unguarded_value()) in _PLAIN_VALUES
+    except Exception:  # read again, and raised where it was, by Tracer._argument
+        return False
+
+
 def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     """Run the traced copy of ``function``; its frame, cells and arguments die on return."""
     context = tracer.context
     code = function.__code__
     unused = code_facts(code).unused
-    arguments = {
-        name: tracer._argument(context.track(LocalSource(name)), name in unused)
-        for name in parameters(code).frame_names()
-    }
+    arguments: dict[str, Any] = {}
+    for name in parameters(code).frame_names():
+        with quiet():  # guards' own code and exempt reads, up to a value that is not plain
+            tracker = context.track(LocalSource(name))
+            plain = name not in unused and _reads_plain(tracker)
+            if plain:  # an exact built-in scalar (as in Tracer.get_attr): no user code runs
+                arguments[name] = tracer.wrap(tracker)
+        if not plain:
+            arguments[name] = tracer._argument(tracker, name in unused)
     closure = tuple(
         tracer._cell_for(context.track(LocalSource(name))) if name in context.f_locals
         else types.CellType()

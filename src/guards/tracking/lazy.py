@@ -389,7 +389,8 @@ class TracingContext:
     def track(self, source: Source) -> LazyTracker:
         """The lazy tracker of ``source`` in this trace (one per source: asking twice gives
         the same object).  Making it installs nothing."""
-        check_type("source", source, Source)
+        if not isinstance(source, Source):
+            check_type("source", source, Source)  # raises
         tracker = self._trackers.get(source)
         if tracker is None:
             tracker = LazyTracker(self, source)
@@ -512,8 +513,9 @@ class LazyTracker:
     _value: Any
 
     def __init__(self, context: TracingContext, source: Source) -> None:
-        check_type("context", context, TracingContext)
-        check_type("source", source, Source)
+        if type(context) is not TracingContext or not isinstance(source, Source):
+            check_type("context", context, TracingContext)
+            check_type("source", source, Source)
         self.context = context
         self.source = source
 
