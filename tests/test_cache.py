@@ -346,3 +346,19 @@ def test_concurrent_lookups_and_adds_keep_the_books() -> None:
     assert info.evictions == sum(a for _, a in counts) - info.entries
     for entry in list(cache.entries):
         assert cache.lookup({"x": entry.value}) == entry.value
+
+
+def test_a_new_entry_is_more_recent_than_hits_counted_before_its_miss() -> None:
+    """Hits answered on specialize's fast path before a miss are older than the entry
+    that miss stores: the newest entry comes first (the front checks it first)."""
+
+    @guards.specialize
+    def f(n: int) -> int:
+        return n * 10
+
+    assert [f(1), f(1), f(2)] == [10, 10, 20]
+    assert f.cache.info()[:3] == (1, 2, 2)  # hits, misses, entries
+    stored = guards.specialization.decorator.Specialized.stored_result
+    assert [stored(entry) for entry in f.cache.entries] == [20, 10]
+    assert [f(2), f(1)] == [20, 10]
+    assert f.cache.info()[:3] == (3, 2, 2)

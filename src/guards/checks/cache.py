@@ -397,6 +397,12 @@ class GuardedCache:
                 oldest = self._least_recently_used()
                 self._retire(oldest.hit_counter)
                 self._evictions += 1
+            if len(self._order) < INDEX_FROM:
+                # Hits counted on the fast path before this miss are older than the new
+                # entry: stamp them first, or the next sync would put them after it (and
+                # the inline front would check the newest entry last).  Bounded: a small
+                # cache; a large one is ordered up to ties between evictions anyway.
+                self._sync_recency()
             entry.last_used = next(self._clock)
             entry.number = next(self._numbers)
             self._order[entry] = None
