@@ -277,19 +277,6 @@ def test_items_read_by_index_without_the_length_stay_apart() -> None:
     assert firsts.cache.info().hits == 1
 
 
-def test_a_short_list_keeps_one_guard_per_item_read() -> None:
-    @guards.specialize
-    def first_negative(xs: list[int]) -> int | None:
-        for x in xs:
-            if x < 0:
-                return x
-        return None
-
-    assert first_negative([-1, 2, 3]) == -1
-    assert first_negative([-1, 7, 8]) == -1  # items not read changed: a hit
-    assert first_negative.cache.info().hits == 1
-
-
 # ------------------------------------------------------------------ the law
 _scalars = st.one_of(
     st.integers(-3, 3),

@@ -193,14 +193,19 @@ class Specialized:
             return self._call_plain(f_locals)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
-            stored: _Stored = entry.value
-            result = stored.get()
-            share = config.verify if self.verify is None else self.verify
-            if share and self._sample.due(share):
-                self._verify(entry, f_locals, result)
-            return result
+            return self._answer(entry, f_locals)
         note_miss(self.function)
         return self._miss(f_locals, f_globals)
+
+    def _answer(self, entry: CacheEntry, f_locals: dict[str, Any]) -> Any:
+        """The result of a hit on ``entry`` for one more caller (checked against a fresh
+        call when verify mode samples it)."""
+        stored: _Stored = entry.value
+        result = stored.get()
+        share = config.verify if self.verify is None else self.verify
+        if share and self._sample.due(share):
+            self._verify(entry, f_locals, result)
+        return result
 
     def call_new_code(self, call: Callable[..., Any], *args: Any) -> Any:
         """A call after the function's ``__code__`` was replaced: ``call(*args)``, uncached.
@@ -266,12 +271,7 @@ class Specialized:
             return CachedCall(None, None)
         entry = self.cache.find(f_locals, f_globals)
         if entry is not None:
-            stored: _Stored = entry.value
-            result = stored.get()
-            share = config.verify if self.verify is None else self.verify
-            if share and self._sample.due(share):
-                self._verify(entry, f_locals, result)
-            return CachedCall(result, entry)
+            return CachedCall(self._answer(entry, f_locals), entry)
         if deep:
             return CachedCall(None, None, deep=True)
         cache = self.cache

@@ -2010,6 +2010,21 @@ class Tracer:
         the flags the run set)."""
         self.reads_decimal_context = True
 
+    def _untrackable_if_mentioned(
+        self, mention_in: Callable[[types.CodeType], str | None], what: str, way: str
+    ) -> None:
+        """Make the run uncached if code it traced mentions a way (``mention_in``) to a
+        method of ``what`` made during the run, a real object the trace cannot see into."""
+        for code in self._codes:
+            mention = mention_in(code)
+            if mention is not None:
+                self.untrackable(
+                    f"{what} made during the run is a real object, whose methods the trace "
+                    f"cannot see, and {code.co_qualname} uses {mention} ({way})",
+                    at=definition_line(code),
+                )
+                return
+
     def guard_world_state(self) -> None:
         """After a run: guard the state it read that no input holds (the decimal context)."""
         if self.reads_decimal_context:
@@ -2017,26 +2032,14 @@ class Tracer:
                 GuardBuilder.DECIMAL_CONTEXT_MATCH
             )
         if self.made_dates:
-            for code in self._codes:
-                mention = date_world_mention(code)
-                if mention is not None:
-                    self.untrackable(
-                        f"a date or time made during the run is a real object, whose "
-                        f"methods the trace cannot see, and {code.co_qualname} uses {mention}"
-                        " (a way to a method that reads the clock, the time zone or the "
-                        "locale)", at=definition_line(code),
-                    )
-                    break
+            self._untrackable_if_mentioned(
+                date_world_mention, "a date or time",
+                "a way to a method that reads the clock, the time zone or the locale",
+            )
         if self.made_arrays:
-            for code in self._codes:
-                mention = array_effect_mention(code)
-                if mention is not None:
-                    self.untrackable(
-                        f"a NumPy array made during the run is a real object, whose methods "
-                        f"the trace cannot see, and {code.co_qualname} uses {mention} (a way "
-                        "to write a file or read its memory)", at=definition_line(code),
-                    )
-                    break
+            self._untrackable_if_mentioned(
+                array_effect_mention, "a NumPy array", "a way to write a file or read its memory"
+            )
         for array, state, name in self._arrays.values():
             # Written through a view (`a.T[0] = 1`), its flags (`a.flags.writeable = False`)
             # or by code given it (`np.copyto`): the write happened once, in this run, and
