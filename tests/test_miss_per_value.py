@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +22,8 @@ from hypothesis import given, settings, strategies as st
 import guards
 from guards.checks import generated
 from guards.core.builder import GuardBuilder
+from guards.core.sources import AttrSource
+from guards.specialization.library import has_library_frames
 
 FILE = os.path.basename(__file__)
 
@@ -215,3 +218,83 @@ def test_a_parameter_named_like_a_builtin_never_stands_in_for_it(name: str) -> N
     assert specialized_many(None, bag) == 15
     bag.a2 = 2.0
     assert type(specialized_many(lambda *a: True, bag)) is float
+
+
+# -- a big entry in the front -------------------------------------------------------
+def _slow_calls(read: Any) -> list[dict[str, Any]]:
+    """The calls that go past the generated front to the slow path, as they happen."""
+    front = read
+    name = next(n for n in front.__code__.co_names if n.endswith("slow"))
+    calls: list[dict[str, Any]] = []
+    original = front.__globals__[name]
+
+    def counting(f_locals: dict[str, Any]) -> Any:
+        calls.append(f_locals)
+        return original(f_locals)
+
+    front.__globals__[name] = counting
+    return calls
+
+
+@pytest.mark.parametrize("n", [20, 300])
+def test_an_entry_of_many_checks_hits_in_the_front_and_misses_on_any_change(n: int) -> None:
+    # Values of different types and objects: many checks, not one tuple comparison.
+    read = guards.specialize(reader("o, p, xs", " + ".join(
+        f"o.a{i} + p.a{i} + xs[{i}]" for i in range(n))))
+    o, p, xs = Bag(n), Bag(n), list(range(n))
+    p.a3 = 3.5  # a float among the ints
+    expected = sum(range(n)) * 3 + 0.5
+    assert read(o, p, xs) == expected
+    calls = _slow_calls(read)
+    assert read(o, p, xs) == expected and read.cache.info().hits == 1
+    assert calls == []  # answered by the front itself
+    for target, name in ((o, f"a{n - 1}"), (p, "a3"), (p, "a0")):
+        old = getattr(target, name)
+        setattr(target, name, old + 1)
+        assert read(o, p, xs) == expected + 1
+        setattr(target, name, old)
+    xs[n // 2] = True  # True == 1, but not the same type
+    assert read(o, p, xs) == sum(range(n)) * 3 + 0.5 - n // 2 + 1
+    assert read.cache.info().misses == 5
+
+
+def test_the_net_leaves_guards_own_generated_code_for_good() -> None:
+    """attrs' methods of guards' own records, and guards' check functions, are library
+    code whose frames need no watching; a specialized function's wrapper is not."""
+    assert has_library_frames(AttrSource.__hash__.__code__)
+    assert has_library_frames(AttrSource.__init__.__code__)
+    read = guards.specialize(attribute_reader(3))
+    assert read(Bag(3)) == 3
+    [entry] = read.cache.entries
+    assert has_library_frames(entry.check.check.__code__)
+    assert not has_library_frames(read.__code__)
+    assert not has_library_frames(attribute_reader(3).__code__)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is new in 3.12")
+def test_a_miss_raises_nothing_per_value_read() -> None:
+    """With sys.monitoring (3.12+) every exception raised is an event the net is
+    called for: a miss's own reads raise nothing (no KeyError or AttributeError as a
+    test for "not read yet"), so the raises of a miss do not grow with its values."""
+    monitoring: Any = vars(sys)["monitoring"]
+    raised: list[str] = []
+    tool = next(t for t in range(6) if monitoring.get_tool(t) is None)
+    monitoring.use_tool_id(tool, "test")
+    counts = []
+    try:
+        monitoring.register_callback(
+            tool, monitoring.events.RAISE,
+            lambda code, offset, exc: raised.append(f"{code.co_qualname}: {exc!r}"),
+        )
+        for n in (5, 100):
+            read = guards.specialize(attribute_reader(n))
+            raised.clear()
+            monitoring.set_events(tool, monitoring.events.RAISE)
+            assert read(Bag(n)) == sum(range(n))
+            monitoring.set_events(tool, 0)
+            counts.append(len(raised))
+    finally:
+        monitoring.set_events(tool, 0)
+        monitoring.register_callback(tool, monitoring.events.RAISE, None)
+        monitoring.free_tool_id(tool)
+    assert counts[0] == counts[1] <= 2, raised

@@ -626,10 +626,9 @@ def read_memoized(
     Errors of the walk propagate, as :meth:`Source.get`'s do.  Builders and
     tracing contexts share this, so a path is read the same way everywhere.
     """
-    try:
-        return values[source]
-    except KeyError:
-        pass
+    value = values.get(source, _UNREAD)  # not a KeyError: a raise is an event to the net
+    if value is not _UNREAD:
+        return value
     base = source.base
     if base is None:
         value = source.root_value(f_locals, f_globals)
@@ -637,3 +636,6 @@ def read_memoized(
         value = source.step(read_memoized(base, values, f_locals, f_globals))
     values[source] = value
     return value
+
+#: A value not read yet (``values.get`` default): distinct from every value a path holds.
+_UNREAD: Any = object()

@@ -68,6 +68,9 @@ from guards.tracking.binding import parameter_list
 
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
+#: An entry with more checks than this calls its check function instead of having
+#: them emitted in the body (see ``Dispatcher._checks``).
+INLINE_CHECKS = 16
 
 
 #: Names of builtins, which guards' generated text may use.
@@ -278,9 +281,21 @@ class Dispatcher:
         return writer.getlines()
 
     def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
-        """The entry's guards (``fail`` where one fails), then the hit: count it, return."""
-        body, _ = emit_body(entry.check.checks, emitter, self._root_code)
-        lines = [line.replace(FAIL, fail) for line in body]
+        """The entry's guards (``fail`` where one fails), then the hit: count it, return.
+
+        An entry of more than :data:`INLINE_CHECKS` checks calls its own check function
+        on the frame locals instead: the check is as fast either way (a dict and a call
+        on top of many checks), and emitting it again would cost a miss as much as
+        compiling it did, in proportion to the values the run read.
+        """
+        check = entry.check
+        if len(check.checks) > INLINE_CHECKS:
+            frame = ", ".join(self._frame_entries())
+            call = f"{emitter.bind(check.check, 'check')}({{{frame}}}, {self.g})"
+            lines = [f"if not {call}:", f"    {fail}"]
+        else:
+            body, _ = emit_body(check.checks, emitter, self._root_code)
+            lines = [line.replace(FAIL, fail) for line in body]
         # The result is read before the hit is counted: a thread still in an old
         # generation whose constants were dropped fails over to the slow path (a
         # NameError) before counting, never after, so no call is counted twice.

@@ -46,11 +46,26 @@ def is_library_frame(frame: types.FrameType) -> bool:
     namedtuple's ``__new__``, guards' own stubs and checks), which reads only what it
     is given.  A specialized function's wrapper is not: a hit there returns a result
     whose guards the running trace would not see."""
-    filename = frame.f_code.co_filename
+    code = frame.f_code
+    if has_library_frames(code):
+        return True
+    if code.co_filename == "<string>":
+        return str(frame.f_globals.get("__name__", "")).startswith("namedtuple_")
+    return False
+
+
+def has_library_frames(code: types.CodeType) -> bool:
+    """Every frame of ``code`` is a library frame, whatever its globals: library code,
+    or code that attrs or guards generated under a file name of their own (not a
+    specialized function's wrapper).
+
+    The untraced-code net stops watching such code for good (``sys.monitoring``'s
+    ``DISABLE``): guards' own records are attrs classes, and their ``__hash__`` and
+    ``__init__`` run for every value a miss reads.
+    """
+    filename = code.co_filename
     if is_library_file(filename):
         return True
-    if filename == "<string>":
-        return str(frame.f_globals.get("__name__", "")).startswith("namedtuple_")
     if filename.startswith("<guards "):
         return not filename.startswith("<guards specialize ")
     return filename.startswith("<attrs generated ")

@@ -123,6 +123,7 @@ from guards.specialization.frames import (
     stack_reader_in,
 )
 from guards.specialization.library import (
+    has_library_frames,
     is_library_code,
     is_library_file,
     is_library_frame,
@@ -3029,7 +3030,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
     try:
         with UntracedCodeNet(
             _TrackedGlobals, is_library_frame, tracer.untraced,
-            is_library_code=is_library_code, is_effect_frame=is_log_frame,
+            is_library_code=has_library_frames, is_effect_frame=is_log_frame,
             on_raise=tracer.raised_here,
         ):
             tracer.running = True

@@ -518,15 +518,17 @@ class LazyTracker:
             check_type("source", source, Source)
         self.context = context
         self.source = source
+        # Not read yet.  A sentinel, not an unset slot: with sys.monitoring every
+        # AttributeError of a first read would be a RAISE event for the net.
+        self._value = _UNREAD
 
     # -- no guard --------------------------------------------------------------
     def peek(self) -> Any:
         """The value, for diagnostics only: installs nothing, so never decide on it."""
-        try:  # the context reads each path once and keeps it: so does its tracker
-            return self._value
-        except AttributeError:
+        value = self._value  # the context reads each path once and keeps it: so does its tracker
+        if value is _UNREAD:
             value = self._value = self.context.value_of(self.source)
-            return value
+        return value
 
     def peek_type(self) -> type:
         """The value's type, for diagnostics only: installs nothing."""
@@ -561,10 +563,9 @@ class LazyTracker:
         For tracer authors: deciding on this value without installing the guard the
         decision needs is unsound.
         """
-        try:
-            return self._value
-        except AttributeError:
-            pass
+        value = self._value
+        if value is not _UNREAD:
+            return value
         try:
             return self.peek()
         except ValueError:

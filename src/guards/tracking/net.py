@@ -161,8 +161,14 @@ class UntracedCodeNet:
     def notice(self, frame: types.FrameType) -> None:
         """``frame`` starts: report it if it is untraced user code (the first one only)."""
         code = frame.f_code
-        if self.is_library_code(code) and not code.co_filename.startswith("<"):
-            self._library_files.add(code.co_filename)  # a file on disk: a bounded set
+        if self.is_library_code(code):  # never reported
+            filename = code.co_filename
+            # Files on disk, and attrs' methods (one name per method of a class): the
+            # trace function skips their frames from now on.  guards' own generated
+            # code has a new name each time, and is not kept.
+            if not filename.startswith("<guards ") and len(self._library_files) < _MAX_FILES:
+                self._library_files.add(filename)
+            return
         if (
             not self.tripped
             and not self.exempt
@@ -353,6 +359,10 @@ def _trace_frame(frame: types.FrameType, event: str, arg: Any) -> Any:
 #: ``is_library_code`` function -> the files found to hold library code (shared by the
 #: nets of every run, which pass the same function).
 _LIBRARY_FILES: dict[Callable[[types.CodeType], bool], set[str]] = {}
+
+
+#: At most this many library file names are kept per ``is_library_code`` function.
+_MAX_FILES = 100_000
 
 
 def _library_files(is_library_code: Callable[[types.CodeType], bool]) -> set[str]:
