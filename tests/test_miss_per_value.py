@@ -298,3 +298,62 @@ def test_a_miss_raises_nothing_per_value_read() -> None:
         monitoring.register_callback(tool, monitoring.events.RAISE, None)
         monitoring.free_tool_id(tool)
     assert counts[0] == counts[1] <= 2, raised
+
+
+# -- functions of many parameters -------------------------------------------------------
+@pytest.fixture
+def compiled_texts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The texts the dispatcher compiles while the fixture is used."""
+    texts: list[str] = []
+    real = generated.compile_generated
+
+    def keeping(text: str, **rest: Any) -> Any:
+        texts.append(text)
+        return real(text, **rest)
+
+    monkeypatch.setattr("guards.specialization.dispatcher.compile_generated", keeping)
+    yield texts
+
+
+def test_a_miss_of_a_function_of_many_parameters_compiles_as_many_lines_for_any_number(
+    compiled_texts: list[str],
+) -> None:
+    # The wrapper reads each omitted parameter's default now (two lines a parameter):
+    # written once, not again at every miss.
+    lines = []
+    for n in (20, 100):
+        read = guards.specialize(argument_reader(n))
+        compiled_texts.clear()
+        assert read(*range(n)) == sum(range(n))
+        assert read(*range(1, n + 1)) == sum(range(1, n + 1))
+        assert read(*range(n)) == sum(range(n)) and read.cache.info().hits == 1
+        assert len(compiled_texts) == 2  # one per miss
+        lines.append([len(text.splitlines()) for text in compiled_texts])
+    assert lines[0] == lines[1]
+
+
+def test_a_function_of_many_parameters_hits_in_the_front_and_binds_as_python_does() -> None:
+    names = [f"x{i}" for i in range(30)]
+    namespace: dict[str, Any] = {}
+    exec(
+        f"def read({', '.join(names)}, *rest, k=1, **kw):\n"
+        f"    return ({' + '.join(names)}, k, rest, sorted(kw))\n",
+        namespace,
+    )
+    plain = namespace["read"]
+    read = guards.specialize(max_entries=64)(plain)
+    calls = _slow_calls(read)
+    args = tuple(range(30))
+    for call in [args, (*args, 5), args, (*args[:-1], 7)]:
+        assert read(*call) == plain(*call)
+    assert read(*args, k=3, z=1) == plain(*args, k=3, z=1)
+    assert read(*args) == plain(*args) and len(calls) == 4  # the misses
+    plain.__kwdefaults__ = {"k": 2}  # read at call time, as Python does
+    assert read(*args) == plain(*args) == (sum(args), 2, (), [])
+    plain.__defaults__ = tuple(range(29))  # every parameter but x0 has a default now
+    assert read(9) == plain(9)
+    with pytest.raises(TypeError) as raised:
+        read()
+    with pytest.raises(TypeError) as expected:
+        plain()
+    assert str(raised.value) == str(expected.value)

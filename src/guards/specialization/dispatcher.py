@@ -68,6 +68,9 @@ from guards.tracking.binding import parameter_list
 
 #: Up to this many entries are checked inline, most recently used first.
 INLINE_ENTRIES = 4
+#: A function with more parameters than this checks its entries in a function of its
+#: own (see ``Dispatcher._generate``).
+WIDE_PARAMETERS = 16
 #: An entry with more checks than this calls its check function instead of having
 #: them emitted in the body (see ``Dispatcher._checks``).
 INLINE_CHECKS = 16
@@ -177,13 +180,23 @@ class Dispatcher:
         if self.new_code is not None:
             self.globals[self.new_code] = new_code
         self._signature: tuple[list[str], list[str]] | None = None
+        # A wide function (more than WIDE_PARAMETERS parameters) keeps its wrapper,
+        # whose signature and defaults' reads are written out per parameter, and checks
+        # its entries in a front function that is generated again instead: a miss
+        # compiles one line per parameter, not a dozen.  The call costs a hit little
+        # next to binding that many arguments.
+        self.wide = len(self._parameter_names()) > WIDE_PARAMETERS
+        self.front_fn, self.nohit, self.front_result = n.get("front"), n.get("nohit"), n.get("r")
+        self.globals[self.front_fn] = _no_entries
+        self.globals[self.nohit] = NO_HIT
         self.wrapper = self._define()
         cache.add_listener(self.refresh)
 
     # -- generation -------------------------------------------------------------------
     def _define(self) -> types.FunctionType:
         return compile_generated(
-            self._skeleton([]), kind="specialize", label=self.function.__qualname__,
+            self._skeleton([], front=self.wide and self.inline),
+            kind="specialize", label=self.function.__qualname__,
             namespace=self.globals, owner=self._pop_wrapper,
         )
 
@@ -234,14 +247,29 @@ class Dispatcher:
         else:
             self._front = None
             self._entry_functions.clear()
-            lines = [line for entry in self.cache.entries for line in self._inline(entry, emitter)]
+            # A wide function's front builds the frame locals once, if an entry asks.
+            frame = f"{emitter.prefix}L" if self.wide else None
+            lines = [
+                line for entry in self.cache.entries
+                for line in self._inline(entry, emitter, frame)
+            ]
+            if frame is not None and any(frame in line for line in lines):
+                lines.insert(0, f"{frame} = {{{', '.join(self._frame_entries())}}}")
         self.globals.update(emitter.constants)
         # Its linecache entry follows the code: it lasts while a thread may run it.
-        body = compile_generated(
-            self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
-            namespace=self.globals, owner=self._pop_code,
-        )
-        self.wrapper.__code__ = body
+        if self.wide:
+            # Defined in place of the last one: a thread reads the old or the new.
+            body = compile_generated(
+                self._front_text(lines), kind="specialize",
+                label=self.function.__qualname__, namespace=self.globals,
+                owner=self._front_code,
+            )
+        else:
+            body = compile_generated(
+                self._skeleton(lines), kind="specialize", label=self.function.__qualname__,
+                namespace=self.globals, owner=self._pop_code,
+            )
+            self.wrapper.__code__ = body
         self._bodies[free] = weakref.ref(body)
         for name in self._previous:  # two generations back: no thread can be there
             self.globals.pop(name, None)
@@ -256,8 +284,9 @@ class Dispatcher:
         self._bodies.append(None)
         return len(self._bodies) - 1
 
-    def _skeleton(self, lookup: list[str]) -> str:
-        """The whole function: bind the call, try ``lookup``, else the slow path."""
+    def _skeleton(self, lookup: list[str], *, front: bool = False) -> str:
+        """The whole function: bind the call, try ``lookup`` (or, with ``front``, the
+        front function), else the slow path."""
         if self._signature is None:  # the same for every body
             self._signature = self._parameters()
         params, resolve = self._signature
@@ -265,33 +294,61 @@ class Dispatcher:
         writer.line(f"def {self.def_name}({', '.join(params)}):")
         with writer.indent():
             writer.lines(resolve)
-            if lookup:
+            if front:
+                result = self.front_result
+                writer.line(f"if not {self.flag}[0]:")
+                with writer.indent():
+                    args = ", ".join(self._parameter_names())
+                    writer.line(f"{result} = {self.front_fn}({args})")
+                    writer.line(f"if {result} is not {self.nohit}:")
+                    with writer.indent():
+                        writer.line(f"return {result}")
+            elif lookup:
                 writer.line(f"if not {self.flag}[0]:")
                 with writer.indent():
                     _fall_through_on_error(writer, lookup)
             writer.line(f"return {self.slow}({{{', '.join(self._frame_entries())}}})")
         return writer.text()
 
-    def _inline(self, entry: CacheEntry, emitter: Emitter) -> list[str]:
+    def _front_text(self, lookup: list[str]) -> str:
+        """A wide function's front: ``lookup`` on the bound parameters, else ``NO_HIT``."""
+        writer = LineWriter()
+        writer.line(f"def {self.front_fn}({', '.join(self._parameter_names())}):")
+        with writer.indent():
+            if lookup:
+                _fall_through_on_error(writer, lookup)
+            writer.line(f"return {self.nohit}")
+        return writer.text()
+
+    def _front_code(self, namespace: dict[str, Any]) -> types.CodeType:
+        """The code of the front just defined (the function stays in the globals)."""
+        return namespace[self.front_fn].__code__  # type: ignore[no-any-return]
+
+    def _inline(self, entry: CacheEntry, emitter: Emitter, frame: str | None) -> list[str]:
         """One entry's guards inline: ``break`` out of its block on the first failure."""
         writer = LineWriter()
         writer.line("while True:")
         with writer.indent():
-            writer.lines(self._checks(entry, emitter, "break"))
+            writer.lines(self._checks(entry, emitter, "break", frame))
         return writer.getlines()
 
-    def _checks(self, entry: CacheEntry, emitter: Emitter, fail: str) -> list[str]:
+    def _checks(
+        self, entry: CacheEntry, emitter: Emitter, fail: str, frame: str | None = None
+    ) -> list[str]:
         """The entry's guards (``fail`` where one fails), then the hit: count it, return.
 
         An entry of more than :data:`INLINE_CHECKS` checks calls its own check function
         on the frame locals instead: the check is as fast either way (a dict and a call
         on top of many checks), and emitting it again would cost a miss as much as
-        compiling it did, in proportion to the values the run read.
+        compiling it did, in proportion to the values the run read.  ``frame`` names
+        the frame locals built already (a wide function's front), else they are built
+        in the call.
         """
         check = entry.check
         if len(check.checks) > INLINE_CHECKS:
-            frame = ", ".join(self._frame_entries())
-            call = f"{emitter.bind(check.check, 'check')}({{{frame}}}, {self.g})"
+            if frame is None:
+                frame = f"{{{', '.join(self._frame_entries())}}}"
+            call = f"{emitter.bind(check.check, 'check')}({frame}, {self.g})"
             lines = [f"if not {call}:", f"    {fail}"]
         else:
             body, _ = emit_body(check.checks, emitter, self._root_code)
@@ -650,6 +707,11 @@ def _caller_as_given(function: types.FunctionType, shape: SignatureShape) -> Cal
         return function(*args, **kwargs)
 
     return as_given
+
+
+def _no_entries(*args: Any) -> Any:
+    """A wide function's front before its first entry: no hit."""
+    return NO_HIT
 
 
 def _fall_through_on_error(writer: LineWriter, checks: list[str]) -> None:
