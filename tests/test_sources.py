@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import weakref
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -31,6 +33,8 @@ from guards import (
     TypeSource,
     WeakRefCallSource,
 )
+from guards.core.guard import Guard, Provenance, plain_guard
+from guards.core.sources import attr_source, fast_item_key, item_source, local_source
 
 x = LocalSource("x")
 cfg = LocalSource("cfg")
@@ -445,3 +449,83 @@ def test_arbitrary_text_names_and_keys_evaluate_back(member: str, key: Any) -> N
     f_locals = {member: holder}
     assert source.get(f_locals) == "found"
     assert eval(source.name, {"L": f_locals}) == "found"
+
+
+# -- sources and guards made by guards' own code ------------------------------------------
+def _same_record(made: Any, expected: Any) -> None:
+    """Every field of ``made`` is the one attrs' ``__init__`` set in ``expected``; and
+    the two are equal, hash equal, and are found for each other as dict keys."""
+    assert type(made) is type(expected)
+    for field in attrs.fields(type(expected)):
+        got, want = getattr(made, field.name), getattr(expected, field.name)
+        if field.name == "_hash_now":
+            assert got() == want()
+        else:
+            assert type(got) is type(want) and got == want, field.name
+    assert made == expected and hash(made) == hash(expected)
+    assert {made: 1}[expected] == 1 and {expected: 1}[made] == 1
+
+
+_BASES = st.sampled_from([
+    LocalSource("x"), GlobalSource("g"), SkipGuardSource(LocalSource("x")),
+    AttrSource(LocalSource("x"), "a b"), GetItemSource(LocalSource("x"), -1),
+])
+
+
+@given(base=_BASES, member=st.text(max_size=6))
+def test_attr_source_is_the_source_attrs_makes(base: Source, member: str) -> None:
+    _same_record(attr_source(base, member), AttrSource(base, member))
+    made = attr_source(base, member)
+    assert pickle.loads(pickle.dumps(made)) == made and copy.deepcopy(made) == made
+
+
+@given(base=_BASES, index=st.one_of(
+    st.text(max_size=4), st.integers(1 - 2**59, 2**59 - 1), st.sampled_from([0, 1, -1]),
+))
+def test_item_source_is_the_source_attrs_makes(base: Source, index: int | str) -> None:
+    assert fast_item_key(index)
+    _same_record(item_source(base, index), GetItemSource(base, index))
+
+
+def test_item_source_takes_only_keys_it_renders_as_attrs_does() -> None:
+    # A bool is an int to == (True == 1) but renders and compares apart; a huge int's
+    # repr may exceed the digit limit; other types go through GetItemSource.
+    assert not any(fast_item_key(k) for k in (True, 2**60, 1.0, (1,), None, b"k"))
+    assert GetItemSource(LocalSource("x"), 1) != GetItemSource(LocalSource("x"), True)
+
+
+@given(name=st.text(max_size=6))
+def test_local_source_is_the_source_attrs_makes(name: str) -> None:
+    _same_record(local_source(name), LocalSource(name))
+
+
+@given(base=_BASES, kind=st.sampled_from(["TYPE_MATCH", "CONSTANT_MATCH"]))
+def test_plain_guard_is_the_guard_attrs_makes(base: Source, kind: str) -> None:
+    provenance = Provenance("f.py", 3, "f")
+    made = plain_guard(base, kind, provenance)
+    _same_record(made, Guard(base, kind, (), provenance=provenance))
+    assert made.provenance is provenance
+    assert pickle.loads(pickle.dumps(made)) == made
+
+
+def test_a_source_hashes_in_the_process_that_loads_it(tmp_path: Any) -> None:
+    """A str's hash differs between processes: a pickled source is made again, not
+    given the hash it had where it was pickled."""
+    import subprocess
+    import sys
+
+    source = AttrSource(GetItemSource(LocalSource("cfg"), "k"), "mode")
+    path = tmp_path / "source.pickle"
+    path.write_bytes(pickle.dumps(source))
+    code = (
+        "import pickle, sys\n"
+        "from guards.core.sources import AttrSource, GetItemSource, LocalSource\n"
+        f"loaded = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "fresh = AttrSource(GetItemSource(LocalSource('cfg'), 'k'), 'mode')\n"
+        "assert hash(loaded) == hash(fresh) and {fresh: 1}[loaded] == 1\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "ok"

@@ -35,6 +35,7 @@ from guards.core.builder import Check
 from guards.core.sources import (
     PLAIN_SUBSCRIPT_TYPES,
     AttrSource,
+    ChainedSource,
     GetItemSource,
     Source,
     get_item,
@@ -104,7 +105,8 @@ def access_tree(checks: Sequence[Check]) -> tuple[_Node, list[Check]]:
     def node_for(source: Source) -> _Node:
         node = nodes.get(source)
         if node is None:  # then it is not among its parent's children either
-            base = source.base
+            # A root's `base` is a property (a Python call): asked only of a chained one.
+            base = source.base if isinstance(source, ChainedSource) else None
             parent = root if base is None else node_for(base)
             node = parent.children[source] = nodes[source] = _Node(source)
         return node

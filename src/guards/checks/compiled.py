@@ -10,7 +10,7 @@ from guards.checks.codegen import Generated, access_tree, generate
 from guards.checks.explain import CheckResult, evaluate
 from guards.core.builder import Check, GuardBuilder
 from guards.core.guard import Guard
-from guards.core.sources import Source
+from guards.core.sources import ChainedSource, Source
 from guards.errors import (
     GuardBuildError,
     check_frame,
@@ -141,7 +141,13 @@ def compile_checks(
     with gc_paused():
         dropped = set(dropped_guards)
         kept = [g for g in guards if g not in dropped]
-        label = ", ".join(dict.fromkeys(g.source.root.name for g in kept)) or "no guards"
+        roots: dict[str, None] = {}
+        for guard in kept:  # each guard's root (Source.root, without a call per guard)
+            source = guard.source
+            while isinstance(source, ChainedSource):
+                source = source.base
+            roots[source.name] = None
+        label = ", ".join(roots) or "no guards"
         function = CheckFunction(kept, dropped_guards, generate(_unique_checks(checks), label))
     _self_check(function, f_locals, f_globals)
     return function

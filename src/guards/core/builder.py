@@ -109,7 +109,11 @@ class Check:
     @property
     def dedup_key(self) -> tuple[Any, ...]:
         """Two checks with equal keys test the same thing; compile keeps one."""
-        return (self.sources, self.expr, tuple((k, id(v)) for k, v in self.constants))
+        constants = self.constants
+        if not constants:
+            return (self.sources, self.expr, ())
+        names, values = zip(*constants, strict=True)
+        return (self.sources, self.expr, tuple(zip(names, map(id, values), strict=True)))
 
 
 #: Exact types kept as themselves by an equality check, with a fixed and exact ``==``
@@ -180,8 +184,18 @@ class GuardBuilder:
         ``CONSTANT_MATCH``/``EQUALS_MATCH`` of an exact int, str, bytes or float (not a
         NaN nor a zero).  The same :class:`Check` that :meth:`add_check` makes for them
         (a miss builds one per value read); False for any other case."""
+        return self.scalar_check(guard, self.get(guard.source))
+
+    def scalar_check(self, guard: Guard, value: Any) -> bool:
+        """:meth:`build` of ``guard``, a ``TYPE_MATCH``, ``CONSTANT_MATCH`` or
+        ``EQUALS_MATCH`` without arguments on a source that is not skipped, whose value
+        (read already) is ``value``, when it is one of the commonest checks (see
+        ``_scalar_check``): True once its check is emitted, else False (nothing done).
+
+        For a tracing context that builds many such guards at once (one per value a
+        miss reads), without :meth:`build`'s lookups.
+        """
         source = guard.source
-        value = self.get(source)
         t = type(value)
         if guard.kind == "TYPE_MATCH":
             self.checks.append(Check(

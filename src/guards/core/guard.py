@@ -8,10 +8,11 @@ installed from two places is one guard.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import sys
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from types import CodeType, FrameType
 from typing import Any
 
@@ -150,6 +151,12 @@ def _validate_kind(instance: Guard, attribute: attrs.Attribute[Any], value: Any)
         raise must_be("Guard.kind", "the name of a guard kind (a str)", value)
 
 
+def _valid_args(value: Any) -> bool:
+    return type(value) is tuple and all(
+        type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str for pair in value
+    )
+
+
 def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not tuple:
         raise must_be("Guard.args", "a tuple of (name, value) pairs", value)
@@ -167,10 +174,33 @@ class Guard:
     in equality.
     """
 
-    source: Source = attrs.field(validator=validate_source_field)
-    kind: str = attrs.field(validator=_validate_kind)
-    args: tuple[tuple[str, Hashable], ...] = attrs.field(default=(), validator=_validate_args)
+    source: Source
+    kind: str
+    args: tuple[tuple[str, Hashable], ...] = ()
     provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)
+    # ``hash(guard)`` in C, as a source's (``Source._hash_now``): a miss hashes each
+    # of its guards several times.
+    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # One test for the common case; else the fields are validated one by one.
+        args = self.args
+        if not (isinstance(self.source, Source) and type(self.kind) is str and (
+            args == () or _valid_args(args)
+        )):
+            validate_source_field(self, attrs.fields(Guard).source, self.source)
+            _validate_kind(self, attrs.fields(Guard).kind, self.kind)
+            _validate_args(self, attrs.fields(Guard).args, args)
+        key = (self.source, self.kind, args)
+        try:
+            now: Callable[[], int] = hash(key).__index__
+        except TypeError:  # an unhashable argument: hash() raises as it would have
+            now = functools.partial(hash, key)
+        object.__setattr__(self, "_hash_now", now)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Made again through __init__, so the hash is the loading process's own.
+        return Guard, (self.source, self.kind, self.args, self.provenance)
 
     @property
     def name(self) -> str:
@@ -196,3 +226,24 @@ class Guard:
             f", {key}={arg.name if isinstance(arg, Source) else arg!r}" for key, arg in self.args
         )
         return f"{self.kind}({self.source.name}{extra})"
+
+
+# The class's hash is the slot holding the bound ``int.__index__`` (see ``_hash_now``).
+Guard.__hash__ = Guard.__dict__["_hash_now"]  # type: ignore[method-assign]
+
+
+_set = object.__setattr__
+
+
+def plain_guard(source: Source, kind: str, provenance: Provenance | None) -> Guard:
+    """``Guard(source, kind, (), provenance=provenance)`` for guards' own code, whose
+    ``source`` is a :class:`Source` and ``kind`` the exact str name of a kind without
+    arguments: made without attrs' ``__init__`` (a miss makes one or two per value it
+    reads); each field as ``__init__`` and ``__attrs_post_init__`` set it."""
+    guard = object.__new__(Guard)
+    _set(guard, "source", source)
+    _set(guard, "kind", kind)
+    _set(guard, "args", ())
+    _set(guard, "provenance", provenance)
+    _set(guard, "_hash_now", hash((source, kind, ())).__index__)
+    return guard

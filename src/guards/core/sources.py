@@ -19,6 +19,7 @@ import decimal
 import enum
 import itertools
 import keyword
+import operator
 import sys
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping
@@ -94,31 +95,44 @@ _PLAIN_IDENTIFIERS: dict[str, bool] = {}
 _MAX_PLAIN_IDENTIFIERS = 4096
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class Source:
     """Base class of every access path.
 
     Subclasses are frozen ``attrs`` classes: hashable, picklable and equal when
-    their fields are.  The rendered name is computed once, at construction.
+    their fields are.  Two attributes are computed once, at construction:
+
+    * ``name``: the path as Dynamo renders it, such as
+      ``L['fn'].__closure__[0].cell_contents``;
+    * ``is_skipped``: True when the path passes through a :class:`SkipGuardSource`.
     """
 
-    _name: str = attrs.field(init=False, eq=False, repr=False)
-    _skipped: bool = attrs.field(init=False, eq=False, repr=False)
+    # Fields, not properties: read by guards' own code several times per value a
+    # specialized function's miss reads, and a slot is read without a Python call.
+    name: str = attrs.field(init=False, eq=False, repr=False)
+    is_skipped: bool = attrs.field(init=False, eq=False, repr=False)
+    # The hash, as the bound ``__index__`` of the int: the class's ``__hash__`` is
+    # this slot (see ``_hash_by_slot``), so ``hash(source)`` runs no Python code.
+    # Sources are dict keys throughout a trace (each value read looks its path up
+    # about 40 times), and an attrs ``__hash__`` was a Python call each time.
+    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_name", self._render())
+        object.__setattr__(self, "name", self._render())
         base = self.base
         object.__setattr__(
-            self, "_skipped",
+            self, "is_skipped",
             isinstance(self, SkipGuardSource) or (base is not None and base.is_skipped),
         )
+        object.__setattr__(self, "_hash_now", hash(_hash_key(self)).__index__)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Made again through __init__ (so the hash is computed in the process that
+        # loads it: a str's hash differs between processes), from the init fields.
+        cls = type(self)
+        return cls, tuple(getattr(self, f.name) for f in attrs.fields(cls) if f.init)
 
     # -- what every source offers -------------------------------------------------
-    @property
-    def name(self) -> str:
-        """The path as Dynamo renders it, such as ``L['fn'].__closure__[0].cell_contents``."""
-        return self._name
-
     @property
     def base(self) -> Source | None:
         """The source this one steps from; ``None`` for a root."""
@@ -136,12 +150,6 @@ class Source:
     def guard_source(self) -> GuardSource:
         """Whether the path starts in the locals, the globals or a constant."""
         return self.root._root_kind()
-
-    @property
-    def is_skipped(self) -> bool:
-        """True when the path passes through a :class:`SkipGuardSource` (found once, when
-        the source is made)."""
-        return self._skipped
 
     def chain(self) -> tuple[Source, ...]:
         """Every source on the path, root first, this source last."""
@@ -177,7 +185,7 @@ class Source:
         return make_guard(self, kind, args)
 
     def __str__(self) -> str:
-        return self._name
+        return self.name
 
     # -- what each subclass defines ------------------------------------------------
     def _render(self) -> str:
@@ -220,7 +228,7 @@ def _need_globals(source: Source, f_globals: Mapping[str, Any] | None) -> Mappin
 
 
 # ---------------------------------------------------------------------------- roots
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class LocalSource(Source):
     """A local variable of the frame: ``L['x']``."""
 
@@ -239,7 +247,7 @@ class LocalSource(Source):
         return f"L[{bind(self.local_name, 'local')}]"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class GlobalSource(Source):
     """A global variable of the frame: ``G['y']``."""
 
@@ -258,7 +266,7 @@ class GlobalSource(Source):
         return f"G[{bind(self.global_name, 'global')}]"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class GlobalsSource(Source):
     """The frame's globals dict itself: ``G`` (to guard that a name is *not* a global)."""
 
@@ -275,7 +283,7 @@ class GlobalsSource(Source):
         return "G"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ConstantSource(Source):
     """A named constant, rendered bare (``NAME``) and read from the globals."""
 
@@ -294,7 +302,7 @@ class ConstantSource(Source):
         return f"G[{bind(self.source_name, 'constant')}]"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ModuleSource(Source):
     """A module by name, as an ``import`` statement finds it: ``sys.modules['pkg.mod']``."""
 
@@ -314,7 +322,7 @@ class ModuleSource(Source):
 
 
 # ------------------------------------------------------------------------- chained
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ChainedSource(Source):
     """A source one step away from ``base``."""
 
@@ -325,7 +333,7 @@ class ChainedSource(Source):
         return self.root._root_kind()
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class AttrSource(ChainedSource):
     """An attribute: ``L['cfg'].mode``, or ``getattr(L['cfg'], 'a b')`` for other names."""
 
@@ -427,7 +435,7 @@ def get_item(base: Any, key: Any, /) -> Any:
     return base[key]
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class GetItemSource(ChainedSource):
     """A subscript: ``L['d']['k']``, ``L['d'][0]``, ``L['d'][slice(1, 3, None)]``.
 
@@ -484,7 +492,7 @@ def dict_key(base: Any, index: int, /) -> Any:
     return next(itertools.islice(keys, index, None))
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class DictKeySource(ChainedSource):
     """A dict's key by position: ``list(dict.keys(L['g']))[0]`` (as Dynamo's ConstDictKeySource).
 
@@ -504,7 +512,7 @@ class DictKeySource(ChainedSource):
         return f"{bind(dict_key, 'dict_key')}({base_expr}, {bind(self.index, 'position')})"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ClosureSource(ChainedSource):
     """A function's closure tuple: ``L['fn'].__closure__``."""
 
@@ -528,7 +536,7 @@ def _validate_defaults_key(instance: DefaultsSource, attribute: attrs.Attribute[
         raise must_be("DefaultsSource.idx_key", expected, value)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class DefaultsSource(ChainedSource):
     """A default: ``L['fn'].__defaults__[1]`` or ``L['fn'].__kwdefaults__['k']``."""
 
@@ -556,7 +564,7 @@ class DefaultsSource(ChainedSource):
         return f"{base_expr}.{self.field}[{bind(self.idx_key, 'default')}]"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class CodeSource(ChainedSource):
     """A function's code object: ``L['fn'].__code__``."""
 
@@ -570,7 +578,7 @@ class CodeSource(ChainedSource):
         return f"{base_expr}.__code__"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class TypeSource(ChainedSource):
     """The exact type of a value: ``type(L['x'])``."""
 
@@ -584,7 +592,7 @@ class TypeSource(ChainedSource):
         return f"type({base_expr})"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class WeakRefCallSource(ChainedSource):
     """The referent of a weak reference: ``L['r']()``."""
 
@@ -598,7 +606,7 @@ class WeakRefCallSource(ChainedSource):
         return f"{base_expr}()"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class SkipGuardSource(ChainedSource):
     """The same value as ``base``, but every guard made on it or through it is dropped.
 
@@ -639,3 +647,96 @@ def read_memoized(
 
 #: A value not read yet (``values.get`` default): distinct from every value a path holds.
 _UNREAD: Any = object()
+
+# -- made by guards' own code ----------------------------------------------------------
+# A miss makes one source per value it reads.  Where guards' own code has arguments
+# that are valid by construction (a Source, an exact str or small int), it makes the
+# source without attrs' validators and calls: each field set as ``__init__`` and
+# ``__attrs_post_init__`` would set it (tests/test_sources.py compares them field
+# by field, the hash too).
+_set = object.__setattr__
+_new = object.__new__
+#: Ints whose ``repr`` is made at once (a longer one may exceed the digit limit).
+_SMALL_INT_BITS = 60
+
+
+def attr_source(base: Source, member: str) -> AttrSource:
+    """``AttrSource(base, member)`` for an exact str ``member`` and a valid ``base``."""
+    source = _new(AttrSource)
+    _set(source, "base", base)
+    _set(source, "member", member)
+    plain = _PLAIN_IDENTIFIERS.get(member)
+    if plain is None:
+        plain = is_plain_identifier(member)
+    name = f"{base.name}.{member}" if plain else f"getattr({base.name}, {member!r})"
+    _set(source, "name", name)
+    _set(source, "is_skipped", base.is_skipped)
+    _set(source, "_hash_now", hash((AttrSource, base, member)).__index__)
+    return source
+
+
+def item_source(base: Source, index: int | str) -> GetItemSource:
+    """``GetItemSource(base, index)`` for an exact str, or an exact int of less than
+    60 bits, as ``index``, and a valid ``base``."""
+    source = _new(GetItemSource)
+    key = (type(index), index)
+    _set(source, "base", base)
+    _set(source, "index", index)
+    _set(source, "index_is_slice", False)
+    _set(source, "_key", key)
+    _set(source, "name", f"{base.name}[{index!r}]")
+    _set(source, "is_skipped", base.is_skipped)
+    _set(source, "_hash_now", hash((GetItemSource, base, False, key)).__index__)
+    return source
+
+
+def fast_item_key(index: Any) -> bool:
+    """``index`` may be given to :func:`item_source`."""
+    return type(index) is str or (
+        type(index) is int and index.bit_length() < _SMALL_INT_BITS
+    )
+
+
+def local_source(name: str) -> LocalSource:
+    """``LocalSource(name)`` for an exact str ``name``."""
+    source = _new(LocalSource)
+    _set(source, "local_name", name)
+    _set(source, "name", f"L[{name!r}]")
+    _set(source, "is_skipped", False)
+    _set(source, "_hash_now", hash((LocalSource, name)).__index__)
+    return source
+
+
+#: Source class -> a function of a source giving the values of the fields its equality
+#: compares (those its attrs hash would have hashed).
+_HASH_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _hash_key(source: Source) -> tuple[Any, ...]:
+    """What ``hash(source)`` hashes: its class and the fields equality compares, so
+    equal sources (same class, equal fields) hash equal."""
+    cls = type(source)
+    fields = _HASH_FIELDS.get(cls)
+    if fields is None:
+        names = [f.name for f in attrs.fields(cls) if f.eq and f.hash is not False]
+        if len(names) > 1:
+            fields = operator.attrgetter(*names)
+        elif names:
+            fields = lambda s, g=operator.attrgetter(*names): (g(s),)  # noqa: E731
+        else:
+            fields = lambda s: ()  # noqa: E731
+        _HASH_FIELDS[cls] = fields
+    return (cls, *fields(source))
+
+
+def _hash_by_slot(cls: type[Source]) -> None:
+    """Make ``hash()`` of ``cls``'s instances call the bound ``int.__index__`` kept in
+    the ``_hash_now`` slot: ``type.__hash__`` finds a descriptor (the slot), gets the
+    bound method from it and calls it, all in C.  Then the same for its subclasses
+    here (attrs gives each its own ``__hash__``)."""
+    cls.__hash__ = Source.__dict__["_hash_now"]  # type: ignore[method-assign]
+    for sub in cls.__subclasses__():
+        _hash_by_slot(sub)
+
+
+_hash_by_slot(Source)

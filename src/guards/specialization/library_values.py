@@ -90,7 +90,10 @@ def is_library_value(value: Any) -> bool:
     test = _VALUE_TESTS.get(cls)
     if test is not None:
         return test(value)
-    return is_ndarray(value)  # exact type, so no metaclass property of a user class runs
+    # is_ndarray, inline (asked of every object a miss reads an attribute of): the
+    # exact type, so no metaclass property of a user class runs.
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and cls is numpy.ndarray and not value.dtype.hasobject
 
 
 #: Types whose values are library values when they pass a test of their own.

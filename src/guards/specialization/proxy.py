@@ -29,27 +29,16 @@ import math
 import operator
 import weakref
 from collections.abc import Callable
+from sys import exception, gettrace, settrace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from guards.core.guard import called_from_user
 from guards.core.values import is_immutable_type, type_lookup
-from guards.tracking.net import quiet
+from guards.tracking.net import TRACE_FUNCTION, quiet
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
     from guards.tracking.lazy import LazyTracker
-
-
-def tracker_of(proxy: Tracked) -> LazyTracker:
-    """The lazy tracker behind a proxy (read past the proxy's own attribute hook)."""
-    tracker: LazyTracker = object.__getattribute__(proxy, "_guards_tracker")
-    return tracker
-
-
-def tracer_of(proxy: Tracked) -> Tracer:
-    """The tracer a proxy reports to."""
-    tracer: Tracer = object.__getattribute__(proxy, "_guards_tracer")
-    return tracer
 
 
 def is_proxy(obj: object) -> bool:
@@ -85,6 +74,15 @@ class Tracked:
 
     def __repr__(self) -> str:
         return tracer_of(self).operate(self, "__repr__", repr, (self,))  # type: ignore[no-any-return]
+
+
+#: ``tracker_of(proxy)``: the lazy tracker behind a proxy, read past the proxy's own
+#: attribute hook.  The slot's own getter: a call in C, with no Python frame (a miss
+#: asks it several times per value read, and on 3.11 each Python frame started then
+#: runs the net's trace function).
+tracker_of: Callable[[Tracked], LazyTracker] = Tracked.__dict__["_guards_tracker"].__get__
+#: ``tracer_of(proxy)``: the tracer a proxy reports to (the slot's getter, likewise).
+tracer_of: Callable[[Tracked], Tracer] = Tracked.__dict__["_guards_tracer"].__get__
 
 
 class TrackedObject(Tracked):
@@ -324,7 +322,9 @@ class TrackedScalar(Tracked):
 
     def __init__(self, tracker: LazyTracker, tracer: Tracer,
                  apply: tuple[Any, ...] = ()) -> None:
-        super().__init__(tracker, tracer)
+        # Tracked.__init__'s two, inline: one proxy per value a miss reads.
+        object.__setattr__(self, "_guards_tracker", tracker)
+        object.__setattr__(self, "_guards_tracer", tracer)
         object.__setattr__(self, "_guards_apply", apply)
         object.__setattr__(self, "_guards_real", UNSET)
 
@@ -386,9 +386,24 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
             args = (other, self) if reflected else (self, other)
             if real is UNSET or type(other) not in _PLAIN_OPERANDS:
                 if type(other) in _PLAIN_OPERANDS or issubclass(type(other), TrackedScalar):
-                    # exact built-in scalars only: no user code runs
-                    with quiet(), called_from_user():
-                        return slow(self, *args)
+                    # exact built-in scalars only: no user code runs.  `slow`, inline
+                    # (one operator per value a miss reads, each call a frame).
+                    # quiet(), inline: its own call would be a traced frame.
+                    trace = gettrace()
+                    off = trace is TRACE_FUNCTION and exception() is None
+                    if off:
+                        settrace(None)
+                    try:
+                        tracer: Tracer = object.__getattribute__(self, "_guards_tracer")
+                        with called_from_user(), tracer.entered:
+                            try:
+                                return tracer.scalars.operate(self, name, fn, args)
+                            except Exception as exc:
+                                tracer.scalars.raised(self, exc)
+                                raise
+                    finally:
+                        if off:
+                            settrace(trace)
                 return slow(self, *args)
             try:
                 return fn(other, real) if reflected else fn(real, other)
@@ -421,10 +436,11 @@ def is_scalar_proxy(obj: object) -> TypeGuard[TrackedScalar]:
     return issubclass(type(obj), TrackedScalar)
 
 
-def applied(proxy: TrackedScalar) -> tuple[Any, ...]:
-    """The transform that derives ``proxy``'s value from its tracker's (``()``: none)."""
-    found: tuple[Any, ...] = object.__getattribute__(proxy, "_guards_apply")
-    return found
+#: ``applied(proxy)``: the transform that derives ``proxy``'s value from its tracker's
+#: (``()``: none); the slot's getter, as :data:`tracker_of`.
+applied: Callable[[TrackedScalar], tuple[Any, ...]] = (
+    TrackedScalar.__dict__["_guards_apply"].__get__
+)
 
 
 def _at_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -506,3 +522,9 @@ def _scalar_proxy_class(cls: type) -> type[Tracked]:
 
 
 _guard_boundaries()
+
+#: The proxy class of each of :data:`SCALAR_PROXY_TYPES` (a miss makes one proxy per
+#: value it reads: looked up here without a call).
+SCALAR_PROXY_CLASSES: dict[type, type[Tracked]] = {
+    cls: proxy_class(cls) for cls in SCALAR_PROXY_TYPES
+}

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from sys import exception, gettrace, settrace
 from typing import TYPE_CHECKING, Any, cast
 
 from guards.core.builder import (
@@ -66,6 +67,8 @@ from guards.core.guard import Guard, capture_provenance
 from guards.core.sources import Source
 from guards.core.values import type_lookup
 from guards.specialization.proxy import (
+    SCALAR_PROXY_CLASSES,
+    UNSET,
     TrackedScalar,
     applied,
     is_scalar_proxy,
@@ -73,7 +76,7 @@ from guards.specialization.proxy import (
     tracer_of,
     tracker_of,
 )
-from guards.tracking.net import quiet
+from guards.tracking.net import TRACE_FUNCTION
 
 if TYPE_CHECKING:
     from guards.specialization.tracer import Tracer
@@ -133,13 +136,20 @@ class ScalarTracer:
         self._asked: dict[Source, set[tuple[Any, ...]]] = {}
 
     # -- proxies ------------------------------------------------------------------
-    def proxy(self, tracker: LazyTracker) -> TrackedScalar:
-        """The proxy of the scalar at ``tracker`` (one per source); installs nothing."""
-        found = self.proxies.get(tracker.source)
+    def proxy(self, tracker: LazyTracker, value: Any = UNSET) -> TrackedScalar:
+        """The proxy of the scalar at ``tracker`` (one per source), whose value is
+        ``value`` if given (read already); installs nothing."""
+        source = tracker.source
+        found = self.proxies.get(source)
         if found is None:
-            made = proxy_class(type(tracker.unguarded_value()))(tracker, self.tracer)
-            found = self.proxies[tracker.source] = cast("TrackedScalar", made)
+            if value is UNSET:
+                value = tracker.unguarded_value()
+            made: TrackedScalar = SCALAR_PROXY_CLASSES[type(value)](  # type: ignore[assignment]
+                tracker, self.tracer
+            )
+            self.proxies[source] = made
             self.made += 1
+            return made
         return found
 
     def derive(self, tracker: LazyTracker, apply: tuple[Any, ...], value: Any) -> TrackedScalar:
@@ -388,9 +398,18 @@ def _install_plain(tracker: LazyTracker, kind: str) -> None:
     (``TYPE_MATCH``, ``CONSTANT_MATCH``), with the :class:`Guard` made directly: one or
     two per value a miss reads, so the kind is not looked up again each time."""
     context = tracker.context
-    with quiet():  # guards' own code, as LazyTracker.install
+    # quiet(), inline (guards' own code, as LazyTracker.install); most often quiet
+    # already, in an operator's stretch.
+    trace = gettrace()
+    off = trace is TRACE_FUNCTION and exception() is None
+    if off:
+        settrace(None)
+    try:
         provenance = capture_provenance(full_stack=context.full_stack)
-        context.install_guard(Guard(tracker.source, kind, (), provenance=provenance))
+        context.install_plain(tracker.source, kind, provenance)
+    finally:
+        if off:
+            settrace(trace)
 
 
 def _exact(apply: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -70,6 +70,7 @@ import sys
 import types
 import weakref
 from collections.abc import Callable, Mapping
+from sys import exception, gettrace, settrace
 from typing import Any, NoReturn, TypeGuard
 
 import attrs
@@ -189,6 +190,7 @@ from guards.specialization.unbound import (
 from guards.specialization.world import held_reads_world, reads_world, traced_library, world_value
 from guards.tracking.lazy import LazyTracker, TracingContext
 from guards.tracking.net import (
+    TRACE_FUNCTION,
     UntracedCodeNet,
     exempt,
     profiler_reason,
@@ -1080,6 +1082,14 @@ class Tracer:
                 tracker_of(proxy).install(GuardBuilder.TYPE_MATCH)
 
     # -- proxies ------------------------------------------------------------------
+    def _proxied(self, value: Any) -> bool:
+        """``value`` is handed over as a scalar stand-in (:meth:`wrap`)."""
+        # Not a NaN (see `_scalar_kind`), nor an empty str or bytes, which C code that
+        # refuses a str by its exact type takes as an empty iterable (`bytes("")`).
+        return type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy and value == value and (
+            bool(value) or type(value) not in (str, bytes)
+        )
+
     def wrap(self, tracker: LazyTracker) -> Any:
         """What user code sees for ``tracker``: a scalar (guarded now) or a proxy.
 
@@ -1099,12 +1109,8 @@ class Tracer:
         if type(value) in UNBOUND_C_METHODS:  # called with a proxy, it takes the bound path
             tracker.install(GuardBuilder.ID_MATCH)
             return UnboundCMethod(self, value)
-        # Not a NaN (see `_scalar_kind`), nor an empty str or bytes, which C code that
-        # refuses a str by its exact type takes as an empty iterable (`bytes("")`).
-        if type(value) in SCALAR_PROXY_TYPES and self.scalars.lazy and value == value and (
-            value or type(value) not in (str, bytes)
-        ):
-            return self.scalars.proxy(tracker)  # guarded when used, by what the use asks
+        if self._proxied(value):
+            return self.scalars.proxy(tracker, value)  # guarded when used, by what the use asks
         if type(value) is decimal.Decimal:
             self.guard_decimal_context()
         if is_scalar(value):
@@ -1430,7 +1436,13 @@ class Tracer:
     # -- operations on proxies ------------------------------------------------------
     def get_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name``: a tracker on the longer path (its value wrapped in turn)."""
-        with quiet():  # guards' own code and exempt reads, up to a value that is not plain
+        # quiet(), inline: guards' own code and exempt reads, up to a value that is not
+        # plain (each value a miss reads comes here; the block's calls were traced frames).
+        trace = gettrace()
+        off = trace is TRACE_FUNCTION and exception() is None
+        if off:
+            settrace(None)
+        try:
             tracker = tracker_of(proxy)
             value = tracker.unguarded_value()
             common = (
@@ -1441,7 +1453,12 @@ class Tracer:
                 child = self._read_attr(tracker, name)
                 attr = child.unguarded_value()
                 if type(attr) in _PLAIN_VALUES:  # an exact built-in scalar: no user code runs
+                    if self._proxied(attr):  # wrap()'s own first case for it, at once
+                        return self.scalars.proxy(child, attr)
                     return self.wrap(child)
+        finally:
+            if off:
+                settrace(trace)
         if not common:
             if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
                 return self.type_of(tracker)  # else a property of its own: read it as one
@@ -1545,10 +1562,31 @@ class Tracer:
         absent, as for ``os.environ``, whose ``__getitem__`` is library code).
         """
         tracker = tracker_of(proxy)
-        with quiet():  # guards' own code and an exempt read
-            plain = type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
-                PLAIN_SUBSCRIPT_TYPES
-            )
+        plain = type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
+            PLAIN_SUBSCRIPT_TYPES
+        )
+        if plain:
+            # The commonest item read: an exact scalar key of an exact list, tuple or
+            # dict.  quiet(), inline: guards' own code and the exempt read, up to a value
+            # that is not plain (no user code hashes, compares or looks up the key).
+            trace = gettrace()
+            off = trace is TRACE_FUNCTION and exception() is None
+            if off:
+                settrace(None)
+            try:
+                child = tracker.item(key)
+                item = child.unguarded_value()
+                if type(item) in _PLAIN_VALUES:
+                    if self._proxied(item):
+                        return self.scalars.proxy(child, item)
+                    return self.wrap(child)
+            except GuardsError:
+                raise
+            except Exception:
+                pass  # read again below, to be answered as any failing read is
+            finally:
+                if off:
+                    settrace(trace)
         if plain:  # neither a library value nor a dict with __missing__; the key as it is
             real_key = key
         else:
@@ -3079,7 +3117,7 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     arguments: dict[str, Any] = {}
     for name in parameters(code).frame_names():
         with quiet():  # guards' own code and exempt reads, up to a value that is not plain
-            tracker = context.track(LocalSource(name))
+            tracker = context.local(name)
             plain = name not in unused and _reads_plain(tracker)
             if plain:  # an exact built-in scalar (as in Tracer.get_attr): no user code runs
                 arguments[name] = tracer.wrap(tracker)

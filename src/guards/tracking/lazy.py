@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from guards.checks.compiled import CheckFunction, compile_checks
 from guards.core.builder import Check, GuardBuilder, make_guard
-from guards.core.guard import Guard
+from guards.core.guard import Guard, Provenance, plain_guard
 from guards.core.sources import (
     AttrSource,
     ClosureSource,
@@ -67,6 +67,10 @@ from guards.core.sources import (
     LocalSource,
     SkipGuardSource,
     Source,
+    attr_source,
+    fast_item_key,
+    item_source,
+    local_source,
     read_memoized,
 )
 from guards.core.values import OBJECT_CLASS, cell_is_empty, item_types, same_value, type_lookup
@@ -80,7 +84,7 @@ from guards.errors import (
     describe,
     must_be,
 )
-from guards.tracking.net import exempt, quiet
+from guards.tracking.net import exempt, exempt_call, quiet
 
 if TYPE_CHECKING:
     from guards.tracking.binding import BoundCall
@@ -211,6 +215,25 @@ class TracingContext:
                     self._add(guard, None)  # built on the same value by compile()
                 else:
                     self._add(guard, self._build(guard))
+
+    def install_plain(self, source: Source, kind: str, provenance: Provenance | None) -> None:
+        """:meth:`install_guard` of ``Guard(source, kind, provenance=provenance)`` for a
+        kind without arguments (``TYPE_MATCH``, ``CONSTANT_MATCH``), the guard made
+        and installed in one call: one or two per value a miss reads."""
+        guard = plain_guard(source, kind, provenance)
+        if (source, kind) in self._implied:
+            return
+        if self._whole and _whole_of(guard) in self._whole:
+            return  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
+        if guard in self._guards:
+            return
+        if (
+            kind in _DEFERRED_KINDS and not source.is_skipped
+            and type(self._values.get(source, _UNREAD)) in _FIXED_TYPES
+        ):
+            self._add(guard, None)  # built on the same value by compile()
+        else:
+            self._add(guard, self._build(guard))
 
     def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError | None) -> None:
         """Install ``guard`` with its checks, leaving out the guards it makes redundant."""
@@ -346,10 +369,16 @@ class TracingContext:
             return
         if self._builder is None:
             self._builder = GuardBuilder(self.f_locals, self.f_globals, memo=self._values)
-        build_checks = self._builder.build_checks
+        builder = self._builder
+        build_checks, checks, values = builder.build_checks, builder.checks, self._values
         guards = self._guards
         with exempt():  # as _build: a check's own reads
             for guard in pending:
+                # Deferred: a kind of _DEFERRED_KINDS without arguments, not skipped,
+                # on a value of _FIXED_TYPES read already (install_guard's test).
+                if builder.scalar_check(guard, values[guard.source]):
+                    guards[guard] = (checks[-1],)
+                    continue
                 try:
                     guards[guard] = build_checks(guard)
                 except GuardsError as exc:  # raised by compile(), as when built there
@@ -399,7 +428,7 @@ class TracingContext:
 
     def local(self, name: str) -> LazyTracker:
         """The tracker of the local variable ``name``: ``L[name]``."""
-        return self.track(LocalSource(name))
+        return self.track(local_source(name) if type(name) is str else LocalSource(name))
 
     def global_var(self, name: str) -> LazyTracker:
         """The tracker of the global variable ``name``: ``G[name]``."""
@@ -410,7 +439,8 @@ class TracingContext:
         found = self._values.get(source, _UNREAD)  # a miss reads most paths once: no raise
         if found is not _UNREAD:
             return found
-        check_type("source", source, Source)
+        if not isinstance(source, Source):
+            check_type("source", source, Source)  # raises
         with exempt():  # a property or __getitem__ on the path: its guard runs it again
             return read_memoized(source, self._values, self.f_locals, self.f_globals)
 
@@ -689,7 +719,26 @@ class LazyTracker:
         ``AttrSource(t.source, "__annotations__")`` itself.
         """
         value = self.unguarded_value()
-        source: Source = AttrSource(self.source, name)
+        if type(name) is str and name != "__annotations__":
+            # The commonest read of a miss: one Python call for the source, and the
+            # value read straight from this tracker's (the context's memo, as value_of).
+            source: Source = attr_source(self.source, name)
+            context = self.context
+            tracker = context._trackers.get(source)
+            if tracker is not None:
+                return tracker
+            found = context._values.get(source, _UNREAD)
+            if found is _UNREAD:
+                try:
+                    found = exempt_call(getattr, value, name)
+                except AttributeError:
+                    self.install(GuardBuilder.HASATTR, source)
+                    raise
+                context._values[source] = found
+            tracker = context._trackers[source] = LazyTracker(context, source)
+            tracker._value = found
+            return tracker
+        source = AttrSource(self.source, name)
         if name == "__annotations__" and type(value) is types.FunctionType:
             source = SkipGuardSource(source)
         try:
@@ -702,7 +751,10 @@ class LazyTracker:
     def item(self, key: Any) -> LazyTracker:
         """The tracker of ``value[key]``; a missing key or index guards that it is missing."""
         self.unguarded_value()
-        source = GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
+        source = (
+            item_source(self.source, key) if fast_item_key(key)
+            else GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
+        )
         try:
             self.context.value_of(source)
         except (KeyError, IndexError, TypeError) as exc:

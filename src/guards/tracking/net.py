@@ -340,6 +340,14 @@ def _trace_call(frame: types.FrameType, event: str, arg: Any) -> Any:
     return _trace_frame
 
 
+#: 3.11: the nets' trace function.  ``sys.gettrace() is TRACE_FUNCTION`` tells,
+#: without a Python call (each Python frame started while it is on runs it), that a net
+#: watches this thread's frames through it; a stretch that :class:`quiet` would cover
+#: may then turn it off and on again itself, with ``sys.settrace`` (the hooks a miss
+#: runs for each value it reads do, as ``quiet`` does, when ``sys.exception()`` is None).
+TRACE_FUNCTION = _trace_call
+
+
 def _trace_frame(frame: types.FrameType, event: str, arg: Any) -> Any:
     """A traced frame's trace function (3.11): an exception raised in the frame itself
     (its traceback ends here), or in code other than guards' own that it called and
@@ -501,3 +509,17 @@ class exempt:
         net = self._net
         if net is not None:
             net.exempt -= 1
+
+
+def exempt_call(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` inside :class:`exempt`, in one call: a read a miss makes for
+    each value (``getattr(obj, name)``), where the block's two calls were a fifth of
+    the read."""
+    net = _state.net
+    if net is None:
+        return function(*args)
+    net.exempt += 1
+    try:
+        return function(*args)
+    finally:
+        net.exempt -= 1
