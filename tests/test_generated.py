@@ -8,6 +8,7 @@ must be the text it was compiled from.
 
 from __future__ import annotations
 
+import builtins
 import gc
 import inspect
 import linecache
@@ -20,6 +21,7 @@ import pytest
 
 import guards
 from guards import AttrSource, GuardBuilder, LocalSource, compile_guards, tracing
+from guards.checks import generated
 from guards.checks.codegen import compile_accessor
 from guards.checks.generated import LineWriter, compile_generated, generated_filename
 
@@ -250,3 +252,67 @@ def test_line_writer_restores_the_indentation_after_an_error() -> None:
         raise RuntimeError
     writer.line("x")
     assert writer.text() == "x\n"
+
+
+# --------------------------------------------------------------- compiled once per text
+@pytest.fixture
+def compiled_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The file names ``compile`` is called with, from now on, by generated code."""
+    names: list[str] = []
+    real = builtins.compile
+
+    def counting(text: str, filename: str, mode: str) -> types.CodeType:
+        names.append(filename)
+        return real(text, filename, mode)
+
+    monkeypatch.setattr(generated, "compile", counting, raising=False)
+    return names
+
+
+def test_a_text_generated_again_is_compiled_once_and_shows_under_its_own_name(
+    compiled_texts: list[str],
+) -> None:
+    text = "def f(x):\n    def inner():\n        return 1 // x\n    return inner()\n"
+
+    def make() -> Any:
+        return compile_generated(text, kind="check", label="again", namespace={},
+                                 owner=lambda namespace: namespace["f"])
+
+    first, second = make(), make()
+    assert len(compiled_texts) == 1
+    assert first(1) == second(1) == 1
+    assert first.__code__.co_filename != second.__code__.co_filename
+    for function in (first, second):
+        assert_shows_source(function)
+        with pytest.raises(ZeroDivisionError) as info:
+            function(0)
+        frames = traceback.extract_tb(info.value.__traceback__)
+        inner = [f for f in frames if f.name == "inner"]  # a nested code object
+        assert inner[0].filename == function.__code__.co_filename
+        assert inner[0].line == "return 1 // x"
+
+
+def test_misses_of_one_shape_compile_their_check_once(compiled_texts: list[str]) -> None:
+    class Bag:
+        def __init__(self, a: int, b: int) -> None:
+            self.a, self.b = a, b
+
+    def read(o: Bag) -> int:
+        return o.a * 10 + o.b
+
+    specialized = guards.specialize(max_entries=1)(read)
+    for a in range(3):  # the first misses compile their check and front
+        assert specialized(Bag(a, 1)) == a * 10 + 1
+    compiled_texts.clear()
+    for a in range(3, 6):
+        bag = Bag(a, 2)
+        assert specialized(bag) == a * 10 + 2 and specialized(bag) == a * 10 + 2
+    assert specialized.cache.info().misses == 6 and specialized.cache.info().hits == 3
+    # The check's text is the same at every miss.  The front's names are taken again
+    # once the body that used them is gone (dispatcher.py): a body still running at a
+    # miss (the call itself) makes one more set of names, and one more text, once.
+    assert not [name for name in compiled_texts if name.startswith("<guards check")]
+    assert len(compiled_texts) <= 1
+    [entry] = specialized.cache.entries
+    assert not entry.check.check({"o": Bag(4, 2)}) and entry.check.check({"o": Bag(5, 2)})
+    assert entry.check.filename in linecache.cache

@@ -19,9 +19,14 @@ from __future__ import annotations
 import builtins
 import itertools
 import linecache
+import sys
+import threading
+import types
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
+
+from guards.forks import fork_safe
 
 T = TypeVar("T")
 
@@ -88,12 +93,62 @@ def compile_generated(
     filename = generated_filename(kind, label)
     namespace.setdefault("__builtins__", builtins)
     namespace.setdefault("__name__", GENERATED_MODULE)
-    exec(compile(text, filename, "exec"), namespace)  # text from identifiers only
+    exec(compiled_text(text, filename), namespace)  # text from identifiers only
     result = owner(namespace)
     # mtime None: linecache.checkcache() keeps the entry (there is no file to check).
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     weakref.finalize(result, linecache.cache.pop, filename, None)
     return result
+
+
+def compiled_text(text: str, filename: str) -> types.CodeType:
+    """``compile(text, filename, "exec")``, the compiling done once per text.
+
+    Generated texts repeat: they bind every value under a name (never paste it), so
+    the check of a function's every miss with the same kinds of values read is the
+    same text, and so is its front with the same entry shapes.  ``compile`` costs
+    about 5 µs a line, most of a small miss; the code compiled for a text is kept
+    (the :data:`CODE_CACHE_SIZE` most recent texts under :data:`CODE_CACHE_TEXT`
+    characters each) and given ``filename`` again, in each of its code objects, with
+    ``code.replace``.
+    """
+    if len(text) > CODE_CACHE_TEXT:
+        return compile(text, filename, "exec")
+    with _code_lock:
+        code = _code_cache.pop(text, None)
+        if code is None:
+            code = compile(text, filename, "exec")
+        _code_cache[text] = code  # the most recent last
+        if len(_code_cache) > CODE_CACHE_SIZE:
+            del _code_cache[next(iter(_code_cache))]
+    return _renamed(code, filename)
+
+
+def forget_compiled_texts() -> None:
+    """Drop the code kept by :func:`compiled_text`: the next texts are compiled anew
+    (for benchmarks that time a miss of a shape never seen, and for tests)."""
+    with _code_lock:
+        _code_cache.clear()
+
+
+def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
+    """``code`` and the code objects in its constants, with ``co_filename`` ``filename``."""
+    consts = code.co_consts
+    if any(type(const) is types.CodeType for const in consts):
+        consts = tuple(
+            _renamed(const, filename) if type(const) is types.CodeType else const
+            for const in consts
+        )
+        return code.replace(co_filename=filename, co_consts=consts)
+    return code.replace(co_filename=filename)
+
+
+#: How many generated texts keep their compiled code, and up to what length.
+CODE_CACHE_SIZE = 128
+CODE_CACHE_TEXT = 20_000
+_code_cache: dict[str, types.CodeType] = {}
+_code_lock = threading.Lock()
+fork_safe(sys.modules[__name__], "_code_lock")  # a parent thread may hold it at a fork
 
 
 def run_factory(
