@@ -529,3 +529,20 @@ def test_a_source_hashes_in_the_process_that_loads_it(tmp_path: Any) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_equal_paths_thousands_of_steps_long_compare_and_hash() -> None:
+    """Equality walks two paths in a loop: attrs' ``__eq__`` compared each base with
+    ``==``, a call per step, and raised RecursionError past about 1,000 steps."""
+    def chain(n: int, last: str) -> Source:
+        source: Source = LocalSource("node")
+        for _ in range(n):
+            source = GetItemSource(source, "next")
+        return AttrSource(source, last)
+
+    a, b = chain(5000, "v"), chain(5000, "v")
+    assert a is not b and a == b and not (a != b) and hash(a) == hash(b)
+    assert {a: 1}[b] == 1
+    assert a != chain(5000, "w") and a != chain(4999, "v")
+    assert (a == LocalSource("node")) is False and a != 3
+    assert a.__eq__(3) is NotImplemented

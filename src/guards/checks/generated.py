@@ -134,12 +134,14 @@ def forget_compiled_texts() -> None:
 def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
     """``code`` and the code objects in its constants, with ``co_filename`` ``filename``."""
     consts = code.co_consts
-    if any(type(const) is types.CodeType for const in consts):
-        consts = tuple(
+    # A test and a list, not generators: a generator closed early raises (an event
+    # for the untraced-code net with sys.monitoring, on every miss).
+    if types.CodeType in map(type, consts):
+        renamed = [
             _renamed(const, filename) if type(const) is types.CodeType else const
             for const in consts
-        )
-        return code.replace(co_filename=filename, co_consts=consts)
+        ]
+        return code.replace(co_filename=filename, co_consts=tuple(renamed))
     return code.replace(co_filename=filename)
 
 

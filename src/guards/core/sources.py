@@ -719,22 +719,68 @@ def _hash_key(source: Source) -> tuple[Any, ...]:
     fields = _HASH_FIELDS.get(cls)
     if fields is None:
         names = [f.name for f in attrs.fields(cls) if f.eq and f.hash is not False]
-        if len(names) > 1:
-            fields = operator.attrgetter(*names)
-        elif names:
-            fields = lambda s, g=operator.attrgetter(*names): (g(s),)  # noqa: E731
-        else:
-            fields = lambda s: ()  # noqa: E731
-        _HASH_FIELDS[cls] = fields
+        fields = _HASH_FIELDS[cls] = _fields_getter(names)
     return (cls, *fields(source))
+
+
+#: Source class -> a function of a source giving the fields its equality compares but
+#: ``base`` (which :func:`_source_eq` follows in a loop).
+_OWN_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _own_fields(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    fields = _OWN_FIELDS.get(cls)
+    if fields is None:
+        names = [f.name for f in attrs.fields(cls) if f.eq and f.name != "base"]
+        fields = _OWN_FIELDS[cls] = _fields_getter(names)
+    return fields
+
+
+def _fields_getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function of an object giving the tuple of its attributes ``names``."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda s: (one(s),)
+    return lambda s: ()
+
+
+def _source_eq(self: Source, other: object) -> bool:
+    """``self == other`` for sources, as attrs' ``__eq__`` (same class, equal fields),
+    walking the two paths in a loop: attrs' compares ``base`` with ``==``, a call per
+    step, so two equal paths 1,000 steps long raised ``RecursionError``.  The same
+    object, or another hash, answers at once."""
+    while True:
+        if self is other:
+            return True
+        cls = type(self)
+        if type(other) is not cls:  # as attrs: another class may answer
+            return NotImplemented
+        if self._hash_now() != other._hash_now():  # type: ignore[attr-defined]
+            return False
+        own = _own_fields(cls)
+        if own(self) != own(other):
+            return False
+        if not isinstance(self, ChainedSource):
+            return True
+        self, other = self.base, other.base  # type: ignore[attr-defined]
+
+
+def _source_ne(self: Source, other: object) -> bool:
+    equal = _source_eq(self, other)
+    return equal if equal is NotImplemented else not equal
 
 
 def _hash_by_slot(cls: type[Source]) -> None:
     """Make ``hash()`` of ``cls``'s instances call the bound ``int.__index__`` kept in
     the ``_hash_now`` slot: ``type.__hash__`` finds a descriptor (the slot), gets the
-    bound method from it and calls it, all in C.  Then the same for its subclasses
-    here (attrs gives each its own ``__hash__``)."""
+    bound method from it and calls it, all in C; and ``==`` walk paths in a loop
+    (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
+    its own ``__hash__`` and ``__eq__``)."""
     cls.__hash__ = Source.__dict__["_hash_now"]  # type: ignore[method-assign]
+    cls.__eq__ = _source_eq  # type: ignore[method-assign,assignment]
+    cls.__ne__ = _source_ne  # type: ignore[method-assign,assignment]
     for sub in cls.__subclasses__():
         _hash_by_slot(sub)
 
