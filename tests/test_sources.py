@@ -541,7 +541,8 @@ def test_equal_paths_thousands_of_steps_long_compare_and_hash() -> None:
         return AttrSource(source, last)
 
     a, b = chain(5000, "v"), chain(5000, "v")
-    assert a is not b and a == b and not (a != b) and hash(a) == hash(b)
+    assert a is not b and a == b and hash(a) == hash(b)
+    assert (a != b) is False
     assert {a: 1}[b] == 1
     assert a != chain(5000, "w") and a != chain(4999, "v")
     assert (a == LocalSource("node")) is False and a != 3

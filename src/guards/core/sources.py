@@ -23,7 +23,7 @@ import operator
 import sys
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -746,28 +746,30 @@ def _fields_getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda s: ()
 
 
-def _source_eq(self: Source, other: object) -> bool:
-    """``self == other`` for sources, as attrs' ``__eq__`` (same class, equal fields),
-    walking the two paths in a loop: attrs' compares ``base`` with ``==``, a call per
-    step, so two equal paths 1,000 steps long raised ``RecursionError``.  The same
-    object, or another hash, answers at once."""
+def _source_eq(self: Source, other: object) -> Any:
+    """``self == other`` for sources, as attrs' ``__eq__`` (same class, equal fields;
+    ``NotImplemented`` for another class), walking the two paths in a loop: attrs'
+    compares ``base`` with ``==``, a call per step, so two equal paths 1,000 steps
+    long raised ``RecursionError``.  The same object, or another hash, answers at once."""
+    mine: Source = self
     while True:
-        if self is other:
+        if mine is other:
             return True
-        cls = type(self)
+        cls = type(mine)
         if type(other) is not cls:  # as attrs: another class may answer
             return NotImplemented
-        if self._hash_now() != other._hash_now():  # type: ignore[attr-defined]
+        theirs = other
+        if mine._hash_now() != theirs._hash_now():
             return False
         own = _own_fields(cls)
-        if own(self) != own(other):
+        if own(mine) != own(theirs):
             return False
-        if not isinstance(self, ChainedSource):
+        if not isinstance(mine, ChainedSource):
             return True
-        self, other = self.base, other.base  # type: ignore[attr-defined]
+        mine, other = mine.base, cast(ChainedSource, theirs).base
 
 
-def _source_ne(self: Source, other: object) -> bool:
+def _source_ne(self: Source, other: object) -> Any:
     equal = _source_eq(self, other)
     return equal if equal is NotImplemented else not equal
 
