@@ -308,9 +308,33 @@ class GuardBuilder:
 
     # -- helpers for kinds -------------------------------------------------------
     def _type_check(self, guard: Guard, value: Any) -> None:
+        self.type_check(guard, type(value))
+
+    def type_check(self, guard: Guard, cls: type) -> None:
+        """Emit the check ``type(v) is cls`` for ``guard``'s value (what ``TYPE_MATCH``
+        and the kinds that check an exact type emit; a loaded guard document too)."""
         self.add_check(
-            guard, "type({0}) is {T}", T=type(value), expected=type(value),
+            guard, "type({0}) is {T}", T=cls, expected=cls,
             describe="type({0}) is {expected}", actual=type, cost=COST_IDENTITY,
+        )
+
+    def length_check(self, guard: Guard, length: int) -> None:
+        """Emit ``SEQUENCE_LENGTH``'s check ``len(v) == length`` for ``guard``'s value."""
+        self.add_check(
+            guard, "len({0}) == {N}", N=length, expected=length,
+            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
+        )
+
+    def keys_check(self, guard: Guard, keys: list[Any]) -> None:
+        """Emit ``DICT_KEYS_MATCH``'s check: ``list(v)`` is ``keys``, in order (with ``==``
+        when every key is a ``str``, else also by exact type)."""
+        # Plain == forgives 1 == True == 1.0; for string keys it is exact, and cheap.
+        expr = "list({0}) == {K}" if all(type(k) is str for k in keys) else (
+            "{same}(list({0}), {K})"
+        )
+        self.add_check(
+            guard, expr, same=same_value, K=keys, expected=keys,
+            describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
     def _identity_check(self, guard: Guard, source: Source, obj: Any) -> None:
@@ -508,10 +532,7 @@ class GuardBuilder:
         """The same exact type and the same ``len``."""
         value = self.get(guard.source)
         self._type_check(guard, value)
-        self.add_check(
-            guard, "len({0}) == {N}", N=len(value), expected=len(value),
-            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
-        )
+        self.length_check(guard, len(value))
 
     def SEQUENCE_VALUES_MATCH(self, guard: Guard) -> None:
         """A list, tuple, set or frozenset of exact built-in scalars as one value: its
@@ -586,14 +607,7 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard)
         keys = list(value)
         self._type_check(guard, value)
-        # Plain == forgives 1 == True == 1.0; for string keys it is exact, and cheap.
-        expr = "list({0}) == {K}" if all(type(k) is str for k in keys) else (
-            "{same}(list({0}), {K})"
-        )
-        self.add_check(
-            guard, expr, same=same_value, K=keys, expected=keys,
-            describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
-        )
+        self.keys_check(guard, keys)
 
     def CLASS_KEYS_MATCH(self, guard: Guard) -> None:
         """On a class ``__dict__``: the same keys in the same order, not counting the
