@@ -33,6 +33,7 @@ explanations.  No code of the document runs: no ``eval``, no pickle, no import.
 from __future__ import annotations
 
 import builtins
+import decimal
 import json
 import types
 import weakref
@@ -62,13 +63,14 @@ from guards.core.sources import (
     WeakRefCallSource,
 )
 from guards.core.tagged import JSON, decode_value, encode_name, encode_value, fail, field
-from guards.core.values import SetSnapshot, referent
+from guards.core.values import SetSnapshot, referent, same_value
 from guards.errors import (
     DocumentError,
     GuardsError,
     NotPortableError,
     StaleDocumentError,
     describe,
+    must_be,
 )
 
 #: The ``"format"`` of a guard document.
@@ -224,7 +226,7 @@ def _no_constant(name: str) -> Any:
 def parse(text: str) -> dict[str, JSON]:
     """The top-level object of a document's text, its format and version checked."""
     if type(text) is not str:
-        raise fail("text (a guard document)", "a str", text)
+        raise must_be("text", "a str (a guard document)", text)
     if len(text) > MAX_DOCUMENT_CHARS:
         raise DocumentError(f"the document has {len(text)} characters, more than the "
                             f"{MAX_DOCUMENT_CHARS} read")
@@ -254,6 +256,7 @@ def parse(text: str) -> dict[str, JSON]:
 class _Reader:
     def __init__(self, data: dict[str, JSON]) -> None:
         self.sources: list[Source] = []
+        self.seen: dict[Source, Any] = {}  # the first stand-in value of each source
         for i, written in enumerate(field(data, "sources", "document", list)):
             self.sources.append(self._source(written, f"sources[{i}]"))
 
@@ -269,17 +272,16 @@ class _Reader:
         cls = SOURCE_CLASSES.get(name)
         if cls is None:
             raise fail(f"{where}.class", f"one of {sorted(SOURCE_CLASSES)}", name)
-        names = [a.name for a in attrs.fields(cls) if a.init]
-        extra = set(written) - {"class", *names}
+        fields = [a for a in attrs.fields(cls) if a.init]
+        extra = set(written) - {"class", *(a.name for a in fields)}
         if extra:
             raise DocumentError(f"{where} has fields {sorted(extra)} that {name} has not")
         arguments: dict[str, Any] = {}
-        for attribute in names:
-            if attribute not in written and attribute != "index_is_slice" and (
-                attribute != "is_kw"
-            ):
-                raise DocumentError(f"{where} has no field {attribute!r}")
+        for field_ in fields:
+            attribute = field_.name
             if attribute not in written:
+                if field_.default is attrs.NOTHING:
+                    raise DocumentError(f"{where} has no field {attribute!r}")
                 continue
             if attribute == "base":
                 arguments["base"] = self.source_at(written["base"], f"{where}.base")
@@ -291,6 +293,18 @@ class _Reader:
             raise DocumentError(f"{where}: {exc}") from None
         except Exception as exc:
             raise DocumentError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+    def _shared(self, values: Mapping[Source, Any]) -> dict[Source, Any]:
+        """``values``, each the very object an earlier guard on its source read when the
+        two are the same value: the frame held one object there, and checks that bind
+        the same object are made once, as they were when the guards were built."""
+        shared = {}
+        for source, value in values.items():
+            earlier = self.seen.setdefault(source, value)
+            same = earlier is value or (type(earlier) is type(value)
+                                        and _same_value(earlier, value))
+            shared[source] = earlier if same else value
+        return shared
 
     def value(self, data: JSON, where: str) -> Any:
         return decode_value(data, where, source_at=self.source_at)
@@ -335,7 +349,8 @@ class _Reader:
             raise DocumentError(f"{where} of {guard.kind} must have the fields "
                                 f"{sorted(codec.facts)}, got {sorted(facts)}")
         decoded = {key: self.value(facts[key], f"{where}.{key}") for key in codec.facts}
-        builder = GuardBuilder({}, None, values=codec.stand_ins(guard, decoded, where))
+        builder = GuardBuilder({}, None, values=self._shared(codec.stand_ins(guard, decoded,
+                                                                             where)))
         try:
             if codec.emit is None:
                 builder.build(guard)
@@ -381,6 +396,13 @@ def read_document(text: str) -> LoadedChecks:
         for check in checks
     ]
     return LoadedChecks(tuple(guards), dropped, tuple(checks))
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return same_value(a, b)
+    except Exception:  # a stand-in compares with nothing
+        return False
 
 
 # -- the kinds -------------------------------------------------------------------------------
@@ -491,25 +513,29 @@ def _closure_stand_ins(guard: Guard, facts: dict[str, Any], where: str) -> Mappi
 
 def _write_value(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> dict[str, JSON]:
     value = checks[0].expected
-    if type(value) in _CONTAINERS and _holds_nan(value):
+    if (type(value) in _CONTAINERS or type(value) is decimal.Decimal) and _holds_nan(value):
         raise NotPortableError(_NAN_INSIDE)
     return {"value": writer.value(value)}
 
 
-_CONTAINERS = (list, tuple, dict, set, frozenset, SetSnapshot)
-_NAN_INSIDE = ("a NaN inside a container matches only that very NaN object (== on "
-               "containers tests identity first), which no other process has")
+_CONTAINERS = (list, tuple, dict, set, frozenset, SetSnapshot, slice)
+_NAN_INSIDE = ("a NaN inside a container, or a Decimal NaN, matches only that very NaN "
+               "object (== on containers tests identity first), which no other process has")
 
 
 def _holds_nan(value: Any) -> bool:
-    """Some float or complex at any depth of ``value`` (a container) is a NaN."""
+    """Some float, complex or Decimal at any depth of ``value`` is a NaN."""
     t = type(value)
     if t is float or t is complex:
         return bool(value != value)
+    if t is decimal.Decimal:
+        return bool(value.is_nan())
     if t is dict:
         return any(_holds_nan(k) or _holds_nan(v) for k, v in value.items())
     if t is SetSnapshot:
         return any(map(_holds_nan, value.items))
+    if t is slice:
+        return any(map(_holds_nan, (value.start, value.stop, value.step)))
     if t in _CONTAINERS:
         return any(map(_holds_nan, value))
     return False

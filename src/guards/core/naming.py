@@ -33,21 +33,23 @@ Fingerprints (SHA-256, hex):
 
 The bytecode differs between Python versions, so a fingerprint from 3.12 never
 matches under 3.13.  Objects of the ``builtins`` module are named plainly
-(``int``, ``len``) and found there by name, without a fingerprint.
+(``int``, ``len``, also ``NoneType`` and the other built-in types that only
+``types`` holds) and found by name, without a fingerprint.
 """
 
 from __future__ import annotations
 
 import builtins
+import enum
 import hashlib
 import sys
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
-from guards.core.values import class_keys
+from guards.core.values import class_keys, type_lookup
 from guards.errors import NotPortableError, StaleDocumentError
 
 #: The kinds of :class:`Name`.
@@ -152,6 +154,26 @@ def _member_token(value: Any) -> str:
     return f"<{_class_path(t)}>"
 
 
+#: The hooks of a metaclass that a loaded check's building or comparing could run.
+_METACLASS_HOOKS = ("__getattribute__", "__getattr__", "__eq__", "__hash__", "__repr__")
+
+
+def plain_metaclass(meta: type) -> bool:
+    """True when the metaclass ``meta`` has the attribute reads, ``==``, hash and
+    ``repr`` of ``type`` (or of ``enum``'s metaclass): then showing a class or using
+    it as a key runs no user code."""
+    return meta is type or all(
+        type_lookup(meta, hook) in (type_lookup(type, hook), type_lookup(enum.EnumMeta, hook))
+        for hook in _METACLASS_HOOKS
+    )
+
+
+def plain_module(module: types.ModuleType) -> bool:
+    """True for a module of the exact module type without a module ``__getattr__``:
+    reading its attributes (as showing it does) runs no code of its own."""
+    return type(module) is types.ModuleType and "__getattr__" not in _MODULE_DICT.__get__(module)
+
+
 # -- naming ------------------------------------------------------------------------------
 def name_of(obj: Any) -> Name:
     """The :class:`Name` of ``obj``: a builtin, a module, a class, a Python function, a
@@ -161,12 +183,20 @@ def name_of(obj: Any) -> Name:
     itself.  Anything else raises :class:`~guards.NotPortableError` saying why.
     """
     t = type(obj)
-    if t is types.ModuleType:
+    if issubclass(t, types.ModuleType):
         name = _MODULE_DICT.__get__(obj).get("__name__")
+        if not plain_module(obj):
+            msg = (f"the module {name!r} runs code on attribute reads (a module __getattr__, "
+                   "or a module subclass such as a lazy module)")
+            raise NotPortableError(msg)
         if type(name) is str and sys.modules.get(name) is obj:
             return Name("module", name, "")
-        raise NotPortableError(f"the module {obj!r} is not in sys.modules under its name")
+        raise NotPortableError(f"the module {name!r} is not in sys.modules under its name")
     if issubclass(t, type):
+        if not plain_metaclass(t):
+            msg = (f"{_shown(obj)} has a metaclass whose hooks (attribute reads, ==, hash) "
+                   "would run when a loaded check is built")
+            raise NotPortableError(msg)
         module, qualname = _TYPE_MODULE.__get__(obj), _TYPE_QUALNAME.__get__(obj)
         kind, fingerprint = "class", ""
     elif t is types.FunctionType:
@@ -184,7 +214,7 @@ def name_of(obj: Any) -> Name:
     if type(module) is not str or type(qualname) is not str:
         raise NotPortableError(f"{_shown(obj)} has no module and qualified name")
     if module == "builtins" and kind in ("class", "cfunction") and (
-        builtins.__dict__.get(qualname) is obj
+        _builtin(qualname) is obj
     ):
         return Name("builtin", "builtins", qualname)
     found = _lookup(module, qualname)
@@ -234,6 +264,22 @@ def _modules_of_file(filename: str) -> list[str]:
         ):
             found.append(name)
     return found
+
+
+#: The built-in types that the ``builtins`` module does not hold (``NoneType``,
+#: ``function``, ``code``, ``cell``...), by name: ``types`` holds them all.
+_UNLISTED_BUILTINS: dict[str, type] = {
+    cls.__qualname__: cls for cls in vars(types).values()
+    if type(cls) is type and cls.__module__ == "builtins"
+    and builtins.__dict__.get(cls.__qualname__) is not cls
+}
+
+
+def _builtin(name: str) -> Any:
+    """The builtin called ``name``: a built-in type that ``builtins`` does not hold
+    (``NoneType``), or what ``builtins`` holds; ``_ABSENT`` for none."""
+    found = _UNLISTED_BUILTINS.get(name)
+    return found if found is not None else builtins.__dict__.get(name, _ABSENT)
 
 
 # -- resolving ---------------------------------------------------------------------------
@@ -300,14 +346,17 @@ def resolve(name: Name) -> Any:
     object is missing, of another kind, or has another fingerprint.
     """
     if name.kind == "builtin":
-        found = builtins.__dict__.get(name.qualname, _ABSENT)
+        found = _builtin(name.qualname)
         if found is _ABSENT:
             raise _stale(name, "is not a builtin here")
         return found
     if name.kind == "module":
         module = sys.modules.get(name.module)
-        if not issubclass(type(module), types.ModuleType):
+        if not issubclass(type(module), types.ModuleType):  # no __class__ is asked
             raise _missing(name)
+        if not plain_module(cast(types.ModuleType, module)):
+            raise _stale(name, "runs code on attribute reads here (a module __getattr__, or a "
+                               "module subclass such as a lazy module)")
         return module
     if name.kind == "code":
         code = _find_code(name.module, name.qualname)
@@ -317,6 +366,8 @@ def resolve(name: Name) -> Any:
     found = _lookup(name.module, name.qualname)
     if found is _ABSENT:
         raise _missing(name)
+    if issubclass(type(found), type) and not plain_metaclass(type(found)):
+        raise _stale(name, "has a metaclass whose hooks would run on reads and comparisons")
     expected = {"class": None, "function": types.FunctionType,
                 "cfunction": types.BuiltinFunctionType}[name.kind]
     if (issubclass(type(found), type) if expected is None else type(found) is expected) is False:
