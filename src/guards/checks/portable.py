@@ -42,7 +42,7 @@ from typing import Any
 
 import attrs
 
-from guards.core.builder import Check, GuardBuilder
+from guards.core.builder import SCALAR_TYPES, Check, GuardBuilder
 from guards.core.guard import Guard
 from guards.core.naming import name_of
 from guards.core.sources import (
@@ -89,9 +89,6 @@ SOURCE_CLASSES: dict[str, type[Source]] = {cls.__name__: cls for cls in (
 
 #: The kinds the format does not write, and why (every other built-in kind round-trips).
 NOT_PORTABLE_KINDS: dict[str, str] = {
-    "COMPARE_MATCH": "its checks keep the outcome of the comparison, not the value compared",
-    "PREDICATE_MATCH": "its checks keep the outcome of the method, not the value asked",
-    "CONTAINS_MATCH": "its checks keep whether the value was in the container, not the value",
     "DECIMAL_CONTEXT_MATCH": "a decimal context is not in the value codec",
     "NDARRAY_MATCH": "NumPy arrays are not in the value codec",
 }
@@ -124,8 +121,9 @@ class _Writer:
             return found
         for step in source.chain():
             if step not in self.index:
+                fields = self._source_fields(step)  # first: it may raise
                 self.index[step] = len(self.sources)
-                self.sources.append(self._source_fields(step))
+                self.sources.append(fields)
         return self.index[source]
 
     def _source_fields(self, source: Source) -> JSON:
@@ -705,6 +703,75 @@ def _builtin_stand_in(guard: Guard, facts: dict[str, Any], where: str) -> Mappin
     return {source.base: {}}  # globals without the name: their builtins are builtins'
 
 
+def _other_type(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> JSON:
+    other = guard.arguments.get("other")
+    if not isinstance(other, Source):
+        return None
+    for check in checks:
+        if check.expr == "type({0}) is {T}" and check.sources == (other,):
+            return writer.value(check.expected)
+    raise NotPortableError("none of its checks is the type check of other=")
+
+
+def _write_compare(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> dict[str, JSON]:
+    return {"type": _type_fact(writer, guard, checks),
+            "other_type": _other_type(writer, guard, checks),
+            **_write_outcome(writer, guard, checks)}
+
+
+def _emit_compare(builder: GuardBuilder, guard: Guard, facts: dict[str, Any],
+                  where: str) -> None:
+    _is_bool(facts["outcome"], f"{where}.outcome")
+    arguments: Mapping[str, Any] = guard.arguments
+    other = arguments.get("other")
+    other_type = facts["other_type"]
+    if isinstance(other, Source):
+        other_type = _expect_class(other_type, f"{where}.other_type")
+    elif other_type is not None:
+        raise fail(f"{where}.other_type", "null when other= is not a source", other_type)
+    builder.compare_checks(guard, arguments.get("op"), other, arguments.get("apply", ()),
+                           _expect_class(facts["type"], f"{where}.type"),
+                           type(None) if other_type is None else other_type, facts["outcome"])
+
+
+def _write_predicate(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> dict[str, JSON]:
+    return {"type": _type_fact(writer, guard, checks), **_write_outcome(writer, guard, checks)}
+
+
+def _emit_predicate(builder: GuardBuilder, guard: Guard, facts: dict[str, Any],
+                    where: str) -> None:
+    _is_bool(facts["outcome"], f"{where}.outcome")
+    arguments: Mapping[str, Any] = guard.arguments
+    builder.predicate_checks(guard, _expect_class(facts["type"], f"{where}.type"),
+                             arguments.get("method"), arguments.get("args", ()),
+                             facts["outcome"])
+
+
+def _write_contains(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> dict[str, JSON]:
+    container = guard.arguments.get("container")
+    if not isinstance(container, Source):
+        raise NotPortableError("its container= is not a source")
+    types_of = {c.sources: c.expected for c in checks if c.expr == "type({0}) is {T}"}
+    return {"type": writer.value(types_of[(guard.source,)]),
+            "container_type": writer.value(types_of[(container,)]),
+            **_write_outcome(writer, guard, checks)}
+
+
+def _contains_stand_ins(guard: Guard, facts: dict[str, Any], where: str) -> Mapping[Source, Any]:
+    cls, kind, present = facts["type"], facts["container_type"], facts["outcome"]
+    _is_bool(present, f"{where}.outcome")
+    if not any(cls is scalar for scalar in SCALAR_TYPES):
+        raise fail(f"{where}.type", "an exact built-in scalar type", cls)
+    if not any(kind is t for t in (dict, set, frozenset)):
+        raise fail(f"{where}.container_type", "dict, set or frozenset", kind)
+    container = guard.arguments.get("container")
+    if not isinstance(container, Source):
+        raise fail(f"the container= of {guard.kind}", "a source", container)
+    value = cls()  # a value of that exact type; the checks keep only its type
+    return {guard.source: value, container: kind((value,) if present else ()) if kind is not dict
+            else ({value: None} if present else {})}
+
+
 def _simple(facts: tuple[str, ...], write: Callable[..., dict[str, JSON]],
             stand_ins: StandIns, emit: Emit | None = None) -> KindCodec:
     return KindCodec(facts, write, stand_ins, emit)
@@ -747,4 +814,9 @@ KIND_CODECS: dict[str, KindCodec] = {
     "NO_ALIASING": _simple((), _no_facts, _others),
     "WEAKREF_ALIVE": _simple((), _write_weakref, _weakref_stand_in),
     "BUILTIN_MATCH": _simple(("present", "object"), _write_builtin, _builtin_stand_in),
+    "COMPARE_MATCH": _simple(("type", "other_type", "outcome"), _write_compare, _none,
+                             _emit_compare),
+    "PREDICATE_MATCH": _simple(("type", "outcome"), _write_predicate, _none, _emit_predicate),
+    "CONTAINS_MATCH": _simple(("type", "container_type", "outcome"), _write_contains,
+                              _contains_stand_ins),
 }
