@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import builtins
 import decimal
+import enum
 import json
 import types
 import weakref
@@ -89,7 +90,6 @@ SOURCE_CLASSES: dict[str, type[Source]] = {cls.__name__: cls for cls in (
 
 #: The kinds the format does not write, and why (every other built-in kind round-trips).
 NOT_PORTABLE_KINDS: dict[str, str] = {
-    "DECIMAL_CONTEXT_MATCH": "a decimal context is not in the value codec",
     "NDARRAY_MATCH": "NumPy arrays are not in the value codec",
 }
 
@@ -442,8 +442,8 @@ def _type_fact(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> JSON:
 
 def _identity(writer: _Writer, obj: Any) -> JSON:
     """An object compared by identity: a singleton, or an object with a name."""
-    if any(obj is singleton for singleton in _SINGLETONS):
-        return encode_value(obj)
+    if any(obj is singleton for singleton in _SINGLETONS) or issubclass(type(obj), enum.Enum):
+        return encode_value(obj)  # one of a kind in every process, named by value
     try:
         return encode_name(name_of(obj))
     except NotPortableError as exc:
@@ -478,8 +478,9 @@ def _is_bool(value: Any, where: str) -> None:
 def _identity_object(value: Any, where: str) -> None:
     if not (any(value is s for s in _SINGLETONS) or type(value) in (
         types.ModuleType, types.FunctionType, types.BuiltinFunctionType
-    ) or issubclass(type(value), type)):
-        raise fail(where, "a singleton, a module, a class or a function", value)
+    ) or issubclass(type(value), (type, enum.Enum))):
+        raise fail(where, "a singleton, an enum member, a module, a class or a function",
+                   value)
 
 
 # -- facts of each kind ----
@@ -772,6 +773,36 @@ def _contains_stand_ins(guard: Guard, facts: dict[str, Any], where: str) -> Mapp
             else ({value: None} if present else {})}
 
 
+def _signals(signals: frozenset[type]) -> list[type]:
+    return sorted(signals, key=lambda signal: signal.__qualname__)
+
+
+def _write_decimal(writer: _Writer, guard: Guard, checks: Sequence[Check]) -> dict[str, JSON]:
+    settings, flags = _constant(checks, "S"), _constant(checks, "F")
+    return {"getcontext": _identity(writer, _constant(checks, "getcontext")),
+            "settings": writer.value(list(settings[:-1])),
+            "traps": writer.value(_signals(settings[-1])), "flags": writer.value(_signals(flags))}
+
+
+def _emit_decimal(builder: GuardBuilder, guard: Guard, facts: dict[str, Any],
+                  where: str) -> None:
+    getcontext, settings = facts["getcontext"], facts["settings"]
+    if type(getcontext) not in (types.FunctionType, types.BuiltinFunctionType):
+        raise fail(f"{where}.getcontext", "a function", getcontext)
+    kinds = [int, str, int, int, int, int]  # prec, rounding, Emin, Emax, capitals, clamp
+    if type(settings) is not list or [type(v) for v in settings] != kinds:
+        raise fail(f"{where}.settings", "[prec, rounding, Emin, Emax, capitals, clamp]",
+                   settings)
+    signals = {}
+    for key in ("traps", "flags"):
+        found = facts[key]
+        if type(found) is not list or not all(issubclass(type(s), type) for s in found):
+            raise fail(f"{where}.{key}", "a list of classes", found)
+        signals[key] = frozenset(found)
+    builder.decimal_context_check(guard, getcontext, (*settings, signals["traps"]),
+                                  signals["flags"])
+
+
 def _simple(facts: tuple[str, ...], write: Callable[..., dict[str, JSON]],
             stand_ins: StandIns, emit: Emit | None = None) -> KindCodec:
     return KindCodec(facts, write, stand_ins, emit)
@@ -819,4 +850,6 @@ KIND_CODECS: dict[str, KindCodec] = {
     "PREDICATE_MATCH": _simple(("type", "outcome"), _write_predicate, _none, _emit_predicate),
     "CONTAINS_MATCH": _simple(("type", "container_type", "outcome"), _write_contains,
                               _contains_stand_ins),
+    "DECIMAL_CONTEXT_MATCH": _simple(("getcontext", "settings", "traps", "flags"),
+                                     _write_decimal, _none, _emit_decimal),
 }

@@ -459,6 +459,15 @@ class GuardBuilder:
             raise must_be(f"{guard.source.name} for DECIMAL_CONTEXT_MATCH", "the decimal module",
                           module, GuardBuildError)
         settings, flags = decimal_context_state(getcontext())
+        self.decimal_context_check(guard, getcontext, settings, flags)
+
+    def decimal_context_check(
+        self, guard: Guard, getcontext: Callable[[], Any], settings: tuple[Any, ...],
+        flags: frozenset[type],
+    ) -> None:
+        """Emit ``DECIMAL_CONTEXT_MATCH``'s check from what it read: ``getcontext``
+        (the decimal module's), the context's ``settings`` and set ``flags``, as
+        :func:`~guards.core.values.decimal_context_state` gives them."""
         expected = _DecimalContext(settings, flags)
         self.add_check(
             guard, "{holds}({getcontext}(), {S}, {F})", holds=decimal_context_holds,

@@ -168,6 +168,37 @@ def plain_metaclass(meta: type) -> bool:
     )
 
 
+#: The hooks of an enum member that showing it, hashing it or comparing it runs.
+_MEMBER_HOOKS = ("__repr__", "__eq__", "__hash__")
+_TYPE_MRO = type.__dict__["__mro__"]
+
+
+def plain_enum(cls: type) -> bool:
+    """True for an enum class (of a plain metaclass, :func:`plain_metaclass`) whose
+    members' ``repr``, ``==`` and hash are those of ``enum`` or of a built-in type
+    (``IntEnum``'s are ``int``'s): then showing or comparing a member runs no user code."""
+    if not issubclass(type(cls), type) or not plain_metaclass(type(cls)):
+        return False
+    mro = _TYPE_MRO.__get__(cls)
+    if enum.Enum not in mro:
+        return False
+    for hook in _MEMBER_HOOKS:
+        owner = next((k for k in mro if hook in _TYPE_DICT.__get__(k)), object)
+        if _TYPE_MODULE.__get__(owner) not in ("enum", "builtins"):
+            return False
+    return True
+
+
+def enum_member(cls: type, name: str) -> Any:
+    """The member ``name`` of the enum class ``cls`` (from its ``_member_map_``, read
+    through the class ``__dict__``), or ``None``."""
+    members = _TYPE_DICT.__get__(cls).get("_member_map_")
+    if type(members) is not dict or type(name) is not str:
+        return None
+    member = members.get(name)
+    return member if type(member) is cls else None
+
+
 def plain_module(module: types.ModuleType) -> bool:
     """True for a module of the exact module type without a module ``__getattr__``:
     reading its attributes (as showing it does) runs no code of its own."""

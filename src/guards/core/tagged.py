@@ -22,6 +22,7 @@ dict                        ``{"$": "dict", "items": [[key, value], ...]}`` in o
 range, slice                ``{"$": "range", "start": 0, "stop": 9, "step": 1}``
 ``...``, ``NotImplemented`` ``{"$": "ellipsis"}``, ``{"$": "notimplemented"}``
 ``decimal.Decimal``         ``{"$": "decimal", "str": "1.00"}``
+an enum member              ``{"$": "enum", "class": {class}, "name": "RED"}``
 a builtin (``int``, ``len``) ``{"$": "builtin", "name": "int"}``
 a module                    ``{"$": "module", "name": "json"}``
 class, function, code,      ``{"$": "class", "module": "app", "qualname": "Config",
@@ -41,10 +42,11 @@ from __future__ import annotations
 import base64
 import binascii
 import decimal
+import enum
 from collections.abc import Callable
 from typing import Any
 
-from guards.core.naming import NAME_KINDS, Name, name_of, resolve
+from guards.core.naming import NAME_KINDS, Name, enum_member, name_of, plain_enum, resolve
 from guards.core.sources import Source
 from guards.core.values import SetSnapshot
 from guards.errors import DocumentError, NotPortableError, StaleDocumentError, describe
@@ -116,7 +118,19 @@ def encode_value(
         return _tagged("decimal", str=str(value))
     if source_index is not None and isinstance(value, Source):
         return _tagged("source", index=source_index(value))
+    if issubclass(t, enum.Enum):
+        return _encode_member(value)
     return encode_name(name_of(value))
+
+
+def _encode_member(member: enum.Enum) -> JSON:
+    cls = type(member)
+    name = object.__getattribute__(member, "_name_")
+    if not plain_enum(cls) or enum_member(cls, name) is not member:
+        msg = (f"the enum member {name!r} of {cls.__qualname__} cannot be named (a member "
+               "made by combining flags, or an enum whose repr, == or hash is its own)")
+        raise NotPortableError(msg)
+    return _tagged("enum", **{"class": encode_name(name_of(cls))}, name=name)
 
 
 def encode_name(name: Name) -> JSON:
@@ -212,7 +226,23 @@ def decode_value(
         return source_at(field(data, "index", where, int), f"{where}.index")
     if tag in NAME_KINDS:
         return resolve(decode_name(data, where))
+    if tag == "enum":
+        return _read_member(data, where)
     raise fail(f"{where}.$", "a known value tag", tag)
+
+
+def _read_member(data: dict[str, JSON], where: str) -> Any:
+    _fields(data, where, "class", "name")
+    named = field(data, "class", where, dict)
+    name = field(data, "name", where, str)
+    cls = resolve(decode_name(named, f"{where}.class"))
+    if not plain_enum(cls):
+        raise fail(f"{where}.class", "an enum class whose repr, == and hash are enum's", cls)
+    member = enum_member(cls, name)
+    if member is None:
+        msg = f"{where}: the enum {cls.__qualname__} has no member {name!r} here"
+        raise StaleDocumentError(msg, f"{cls.__qualname__}.{name}")
+    return member
 
 
 Reader = Callable[[dict[str, JSON], str, Any, int], Any]
