@@ -620,6 +620,10 @@ def _document() -> str:
     (lambda d: '{"format":"guards.check","version":1,"x":' + "[" * 100000 + "]" * 100000 + "}",
      "nests too deeply"),
     (lambda d: d.replace('"version":1', '"version":NaN'), "non-JSON number"),
+    (lambda d: d.replace('"sources":[', '"sources":[{"class":"LocalSource","local_name":"x"},'
+                         + "".join(f'{{"class":"AttrSource","base":{i},"member":"a"}},'
+                                   for i in range(2000)), 1),
+     "more than 1000 steps"),
     (lambda d: d.replace('"$":"float","repr":"2.0"', '"$":"float","repr":"two"', 1),
      "float's repr"),
     (lambda d: d.replace(f'"module":"{__name__}"', '"module":"os"', 1),

@@ -14,7 +14,9 @@ from guards.core.builder import Check, GuardBuilder
 from guards.core.guard import Guard
 from guards.core.sources import Source
 from guards.errors import (
+    DocumentError,
     GuardBuildError,
+    GuardsError,
     NotPortableError,
     check_frame,
     check_type,
@@ -211,8 +213,14 @@ def load_check(text: str) -> CheckFunction:
     what is wrong and where), and its subclass :class:`~guards.StaleDocumentError`
     when a named class, function or module is missing here or differs.
     """
-    loaded = read_document(text)
-    return assemble_checks(loaded.guards, loaded.dropped, loaded.checks)
+    try:
+        loaded = read_document(text)
+        return assemble_checks(loaded.guards, loaded.dropped, loaded.checks)
+    except GuardsError:
+        raise
+    except Exception as exc:  # what no check above foresaw: still the document's fault
+        msg = f"the document cannot be loaded: {type(exc).__name__}: {exc}"
+        raise DocumentError(msg) from exc
 
 
 @contextlib.contextmanager

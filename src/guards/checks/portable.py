@@ -80,6 +80,8 @@ FORMAT = "guards.check"
 VERSION = 1
 #: The longest document :func:`read_document` reads, in characters.
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
+#: The most steps a source of a document may be from its root.
+MAX_SOURCE_DEPTH = 1000
 
 #: The source classes a document may name, by class name.
 SOURCE_CLASSES: dict[str, type[Source]] = {cls.__name__: cls for cls in (
@@ -254,6 +256,7 @@ def parse(text: str) -> dict[str, JSON]:
 class _Reader:
     def __init__(self, data: dict[str, JSON]) -> None:
         self.sources: list[Source] = []
+        self.depths: list[int] = []  # how many steps each source is from its root
         self.seen: dict[Source, Any] = {}  # the first stand-in value of each source
         for i, written in enumerate(field(data, "sources", "document", list)):
             self.sources.append(self._source(written, f"sources[{i}]"))
@@ -275,6 +278,7 @@ class _Reader:
         if extra:
             raise DocumentError(f"{where} has fields {sorted(extra)} that {name} has not")
         arguments: dict[str, Any] = {}
+        depth = 0
         for field_ in fields:
             attribute = field_.name
             if attribute not in written:
@@ -283,8 +287,15 @@ class _Reader:
                 continue
             if attribute == "base":
                 arguments["base"] = self.source_at(written["base"], f"{where}.base")
+                depth = self.depths[written["base"]] + 1
+                if depth > MAX_SOURCE_DEPTH:
+                    # Each source renders its whole path: a longer chain costs its
+                    # square in time and memory.
+                    msg = f"{where} is a path of more than {MAX_SOURCE_DEPTH} steps"
+                    raise DocumentError(msg)
             else:
                 arguments[attribute] = decode_value(written[attribute], f"{where}.{attribute}")
+        self.depths.append(depth)
         try:
             return cls(**arguments)
         except GuardsError as exc:
