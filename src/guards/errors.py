@@ -131,7 +131,8 @@ class StaleDocumentError(DocumentError):
     differs (another version of its code), or a set whose iteration order this
     process cannot reproduce.
 
-    ``name`` is what the document names (``app.models.Config``); the message says why.
+    ``name`` is what the document names (``app.models.Config``; for a set, its place
+    in the document, such as ``guards[0].facts.value``); the message says why.
     """
 
     def __init__(self, message: str, name: str) -> None:

@@ -33,6 +33,7 @@ explanations.  No code of the document runs: no ``eval``, no pickle, no import.
 from __future__ import annotations
 
 import builtins
+import collections
 import decimal
 import enum
 import json
@@ -213,8 +214,8 @@ def to_text(document: dict[str, JSON]) -> str:
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found = dict(pairs)
     if len(found) != len(pairs):
-        keys = [key for key, _ in pairs]
-        twice = sorted({key for key in keys if keys.count(key) > 1})
+        counts = collections.Counter(key for key, _ in pairs)
+        twice = sorted(key for key, count in counts.items() if count > 1)
         raise DocumentError(f"the document repeats the keys {twice} in one object")
     return found
 
