@@ -120,6 +120,11 @@ CASES: list[Case] = [
     ("Guard args", lambda: guards.Guard(x, "TYPE_MATCH", args=3), GuardsTypeError,  # type: ignore[arg-type]
      ["args", "3", "int"]),
     # -- compile_guards and CheckFunction
+    ("load_check text", lambda: guards.load_check(3), GuardsTypeError,  # type: ignore[arg-type]
+     ["text", "3", "int"]),
+    ("load_check not JSON", lambda: guards.load_check("{"), guards.DocumentError, ["not JSON"]),
+    ("load_check version", lambda: guards.load_check('{"format": "guards.check", "version": 9}'),
+     guards.DocumentError, ["version", "9"]),
     ("compile_guards guard_list", lambda: compile_guards(3, {}), GuardsTypeError,  # type: ignore[arg-type]
      ["guard_list", "3", "int"]),
     ("compile_guards one guard", lambda: compile_guards(TYPE_X, {"x": 1}), GuardsTypeError,  # type: ignore[arg-type]
@@ -330,7 +335,7 @@ RECORDS_AND_EXCEPTIONS = {
     "GuardFailure", "GuardSource", "MissExplanation", "MissRecord", "Provenance", "Unreadable",
     "CacheLimitError", "EmptyCellError", "GuardBuildError", "GuardsError", "GuardsTypeError",
     "GuardsValueError", "NoTracingContextError", "StaleHitError", "UntrackableError",
-    "UntrackedCallError",
+    "UntrackedCallError", "NotPortableError", "DocumentError", "StaleDocumentError",
     "current_tracing",  # takes no arguments
     "SpecializedFunction", "SpecializedMethod",  # protocols for type checkers, never called
     "CacheParameters",  # a TypedDict: a plain dict at run time, checks nothing

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from guards.checks.compiled import (
         CheckFunction as CheckFunction,
         compile_guards as compile_guards,
+        load_check as load_check,
     )
     from guards.checks.explain import (
         CheckResult as CheckResult,
@@ -65,12 +66,15 @@ if TYPE_CHECKING:
     )
     from guards.errors import (
         CacheLimitError as CacheLimitError,
+        DocumentError as DocumentError,
         EmptyCellError as EmptyCellError,
         GuardBuildError as GuardBuildError,
         GuardsError as GuardsError,
         GuardsTypeError as GuardsTypeError,
         GuardsValueError as GuardsValueError,
+        NotPortableError as NotPortableError,
         NoTracingContextError as NoTracingContextError,
+        StaleDocumentError as StaleDocumentError,
         StaleHitError as StaleHitError,
         UntrackableError as UntrackableError,
         UntrackedCallError as UntrackedCallError,
@@ -126,6 +130,10 @@ _EXPORTS: dict[str, str] = {
     'MissExplanation': 'guards.checks.cache',
     'CheckFunction': 'guards.checks.compiled',
     'compile_guards': 'guards.checks.compiled',
+    'load_check': 'guards.checks.compiled',
+    'DocumentError': 'guards.errors',
+    'NotPortableError': 'guards.errors',
+    'StaleDocumentError': 'guards.errors',
     'GuardBuildError': 'guards.errors',
     'GuardsError': 'guards.errors',
     'GuardsTypeError': 'guards.errors',

@@ -99,6 +99,47 @@ class UntrackedCallError(GuardsError):
         self.reasons = reasons
 
 
+class NotPortableError(GuardsError):
+    """A check holds a guard that cannot be named in another process, so it has no JSON
+    document (:meth:`~guards.CheckFunction.to_json`).
+
+    ``reason`` says which guard and why (the same text as the check's
+    :attr:`~guards.CheckFunction.portable_reason`): the identity of an arbitrary object,
+    a lambda or local function without a stable name, a value the value codec does
+    not write, a guard kind the format does not know.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the check cannot be written as JSON: {reason}")
+        self.reason = reason
+
+
+class DocumentError(GuardsValueError):
+    """A JSON document of guards cannot be loaded (:func:`~guards.load_check`).
+
+    Raised for text that is not JSON, another format or version, an unknown
+    guard kind or source class, a field of the wrong type, a value tag that does
+    not exist, a document too large or nested too deeply; the message names what
+    is wrong and where (``guards[2].facts.type``).  Nothing of the document runs.
+    """
+
+
+class StaleDocumentError(DocumentError):
+    """A well-formed document names something this process does not have, so its
+    guards cannot be rebuilt here: a module that is not imported (loading never
+    imports), a class or function missing from its module, one whose fingerprint
+    differs (another version of its code), or a set whose iteration order this
+    process cannot reproduce.
+
+    ``name`` is what the document names (``app.models.Config``; for a set, its place
+    in the document, such as ``guards[0].facts.value``); the message says why.
+    """
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def describe(value: Any) -> str:
     """``value!r`` followed by its type, for error messages; never raises."""
     try:

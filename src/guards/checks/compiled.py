@@ -8,11 +8,15 @@ from typing import Any
 
 from guards.checks.codegen import Generated, access_tree, generate
 from guards.checks.explain import CheckResult, evaluate
+from guards.checks.portable import read_document, to_text, write_document
 from guards.core.builder import Check, GuardBuilder
 from guards.core.guard import Guard
 from guards.core.sources import ChainedSource, Source
 from guards.errors import (
+    DocumentError,
     GuardBuildError,
+    GuardsError,
+    NotPortableError,
     check_frame,
     check_type,
     must_be,
@@ -28,10 +32,12 @@ class CheckFunction:
     ``dropped_guards`` those dropped because their path is skipped.
     """
 
-    __slots__ = ("__weakref__", "_generated", "check", "dropped_guards", "guards")
+    __slots__ = ("__weakref__", "_built", "_generated", "_portable", "check", "dropped_guards",
+                 "guards")
 
     def __init__(
-        self, guards: Sequence[Guard], dropped_guards: Sequence[Guard], generated: Generated
+        self, guards: Sequence[Guard], dropped_guards: Sequence[Guard], generated: Generated,
+        built_checks: Sequence[Check] | None = None,
     ) -> None:
         # Made by compile_guards; a hand-made one fails here, not at its first check.
         check_type("generated", generated, Generated)
@@ -39,6 +45,10 @@ class CheckFunction:
         self.dropped_guards: tuple[Guard, ...] = tuple(dropped_guards)
         self.check = generated.check
         self._generated = generated
+        # Every check as its guard built it, before duplicates were removed: what
+        # to_json writes each guard's facts from.
+        self._built = generated.ordered_checks if built_checks is None else tuple(built_checks)
+        self._portable: tuple[str | None, str | None] | None = None  # (document, reason)
 
     @property
     def code(self) -> str:
@@ -61,6 +71,41 @@ class CheckFunction:
         """Every failing guard, with expected and actual values; same verdict as ``check``."""
         check_frame(f_locals, f_globals)
         return evaluate(self.checks, self._generated.predicates.get(), f_locals, f_globals)
+
+    @property
+    def portable_reason(self) -> str | None:
+        """Why this check cannot be written as JSON, or ``None`` when it can.
+
+        A guard that cannot be named in another process makes the whole check
+        local: the identity of an arbitrary object, a lambda or local function, a
+        value the codec does not write, a kind the format does not know
+        (``docs/persistence.md`` lists them).  The reason names the guard.
+        """
+        return self._document()[1]
+
+    def to_json(self) -> str:
+        """This guard set as a versioned JSON document (``docs/persistence.md``), which
+        :func:`guards.load_check` turns back into an equal check in this process or
+        another.
+
+        Raises :class:`~guards.NotPortableError` (with :attr:`portable_reason`) when a
+        guard cannot be written.
+        """
+        text, reason = self._document()
+        if text is None:
+            raise NotPortableError(str(reason))
+        return text
+
+    def _document(self) -> tuple[str | None, str | None]:
+        found = self._portable
+        if found is None:
+            try:
+                found = (to_text(write_document(self.guards, self.dropped_guards, self._built)),
+                         None)
+            except NotPortableError as exc:
+                found = (None, exc.reason)
+            self._portable = found
+        return found
 
     def __repr__(self) -> str:
         return f"<CheckFunction: {len(self.guards)} guards, {len(self.checks)} checks>"
@@ -138,6 +183,16 @@ def compile_checks(
     :class:`GuardBuildError` (the frame changed since the checks were built, or
     a kind or a value's ``__eq__`` is inconsistent).
     """
+    function = assemble_checks(guards, dropped_guards, checks)
+    _self_check(function, f_locals, f_globals)
+    return function
+
+
+def assemble_checks(
+    guards: Sequence[Guard], dropped_guards: Sequence[Guard], checks: Sequence[Check]
+) -> CheckFunction:
+    """:func:`compile_checks` without its test on a frame: the :class:`CheckFunction`
+    of ``checks`` (made for ``guards``; ``dropped_guards`` left out) as they are."""
     with gc_paused():
         dropped = set(dropped_guards)
         kept = [g for g in guards if g not in dropped]
@@ -148,9 +203,29 @@ def compile_checks(
                 source = source.base
             roots[source.name] = None
         label = ", ".join(roots) or "no guards"
-        function = CheckFunction(kept, dropped_guards, generate(_unique_checks(checks), label))
-    _self_check(function, f_locals, f_globals)
-    return function
+        return CheckFunction(kept, dropped_guards, generate(_unique_checks(checks), label),
+                             checks)
+
+
+def load_check(text: str) -> CheckFunction:
+    """The :class:`CheckFunction` of a document written by :meth:`CheckFunction.to_json`,
+    in this process or another: it checks the same guards with the same answers.
+
+    Loading runs nothing from the document (no pickle, no ``eval``, no import):
+    classes and functions are found among the modules this process has already
+    imported, by name, and must have the fingerprint written.  Raises
+    :class:`~guards.DocumentError` for a malformed or unknown document (naming
+    what is wrong and where), and its subclass :class:`~guards.StaleDocumentError`
+    when a named class, function or module is missing here or differs.
+    """
+    try:
+        loaded = read_document(text)
+        return assemble_checks(loaded.guards, loaded.dropped, loaded.checks)
+    except GuardsError:
+        raise
+    except Exception as exc:  # what no check above foresaw: still the document's fault
+        msg = f"the document cannot be loaded: {type(exc).__name__}: {exc}"
+        raise DocumentError(msg) from exc
 
 
 class gc_paused:

@@ -322,9 +322,33 @@ class GuardBuilder:
 
     # -- helpers for kinds -------------------------------------------------------
     def _type_check(self, guard: Guard, value: Any) -> None:
+        self.type_check(guard, type(value))
+
+    def type_check(self, guard: Guard, cls: type) -> None:
+        """Emit the check ``type(v) is cls`` for ``guard``'s value (what ``TYPE_MATCH``
+        and the kinds that check an exact type emit; a loaded guard document too)."""
         self.add_check(
-            guard, "type({0}) is {T}", T=type(value), expected=type(value),
+            guard, "type({0}) is {T}", T=cls, expected=cls,
             describe="type({0}) is {expected}", actual=type, cost=COST_IDENTITY,
+        )
+
+    def length_check(self, guard: Guard, length: int) -> None:
+        """Emit ``SEQUENCE_LENGTH``'s check ``len(v) == length`` for ``guard``'s value."""
+        self.add_check(
+            guard, "len({0}) == {N}", N=length, expected=length,
+            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
+        )
+
+    def keys_check(self, guard: Guard, keys: list[Any]) -> None:
+        """Emit ``DICT_KEYS_MATCH``'s check: ``list(v)`` is ``keys``, in order (with ``==``
+        when every key is a ``str``, else also by exact type)."""
+        # Plain == forgives 1 == True == 1.0; for string keys it is exact, and cheap.
+        expr = "list({0}) == {K}" if all(type(k) is str for k in keys) else (
+            "{same}(list({0}), {K})"
+        )
+        self.add_check(
+            guard, expr, same=same_value, K=keys, expected=keys,
+            describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
         )
 
     def _identity_check(self, guard: Guard, source: Source, obj: Any) -> None:
@@ -449,6 +473,15 @@ class GuardBuilder:
             raise must_be(f"{guard.source.name} for DECIMAL_CONTEXT_MATCH", "the decimal module",
                           module, GuardBuildError)
         settings, flags = decimal_context_state(getcontext())
+        self.decimal_context_check(guard, getcontext, settings, flags)
+
+    def decimal_context_check(
+        self, guard: Guard, getcontext: Callable[[], Any], settings: tuple[Any, ...],
+        flags: frozenset[type],
+    ) -> None:
+        """Emit ``DECIMAL_CONTEXT_MATCH``'s check from what it read: ``getcontext``
+        (the decimal module's), the context's ``settings`` and set ``flags``, as
+        :func:`~guards.core.values.decimal_context_state` gives them."""
         expected = _DecimalContext(settings, flags)
         self.add_check(
             guard, "{holds}({getcontext}(), {S}, {F})", holds=decimal_context_holds,
@@ -522,10 +555,7 @@ class GuardBuilder:
         """The same exact type and the same ``len``."""
         value = self.get(guard.source)
         self._type_check(guard, value)
-        self.add_check(
-            guard, "len({0}) == {N}", N=len(value), expected=len(value),
-            describe="len({0}) == {expected}", actual=len, cost=COST_CHEAP,
-        )
+        self.length_check(guard, len(value))
 
     def SEQUENCE_VALUES_MATCH(self, guard: Guard) -> None:
         """A list, tuple, set or frozenset of exact built-in scalars as one value: its
@@ -600,14 +630,7 @@ class GuardBuilder:
             raise GuardBuildError(msg, guard=guard)
         keys = list(value)
         self._type_check(guard, value)
-        # Plain == forgives 1 == True == 1.0; for string keys it is exact, and cheap.
-        expr = "list({0}) == {K}" if all(type(k) is str for k in keys) else (
-            "{same}(list({0}), {K})"
-        )
-        self.add_check(
-            guard, expr, same=same_value, K=keys, expected=keys,
-            describe="list({0}) == {expected}", actual=list, cost=COST_CHEAP,
-        )
+        self.keys_check(guard, keys)
 
     def CLASS_KEYS_MATCH(self, guard: Guard) -> None:
         """On a class ``__dict__``: the same keys in the same order, not counting the
@@ -780,25 +803,41 @@ class GuardBuilder:
         if op not in COMPARISONS:
             raise must_be("op= of COMPARE_MATCH", f"one of {sorted(COMPARISONS)}", op)
         value = self.get(guard.source)
-        lhs, lhs_shown, constants = _applied(guard, value, apply)
-        self._type_check(guard, value)
+        _applied(guard, value, apply)  # raises for a value or transform it does not take
         if isinstance(other, Source):
             other_value = self.get(other)
             _check_scalar(guard, other.name, other_value)
+        else:
+            _check_scalar(guard, "other=", other)
+            other_value = other
+        outcome = COMPARISONS[op](apply_transform(apply, value), other_value)
+        self.compare_checks(guard, op, other, apply, type(value), type(other_value), outcome)
+
+    def compare_checks(
+        self, guard: Guard, op: str | None, other: Hashable, apply: tuple[Hashable, ...],
+        cls: type, other_cls: type, outcome: bool,
+    ) -> None:
+        """Emit ``COMPARE_MATCH``'s checks from what it read: the exact types ``cls`` of
+        the value and ``other_cls`` of ``other`` (checked when ``other`` is a source),
+        and the ``outcome`` of the comparison (a loaded guard document has no value)."""
+        if op not in COMPARISONS:
+            raise must_be("op= of COMPARE_MATCH", f"one of {sorted(COMPARISONS)}", op)
+        lhs, lhs_shown, constants = _applied(guard, None, apply, cls)
+        self.type_check(guard, cls)
+        if isinstance(other, Source):
+            _check_scalar(guard, other.name, None, other_cls)
             self.add_check(
-                guard, "type({0}) is {T}", sources=(other,), T=type(other_value),
-                expected=type(other_value), describe="type({0}) is {expected}", actual=type,
+                guard, "type({0}) is {T}", sources=(other,), T=other_cls,
+                expected=other_cls, describe="type({0}) is {expected}", actual=type,
                 cost=COST_IDENTITY,
             )
             sources: tuple[Source, ...] = (guard.source, other)
             rhs, rhs_shown = "{1}", "{1}"
         else:
             _check_scalar(guard, "other=", other)
-            other_value = other
             sources = (guard.source,)
             rhs, rhs_shown = "{C}", _brace_safe(show(other))
             constants["C"] = other
-        outcome = COMPARISONS[op](apply_transform(apply, value), other_value)
         expr = f"{lhs} {op} {rhs}"
         self.add_check(
             guard, expr if outcome else f"not ({expr})", sources=sources, expected=outcome,
@@ -817,16 +856,18 @@ class GuardBuilder:
         anything but the value and its arguments.
         """
         value = self.get(guard.source)
-        cls = type(value)
-        if method not in PREDICATES.get(cls, ()):
-            known = sorted(PREDICATES.get(cls, ()))
-            raise must_be(f"method= of PREDICATE_MATCH on {cls.__name__}", f"one of {known}",
-                          method, GuardsValueError)
-        if type(args) is not tuple or not all(map(_is_predicate_argument, args)):
-            raise must_be("args= of PREDICATE_MATCH", "a tuple of str, bytes or int", args)
-        function = getattr(cls, str(method))
-        outcome = function(value, *args)
-        self._type_check(guard, value)
+        function = _predicate(type(value), method, args)
+        self.predicate_checks(guard, type(value), method, args, function(value, *args))
+
+    def predicate_checks(
+        self, guard: Guard, cls: type, method: str | None, args: tuple[Hashable, ...],
+        outcome: bool,
+    ) -> None:
+        """Emit ``PREDICATE_MATCH``'s checks from what it read: the value's exact type
+        ``cls`` and the ``outcome`` of ``cls.method(value, *args)`` (a loaded guard
+        document has no value)."""
+        function = _predicate(cls, method, args)
+        self.type_check(guard, cls)
         shown_args = ", ".join(_brace_safe(show(arg)) for arg in args)
         shown = (f"({shown_args} in {{0}}) is {outcome}" if method == "__contains__"
                  else f"{{0}}.{method}({shown_args}) is {outcome}")
@@ -892,16 +933,29 @@ PREDICATES: dict[type, frozenset[str]] = {
 }
 
 
+def _predicate(cls: type, method: str | None, args: tuple[Hashable, ...]) -> Any:
+    """``cls``'s yes/no method ``method`` of :data:`PREDICATES`, its ``args`` checked."""
+    if method not in PREDICATES.get(cls, ()):
+        known = sorted(PREDICATES.get(cls, ()))
+        raise must_be(f"method= of PREDICATE_MATCH on {cls.__name__}", f"one of {known}",
+                      method, GuardsValueError)
+    if type(args) is not tuple or not all(map(_is_predicate_argument, args)):
+        raise must_be("args= of PREDICATE_MATCH", "a tuple of str, bytes or int", args)
+    return getattr(cls, str(method))
+
+
 def _is_predicate_argument(arg: object) -> bool:
     if type(arg) is tuple:
         return all(type(item) in (str, bytes) for item in arg)
     return type(arg) in (str, bytes, int)
 
 
-def _check_scalar(guard: Guard, what: str, value: object) -> None:
-    if type(value) not in SCALAR_TYPES:
-        msg = (f"{guard.kind} compares exact built-in scalars only; {what} is "
-               f"{describe(value)}")
+def _check_scalar(guard: Guard, what: str, value: object, cls: type | None = None) -> None:
+    """Raise unless ``value`` (or, given ``cls``, a value of that type) is an exact
+    built-in scalar."""
+    if (type(value) if cls is None else cls) not in SCALAR_TYPES:
+        shown = describe(value) if cls is None else f"of type {cls.__qualname__}"
+        msg = f"{guard.kind} compares exact built-in scalars only; {what} is {shown}"
         raise GuardBuildError(msg, guard=guard)
 
 
@@ -916,18 +970,21 @@ def apply_transform(apply: tuple[Hashable, ...], value: Any) -> Any:
 
 
 def _applied(
-    guard: Guard, value: Any, apply: tuple[Hashable, ...]
+    guard: Guard, value: Any, apply: tuple[Hashable, ...], cls: type | None = None
 ) -> tuple[str, str, dict[str, Any]]:
-    """The template and the description of ``value`` transformed by ``apply``, and the
-    constants the template binds.  Raises for a transform that could run user code."""
+    """The template and the description of ``value`` (or, given ``cls``, a value of that
+    type) transformed by ``apply``, and the constants the template binds.  Raises for a
+    transform that could run user code."""
+    t = type(value) if cls is None else cls
+    shown_value = describe(value) if cls is None else f"a value of type {t.__qualname__}"
     if type(apply) is not tuple:
         raise must_be("apply= of COMPARE_MATCH", "a tuple", apply)
     if not apply:
-        _check_scalar(guard, guard.source.name, value)
+        _check_scalar(guard, guard.source.name, value, cls)
         return "{0}", "{0}", {}
     if apply == ("len",):
-        if type(value) not in SIZED_TYPES:
-            msg = f"COMPARE_MATCH takes len() of built-in containers only; got {describe(value)}"
+        if t not in SIZED_TYPES:
+            msg = f"COMPARE_MATCH takes len() of built-in containers only; got {shown_value}"
             raise GuardBuildError(msg, guard=guard)
         return "len({0})", "len({0})", {}
     symbol = apply[0]
@@ -936,8 +993,8 @@ def _applied(
         raise must_be("apply= of COMPARE_MATCH", "(), ('len',) or (op, constant[, 'reflected'])",
                       apply, GuardsValueError)
     operand = apply[1]
-    if type(value) not in (int, float) or type(operand) not in (int, float):
-        msg = f"COMPARE_MATCH applies arithmetic to ints and floats only; got {describe(value)}"
+    if t not in (int, float) or type(operand) not in (int, float):
+        msg = f"COMPARE_MATCH applies arithmetic to ints and floats only; got {shown_value}"
         raise GuardBuildError(msg, guard=guard)
     shown = _brace_safe(show(operand))
     if reflected:
