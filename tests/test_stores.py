@@ -351,3 +351,61 @@ def test_redis_fixture_is_real(redis_server: RedisServer) -> None:
     import redis
 
     assert redis.Redis.from_url(redis_server.url).ping()
+
+
+def test_store_key_of_a_function() -> None:
+    """StoreKey.of names a function by its module and qualified name."""
+
+    def plan() -> None: ...
+
+    key = guards.StoreKey.of(plan, "fp", 2)
+    assert (key.module, key.qualname, key.fingerprint, key.format_version) == (
+        __name__, "test_store_key_of_a_function.<locals>.plan", "fp", 2
+    )
+    with pytest.raises(guards.GuardsTypeError, match="function must be a function or class"):
+        guards.StoreKey.of(3, "fp")
+
+
+def test_sqlite_locked_too_long_is_bypassed_then_used_again(tmp_path: Path) -> None:
+    """A database another process keeps locked longer than timeout: the call goes on
+    without the store (one warning), nothing is half-written, and once the lock is
+    gone and the back-off over, the store is used again."""
+    path = tmp_path / "s.db"
+    store = guards.SQLiteStore(path, key=KEY_A, timeout=0.1, backoff=0.2)
+    store.put(FN, entry("before", 1))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process, in the middle of a long write
+    try:
+        with pytest.warns(guards.StoreWarning, match="is not usable") as caught:
+            for n in range(10):
+                store.put(FN, entry(f"during-{n}", n))  # dropped, not raised
+        assert len([w for w in caught if w.category is guards.StoreWarning]) == 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.stats().failures >= 1
+    deadline = time.monotonic() + 10
+    while store.outage.down and time.monotonic() < deadline:
+        store.put(FN, entry("after", 2))
+        time.sleep(0.05)
+    assert documents(store.get(FN)) == ["after", "before"]
+    store.close()
+
+
+def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    """A store used before os.fork() works in the child (which opens its own
+    connection) and in the parent afterwards."""
+    import multiprocessing
+
+    store = guards.SQLiteStore(tmp_path / "s.db", key=KEY_A)
+    store.put(FN, entry("from the parent", 1))
+
+    def child() -> None:
+        store.put(FN, entry("from the child", 2))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    assert documents(store.get(FN)) == ["from the child", "from the parent"]
+    store.close()

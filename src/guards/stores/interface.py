@@ -64,6 +64,21 @@ class StoreKey:
     fingerprint: str = attrs.field(validator=_text)
     format_version: int = attrs.field(default=1, validator=_version)
 
+    @classmethod
+    def of(cls, function: Any, fingerprint: str, format_version: int = 1) -> StoreKey:
+        """The key of ``function`` (its ``__module__`` and ``__qualname__``), with the
+        ``fingerprint`` of its code as the caller computes it.
+
+        Raises :class:`~guards.GuardsTypeError` naming ``function`` when it has no
+        str ``__module__`` and ``__qualname__``.
+        """
+        module = getattr(function, "__module__", None)
+        qualname = getattr(function, "__qualname__", None)
+        if not (isinstance(module, str) and isinstance(qualname, str)):
+            raise must_be("function", "a function or class (with __module__, __qualname__)",
+                          function)
+        return cls(module, qualname, fingerprint, format_version)
+
     @property
     def digest(self) -> str:
         """A hex SHA-256 of the four fields: the name stores file the key under."""
