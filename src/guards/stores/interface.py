@@ -86,10 +86,6 @@ class StoreKey:
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
-def _document(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(instance, attribute, value)
-
-
 def _payload(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not bytes:
         raise must_be("StoredEntry.value", "bytes (from the store's serializer)", value)
@@ -115,7 +111,7 @@ class StoredEntry:
     wrong type.
     """
 
-    document: str = attrs.field(validator=_document)
+    document: str = attrs.field(validator=_text)
     value: bytes = attrs.field(validator=_payload, repr=lambda v: f"<{len(v)} bytes>")
     created: float = attrs.field(factory=time.time, validator=_created)
     writer: str = attrs.field(factory=_default_writer, validator=_text)
