@@ -21,6 +21,7 @@ import build_cost
 import check_vs_floor
 import container_reads
 import dynamo_guards
+import fleet
 import hit_overhead
 import many_entries
 import miss_per_value
@@ -43,6 +44,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("10. container reads", container_reads.run),
     ("11. hits with and without result copies", result_copies.run),
     ("12. recursion through the cache", recursion.run),
+    ("13. a fleet's burst of the same miss", fleet.run),
 ]
 
 

@@ -326,6 +326,20 @@ CASES: list[Case] = [
      ["functions[0]", "plain", "function"]),
     ("report path", lambda: guards.report(specialize(plain), path=3), GuardsTypeError,  # type: ignore[call-overload]
      ["path", "3", "int"]),
+    # -- stores
+    ("StoreKey fingerprint", lambda: guards.StoreKey("m", "f", 3), GuardsTypeError,  # type: ignore[arg-type]
+     ["StoreKey.fingerprint", "3", "int"]),
+    ("StoredEntry value", lambda: guards.StoredEntry("{}", "x"), GuardsTypeError,  # type: ignore[arg-type]
+     ["StoredEntry.value", "'x'", "str"]),
+    ("SQLiteStore key", lambda: guards.SQLiteStore(":memory:", key=b"short"), GuardsValueError,
+     ["key", "16 bytes", "5 bytes"]),
+    ("SQLiteStore path", lambda: guards.SQLiteStore(None), GuardsTypeError,  # type: ignore[arg-type]
+     ["path", "None", "NoneType"]),
+    ("RedisStore key", lambda: guards.RedisStore("redis://127.0.0.1:1/0"), GuardsValueError,
+     ["key", "None", "allow_unsigned=True"]),
+    ("load_or_build store", lambda: guards.load_or_build(
+        {}, guards.StoreKey("m", "f", "x"), plain, plain), GuardsTypeError,  # type: ignore[arg-type]
+     ["store", "{}", "dict"]),
 ]
 
 #: Public callables that are records or exceptions: the library makes them (or users
@@ -339,6 +353,9 @@ RECORDS_AND_EXCEPTIONS = {
     "current_tracing",  # takes no arguments
     "SpecializedFunction", "SpecializedMethod",  # protocols for type checkers, never called
     "CacheParameters",  # a TypedDict: a plain dict at run time, checks nothing
+    "StoreStats", "Loaded", "MissingExtraError", "StoreWarning",
+    "Store", "Serializer",  # protocols: never called
+    "PickleSerializer",  # plain data: pickle itself checks its protocol
 }
 
 #: Sources' constructors are table-tested in tests/test_sources.py.

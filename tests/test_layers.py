@@ -22,7 +22,7 @@ PACKAGE = pathlib.Path(guards.__file__).parent
 LAYERS: dict[str, int] = {
     "errors": 0, "markers": 0, "logs": 0, "options": 0, "events": 0, "forks": 0,
     "core": 1,
-    "checks": 2,
+    "checks": 2, "stores": 2,
     "tracking": 3,
     "specialization": 4,
     "demo": 5, "__main__": 5, "__init__": 5, "testing": 5, "pytest_plugin": 5,

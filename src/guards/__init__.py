@@ -72,10 +72,12 @@ if TYPE_CHECKING:
         GuardsError as GuardsError,
         GuardsTypeError as GuardsTypeError,
         GuardsValueError as GuardsValueError,
+        MissingExtraError as MissingExtraError,
         NotPortableError as NotPortableError,
         NoTracingContextError as NoTracingContextError,
         StaleDocumentError as StaleDocumentError,
         StaleHitError as StaleHitError,
+        StoreWarning as StoreWarning,
         UntrackableError as UntrackableError,
         UntrackedCallError as UntrackedCallError,
     )
@@ -96,6 +98,22 @@ if TYPE_CHECKING:
     )
     from guards.specialization.history import MissRecord as MissRecord
     from guards.specialization.report import report as report
+    from guards.stores.fleet import (
+        Loaded as Loaded,
+        load_or_build as load_or_build,
+    )
+    from guards.stores.interface import (
+        Store as Store,
+        StoredEntry as StoredEntry,
+        StoreKey as StoreKey,
+        StoreStats as StoreStats,
+    )
+    from guards.stores.redis_store import RedisStore as RedisStore
+    from guards.stores.serializers import (
+        PickleSerializer as PickleSerializer,
+        Serializer as Serializer,
+    )
+    from guards.stores.sqlite import SQLiteStore as SQLiteStore
     from guards.tracking.binding import (
         BoundCall as BoundCall,
         bind_args as bind_args,
@@ -183,6 +201,18 @@ _EXPORTS: dict[str, str] = {
     'CheckResult': 'guards.checks.explain',
     'GuardFailure': 'guards.checks.explain',
     'Unreadable': 'guards.checks.explain',
+    'MissingExtraError': 'guards.errors',
+    'StoreWarning': 'guards.errors',
+    'Loaded': 'guards.stores.fleet',
+    'load_or_build': 'guards.stores.fleet',
+    'Store': 'guards.stores.interface',
+    'StoredEntry': 'guards.stores.interface',
+    'StoreKey': 'guards.stores.interface',
+    'StoreStats': 'guards.stores.interface',
+    'RedisStore': 'guards.stores.redis_store',
+    'PickleSerializer': 'guards.stores.serializers',
+    'Serializer': 'guards.stores.serializers',
+    'SQLiteStore': 'guards.stores.sqlite',
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -140,6 +140,21 @@ class StaleDocumentError(DocumentError):
         self.name = name
 
 
+class MissingExtraError(GuardsError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install
+    (``pip install "guardset[redis]"`` for :class:`~guards.RedisStore`)."""
+
+
+class StoreWarning(UserWarning):
+    """A store could not be used as asked, and the call went on without it.
+
+    Warned once per store and cause, not once per call: records that were ignored
+    (unsigned, badly signed or malformed), and a server that is down or too slow
+    (the store is bypassed for a back-off period, then tried again).  The store's
+    ``stats()`` counts every occurrence.
+    """
+
+
 def describe(value: Any) -> str:
     """``value!r`` followed by its type, for error messages; never raises."""
     try:
