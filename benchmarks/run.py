@@ -30,6 +30,7 @@ import real_functions
 import recompiles
 import recursion
 import result_copies
+import store_load
 
 BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("1. check vs the floor", check_vs_floor.run),
@@ -45,6 +46,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
     ("11. hits with and without result copies", result_copies.run),
     ("12. recursion through the cache", recursion.run),
     ("13. a fleet's burst of the same miss", fleet.run),
+    ("14. a stored entry loaded, against tracing again", store_load.run),
 ]
 
 

@@ -50,7 +50,7 @@ def test_empty_cache_misses() -> None:
     cache = GuardedCache()
     assert cache.lookup({"x": 1}) is MISS
     assert cache.find({"x": 1}) is None
-    assert cache.info() == (0, 2, 0, 8, 0, 0)
+    assert cache.info() == (0, 2, 0, 8, 0, 0, 0)
 
 
 def test_miss_sentinel_is_falsy_unique_and_pickles_to_itself() -> None:
@@ -177,9 +177,9 @@ def test_clear_drops_entries_and_resets_statistics() -> None:
     cache.lookup({"x": 1})
     cache.lookup({"x": 2})
     cache.add(equals_x(2), "two")
-    assert cache.info() == (1, 1, 1, 1, 1, 0)
+    assert cache.info() == (1, 1, 1, 1, 1, 0, 0)
     cache.clear()
-    assert cache.info() == (0, 0, 0, 1, 0, 0)
+    assert cache.info() == (0, 0, 0, 1, 0, 0, 0)
     assert cache.entries == () and len(cache) == 0
     assert cache.lookup({"x": 2}) is MISS
 
@@ -208,8 +208,12 @@ def test_info_counts_exactly() -> None:
         cache.lookup({"x": probe})
     assert cache.info() == guards.CacheInfo(3, 2, 1, 2, 0, 0)
     assert cache.info()._fields == (
-        "hits", "misses", "entries", "max_entries", "evictions", "uncached"
+        "hits", "misses", "entries", "max_entries", "evictions", "uncached", "store_hits"
     )
+    cache.note_store_hit()  # a miss answered by an entry of a store (specialize(store=))
+    assert cache.info().store_hits == 1 and cache.info().misses == 2
+    cache.clear()
+    assert cache.info().store_hits == 0
 
 
 def test_repr_and_str_show_counts_and_guard_trees() -> None:

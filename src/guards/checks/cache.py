@@ -78,6 +78,9 @@ class CacheInfo(NamedTuple):
     max_entries: int
     evictions: int = 0
     uncached: int = 0
+    #: Misses answered by an entry loaded from a store (``specialize(store=...)``,
+    #: :meth:`GuardedCache.note_store_hit`); each is counted among ``misses`` too.
+    store_hits: int = 0
 
 
 def counter_value(counter: itertools.count[int]) -> int:
@@ -268,6 +271,7 @@ class GuardedCache:
         self._misses = itertools.count()
         self._uncached = itertools.count()
         self._bypassed = itertools.count()
+        self._store_hits = itertools.count()
         self._evictions = 0
         # Evicted entries' hits: summed at clear-to-clear scope, see HitCounter.
         self._retired_hits = 0  # of counters dropped and folded
@@ -475,6 +479,15 @@ class GuardedCache:
                     total += counter_value(counter)
         return total
 
+    def note_store_hit(self) -> None:
+        """Count a miss that an entry loaded from a store answered (``info().store_hits``).
+
+        For :func:`guards.specialize` with a ``store``, and for tracer authors who look
+        in a store (:class:`~guards.Store`) after a miss of this cache and insert
+        the entry they load.
+        """
+        next(self._store_hits)
+
     def note_uncached(self, *, looked_up: bool = True) -> None:
         """Count a call that ran without caching (used by :func:`guards.specialize`).
 
@@ -545,6 +558,7 @@ class GuardedCache:
             self._misses = itertools.count()
             self._uncached = itertools.count()
             self._bypassed = itertools.count()
+            self._store_hits = itertools.count()
             self._evictions = self._retired_hits = 0
             # Counters retired before the clear leave their counts in the old list.
             self._retired, self._folded = {}, []
@@ -558,6 +572,7 @@ class GuardedCache:
             return CacheInfo(
                 hits, counter_value(self._misses), len(entries), self.max_entries,
                 self._evictions, counter_value(self._uncached),
+                counter_value(self._store_hits),
             )
 
     def __repr__(self) -> str:

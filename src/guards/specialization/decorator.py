@@ -32,7 +32,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeV
 
 import attrs
 
-from guards.checks.cache import CacheEntry, GuardedCache, MissExplanation, OnLimit
+from guards.checks.cache import MISS, CacheEntry, GuardedCache, MissExplanation, OnLimit
 from guards.checks.compiled import CheckFunction
 from guards.core.guard import capture_provenance
 from guards.core.signatures import call_with
@@ -67,12 +67,15 @@ from guards.specialization.nested import (
     forget_deepest,
     take_deepest,
 )
+from guards.specialization.persisted import StoreLink
 from guards.specialization.reasons import caller_line, definition_line, located, return_line
 from guards.specialization.tracer import (
     TraceOutcome,
     is_deep_immutable,
     trace_call,
 )
+from guards.stores.fleet import load_or_build
+from guards.stores.interface import Store, StoredEntry
 from guards.tracking.lazy import TracingContext, tracing
 
 P = ParamSpec("P")
@@ -163,9 +166,12 @@ class Specialized:
         strict: bool | None,
         verify: bool | float | None,
         copy_results: bool = True,
+        store: Store | None = None,
     ) -> None:
         self.function = function
         self.cache = GuardedCache(max_entries=max_entries, on_limit=on_limit)
+        #: The store entries are shared through, or None (``specialize(store=...)``).
+        self.store_link = None if store is None else StoreLink(function, store, _results_equal)
         self.strict = strict
         self.verify = verify
         #: False: a hit returns the stored object itself, as ``lru_cache`` does.
@@ -228,6 +234,56 @@ class Specialized:
         cache = self.cache
         if cache.on_limit == "run" and len(cache) >= cache.max_entries:
             return self._past_limit(f_locals, f_globals)
+        link = self.store_link
+        if link is None:
+            return self._miss_traced(f_locals, f_globals)[0]
+
+        def accept(entry: StoredEntry) -> Any:
+            return self._from_store(link, entry, f_locals, f_globals)
+
+        def build() -> tuple[Any, StoredEntry | None]:
+            result, local = self._miss_traced(f_locals, f_globals)
+            if local is None:
+                return result, None
+            stored: _Stored = local.value
+            return result, link.entry_for(local.check, stored.value, stored.aliased)
+
+        return load_or_build(link.store, link.key(), accept, build).value
+
+    def _from_store(
+        self, link: StoreLink, entry: StoredEntry, f_locals: dict[str, Any],
+        f_globals: dict[str, Any],
+    ) -> Any:
+        """The value of a stored entry whose guards pass on this call (its entry kept
+        locally from now on), or :data:`~guards.MISS`."""
+        check = link.check_of(entry.document)
+        if check is None or not check.check(f_locals, f_globals):
+            return MISS
+        value = link.value_of(entry)
+        if value is MISS:
+            return MISS
+        with self._miss_lock:
+            found = self._found(f_locals, f_globals)  # another thread's, meanwhile
+            if found is not None:
+                return found.value.get()
+            stored = _Stored(value, (), copy_results=self.copy_results)
+            try:
+                local, gone = self.cache.insert(check, stored)
+            except CacheLimitError:
+                self._record_miss(None, "limit")
+                raise
+            self.cache.note_store_hit()
+            self._record_miss(
+                None, "loaded", entry=None if local is None else local.number,
+                evicted=None if gone is None else gone.number,
+            )
+        return value
+
+    def _miss_traced(
+        self, f_locals: dict[str, Any], f_globals: dict[str, Any]
+    ) -> tuple[Any, CacheEntry | None]:
+        """A miss answered by tracing the call: its result, and the entry it stored
+        (None if none was)."""
         # A recursion too deep to trace through the cache at once: the deepest call the
         # traced run reached is answered first (outside the lock: it may be another
         # function's, whose lock another thread holds), then the call is traced again;
@@ -236,9 +292,9 @@ class Specialized:
             with self._miss_lock:
                 found = self._found(f_locals, f_globals)
                 if found is not None:
-                    return found.value.get()
+                    return found.value.get(), None
                 forget_deepest()
-                outcome, why, _ = self._trace_and_store(f_locals, f_globals)
+                outcome, why, stored = self._trace_and_store(f_locals, f_globals)
                 deepest = None if outcome.completed else take_deepest()
                 if deepest is None:
                     break
@@ -248,8 +304,8 @@ class Specialized:
             raise RecursionError(msg)
         with self._miss_lock:
             if not outcome.reasons:
-                return outcome.result
-            return self._uncached(f_locals, outcome, why)
+                return outcome.result, stored
+            return self._uncached(f_locals, outcome, why), None
 
     def call_for_trace(self, f_locals: dict[str, Any], *, deep: bool = False) -> CachedCall:
         """Answer one call that a traced run makes (of this function, or of another
@@ -850,6 +906,7 @@ def specialize(
     strict: bool | None = None,
     verify: bool | float | None = None,
     copy_results: bool = True,
+    store: Store | None = None,
 ) -> SpecializedFunction[P, R]: ...
 @overload
 def specialize(
@@ -860,6 +917,7 @@ def specialize(
     strict: bool | None = None,
     verify: bool | float | None = None,
     copy_results: bool = True,
+    store: Store | None = None,
 ) -> Callable[[Callable[P, R]], SpecializedFunction[P, R]]: ...
 def specialize(
     function: Any = None,
@@ -869,6 +927,7 @@ def specialize(
     strict: bool | None = None,
     verify: bool | float | None = None,
     copy_results: bool = True,
+    store: Store | None = None,
 ) -> Any:
     """Cache a function's results under guards on exactly what each run read.
 
@@ -882,11 +941,16 @@ def specialize(
     caller can change what the next one gets; ``False`` hands every caller the
     stored object itself, as ``functools.lru_cache`` does.  A result nothing of
     which can change (a tuple of numbers, a slotted frozen dataclass of such
-    values, a ``datetime``) is never copied.
+    values, a ``datetime``) is never copied.  ``store`` (a :class:`~guards.Store`:
+    :class:`~guards.SQLiteStore`, :class:`~guards.RedisStore`) keeps entries beyond the
+    process: a local miss looks there first (an entry whose guards pass answers,
+    counted in ``cache.info().store_hits``, and is kept locally), and a new entry
+    whose guards can be named in another process is written there
+    (``docs/persistence.md``).
 
-    Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify`` or
-    ``copy_results`` of the wrong type, :class:`~guards.GuardsValueError` for a share outside
-    [0, 1] or bad cache options.
+    Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify``,
+    ``copy_results`` or ``store`` of the wrong type, :class:`~guards.GuardsValueError`
+    for a share outside [0, 1] or bad cache options.
 
     Used bare (``@specialize``) or with the function (``specialize(f, ...)``)
     it returns the wrapper, a :class:`~guards.SpecializedFunction` with
@@ -902,11 +966,13 @@ def specialize(
         check_verify_share("verify", verify)
     if type(copy_results) is not bool:
         raise must_be("copy_results", "a bool", copy_results)
+    if store is not None and not isinstance(store, Store):
+        raise must_be("store", "a store (guards.SQLiteStore, guards.RedisStore, ...)", store)
     if function is None:
         GuardedCache(max_entries=max_entries, on_limit=on_limit)  # bad options fail here
         return functools.partial(
             specialize, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify,
-            copy_results=copy_results,
+            copy_results=copy_results, store=store,
         )
     if type(function) is not types.FunctionType:
         raise GuardsTypeError(_not_a_function(function))
@@ -926,7 +992,7 @@ def specialize(
         raise GuardsTypeError(msg)
     state = Specialized(
         function, max_entries=max_entries, on_limit=on_limit, strict=strict, verify=verify,
-        copy_results=copy_results,
+        copy_results=copy_results, store=store,
     )
     # A hit that may be verified goes through Specialized.dispatch, not the inline front.
     dispatcher = Dispatcher(function, state.cache, state.dispatch, inline=not verify,

@@ -37,7 +37,7 @@ RECORDED_ENTRIES = 16
 #: be cached: see the reasons), ``"limit"`` (the cache is full and its
 #: ``on_limit="raise"`` raised :class:`~guards.CacheLimitError`) or ``"found"``
 #: (another thread stored a matching entry while this call waited for it).
-MissOutcome = Literal["stored", "declined", "uncached", "limit", "found"]
+MissOutcome = Literal["stored", "declined", "uncached", "limit", "found", "loaded"]
 
 
 @attrs.frozen
@@ -100,7 +100,8 @@ class MissRecord:
     - ``time``: when, in seconds since the epoch (``time.time()``).
     - ``caller``: the line of user code that made the call, when known.
     - ``outcome``: what came of it (:data:`MissOutcome`); ``entry``, the number of
-      the entry stored (or found); ``evicted``, the entry dropped to make room.
+      the entry stored (or found, or loaded from a store: ``"loaded"``);
+      ``evicted``, the entry dropped to make room.
     - ``reasons``: why the run could not be cached (outcome ``"uncached"``).
     - ``explanation``: for each entry the lookup tried (most recently used
       first, at most :data:`RECORDED_ENTRIES`), why it did not match; ``None``
@@ -134,6 +135,9 @@ class MissRecord:
             return "CacheLimitError: the cache is full (on_limit='raise')"
         if self.outcome == "found":
             return f"answered by entry {self.entry}, stored meanwhile by another thread"
+        if self.outcome == "loaded":
+            text = f"answered by an entry of the store, kept as entry {self.entry}"
+            return text if self.evicted is None else f"{text}; entry {self.evicted} evicted"
         return "ran uncached: " + "; ".join(self.reasons)
 
     def __str__(self) -> str:
