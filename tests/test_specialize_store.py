@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,22 @@ def test_a_fleet_burst_through_specialize_traces_at_most_twice(
     traced = sum(1 for r in results if r["store_hits"] == 0)
     assert 1 <= traced <= 2, results
     assert finish(start(module, 9, spec))["store_hits"] == 1
+
+
+def test_a_store_that_is_down_is_bypassed_once_and_used_again(
+    redis_server: RedisServer,
+) -> None:
+    store = guards.RedisStore(redis_server.url, key=KEY, timeout=0.3, backoff=0.3)
+    cached = fresh(store)
+    redis_server.stop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x in range(6):  # misses and hits, all answered as the plain function
+            assert cached([x]) == scaled([x]) and cached([x]) == scaled([x])
+    assert len([w for w in caught if issubclass(w.category, guards.StoreWarning)]) == 1
+    assert cached.cache.info().hits == 6
+    redis_server.start()
+    time.sleep(0.4)  # past the back-off
+    assert cached([100]) == scaled([100])  # traced, and written to the store again
+    other = fresh(store)
+    assert other([100]) == scaled([100]) and other.cache.info().store_hits == 1
