@@ -144,6 +144,11 @@ def test_entries_that_cannot_cross_processes_stay_local(
     first = local(arg)
     assert local(arg) == first and local.cache.info().hits == 1
     assert store.stats().puts == 0
+    [entry] = local.cache.entries
+    if function is apply_to_two:  # the entry says why it stays in this process
+        assert entry.portable_reason is not None and "<lambda>" in entry.portable_reason
+    elif function is drifting_result:  # its guards could go: its result could not
+        assert entry.portable_reason is None
     other = fresh(store, function)
     assert other(arg) == function(arg) and other.cache.info().store_hits == 0
 

@@ -151,6 +151,13 @@ class CacheEntry:
         """How many lookups this entry answered."""
         return counter_value(self.hit_counter)
 
+    @property
+    def portable_reason(self) -> str | None:
+        """Why this entry cannot be used in another process (its guards cannot all be
+        named there: :attr:`CheckFunction.portable_reason`), or None when it can be
+        written to a store (``docs/persistence.md``)."""
+        return self.check.portable_reason
+
     def record_hit(self, clock: itertools.count[int]) -> None:
         """Count a hit and make the entry the most recently used."""
         next(self.hit_counter)
