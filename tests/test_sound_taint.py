@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 import pytest
 
 import guards
+from guards.errors import GuardsError
+from guards.specialization.tracer import Tracer
 
 
 def same_as_plain(f: Any, *args: Any) -> Any:
@@ -197,3 +199,38 @@ def test_a_type_error_from_an_operator_on_plain_values_still_caches() -> None:
     assert total.cache.info().hits == 1, total.specialized.uncached_reasons
     cfg["b"] = 2
     assert total(cfg) == 3
+
+
+class Reading:
+    def __init__(self, a: Any) -> None:
+        self.a = a
+
+
+@pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
+def test_an_error_of_the_tracer_reading_an_attribute_never_reaches_user_code(
+    handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `o.a` on a proxy is its own boundary (written out, not wrapped): an error the tracer
+    # raises there discards the run, whatever the function catches.
+    namespace: dict[str, Any] = {"GuardsError": GuardsError}
+    exec(
+        "def read(o):\n"
+        "    try:\n"
+        "        return o.a\n"
+        f"    except {handler}:\n"
+        "        return 'caught'\n",
+        namespace,
+    )
+    real = Tracer.get_attr
+
+    def failing(self: Tracer, proxy: Any, name: str) -> Any:
+        if name == "a":
+            raise GuardsError("the tracer's own error")
+        return real(self, proxy, name)
+
+    monkeypatch.setattr(Tracer, "get_attr", failing)
+    f = guards.specialize(namespace["read"])
+    assert same_as_plain(f, Reading(5)) == 5
+    assert f.cache.info().entries == 0
+    monkeypatch.setattr(Tracer, "get_attr", real)
+    assert same_as_plain(f, Reading(5)) == 5 and f.cache.info().entries == 1
