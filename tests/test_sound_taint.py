@@ -17,6 +17,7 @@ import pytest
 
 import guards
 from guards.errors import GuardsError
+from guards.specialization.scalars import ScalarTracer
 from guards.specialization.tracer import Tracer
 
 
@@ -234,3 +235,29 @@ def test_an_error_of_the_tracer_reading_an_attribute_never_reaches_user_code(
     assert f.cache.info().entries == 0
     monkeypatch.setattr(Tracer, "get_attr", real)
     assert same_as_plain(f, Reading(5)) == 5 and f.cache.info().entries == 1
+
+
+@pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
+def test_an_error_of_the_tracer_in_an_operator_never_reaches_user_code(
+    handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `o.a + 1` on a scalar proxy: the operator's boundary is written out too.
+    namespace: dict[str, Any] = {"GuardsError": GuardsError}
+    exec(
+        "def add(o):\n"
+        "    try:\n"
+        "        return o.a + 1\n"
+        f"    except {handler}:\n"
+        "        return 'caught'\n",
+        namespace,
+    )
+    real = ScalarTracer.operate
+
+    def failing(self: ScalarTracer, proxy: Any, name: str, fn: Any, args: Any) -> Any:
+        raise GuardsError("the tracer's own error")
+
+    monkeypatch.setattr(ScalarTracer, "operate", failing)
+    f = guards.specialize(namespace["add"])
+    assert same_as_plain(f, Reading(5)) == 6  # traced again with 5 itself, not a proxy
+    monkeypatch.setattr(ScalarTracer, "operate", real)
+    assert same_as_plain(f, Reading(5)) == 6 and f.cache.info().entries == 1
