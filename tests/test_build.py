@@ -141,3 +141,23 @@ def test_scalar_check_builds_what_build_builds_field_by_field(kind: str) -> None
     assert {check.label for check in fast.checks} >= {None, "x"} | (
         {"n", "y", "z"} if kind != "EQUALS_MATCH" else set()
     )
+
+
+@pytest.mark.parametrize("n", [4, 10, 300])
+def test_many_locals_compared_as_one_tuple_read_with_one_call(n: int) -> None:
+    # The frame's locals of a group are read with one itemgetter on L: the check's text
+    # is the same for any number of them (compiled once), and passes and fails as the
+    # checks one by one do.
+    values: dict[str, Any] = {f"x{i}": (i if i % 3 else f"s{i}") for i in range(n)}
+    guards = [Guard(LocalSource(name), "CONSTANT_MATCH") for name in values]
+    fn = compile_guards(guards, values)
+    assert fn.code.replace(f": {n} roots", ": 4 roots") == compile_guards(guards[:4], values).code
+    assert fn.check(values) and fn.check({**values, "other": 1})
+    for name, value in [("x0", "s1"), (f"x{n - 1}", 1.5), ("x1", True), ("x1", 1.0)]:
+        assert not fn.check({**values, name: value})
+    missing = dict(values)
+    del missing[f"x{n // 2}"]
+    assert not fn.check(missing)
+    assert [failure.guard for failure in fn.check_verbose({**values, "x2": 7}).failures] == [
+        guards[2]
+    ]
