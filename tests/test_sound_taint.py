@@ -261,3 +261,27 @@ def test_an_error_of_the_tracer_in_an_operator_never_reaches_user_code(
     assert same_as_plain(f, Reading(5)) == 6  # traced again with 5 itself, not a proxy
     monkeypatch.setattr(ScalarTracer, "operate", real)
     assert same_as_plain(f, Reading(5)) == 6 and f.cache.info().entries == 1
+
+
+@pytest.mark.parametrize("container", [[5], {0: 5}, (5,)])
+def test_an_error_of_the_tracer_reading_an_item_never_reaches_user_code(
+    container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `xs[0]` on a proxy is its own boundary too.
+    def first(xs: Any) -> Any:
+        try:
+            return xs[0]
+        except Exception:
+            return "caught"
+
+    real = Tracer.get_item
+
+    def failing(self: Tracer, proxy: Any, key: Any) -> Any:
+        raise GuardsError("the tracer's own error")
+
+    monkeypatch.setattr(Tracer, "get_item", failing)
+    f = guards.specialize(first)
+    assert same_as_plain(f, container) == 5
+    assert f.cache.info().entries == 0
+    monkeypatch.setattr(Tracer, "get_item", real)
+    assert same_as_plain(f, container) == 5 and f.cache.info().entries == 1

@@ -109,7 +109,17 @@ class TrackedObject(Tracked):
         tracer_of(self).write(self, "deletes an item of")
 
     def __getitem__(self, key: Any) -> Any:
-        return tracer_of(self).get_item(self, key)
+        # Its own boundary, written out as in Tracked.__getattribute__ (each item a miss
+        # reads passes here).
+        tracer = tracer_of(self)
+        if exception() is not None:  # _Boundary.__enter__
+            tracer.check_handled()
+        try:
+            return tracer.get_item(self, key)
+        except BaseException as exc:  # _Boundary.__exit__
+            if raised_by_tracing(exc):
+                tracer.refuse(exc)
+            raise
 
     def __len__(self) -> int:
         return tracer_of(self).length(self)
@@ -493,9 +503,9 @@ def _scalar_boundary(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 #: The methods of Tracked and TrackedObject that :func:`_guard_boundaries` leaves as they
-#: are: ``__init__`` (guards' own code calls it), and ``__getattribute__``, which is its
-#: own boundary.
-_OWN_BOUNDARY = frozenset({"__init__", "__getattribute__"})
+#: are: ``__init__`` (guards' own code calls it), and ``__getattribute__`` and
+#: ``__getitem__``, each its own boundary.
+_OWN_BOUNDARY = frozenset({"__init__", "__getattribute__", "__getitem__"})
 
 
 def _guard_boundaries() -> None:
