@@ -163,7 +163,10 @@ class ScalarTracer:
         key = (tracker.source, _exact(apply))
         found = self.derived.get(key)
         if found is None:
-            made = proxy_class(type(value))(tracker, self.tracer, apply)  # type: ignore[call-arg]
+            # An int or float most often: its class without proxy_class's call (and the
+            # weak dictionary's, behind it).
+            cls = SCALAR_PROXY_CLASSES.get(type(value)) or proxy_class(type(value))
+            made = cls(tracker, self.tracer, apply)  # type: ignore[call-arg]
             found = self.derived[key] = cast("TrackedScalar", made)
             self.made += 1
         return found
