@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import sys
 import warnings
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import guards
 from guards import GlobalSource, GuardBuilder, LocalSource, compile_guards
@@ -227,6 +229,57 @@ def test_derived_values_used_otherwise_are_guarded_by_what_they_come_from() -> N
                 isinstance(n // 3, int), f"{n % 5:03d}", list(range(len(xs))))
 
     replay(uses, (5, [1, 2]), (5, [1, 2]), (6, [1, 2]), (-7, [3]), (5, [1, 2, 4]))
+
+
+class Num(int):
+    """An int whose sum with anything is 0: the type guard must tell it from an int."""
+
+    def __add__(self, other: Any) -> int:
+        return 0
+
+    __radd__ = __add__
+
+
+class Pair:
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a = a
+        self.b = b
+
+
+def test_a_derived_value_never_used_by_value_keeps_the_type_of_its_source_guarded() -> None:
+    def grows(o: Pair) -> bool:
+        return o.a + 1 > 5  # the type of o.a, and the comparison
+
+    f = replay(grows, (Pair(7, 0),), (Pair(8, 0),), (Pair(7.5, 0),), (Pair(Num(7), 0),),
+               (Pair(True, 0),), (Pair(2, 0),))
+    guarded = {guard.kind: guard for guard in f.cache.entries[0].check.guards
+               if guard.source.name == "L['o'].a"}
+    assert set(guarded) == {"TYPE_MATCH", "COMPARE_MATCH"}
+    # The line that asked, though the guard is installed when the run ends.
+    assert guarded["TYPE_MATCH"].provenance.line.startswith("return o.a + 1 > 5")
+
+
+def test_a_derived_value_used_by_value_later_needs_no_type_guard() -> None:
+    def total(o: Pair) -> Any:
+        step = o.a + 1  # asks the type of o.a
+        return step > 5, step * o.b  # then uses step by value
+
+    f = replay(total, (Pair(7, 2),), (Pair(7, 2),))
+    assert local_kinds(f) == {("L['o'].a", "CONSTANT_MATCH"), ("L['o'].b", "CONSTANT_MATCH")}
+    replay(total, (Pair(7, 2),), (Pair(7, 2),), (Pair(7.0, 2),), (Pair(Num(7), 2),), (Pair(6, 2),))
+
+
+@given(st.lists(st.one_of(st.integers(-9, 9), st.floats(-9, 9), st.booleans(),
+                          st.integers(-9, 9).map(Num)), min_size=2, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_a_hit_on_derived_values_equals_a_fresh_call(values: list[Any]) -> None:
+    def derived(o: Pair) -> Any:
+        return (o.a + 1 > 2, o.b * 2 < 3, (o.a - o.b) > 0)
+
+    f = guards.specialize(max_entries=64)(derived)
+    for a, b in itertools.pairwise(values):
+        got, expected = f(Pair(a, b)), derived(Pair(a, b))
+        assert got == expected and type(got) is type(expected)
 
 
 def test_len_is_the_builtin_wherever_the_function_hands_it_on() -> None:

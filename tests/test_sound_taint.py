@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 import pytest
 
 import guards
+from guards.errors import GuardsError
+from guards.specialization.scalars import ScalarTracer
+from guards.specialization.tracer import Tracer
 
 
 def same_as_plain(f: Any, *args: Any) -> Any:
@@ -197,3 +200,88 @@ def test_a_type_error_from_an_operator_on_plain_values_still_caches() -> None:
     assert total.cache.info().hits == 1, total.specialized.uncached_reasons
     cfg["b"] = 2
     assert total(cfg) == 3
+
+
+class Reading:
+    def __init__(self, a: Any) -> None:
+        self.a = a
+
+
+@pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
+def test_an_error_of_the_tracer_reading_an_attribute_never_reaches_user_code(
+    handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `o.a` on a proxy is its own boundary (written out, not wrapped): an error the tracer
+    # raises there discards the run, whatever the function catches.
+    namespace: dict[str, Any] = {"GuardsError": GuardsError}
+    exec(
+        "def read(o):\n"
+        "    try:\n"
+        "        return o.a\n"
+        f"    except {handler}:\n"
+        "        return 'caught'\n",
+        namespace,
+    )
+    real = Tracer.get_attr
+
+    def failing(self: Tracer, proxy: Any, name: str) -> Any:
+        if name == "a":
+            raise GuardsError("the tracer's own error")
+        return real(self, proxy, name)
+
+    monkeypatch.setattr(Tracer, "get_attr", failing)
+    f = guards.specialize(namespace["read"])
+    assert same_as_plain(f, Reading(5)) == 5
+    assert f.cache.info().entries == 0
+    monkeypatch.setattr(Tracer, "get_attr", real)
+    assert same_as_plain(f, Reading(5)) == 5 and f.cache.info().entries == 1
+
+
+@pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
+def test_an_error_of_the_tracer_in_an_operator_never_reaches_user_code(
+    handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `o.a + 1` on a scalar proxy: the operator's boundary is written out too.
+    namespace: dict[str, Any] = {"GuardsError": GuardsError}
+    exec(
+        "def add(o):\n"
+        "    try:\n"
+        "        return o.a + 1\n"
+        f"    except {handler}:\n"
+        "        return 'caught'\n",
+        namespace,
+    )
+    real = ScalarTracer.operate
+
+    def failing(self: ScalarTracer, proxy: Any, name: str, fn: Any, args: Any) -> Any:
+        raise GuardsError("the tracer's own error")
+
+    monkeypatch.setattr(ScalarTracer, "operate", failing)
+    f = guards.specialize(namespace["add"])
+    assert same_as_plain(f, Reading(5)) == 6  # traced again with 5 itself, not a proxy
+    monkeypatch.setattr(ScalarTracer, "operate", real)
+    assert same_as_plain(f, Reading(5)) == 6 and f.cache.info().entries == 1
+
+
+@pytest.mark.parametrize("container", [[5], {0: 5}, (5,)])
+def test_an_error_of_the_tracer_reading_an_item_never_reaches_user_code(
+    container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `xs[0]` on a proxy is its own boundary too.
+    def first(xs: Any) -> Any:
+        try:
+            return xs[0]
+        except Exception:
+            return "caught"
+
+    real = Tracer.get_item
+
+    def failing(self: Tracer, proxy: Any, key: Any) -> Any:
+        raise GuardsError("the tracer's own error")
+
+    monkeypatch.setattr(Tracer, "get_item", failing)
+    f = guards.specialize(first)
+    assert same_as_plain(f, container) == 5
+    assert f.cache.info().entries == 0
+    monkeypatch.setattr(Tracer, "get_item", real)
+    assert same_as_plain(f, container) == 5 and f.cache.info().entries == 1

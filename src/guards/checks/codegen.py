@@ -37,6 +37,7 @@ from guards.core.sources import (
     AttrSource,
     ChainedSource,
     GetItemSource,
+    LocalSource,
     Source,
     get_item,
     is_plain_identifier,
@@ -188,7 +189,10 @@ def emit_segments(
             expr = root_code(source, emitter.bind) if root_code is not None else None
             return expr if expr is not None else source.step_code("", emitter.bind)
 
-        roots = emit_equal_groups(roots, root_expr, needed, emitter, segments[-1], ordered)
+        roots = emit_equal_groups(
+            roots, root_expr, needed, emitter, segments[-1], ordered,
+            locals_read=root_code is None,
+        )
         if not segments[-1].getlines():
             segments.pop()
     stack: list[tuple[_Node, str, int]] = [(child, "", 0) for child in reversed(roots)]
@@ -267,12 +271,16 @@ def emit_equal_groups(
     emitter: Emitter,
     segment: LineWriter,
     ordered: list[Check],
+    *,
+    locals_read: bool = False,
 ) -> list[_Node]:
     """Emit, on ``segment``, the checks of the leaves among ``children`` that each demand
     one exact built-in scalar, read together and compared as one tuple: for paths one
     step below the variable ``base``, attributes with one ``operator.attrgetter`` call and
     items with one ``operator.itemgetter``; for roots (``base`` gives a root's
-    expression), one tuple of their expressions.  Then the exact types are compared by
+    expression), one tuple of their expressions, or with ``locals_read`` (roots read as
+    ``L[name]``, as :class:`LocalSource` reads them) one ``operator.itemgetter`` call on
+    ``L`` for locals only.  Then the exact types are compared by
     identity and the values as one tuple ``==``.  Returns the children left to emit
     one by one, in their order.
 
@@ -310,7 +318,12 @@ def emit_equal_groups(
                 (operator.is_, "is"), (map, "map"), (all, "all"), (type, "type")
             )
         )
-        if not isinstance(base, str):
+        if not isinstance(base, str) and locals_read and all(
+            type(s) is LocalSource for s in sources
+        ):  # the frame's locals: L[name] each (a text as long as the parameters, before)
+            names = [s.local_name for s in sources if isinstance(s, LocalSource)]
+            read = f"{emitter.bind(operator.itemgetter(*names), 'locals')}(L)"
+        elif not isinstance(base, str):
             read = f"({''.join(f'{base(s)}, ' for s in sources)})"
         elif by_attr:
             members = [s.member for s in sources if isinstance(s, AttrSource)]

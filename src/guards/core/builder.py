@@ -109,11 +109,16 @@ class Check:
     @property
     def dedup_key(self) -> tuple[Any, ...]:
         """Two checks with equal keys test the same thing; compile keeps one."""
+        # The commonest lengths unpacked: a miss asks one key per check it compiles, and
+        # zip(*constants) with map(id, ...) cost a value read ten times as much.
         constants = self.constants
-        if not constants:
-            return (self.sources, self.expr, ())
-        names, values = zip(*constants, strict=True)
-        return (self.sources, self.expr, tuple(zip(names, map(id, values), strict=True)))
+        if len(constants) == 2:
+            (name0, value0), (name1, value1) = constants
+            return (self.sources, self.expr, ((name0, id(value0)), (name1, id(value1))))
+        if len(constants) == 1:
+            ((name0, value0),) = constants
+            return (self.sources, self.expr, ((name0, id(value0)),))
+        return (self.sources, self.expr, tuple([(name, id(value)) for name, value in constants]))
 
 
 #: Exact types kept as themselves by an equality check, with a fixed and exact ``==``
@@ -121,6 +126,11 @@ class Check:
 _EXACT_EQUALITY = frozenset({int, str, bytes, float})
 #: The equality check of a value of those types.
 _EQUALS_EXPR = "{0} is {V} or (type({0}) is {T} and {0} == {V})"
+#: The names :func:`show` gives the commonest types of a ``TYPE_MATCH`` (their qualnames).
+_SHOWN_TYPES: dict[type, str] = {t: t.__qualname__ for t in (int, float, str, bytes, bool)}
+#: An int strictly between ``-_SHORT_INT`` and ``_SHORT_INT`` has a short repr, as
+#: :func:`show` gives it (fewer digits than its limit, and than the interpreter's).
+_SHORT_INT = 10**18
 #: The kinds :meth:`GuardBuilder._scalar_check` may build at once.
 _SCALAR_KINDS = frozenset({"TYPE_MATCH", "CONSTANT_MATCH", "EQUALS_MATCH"})
 
@@ -153,6 +163,9 @@ class GuardBuilder:
         # values in it, so the trace and its guards see every path read once.
         self._values: dict[Source, Any] = memo if memo is not None else dict(values or {})
         self._current: Guard | None = None
+        # _label() of the bases of scalar_check()'s sources (the object or container
+        # whose attributes or items a miss read, one per value).
+        self._base_labels: dict[Source, str | None] = {}
 
     # -- driving ----------------------------------------------------------------
     def build(self, guard: Guard) -> None:
@@ -198,20 +211,39 @@ class GuardBuilder:
         source = guard.source
         t = type(value)
         if guard.kind == "TYPE_MATCH":
+            shown = _SHOWN_TYPES.get(t)
             self.checks.append(Check(
                 guard=guard, sources=(source,), expr="type({0}) is {T}", constants=(("T", t),),
-                description=f"type({source.name}) is {show(t)}", expected=t, actual=type,
-                cost=COST_IDENTITY, label=self._label(source),
+                description=f"type({source.name}) is {show(t) if shown is None else shown}",
+                expected=t, actual=type, cost=COST_IDENTITY, label=self._scalar_label(source),
             ))
             return True
         if t not in _EXACT_EQUALITY or (t is float and (value != value or value == 0.0)):
             return False
+        # show(value), without its call for a short int (its repr is what show gives).
+        shown = repr(value) if t is int and -_SHORT_INT < value < _SHORT_INT else show(value)
         self.checks.append(Check(
             guard=guard, sources=(source,), expr=_EQUALS_EXPR, constants=(("V", value), ("T", t)),
-            description=f"{source.name} == {show(value)}", expected=value, actual=_identity,
-            cost=COST_CHEAP, label=self._label(source),
+            description=f"{source.name} == {shown}", expected=value, actual=_identity,
+            cost=COST_CHEAP, label=self._scalar_label(source),
         ))
         return True
+
+    def _scalar_label(self, source: Source) -> str | None:
+        """:meth:`_label` of ``source``, that of its base (found once per base) when it is an
+        attribute, or an item of anything but a function's cells: the same, as the
+        label comes from a step of one of those two forms further in."""
+        base = source.base
+        if type(source) is AttrSource or (
+            type(source) is GetItemSource and not isinstance(base, ClosureSource)
+        ):
+            assert base is not None
+            try:
+                return self._base_labels[base]
+            except KeyError:
+                label = self._base_labels[base] = self._label(base)
+                return label
+        return self._label(source)
 
     def build_checks(self, guard: Guard) -> tuple[Check, ...]:
         """:meth:`build` ``guard`` and return the checks it emitted (none if it was dropped)."""

@@ -79,6 +79,7 @@ from guards.specialization.proxy import (
 from guards.tracking.net import TRACE_FUNCTION
 
 if TYPE_CHECKING:
+    from guards.core.guard import Provenance
     from guards.specialization.tracer import Tracer
     from guards.tracking.lazy import LazyTracker
 
@@ -134,6 +135,10 @@ class ScalarTracer:
         # predicates asked of each other source.
         self._exact: set[Source] = set()
         self._asked: dict[Source, set[tuple[Any, ...]]] = {}
+        # The TYPE_MATCH a derived value asked of its source (``total + o.a1``), with
+        # the line that asked: installed by install_asked_types() unless the source is
+        # guarded by value by then, as it most often is at once (``... + o.a2``).
+        self._asked_types: dict[Source, tuple[LazyTracker, Provenance | None]] = {}
 
     # -- proxies ------------------------------------------------------------------
     def proxy(self, tracker: LazyTracker, value: Any = UNSET) -> TrackedScalar:
@@ -158,7 +163,10 @@ class ScalarTracer:
         key = (tracker.source, _exact(apply))
         found = self.derived.get(key)
         if found is None:
-            made = proxy_class(type(value))(tracker, self.tracer, apply)  # type: ignore[call-arg]
+            # An int or float most often: its class without proxy_class's call (and the
+            # weak dictionary's, behind it).
+            cls = SCALAR_PROXY_CLASSES.get(type(value)) or proxy_class(type(value))
+            made = cls(tracker, self.tracer, apply)  # type: ignore[call-arg]
             found = self.derived[key] = cast("TrackedScalar", made)
             self.made += 1
         return found
@@ -197,6 +205,7 @@ class ScalarTracer:
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
             context = self.tracer.context
+            self._asked_types.pop(tracker.source, None)  # implied by the value
             for kind, *args in self._asked.pop(tracker.source, ()):  # implied by the value
                 if not args:
                     context.discard_plain(tracker.source, kind)
@@ -225,6 +234,43 @@ class ScalarTracer:
         else:
             tracker.install(kind, **args)
         return True
+
+    def _ask_type(self, proxy: TrackedScalar) -> bool:
+        """:meth:`ask` of ``TYPE_MATCH`` for a value derived from ``proxy``, whose guard is
+        installed when the run ends (:meth:`install_asked_types`), unless the source is
+        guarded by value by then: a derived value is most often used by value at once
+        (``o.a0 + o.a1 + o.a2``: ``(total + o.a2) + o.a3`` realizes ``total + o.a2``)."""
+        tracker = tracker_of(proxy)
+        source = tracker.source
+        if source in self._exact:
+            return True
+        asked = self._asked.setdefault(source, set())
+        if _TYPE_KEY in asked:
+            return True
+        if len(asked) >= PREDICATE_LIMIT:
+            return False
+        asked.add(_TYPE_KEY)
+        # The line asking, as _install_plain gives its guard (and quiet likewise).
+        trace = gettrace()
+        off = trace is TRACE_FUNCTION and exception() is None
+        if off:
+            settrace(None)
+        try:
+            provenance = capture_provenance(full_stack=tracker.context.full_stack)
+        finally:
+            if off:
+                settrace(trace)
+        self._asked_types[source] = (tracker, provenance)
+        return True
+
+    def install_asked_types(self) -> None:
+        """Install the ``TYPE_MATCH`` guards asked for derived values (:meth:`_ask_type`)
+        whose sources are not guarded by value: at the end of the run, before the
+        guards are read (a use by value in between made them redundant)."""
+        asked, self._asked_types = self._asked_types, {}
+        for source, (tracker, provenance) in asked.items():
+            if source not in self._exact:
+                tracker.context.install_plain(source, "TYPE_MATCH", provenance)
 
     def fall_back(self, why: str) -> None:
         """Note why the run must be traced again with scalars guarded by value (once made)."""
@@ -281,8 +327,8 @@ class ScalarTracer:
                     return self.apply(fn, args)  # as a plain run raises it, by value
                 # A NaN is a new object at each computation (`[n * 0.0] == [n * 0.0]` is
                 # False), which one derived proxy per expression would not be.
-                if type(result) in (int, float) and result == result and self.ask(
-                    proxy, GuardBuilder.TYPE_MATCH
+                if type(result) in (int, float) and result == result and self._ask_type(
+                    proxy
                 ):
                     apply = (symbol, other, "reflected") if reflected else (symbol, other)
                     return self.derive(tracker_of(proxy), apply, result)
@@ -391,6 +437,11 @@ class ScalarTracer:
         ):
             return self.apply(_method_call, (proxy, name, *args))
         return outcome
+
+
+#: The key of ``TYPE_MATCH`` without arguments among the predicates :meth:`ScalarTracer.ask`
+#: notes of a source.
+_TYPE_KEY = ("TYPE_MATCH",)
 
 
 def _install_plain(tracker: LazyTracker, kind: str) -> None:

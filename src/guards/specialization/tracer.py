@@ -3093,6 +3093,7 @@ def _trace(tracer: Tracer, function: types.FunctionType, facts: CodeFacts) -> Tr
         if not tracer.reasons:
             tracer.untrackable(leak)
         return TraceOutcome(None, tuple(tracer.reasons), (), completed=False)
+    tracer.scalars.install_asked_types()  # before anything reads the guards
     tracer.guard_identities()
     tracer.guard_shapes()
     tracer.context.merge_item_guards(WHOLE_AT)  # `xs[i]` for every i: one guard on xs
