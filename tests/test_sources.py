@@ -547,3 +547,78 @@ def test_equal_paths_thousands_of_steps_long_compare_and_hash() -> None:
     assert a != chain(5000, "w") and a != chain(4999, "v")
     assert (a == LocalSource("node")) is False and a != 3
     assert a.__eq__(3) is NotImplemented
+
+
+# -------------------------------------------- sources and guards users define with attrs
+@attrs.frozen
+class _Folded(Source):
+    """A user's root source whose key compares case-blind (attrs' ``eq`` key)."""
+
+    key: str = attrs.field(eq=str.lower)
+
+    def _render(self) -> str:
+        return f"F[{self.key!r}]"
+
+    def _root_kind(self) -> Any:
+        return LocalSource("x")._root_kind()
+
+
+@attrs.frozen
+class _Tagged(ChainedSource):
+    """A user's chained source with a keyword-only field."""
+
+    tag: str = attrs.field(kw_only=True)
+
+    def _render(self) -> str:
+        return f"{self.base.name}<{self.tag}>"
+
+
+@attrs.frozen
+class _Shifted(ChainedSource):
+    """A user's chained source whose field has a converter (not idempotent)."""
+
+    n: int = attrs.field(converter=lambda v: int(v) + 1)
+
+    def _render(self) -> str:
+        return f"{self.base.name}+{self.n}"
+
+
+@attrs.frozen
+class _NotedGuard(Guard):
+    """A user's guard class with a field of its own."""
+
+    note: str = "n"
+
+
+def test_chained_sources_compare_a_users_base_with_its_own_equality() -> None:
+    """Equal bases make equal paths, whatever equality the bases' class has."""
+    a, b = _Folded("A"), _Folded("a")
+    assert a == b and hash(a) == hash(b)
+    for make in (lambda s: AttrSource(s, "m"), lambda s: GetItemSource(AttrSource(s, "m"), 0)):
+        x, y = make(a), make(b)
+        assert x == y and (x != y) is False and hash(x) == hash(y)
+        assert {x: 1}[y] == 1
+    assert AttrSource(a, "m") != AttrSource(_Folded("b"), "m")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _Tagged(LocalSource("x"), tag="t"),
+        AttrSource(_Tagged(LocalSource("x"), tag="t"), "a"),
+        _Shifted(LocalSource("x"), 1),
+        _NotedGuard(LocalSource("x"), "TYPE_MATCH", note="hi"),
+        Guard(_Shifted(LocalSource("x"), 1), "TYPE_MATCH"),
+    ],
+    ids=repr,
+)
+def test_users_sources_and_guards_pickle_and_copy_as_they_are(record: Any) -> None:
+    """Made again from their fields (not through ``__init__``): a keyword-only field,
+    a converter and a subclass of Guard come back as they were."""
+    for clone in (pickle.loads(pickle.dumps(record)), copy.copy(record),
+                  copy.deepcopy(record)):
+        assert type(clone) is type(record)
+        assert clone == record and hash(clone) == hash(record)
+        def fields(r: Any) -> dict[str, Any]:
+            return attrs.asdict(r, recurse=False, filter=lambda f, v: f.name != "_hash_now")
+        assert fields(clone) == fields(record)

@@ -191,16 +191,14 @@ class Guard:
             validate_source_field(self, attrs.fields(Guard).source, self.source)
             _validate_kind(self, attrs.fields(Guard).kind, self.kind)
             _validate_args(self, attrs.fields(Guard).args, args)
-        key = (self.source, self.kind, args)
-        try:
-            now: Callable[[], int] = hash(key).__index__
-        except TypeError:  # an unhashable argument: hash() raises as it would have
-            now = functools.partial(hash, key)
-        object.__setattr__(self, "_hash_now", now)
+        object.__setattr__(self, "_hash_now", _hash_of((self.source, self.kind, args)))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Made again through __init__, so the hash is the loading process's own.
-        return Guard, (self.source, self.kind, self.args, self.provenance)
+        # Made again from its fields, as attrs pickles them (a subclass's too), with
+        # the hash computed in the process that loads it.
+        state: dict[str, Any] = self.__getstate__()  # type: ignore[assignment]
+        state.pop("_hash_now", None)
+        return _remade, (type(self), state)
 
     @property
     def name(self) -> str:
@@ -226,6 +224,23 @@ class Guard:
             f", {key}={arg.name if isinstance(arg, Source) else arg!r}" for key, arg in self.args
         )
         return f"{self.kind}({self.source.name}{extra})"
+
+
+def _hash_of(key: tuple[Any, ...]) -> Callable[[], int]:
+    """A guard's ``_hash_now``: the bound ``__index__`` of ``hash(key)``."""
+    try:
+        return hash(key).__index__
+    except TypeError:  # an unhashable argument: hash() raises as it would have
+        return functools.partial(hash, key)
+
+
+def _remade(cls: type[Guard], state: dict[str, Any]) -> Guard:
+    """The guard of class ``cls`` with the fields ``state`` (``Guard.__reduce__``), set
+    as attrs' ``__setstate__`` sets them, and its hash computed here."""
+    guard = object.__new__(cls)
+    guard.__setstate__(state)  # type: ignore[attr-defined]
+    object.__setattr__(guard, "_hash_now", _hash_of((guard.source, guard.kind, guard.args)))
+    return guard
 
 
 # The class's hash is the slot holding the bound ``int.__index__`` (see ``_hash_now``).

@@ -127,10 +127,12 @@ class Source:
         object.__setattr__(self, "_hash_now", hash(_hash_key(self)).__index__)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Made again through __init__ (so the hash is computed in the process that
-        # loads it: a str's hash differs between processes), from the init fields.
-        cls = type(self)
-        return cls, tuple(getattr(self, f.name) for f in attrs.fields(cls) if f.init)
+        # Made again from its fields, as attrs pickles them (every field, none through
+        # __init__: a kw_only field, a converter), with the hash computed in the process
+        # that loads it (a str's hash differs between processes).
+        state: dict[str, Any] = self.__getstate__()  # type: ignore[assignment]
+        state.pop("_hash_now", None)
+        return _remade, (type(self), state)
 
     # -- what every source offers -------------------------------------------------
     @property
@@ -750,12 +752,19 @@ def _source_eq(self: Source, other: object) -> Any:
     """``self == other`` for sources, as attrs' ``__eq__`` (same class, equal fields;
     ``NotImplemented`` for another class), walking the two paths in a loop: attrs'
     compares ``base`` with ``==``, a call per step, so two equal paths 1,000 steps
-    long raised ``RecursionError``.  The same object, or another hash, answers at once."""
+    long raised ``RecursionError``.  The same object, or another hash, answers at once.
+    A base of another class, or of a class with an equality of its own (a user's
+    attrs subclass: an ``eq`` key, a ``__eq__`` written out), is compared with ``==``,
+    as attrs' ``__eq__`` compares it."""
     mine: Source = self
+    first = True
     while True:
         if mine is other:
             return True
         cls = type(mine)
+        if not first and (type(other) is not cls or cls.__eq__ is not _source_eq):
+            return bool(mine == other)  # as attrs' tuple comparison of the bases
+        first = False
         if type(other) is not cls:  # as attrs: another class may answer
             return NotImplemented
         theirs = other
@@ -767,6 +776,15 @@ def _source_eq(self: Source, other: object) -> Any:
         if not isinstance(mine, ChainedSource):
             return True
         mine, other = mine.base, cast(ChainedSource, theirs).base
+
+
+def _remade(cls: type[Source], state: dict[str, Any]) -> Source:
+    """The source of class ``cls`` with the fields ``state`` (``Source.__reduce__``),
+    set as attrs' ``__setstate__`` sets them, and its hash computed here."""
+    source = object.__new__(cls)
+    source.__setstate__(state)  # type: ignore[attr-defined]
+    object.__setattr__(source, "_hash_now", hash(_hash_key(source)).__index__)
+    return source
 
 
 def _source_ne(self: Source, other: object) -> Any:
