@@ -622,3 +622,25 @@ def test_users_sources_and_guards_pickle_and_copy_as_they_are(record: Any) -> No
         def fields(r: Any) -> dict[str, Any]:
             return attrs.asdict(r, recurse=False, filter=lambda f, v: f.name != "_hash_now")
         assert fields(clone) == fields(record)
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_a_classs_hash_called_directly_is_the_hash(source: Source) -> None:
+    """``cls.__hash__(obj)`` is ``hash(obj)``, as for any class (the hash is a slot read
+    in C: the slot's descriptor alone is not callable)."""
+    assert type(source).__hash__(source) == hash(source)
+    assert Source.__hash__(source) == hash(source)
+    guard = Guard(source, "TYPE_MATCH")
+    assert Guard.__hash__(guard) == hash(guard)
+    assert plain_guard(source, "TYPE_MATCH", None).__hash__() == hash(guard)
+
+
+def test_a_users_subclass_may_hash_with_super() -> None:
+    @attrs.frozen(eq=False)
+    class Salted(AttrSource):
+        def __hash__(self) -> int:
+            return super().__hash__() ^ 1
+
+    salted = Salted(LocalSource("x"), "a")
+    assert hash(salted) == AttrSource.__hash__(salted) ^ 1
+    assert hash(salted) != hash(Salted(LocalSource("x"), "b"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from guards.core.sources import Source, validate_source_field
+from guards.core.sources import HashSlot, Source, validate_source_field
 from guards.errors import must_be
 
 
@@ -244,7 +244,7 @@ def _remade(cls: type[Guard], state: dict[str, Any]) -> Guard:
 
 
 # The class's hash is the slot holding the bound ``int.__index__`` (see ``_hash_now``).
-Guard.__hash__ = Guard.__dict__["_hash_now"]  # type: ignore[method-assign]
+Guard.__hash__ = HashSlot(Guard.__dict__["_hash_now"].__get__)  # type: ignore[method-assign,assignment]
 
 
 _set = object.__setattr__

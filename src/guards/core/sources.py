@@ -792,13 +792,33 @@ def _source_ne(self: Source, other: object) -> Any:
     return equal if equal is NotImplemented else not equal
 
 
+class HashSlot(property):
+    """A class's ``__hash__`` that is its ``_hash_now`` slot (a bound ``int.__index__``):
+    ``hash(obj)`` finds this property, whose getter is the slot's own, gets the bound
+    method from it and calls it, all in C.  Called itself, as ``cls.__hash__(obj)``
+    or ``super().__hash__()`` call any ``__hash__``, it answers ``hash(obj)`` too (the
+    slot's descriptor alone, looked up on the class, is not callable).
+
+    ``HashSlot(cls.__dict__["_hash_now"].__get__)``, with ``cls`` the class that
+    declares the slot.
+    """
+
+    def __call__(self, instance: Any) -> int:
+        """``hash(instance)``, for ``cls.__hash__(instance)``."""
+        now: Callable[[], int] = self.__get__(instance)
+        return now()
+
+
+#: ``Source.__hash__`` (see :class:`HashSlot`).
+_SOURCE_HASH = HashSlot(Source.__dict__["_hash_now"].__get__)
+
+
 def _hash_by_slot(cls: type[Source]) -> None:
     """Make ``hash()`` of ``cls``'s instances call the bound ``int.__index__`` kept in
-    the ``_hash_now`` slot: ``type.__hash__`` finds a descriptor (the slot), gets the
-    bound method from it and calls it, all in C; and ``==`` walk paths in a loop
-    (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
+    the ``_hash_now`` slot (:class:`HashSlot`), all in C; and ``==`` walk paths in a
+    loop (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
     its own ``__hash__`` and ``__eq__``)."""
-    cls.__hash__ = Source.__dict__["_hash_now"]  # type: ignore[method-assign]
+    cls.__hash__ = _SOURCE_HASH  # type: ignore[method-assign,assignment]
     cls.__eq__ = _source_eq  # type: ignore[method-assign,assignment]
     cls.__ne__ = _source_ne  # type: ignore[method-assign,assignment]
     for sub in cls.__subclasses__():
