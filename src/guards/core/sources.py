@@ -130,9 +130,15 @@ class Source:
         # Made again from its fields, as attrs pickles them (every field, none through
         # __init__: a kw_only field, a converter), with the hash computed in the process
         # that loads it (a str's hash differs between processes).
-        state: dict[str, Any] = self.__getstate__()  # type: ignore[assignment]
-        state.pop("_hash_now", None)
-        return _remade, (type(self), state)
+        # The values are arguments of their own (not a dict of them): pickle nests a
+        # call per container, and a path is pickled base within base.
+        cls = type(self)
+        names = _STATE_NAMES.get(cls)
+        if names is None:
+            names = _STATE_NAMES[cls] = tuple(
+                f.name for f in attrs.fields(cls) if f.name != "_hash_now"
+            )
+        return _remade, (cls, names, *[getattr(self, name) for name in names])
 
     # -- what every source offers -------------------------------------------------
     @property
@@ -778,11 +784,16 @@ def _source_eq(self: Source, other: object) -> Any:
         mine, other = mine.base, cast(ChainedSource, theirs).base
 
 
-def _remade(cls: type[Source], state: dict[str, Any]) -> Source:
-    """The source of class ``cls`` with the fields ``state`` (``Source.__reduce__``),
-    set as attrs' ``__setstate__`` sets them, and its hash computed here."""
+#: Source class -> the names of its fields but ``_hash_now`` (``Source.__reduce__``).
+_STATE_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _remade(cls: type[Source], names: tuple[str, ...], *values: Any) -> Source:
+    """The source of class ``cls`` whose fields ``names`` are ``values``
+    (``Source.__reduce__``), set as attrs' ``__setstate__`` sets them, and its hash
+    computed here."""
     source = object.__new__(cls)
-    source.__setstate__(state)  # type: ignore[attr-defined]
+    source.__setstate__(dict(zip(names, values, strict=True)))  # type: ignore[attr-defined]
     object.__setattr__(source, "_hash_now", hash(_hash_key(source)).__index__)
     return source
 
