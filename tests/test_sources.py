@@ -655,3 +655,20 @@ def test_a_path_hundreds_of_steps_long_pickles_and_copies() -> None:
         source = GetItemSource(source, "next")
     assert pickle.loads(pickle.dumps(source)) == source
     assert copy.deepcopy(source) == source
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_attrs_shows_the_fields_of_sources_and_guards_only(source: Source) -> None:
+    """``attrs.asdict``/``astuple`` of equal records are equal (the kept hash, a bound
+    method that differs between them, is no field), and a guard's is JSON."""
+    import json
+
+    twin = pickle.loads(pickle.dumps(source))
+    assert twin is not source
+    assert attrs.asdict(twin) == attrs.asdict(source)
+    assert attrs.astuple(twin) == attrs.astuple(source)
+    assert "_hash_now" not in {f.name for f in attrs.fields(type(source))}
+    guard = Guard(source, "TYPE_MATCH")
+    assert attrs.asdict(guard) == attrs.asdict(Guard(twin, "TYPE_MATCH"))
+    plain = Guard(AttrSource(LocalSource("cfg"), "mode"), "TYPE_MATCH")
+    assert json.loads(json.dumps(attrs.asdict(plain)))["source"]["member"] == "mode"

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from guards.core.sources import HashSlot, Source, validate_source_field
+from guards.core.sources import SLOT_HASH, HashedBySlot, Source, validate_source_field
 from guards.errors import must_be
 
 
@@ -166,7 +166,7 @@ def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any)
 
 
 @attrs.frozen(cache_hash=True)
-class Guard:
+class Guard(HashedBySlot):
     """One guard: ``kind`` (such as ``"EQUALS_MATCH"``) on the value at ``source``.
 
     ``args`` are the kind's arguments as sorted ``(name, value)`` pairs;
@@ -178,9 +178,8 @@ class Guard:
     kind: str
     args: tuple[tuple[str, Hashable], ...] = ()
     provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)
-    # ``hash(guard)`` in C, as a source's (``Source._hash_now``): a miss hashes each
+    # ``hash(guard)`` in C, as a source's (:class:`HashedBySlot`): a miss hashes each
     # of its guards several times.
-    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # One test for the common case; else the fields are validated one by one.
@@ -197,7 +196,6 @@ class Guard:
         # Made again from its fields, as attrs pickles them (a subclass's too), with
         # the hash computed in the process that loads it.
         state: dict[str, Any] = self.__getstate__()  # type: ignore[assignment]
-        state.pop("_hash_now", None)
         return _remade, (type(self), state)
 
     @property
@@ -244,7 +242,7 @@ def _remade(cls: type[Guard], state: dict[str, Any]) -> Guard:
 
 
 # The class's hash is the slot holding the bound ``int.__index__`` (see ``_hash_now``).
-Guard.__hash__ = HashSlot(Guard.__dict__["_hash_now"].__get__)  # type: ignore[method-assign,assignment]
+Guard.__hash__ = SLOT_HASH  # type: ignore[method-assign,assignment]
 
 
 _set = object.__setattr__

@@ -95,8 +95,40 @@ _PLAIN_IDENTIFIERS: dict[str, bool] = {}
 _MAX_PLAIN_IDENTIFIERS = 4096
 
 
+class HashSlot(property):
+    """A class's ``__hash__`` that is its ``_hash_now`` slot (a bound ``int.__index__``):
+    ``hash(obj)`` finds this property, whose getter is the slot's own, gets the bound
+    method from it and calls it, all in C.  Called itself, as ``cls.__hash__(obj)``
+    or ``super().__hash__()`` call any ``__hash__``, it answers ``hash(obj)`` too (the
+    slot's descriptor alone, looked up on the class, is not callable).
+    """
+
+    def __call__(self, instance: Any) -> int:
+        """``hash(instance)``, for ``cls.__hash__(instance)``."""
+        now: Callable[[], int] = self.__get__(instance)
+        return now()
+
+
+class HashedBySlot:
+    """A base of the ``attrs`` records whose hash is computed once, at construction, and
+    kept in the ``_hash_now`` slot, as the bound ``__index__`` of the int; their class's
+    ``__hash__`` is :data:`SLOT_HASH`, so ``hash(obj)`` runs no Python code.
+
+    A slot of this base, not a field: ``attrs.fields``, ``asdict`` and ``astuple`` show
+    the record's own fields only (a bound method would differ between equal records,
+    and is no JSON).
+    """
+
+    __slots__ = ("_hash_now",)
+    _hash_now: Callable[[], int]
+
+
+#: The ``__hash__`` of :class:`HashedBySlot`'s subclasses (see :class:`HashSlot`).
+SLOT_HASH = HashSlot(HashedBySlot.__dict__["_hash_now"].__get__)
+
+
 @attrs.frozen
-class Source:
+class Source(HashedBySlot):
     """Base class of every access path.
 
     Subclasses are frozen ``attrs`` classes: hashable, picklable and equal when
@@ -111,11 +143,9 @@ class Source:
     # specialized function's miss reads, and a slot is read without a Python call.
     name: str = attrs.field(init=False, eq=False, repr=False)
     is_skipped: bool = attrs.field(init=False, eq=False, repr=False)
-    # The hash, as the bound ``__index__`` of the int: the class's ``__hash__`` is
-    # this slot (see ``_hash_by_slot``), so ``hash(source)`` runs no Python code.
-    # Sources are dict keys throughout a trace (each value read looks its path up
-    # about 40 times), and an attrs ``__hash__`` was a Python call each time.
-    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
+    # The hash is kept in the ``_hash_now`` slot (:class:`HashedBySlot`): sources are
+    # dict keys throughout a trace (each value read looks its path up about 40
+    # times), and an attrs ``__hash__`` was a Python call each time.
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "name", self._render())
@@ -136,7 +166,7 @@ class Source:
         names = _STATE_NAMES.get(cls)
         if names is None:
             names = _STATE_NAMES[cls] = tuple(
-                f.name for f in attrs.fields(cls) if f.name != "_hash_now"
+                f.name for f in attrs.fields(cls)
             )
         return _remade, (cls, names, *[getattr(self, name) for name in names])
 
@@ -784,7 +814,7 @@ def _source_eq(self: Source, other: object) -> Any:
         mine, other = mine.base, cast(ChainedSource, theirs).base
 
 
-#: Source class -> the names of its fields but ``_hash_now`` (``Source.__reduce__``).
+#: Source class -> the names of its fields (``Source.__reduce__``).
 _STATE_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -803,33 +833,12 @@ def _source_ne(self: Source, other: object) -> Any:
     return equal if equal is NotImplemented else not equal
 
 
-class HashSlot(property):
-    """A class's ``__hash__`` that is its ``_hash_now`` slot (a bound ``int.__index__``):
-    ``hash(obj)`` finds this property, whose getter is the slot's own, gets the bound
-    method from it and calls it, all in C.  Called itself, as ``cls.__hash__(obj)``
-    or ``super().__hash__()`` call any ``__hash__``, it answers ``hash(obj)`` too (the
-    slot's descriptor alone, looked up on the class, is not callable).
-
-    ``HashSlot(cls.__dict__["_hash_now"].__get__)``, with ``cls`` the class that
-    declares the slot.
-    """
-
-    def __call__(self, instance: Any) -> int:
-        """``hash(instance)``, for ``cls.__hash__(instance)``."""
-        now: Callable[[], int] = self.__get__(instance)
-        return now()
-
-
-#: ``Source.__hash__`` (see :class:`HashSlot`).
-_SOURCE_HASH = HashSlot(Source.__dict__["_hash_now"].__get__)
-
-
 def _hash_by_slot(cls: type[Source]) -> None:
     """Make ``hash()`` of ``cls``'s instances call the bound ``int.__index__`` kept in
     the ``_hash_now`` slot (:class:`HashSlot`), all in C; and ``==`` walk paths in a
     loop (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
     its own ``__hash__`` and ``__eq__``)."""
-    cls.__hash__ = _SOURCE_HASH  # type: ignore[method-assign,assignment]
+    cls.__hash__ = SLOT_HASH  # type: ignore[method-assign,assignment]
     cls.__eq__ = _source_eq  # type: ignore[method-assign,assignment]
     cls.__ne__ = _source_ne  # type: ignore[method-assign,assignment]
     for sub in cls.__subclasses__():
