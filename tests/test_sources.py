@@ -583,6 +583,20 @@ class _Shifted(ChainedSource):
         return f"{self.base.name}+{self.n}"
 
 
+@attrs.frozen(slots=False)
+class _Extra(AttrSource):
+    """A user's subclass of a source without slots (a ``__dict__``), with a field."""
+
+    extra: int = 1
+
+
+@attrs.frozen(slots=False)
+class _DictGuard(Guard):
+    """A user's guard class without slots, with a field of its own."""
+
+    note: str = "n"
+
+
 @attrs.frozen
 class _NotedGuard(Guard):
     """A user's guard class with a field of its own."""
@@ -609,6 +623,8 @@ def test_chained_sources_compare_a_users_base_with_its_own_equality() -> None:
         _Shifted(LocalSource("x"), 1),
         _NotedGuard(LocalSource("x"), "TYPE_MATCH", note="hi"),
         Guard(_Shifted(LocalSource("x"), 1), "TYPE_MATCH"),
+        _Extra(LocalSource("x"), "a", 5),
+        _DictGuard(LocalSource("x"), "TYPE_MATCH", note="hi"),
     ],
     ids=repr,
 )

@@ -18,7 +18,14 @@ from typing import Any
 
 import attrs
 
-from guards.core.sources import SLOT_HASH, HashedBySlot, Source, validate_source_field
+from guards.core.sources import (
+    SLOT_HASH,
+    HashedBySlot,
+    Source,
+    field_names,
+    restored,
+    validate_source_field,
+)
 from guards.errors import must_be
 
 
@@ -195,8 +202,9 @@ class Guard(HashedBySlot):
     def __reduce__(self) -> tuple[Any, ...]:
         # Made again from its fields, as attrs pickles them (a subclass's too), with
         # the hash computed in the process that loads it.
-        state: dict[str, Any] = self.__getstate__()  # type: ignore[assignment]
-        return _remade, (type(self), state)
+        cls = type(self)
+        names = field_names(cls)
+        return _remade, (cls, names, *[getattr(self, name) for name in names])
 
     @property
     def name(self) -> str:
@@ -232,11 +240,10 @@ def _hash_of(key: tuple[Any, ...]) -> Callable[[], int]:
         return functools.partial(hash, key)
 
 
-def _remade(cls: type[Guard], state: dict[str, Any]) -> Guard:
-    """The guard of class ``cls`` with the fields ``state`` (``Guard.__reduce__``), set
-    as attrs' ``__setstate__`` sets them, and its hash computed here."""
-    guard = object.__new__(cls)
-    guard.__setstate__(state)  # type: ignore[attr-defined]
+def _remade(cls: type[Guard], names: tuple[str, ...], *values: Any) -> Guard:
+    """The guard of class ``cls`` whose fields ``names`` are ``values``
+    (``Guard.__reduce__``), with its hash computed here."""
+    guard: Guard = restored(cls, names, values)
     object.__setattr__(guard, "_hash_now", _hash_of((guard.source, guard.kind, guard.args)))
     return guard
 

@@ -163,11 +163,7 @@ class Source(HashedBySlot):
         # The values are arguments of their own (not a dict of them): pickle nests a
         # call per container, and a path is pickled base within base.
         cls = type(self)
-        names = _STATE_NAMES.get(cls)
-        if names is None:
-            names = _STATE_NAMES[cls] = tuple(
-                f.name for f in attrs.fields(cls)
-            )
+        names = field_names(cls)
         return _remade, (cls, names, *[getattr(self, name) for name in names])
 
     # -- what every source offers -------------------------------------------------
@@ -814,16 +810,35 @@ def _source_eq(self: Source, other: object) -> Any:
         mine, other = mine.base, cast(ChainedSource, theirs).base
 
 
-#: Source class -> the names of its fields (``Source.__reduce__``).
-_STATE_NAMES: dict[type, tuple[str, ...]] = {}
+#: attrs class -> the names of its fields (:func:`field_names`).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of the fields of the attrs class ``cls`` (one tuple per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    return names
+
+
+def restored(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    """An instance of the attrs class ``cls`` whose fields ``names`` are ``values``, as
+    pickle makes one: set by attrs' ``__setstate__`` (which also clears a cached
+    hash), then each one directly (a subclass without slots inherits a
+    ``__setstate__`` that knows its base's fields only)."""
+    made: Any = object.__new__(cls)
+    state = dict(zip(names, values, strict=True))
+    made.__setstate__(state)
+    for name, value in state.items():
+        object.__setattr__(made, name, value)
+    return made
 
 
 def _remade(cls: type[Source], names: tuple[str, ...], *values: Any) -> Source:
     """The source of class ``cls`` whose fields ``names`` are ``values``
-    (``Source.__reduce__``), set as attrs' ``__setstate__`` sets them, and its hash
-    computed here."""
-    source = object.__new__(cls)
-    source.__setstate__(dict(zip(names, values, strict=True)))  # type: ignore[attr-defined]
+    (``Source.__reduce__``), with its hash computed here."""
+    source: Source = restored(cls, names, values)
     object.__setattr__(source, "_hash_now", hash(_hash_key(source)).__index__)
     return source
 
