@@ -547,3 +547,144 @@ def test_equal_paths_thousands_of_steps_long_compare_and_hash() -> None:
     assert a != chain(5000, "w") and a != chain(4999, "v")
     assert (a == LocalSource("node")) is False and a != 3
     assert a.__eq__(3) is NotImplemented
+
+
+# -------------------------------------------- sources and guards users define with attrs
+@attrs.frozen
+class _Folded(Source):
+    """A user's root source whose key compares case-blind (attrs' ``eq`` key)."""
+
+    key: str = attrs.field(eq=str.lower)
+
+    def _render(self) -> str:
+        return f"F[{self.key!r}]"
+
+    def _root_kind(self) -> Any:
+        return LocalSource("x")._root_kind()
+
+
+@attrs.frozen
+class _Tagged(ChainedSource):
+    """A user's chained source with a keyword-only field."""
+
+    tag: str = attrs.field(kw_only=True)
+
+    def _render(self) -> str:
+        return f"{self.base.name}<{self.tag}>"
+
+
+@attrs.frozen
+class _Shifted(ChainedSource):
+    """A user's chained source whose field has a converter (not idempotent)."""
+
+    n: int = attrs.field(converter=lambda v: int(v) + 1)
+
+    def _render(self) -> str:
+        return f"{self.base.name}+{self.n}"
+
+
+@attrs.frozen(slots=False)
+class _Extra(AttrSource):
+    """A user's subclass of a source without slots (a ``__dict__``), with a field."""
+
+    extra: int = 1
+
+
+@attrs.frozen(slots=False)
+class _DictGuard(Guard):
+    """A user's guard class without slots, with a field of its own."""
+
+    note: str = "n"
+
+
+@attrs.frozen
+class _NotedGuard(Guard):
+    """A user's guard class with a field of its own."""
+
+    note: str = "n"
+
+
+def test_chained_sources_compare_a_users_base_with_its_own_equality() -> None:
+    """Equal bases make equal paths, whatever equality the bases' class has."""
+    a, b = _Folded("A"), _Folded("a")
+    assert a == b and hash(a) == hash(b)
+    for make in (lambda s: AttrSource(s, "m"), lambda s: GetItemSource(AttrSource(s, "m"), 0)):
+        x, y = make(a), make(b)
+        assert x == y and (x != y) is False and hash(x) == hash(y)
+        assert {x: 1}[y] == 1
+    assert AttrSource(a, "m") != AttrSource(_Folded("b"), "m")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _Tagged(LocalSource("x"), tag="t"),
+        AttrSource(_Tagged(LocalSource("x"), tag="t"), "a"),
+        _Shifted(LocalSource("x"), 1),
+        _NotedGuard(LocalSource("x"), "TYPE_MATCH", note="hi"),
+        Guard(_Shifted(LocalSource("x"), 1), "TYPE_MATCH"),
+        _Extra(LocalSource("x"), "a", 5),
+        _DictGuard(LocalSource("x"), "TYPE_MATCH", note="hi"),
+    ],
+    ids=repr,
+)
+def test_users_sources_and_guards_pickle_and_copy_as_they_are(record: Any) -> None:
+    """Made again from their fields (not through ``__init__``): a keyword-only field,
+    a converter and a subclass of Guard come back as they were."""
+    for clone in (pickle.loads(pickle.dumps(record)), copy.copy(record),
+                  copy.deepcopy(record)):
+        assert type(clone) is type(record)
+        assert clone == record and hash(clone) == hash(record)
+        def fields(r: Any) -> dict[str, Any]:
+            return attrs.asdict(r, recurse=False, filter=lambda f, v: f.name != "_hash_now")
+        assert fields(clone) == fields(record)
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_a_classs_hash_called_directly_is_the_hash(source: Source) -> None:
+    """``cls.__hash__(obj)`` is ``hash(obj)``, as for any class (the hash is a slot read
+    in C: the slot's descriptor alone is not callable)."""
+    assert type(source).__hash__(source) == hash(source)
+    assert Source.__hash__(source) == hash(source)
+    guard = Guard(source, "TYPE_MATCH")
+    assert Guard.__hash__(guard) == hash(guard)
+    assert plain_guard(source, "TYPE_MATCH", None).__hash__() == hash(guard)
+
+
+def test_a_users_subclass_may_hash_with_super() -> None:
+    @attrs.frozen(eq=False)
+    class Salted(AttrSource):
+        def __hash__(self) -> int:
+            return super().__hash__() ^ 1
+
+    salted = Salted(LocalSource("x"), "a")
+    assert hash(salted) == AttrSource.__hash__(salted) ^ 1
+    assert hash(salted) != hash(Salted(LocalSource("x"), "b"))
+
+
+def test_a_path_hundreds_of_steps_long_pickles_and_copies() -> None:
+    """A source pickles as its class and fields, each an argument of its own: pickle
+    nests its calls per container, so a dict of the fields per step halved the depth
+    of a path that pickles."""
+    source: Source = LocalSource("node")
+    for _ in range(250):
+        source = GetItemSource(source, "next")
+    assert pickle.loads(pickle.dumps(source)) == source
+    assert copy.deepcopy(source) == source
+
+
+@pytest.mark.parametrize("source", ALL_KINDS_OF_SOURCE, ids=lambda s: s.name)
+def test_attrs_shows_the_fields_of_sources_and_guards_only(source: Source) -> None:
+    """``attrs.asdict``/``astuple`` of equal records are equal (the kept hash, a bound
+    method that differs between them, is no field), and a guard's is JSON."""
+    import json
+
+    twin = pickle.loads(pickle.dumps(source))
+    assert twin is not source
+    assert attrs.asdict(twin) == attrs.asdict(source)
+    assert attrs.astuple(twin) == attrs.astuple(source)
+    assert "_hash_now" not in {f.name for f in attrs.fields(type(source))}
+    guard = Guard(source, "TYPE_MATCH")
+    assert attrs.asdict(guard) == attrs.asdict(Guard(twin, "TYPE_MATCH"))
+    plain = Guard(AttrSource(LocalSource("cfg"), "mode"), "TYPE_MATCH")
+    assert json.loads(json.dumps(attrs.asdict(plain)))["source"]["member"] == "mode"

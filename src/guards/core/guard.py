@@ -18,7 +18,14 @@ from typing import Any
 
 import attrs
 
-from guards.core.sources import Source, validate_source_field
+from guards.core.sources import (
+    SLOT_HASH,
+    HashedBySlot,
+    Source,
+    field_names,
+    restored,
+    validate_source_field,
+)
 from guards.errors import must_be
 
 
@@ -166,7 +173,7 @@ def _validate_args(instance: Guard, attribute: attrs.Attribute[Any], value: Any)
 
 
 @attrs.frozen(cache_hash=True)
-class Guard:
+class Guard(HashedBySlot):
     """One guard: ``kind`` (such as ``"EQUALS_MATCH"``) on the value at ``source``.
 
     ``args`` are the kind's arguments as sorted ``(name, value)`` pairs;
@@ -178,9 +185,8 @@ class Guard:
     kind: str
     args: tuple[tuple[str, Hashable], ...] = ()
     provenance: Provenance | None = attrs.field(default=None, eq=False, repr=False)
-    # ``hash(guard)`` in C, as a source's (``Source._hash_now``): a miss hashes each
+    # ``hash(guard)`` in C, as a source's (:class:`HashedBySlot`): a miss hashes each
     # of its guards several times.
-    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # One test for the common case; else the fields are validated one by one.
@@ -191,16 +197,14 @@ class Guard:
             validate_source_field(self, attrs.fields(Guard).source, self.source)
             _validate_kind(self, attrs.fields(Guard).kind, self.kind)
             _validate_args(self, attrs.fields(Guard).args, args)
-        key = (self.source, self.kind, args)
-        try:
-            now: Callable[[], int] = hash(key).__index__
-        except TypeError:  # an unhashable argument: hash() raises as it would have
-            now = functools.partial(hash, key)
-        object.__setattr__(self, "_hash_now", now)
+        object.__setattr__(self, "_hash_now", _hash_of((self.source, self.kind, args)))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Made again through __init__, so the hash is the loading process's own.
-        return Guard, (self.source, self.kind, self.args, self.provenance)
+        # Made again from its fields, as attrs pickles them (a subclass's too), with
+        # the hash computed in the process that loads it.
+        cls = type(self)
+        names = field_names(cls)
+        return _remade, (cls, names, *[getattr(self, name) for name in names])
 
     @property
     def name(self) -> str:
@@ -228,8 +232,24 @@ class Guard:
         return f"{self.kind}({self.source.name}{extra})"
 
 
+def _hash_of(key: tuple[Any, ...]) -> Callable[[], int]:
+    """A guard's ``_hash_now``: the bound ``__index__`` of ``hash(key)``."""
+    try:
+        return hash(key).__index__
+    except TypeError:  # an unhashable argument: hash() raises as it would have
+        return functools.partial(hash, key)
+
+
+def _remade(cls: type[Guard], names: tuple[str, ...], *values: Any) -> Guard:
+    """The guard of class ``cls`` whose fields ``names`` are ``values``
+    (``Guard.__reduce__``), with its hash computed here."""
+    guard: Guard = restored(cls, names, values)
+    object.__setattr__(guard, "_hash_now", _hash_of((guard.source, guard.kind, guard.args)))
+    return guard
+
+
 # The class's hash is the slot holding the bound ``int.__index__`` (see ``_hash_now``).
-Guard.__hash__ = Guard.__dict__["_hash_now"]  # type: ignore[method-assign]
+Guard.__hash__ = SLOT_HASH  # type: ignore[method-assign,assignment]
 
 
 _set = object.__setattr__

@@ -95,8 +95,40 @@ _PLAIN_IDENTIFIERS: dict[str, bool] = {}
 _MAX_PLAIN_IDENTIFIERS = 4096
 
 
+class HashSlot(property):
+    """A class's ``__hash__`` that is its ``_hash_now`` slot (a bound ``int.__index__``):
+    ``hash(obj)`` finds this property, whose getter is the slot's own, gets the bound
+    method from it and calls it, all in C.  Called itself, as ``cls.__hash__(obj)``
+    or ``super().__hash__()`` call any ``__hash__``, it answers ``hash(obj)`` too (the
+    slot's descriptor alone, looked up on the class, is not callable).
+    """
+
+    def __call__(self, instance: Any) -> int:
+        """``hash(instance)``, for ``cls.__hash__(instance)``."""
+        now: Callable[[], int] = self.__get__(instance)
+        return now()
+
+
+class HashedBySlot:
+    """A base of the ``attrs`` records whose hash is computed once, at construction, and
+    kept in the ``_hash_now`` slot, as the bound ``__index__`` of the int; their class's
+    ``__hash__`` is :data:`SLOT_HASH`, so ``hash(obj)`` runs no Python code.
+
+    A slot of this base, not a field: ``attrs.fields``, ``asdict`` and ``astuple`` show
+    the record's own fields only (a bound method would differ between equal records,
+    and is no JSON).
+    """
+
+    __slots__ = ("_hash_now",)
+    _hash_now: Callable[[], int]
+
+
+#: The ``__hash__`` of :class:`HashedBySlot`'s subclasses (see :class:`HashSlot`).
+SLOT_HASH = HashSlot(HashedBySlot.__dict__["_hash_now"].__get__)
+
+
 @attrs.frozen
-class Source:
+class Source(HashedBySlot):
     """Base class of every access path.
 
     Subclasses are frozen ``attrs`` classes: hashable, picklable and equal when
@@ -111,11 +143,9 @@ class Source:
     # specialized function's miss reads, and a slot is read without a Python call.
     name: str = attrs.field(init=False, eq=False, repr=False)
     is_skipped: bool = attrs.field(init=False, eq=False, repr=False)
-    # The hash, as the bound ``__index__`` of the int: the class's ``__hash__`` is
-    # this slot (see ``_hash_by_slot``), so ``hash(source)`` runs no Python code.
-    # Sources are dict keys throughout a trace (each value read looks its path up
-    # about 40 times), and an attrs ``__hash__`` was a Python call each time.
-    _hash_now: Callable[[], int] = attrs.field(init=False, eq=False, repr=False)
+    # The hash is kept in the ``_hash_now`` slot (:class:`HashedBySlot`): sources are
+    # dict keys throughout a trace (each value read looks its path up about 40
+    # times), and an attrs ``__hash__`` was a Python call each time.
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "name", self._render())
@@ -127,10 +157,14 @@ class Source:
         object.__setattr__(self, "_hash_now", hash(_hash_key(self)).__index__)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Made again through __init__ (so the hash is computed in the process that
-        # loads it: a str's hash differs between processes), from the init fields.
+        # Made again from its fields, as attrs pickles them (every field, none through
+        # __init__: a kw_only field, a converter), with the hash computed in the process
+        # that loads it (a str's hash differs between processes).
+        # The values are arguments of their own (not a dict of them): pickle nests a
+        # call per container, and a path is pickled base within base.
         cls = type(self)
-        return cls, tuple(getattr(self, f.name) for f in attrs.fields(cls) if f.init)
+        names = field_names(cls)
+        return _remade, (cls, names, *[getattr(self, name) for name in names])
 
     # -- what every source offers -------------------------------------------------
     @property
@@ -750,12 +784,19 @@ def _source_eq(self: Source, other: object) -> Any:
     """``self == other`` for sources, as attrs' ``__eq__`` (same class, equal fields;
     ``NotImplemented`` for another class), walking the two paths in a loop: attrs'
     compares ``base`` with ``==``, a call per step, so two equal paths 1,000 steps
-    long raised ``RecursionError``.  The same object, or another hash, answers at once."""
+    long raised ``RecursionError``.  The same object, or another hash, answers at once.
+    A base of another class, or of a class with an equality of its own (a user's
+    attrs subclass: an ``eq`` key, a ``__eq__`` written out), is compared with ``==``,
+    as attrs' ``__eq__`` compares it."""
     mine: Source = self
+    first = True
     while True:
         if mine is other:
             return True
         cls = type(mine)
+        if not first and (type(other) is not cls or cls.__eq__ is not _source_eq):
+            return bool(mine == other)  # as attrs' tuple comparison of the bases
+        first = False
         if type(other) is not cls:  # as attrs: another class may answer
             return NotImplemented
         theirs = other
@@ -769,6 +810,39 @@ def _source_eq(self: Source, other: object) -> Any:
         mine, other = mine.base, cast(ChainedSource, theirs).base
 
 
+#: attrs class -> the names of its fields (:func:`field_names`).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of the fields of the attrs class ``cls`` (one tuple per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    return names
+
+
+def restored(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    """An instance of the attrs class ``cls`` whose fields ``names`` are ``values``, as
+    pickle makes one: set by attrs' ``__setstate__`` (which also clears a cached
+    hash), then each one directly (a subclass without slots inherits a
+    ``__setstate__`` that knows its base's fields only)."""
+    made: Any = object.__new__(cls)
+    state = dict(zip(names, values, strict=True))
+    made.__setstate__(state)
+    for name, value in state.items():
+        object.__setattr__(made, name, value)
+    return made
+
+
+def _remade(cls: type[Source], names: tuple[str, ...], *values: Any) -> Source:
+    """The source of class ``cls`` whose fields ``names`` are ``values``
+    (``Source.__reduce__``), with its hash computed here."""
+    source: Source = restored(cls, names, values)
+    object.__setattr__(source, "_hash_now", hash(_hash_key(source)).__index__)
+    return source
+
+
 def _source_ne(self: Source, other: object) -> Any:
     equal = _source_eq(self, other)
     return equal if equal is NotImplemented else not equal
@@ -776,11 +850,10 @@ def _source_ne(self: Source, other: object) -> Any:
 
 def _hash_by_slot(cls: type[Source]) -> None:
     """Make ``hash()`` of ``cls``'s instances call the bound ``int.__index__`` kept in
-    the ``_hash_now`` slot: ``type.__hash__`` finds a descriptor (the slot), gets the
-    bound method from it and calls it, all in C; and ``==`` walk paths in a loop
-    (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
+    the ``_hash_now`` slot (:class:`HashSlot`), all in C; and ``==`` walk paths in a
+    loop (:func:`_source_eq`).  Then the same for its subclasses here (attrs gives each
     its own ``__hash__`` and ``__eq__``)."""
-    cls.__hash__ = Source.__dict__["_hash_now"]  # type: ignore[method-assign]
+    cls.__hash__ = SLOT_HASH  # type: ignore[method-assign,assignment]
     cls.__eq__ = _source_eq  # type: ignore[method-assign,assignment]
     cls.__ne__ = _source_ne  # type: ignore[method-assign,assignment]
     for sub in cls.__subclasses__():
