@@ -219,10 +219,13 @@ def write_planner(directory: Path, rate: int = 2, work: str = "pass") -> Path:
     return directory
 
 
-def _env(store_spec: str) -> dict[str, str]:
+def _env(store_spec: str, hash_seed: str = "12345") -> dict[str, str]:
+    """The workers' environment: one str hash seed (processes with different seeds
+    never share entries: test_processes_with_other_hash_seeds_share_nothing)."""
     src = str(Path(guards.__file__).resolve().parent.parent)
     path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path, "GUARDS_TEST_STORE": store_spec}
+    return {**os.environ, "PYTHONPATH": path, "GUARDS_TEST_STORE": store_spec,
+            "PYTHONHASHSEED": hash_seed}
 
 
 def start(module_dir: Path, arg: int, store_spec: str, at: float = 0.0) -> Any:
@@ -261,3 +264,60 @@ def test_a_fleet_burst_through_specialize_traces_at_most_twice(
     traced = sum(1 for r in results if r["store_hits"] == 0)
     assert 1 <= traced <= 2, results
     assert finish(start(module, 9, spec))["store_hits"] == 1
+
+
+HASHING = """
+import json, sys
+import guards
+
+store = guards.SQLiteStore(sys.argv[1])
+
+@guards.specialize(store=store)
+def hashed(s):
+    return hash(s)
+
+@guards.specialize(store=store)
+def distinct(words):
+    return list(set(words))
+
+@guards.specialize(store=store)
+def tags():
+    return list({"red", "green", "blue", "cyan", "magenta"})
+
+words = ["a", "b", "c", "d", "e", "f", "g"]
+answers = [hashed("hello"), distinct(words), tags()]
+fresh = [hash("hello"), list(set(words)), list({"red", "green", "blue", "cyan", "magenta"})]
+hits = sum(f.cache.info().store_hits for f in (hashed, distinct, tags))
+print(json.dumps({"same": answers == fresh, "store_hits": hits}))
+"""
+
+
+def _hashing(db: Path, seed: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", HASHING, str(db)], capture_output=True, text=True,
+        env=_env("", hash_seed=seed), timeout=120, check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_processes_with_other_hash_seeds_share_nothing(tmp_path: Path) -> None:
+    # hash(s) and a set's order of str follow the process's hash seed, which no guard
+    # sees: an entry written under one seed must not answer under another.
+    db = tmp_path / "entries.db"
+    assert _hashing(db, "1") == {"same": True, "store_hits": 0}
+    assert _hashing(db, "2") == {"same": True, "store_hits": 0}
+    assert _hashing(db, "2") == {"same": True, "store_hits": 3}  # the same seed shares
+    assert _hashing(db, "0") == {"same": True, "store_hits": 0}  # no randomization
+
+
+def test_the_key_names_the_interpreter(store: guards.SQLiteStore) -> None:
+    # The same bytecode can run other builtins in another version (3.11 and 3.12 give
+    # call-free code one fingerprint; sum() of floats differs between them).
+    from guards.specialization.persisted import process_traits
+
+    version = f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}"
+    assert process_traits().startswith(version)
+    cached = fresh(store)
+    cached([1])
+    assert cached.specialized.store_link.key().fingerprint.endswith("/" + process_traits())

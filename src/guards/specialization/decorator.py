@@ -945,7 +945,9 @@ def specialize(
     :class:`~guards.SQLiteStore`, :class:`~guards.RedisStore`) keeps entries beyond the
     process: a local miss looks there first (an entry whose guards pass answers,
     counted in ``cache.info().store_hits``, and is kept locally), and a new entry
-    whose guards can be named in another process is written there
+    whose guards can be named in another process is written there; entries are
+    shared only by processes of the same Python version and str hash seed
+    (``PYTHONHASHSEED``), which a result can depend on unguarded
     (``docs/persistence.md``).
 
     Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify``,

@@ -11,12 +11,14 @@ of several processes at once share one trace through the store's claim
 
 What the store is keyed by: the function's module and qualified name, the
 fingerprint of its code (so another version of the code never offers its
-entries) and the version of the guards document format.
+entries), the traits of the process that a result can depend on but no guard
+sees (:func:`process_traits`) and the version of the guards document format.
 """
 
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +33,27 @@ from guards.stores.interface import Store, StoredEntry, StoreKey
 
 #: Guard documents kept loaded per function (a store offers the same few again).
 LOADED_DOCUMENTS = 64
+#: A str whose hash tells processes with different str hash seeds apart.
+_HASH_PROBE = "guards.process-traits"
+
+
+def process_traits() -> str:
+    """What a traced run's result can depend on that differs between processes and
+    that no guard sees, as text: a part of every function's store key.
+
+    - the interpreter and its minor version (``cpython-3.12``): the same bytecode
+      can mean other builtins (``sum()`` of floats changed in 3.12);
+    - under hash randomization (``PYTHONHASHSEED`` unset or not ``0``), the hash of
+      a fixed str: the str and bytes hash seed.  A result can hold ``hash(s)`` or
+      the iteration order of a set of str, the same on every call of one process
+      and another in the next; processes share entries only when they share the
+      seed (set ``PYTHONHASHSEED`` to the same value for a fleet).
+    """
+    version = sys.version_info
+    traits = f"{sys.implementation.name}-{version.major}.{version.minor}"
+    if sys.flags.hash_randomization:
+        traits += f";hash={hash(_HASH_PROBE) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    return traits
 
 
 class StoreLink:
@@ -60,7 +83,7 @@ class StoreLink:
         code = self.function.__code__
         known = self._key
         if known is None or known[0] is not code:
-            fingerprint = function_fingerprint(self.function)
+            fingerprint = f"{function_fingerprint(self.function)}/{process_traits()}"
             # A function made by exec without a __name__ has no module: filed under
             # "" (its code's fingerprint still keeps other code's entries apart).
             module = self.function.__module__
