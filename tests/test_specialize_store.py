@@ -321,3 +321,44 @@ def test_the_key_names_the_interpreter(store: guards.SQLiteStore) -> None:
     cached = fresh(store)
     cached([1])
     assert cached.specialized.store_link.key().fingerprint.endswith("/" + process_traits())
+
+
+WALKED: list[int] = []
+
+
+def walk(n: int) -> int:
+    WALKED.append(n)  # a write to a global: each call runs uncached, plainly
+    return 0 if n == 0 else walk_through_store(n - 1) + 1
+
+
+walk_through_store: Any = walk
+
+
+def test_a_recursion_never_waits_for_its_own_claim(store: guards.SQLiteStore) -> None:
+    # The outer miss holds the key's claim while the function runs plainly; the inner
+    # misses are the same thread's: they must not wait for that claim to be released.
+    global walk_through_store
+    walk_through_store = fresh(store, walk)
+    try:
+        assert walk_through_store(3) == 3
+    finally:
+        walk_through_store = walk
+    stats = store.stats()
+    assert (stats.locks_won, stats.locks_lost) == (1, 0)
+
+
+def test_a_build_that_misses_on_its_own_key_builds_without_waiting(
+    store: guards.SQLiteStore,
+) -> None:
+    key = guards.StoreKey("app", "nested", "v1")
+
+    def outer() -> tuple[Any, None]:
+        inner = guards.load_or_build(store, key, lambda entry: guards.MISS,
+                                     lambda: ("inner", None), wait=30.0)
+        return (inner.value, inner.waited), None
+
+    assert guards.load_or_build(store, key, lambda entry: guards.MISS, outer).value == (
+        "inner", False)
+    assert not store.lock_held(key)
+    with store.lock(key) as won:  # released: the next caller wins it
+        assert won
