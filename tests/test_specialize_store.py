@@ -362,3 +362,16 @@ def test_a_build_that_misses_on_its_own_key_builds_without_waiting(
     assert not store.lock_held(key)
     with store.lock(key) as won:  # released: the next caller wins it
         assert won
+
+
+def test_verify_mode_checks_answers_from_the_store(store: guards.SQLiteStore) -> None:
+    # An entry whose guards pass but whose value a fresh call would not return (written
+    # by a process where the result depended on what no guard sees): verify catches it.
+    writer = fresh(store)
+    writer([1, 2])
+    key = writer.specialized.store_link.key()
+    [entry] = store.get(key)
+    store.put(key, guards.StoredEntry(entry.document, store.serializer.dumps(["stale"])))
+    with pytest.raises(guards.StaleHitError, match=r"the store returned \['stale'\]"):
+        fresh(store, verify=True)([1, 2])
+    assert fresh(store, verify=True)([1, 3]) == [3, 9, "fast"]  # other guards: traced
