@@ -759,3 +759,55 @@ def test_the_hook_document_loads_without_calling_its_hooks(hook_module: None) ->
     with pytest.raises(NotPortableError, match="runs code on attribute reads"):
         compile_guards([LocalSource("m").make_guard(GuardBuilder.ID_MATCH)],
                        {"m": sys.modules["portable_probe_hook"]}).to_json()
+
+
+def _constant_rate(x: int) -> int:
+    return x * 2
+
+
+@guards.constant
+def constant_lookup(x: int) -> int:
+    """Untraced: what it returns depends on _constant_rate, whose code no guard names."""
+    return _constant_rate(x)
+
+
+@guards.constant
+class ConstantTable:
+    def __init__(self, x: int) -> None:
+        self.x = _constant_rate(x)
+
+
+class DerivedTable(ConstantTable):
+    pass
+
+
+def later_marked(x: int) -> int:
+    return _constant_rate(x)
+
+
+def test_a_function_marked_constant_is_not_named_across_processes() -> None:
+    # Its fingerprint is its own code's; what it returns depends on code it calls.
+    for obj in (constant_lookup, ConstantTable, DerivedTable):
+        check = compile_guards([LocalSource("f").make_guard(GuardBuilder.ID_MATCH)], {"f": obj})
+        assert check.portable_reason is not None
+        assert "guards.constant" in check.portable_reason
+    frame = {"f": later_marked}
+    text = compile_guards([LocalSource("f").make_guard(GuardBuilder.ID_MATCH)], frame).to_json()
+    later_marked.__guards_constant__ = True  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(StaleDocumentError, match=r"guards\.constant"):
+            guards.load_check(text)
+    finally:
+        del later_marked.__guards_constant__  # type: ignore[attr-defined]
+    assert guards.load_check(text).check(frame)
+
+
+def test_a_specialized_call_of_a_constant_function_stays_local(tmp_path: Path) -> None:
+    store = guards.SQLiteStore(tmp_path / "entries.db")
+
+    @guards.specialize(store=store)
+    def price(x: int) -> int:
+        return constant_lookup(x) + 1
+
+    assert price(5) == 11 and price.cache.info().entries == 1
+    assert store.stats().puts == 0
