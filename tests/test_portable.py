@@ -811,3 +811,36 @@ def test_a_specialized_call_of_a_constant_function_stays_local(tmp_path: Path) -
 
     assert price(5) == 11 and price.cache.info().entries == 1
     assert store.stats().puts == 0
+
+
+def _shade(red: int, green: int = 10) -> type[enum.Enum]:
+    class Shade(enum.Enum):
+        RED = red
+        GREEN = green
+
+    Shade.__qualname__ = "Shade"
+    Shade.__module__ = __name__
+    return Shade
+
+
+Shade = _shade(1)
+
+
+def test_an_enum_member_of_another_value_is_another_member() -> None:
+    # A member is named by class and name, and no guard reads its value: a class whose
+    # members have other values (the next version of the program) must not match.
+    global Shade
+    frame = {"c": Shade.RED}
+    check = compile_guards([LocalSource("c").make_guard(GuardBuilder.CONSTANT_MATCH)], frame)
+    text = check.to_json()
+    assert guards.load_check(text).check(frame)
+    original = Shade
+    try:
+        for red, green in ((2, 10), (1, 11), (10, 1)):
+            Shade = _shade(red, green)
+            with pytest.raises(StaleDocumentError, match="another fingerprint"):
+                guards.load_check(text)
+        Shade = _shade(1)  # the same members and values: the same class, for a document
+        assert guards.load_check(text).check({"c": Shade.RED})
+    finally:
+        Shade = original

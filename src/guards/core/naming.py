@@ -32,7 +32,9 @@ Fingerprints (SHA-256, hex):
   libraries add, see :func:`guards.core.values.class_keys`), the fingerprint of
   a function found there (also inside ``staticmethod``, ``classmethod`` and
   ``property``), else the name of the value's type.  Class attributes that are
-  plain values are not part of it: guards check what is read of them.
+  plain values are not part of it: guards check what is read of them.  An
+  enum's members are, by name and value, in order: a member is named by its
+  class and name, and no guard reads its value (it cannot change in a process).
 
 The bytecode differs between Python versions, so a fingerprint from 3.12 never
 matches under 3.13.  Objects of the ``builtins`` module are named plainly
@@ -136,7 +138,24 @@ def class_fingerprint(cls: type) -> str:
     for key in sorted(key for key in class_keys(namespace) if type(key) is str):
         digest.update(f"\x00{key}\x00{_member_token(namespace[key])}".encode(
             "utf-8", "surrogatepass"))
+    members = namespace.get("_member_map_")
+    if type(members) is dict and issubclass(cls, enum.Enum):
+        # An enum's members by name and value, in order (aliases too): a member is
+        # named by its class and name, and its value is never guarded (it cannot
+        # change in one process), so another value must be another class.
+        for name, member in members.items():
+            digest.update(f"\x01{name}\x00{_enum_value_token(member)}".encode(
+                "utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _enum_value_token(member: Any) -> str:
+    """A member's ``_value_`` as a token (object's own attribute read: no enum hook)."""
+    try:
+        value = object.__getattribute__(member, "_value_")
+    except AttributeError:
+        return "<no value>"
+    return _const_token(value)
 
 
 def _class_path(cls: type) -> str:
