@@ -36,8 +36,9 @@ Fingerprints (SHA-256, hex):
   enum's members are, by name and value, in order: a member is named by its
   class and name, and no guard reads its value (it cannot change in a process).
 
-The bytecode differs between Python versions, so a fingerprint from 3.12 never
-matches under 3.13.  Objects of the ``builtins`` module are named plainly
+The bytecode usually differs between Python versions (3.12's never matches
+3.13's), but code that calls nothing can have the same bytecode under 3.11 and
+3.12: a store keys its entries by the Python version as well.  Objects of the ``builtins`` module are named plainly
 (``int``, ``len``, also ``NoneType`` and the other built-in types that only
 ``types`` holds) and found by name, without a fingerprint.
 """
