@@ -375,3 +375,22 @@ def test_verify_mode_checks_answers_from_the_store(store: guards.SQLiteStore) ->
     with pytest.raises(guards.StaleHitError, match=r"the store returned \['stale'\]"):
         fresh(store, verify=True)([1, 2])
     assert fresh(store, verify=True)([1, 3]) == [3, 9, "fast"]  # other guards: traced
+
+
+def digits(n: int) -> int:
+    return len(str(10 ** n))
+
+
+def test_the_key_names_the_int_str_limit(store: guards.SQLiteStore) -> None:
+    # str() of a large int raises under a lower limit (PYTHONINTMAXSTRDIGITS): an entry
+    # stored under another limit must not answer.
+    assert fresh(store, digits)(1000) == 1001
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        with pytest.raises(ValueError, match="limit"):
+            fresh(store, digits)(1000)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    again = fresh(store, digits)
+    assert again(1000) == 1001 and again.cache.info().store_hits == 1

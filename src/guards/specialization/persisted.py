@@ -43,6 +43,8 @@ def process_traits() -> str:
 
     - the interpreter and its minor version (``cpython-3.12``): the same bytecode
       can mean other builtins (``sum()`` of floats changed in 3.12);
+    - the limit of int/str conversions (``sys.get_int_max_str_digits()``, set by
+      ``PYTHONINTMAXSTRDIGITS``): ``str(10 ** 1000)`` raises under a lower one;
     - under hash randomization (``PYTHONHASHSEED`` unset or not ``0``), the hash of
       a fixed str: the str and bytes hash seed.  A result can hold ``hash(s)`` or
       the iteration order of a set of str, the same on every call of one process
@@ -50,7 +52,8 @@ def process_traits() -> str:
       seed (set ``PYTHONHASHSEED`` to the same value for a fleet).
     """
     version = sys.version_info
-    traits = f"{sys.implementation.name}-{version.major}.{version.minor}"
+    traits = (f"{sys.implementation.name}-{version.major}.{version.minor}"
+              f";digits={sys.get_int_max_str_digits()}")
     if sys.flags.hash_randomization:
         traits += f";hash={hash(_HASH_PROBE) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
     return traits
@@ -70,7 +73,7 @@ class StoreLink:
         self.function = function
         self.store = store
         self._results_equal = results_equal
-        self._key: tuple[Any, StoreKey] | None = None
+        self._key: tuple[Any, str, StoreKey] | None = None
         # document -> its check, or None when it cannot be loaded in this process.
         self._loaded: collections.OrderedDict[str, CheckFunction | None] = (
             collections.OrderedDict()
@@ -81,16 +84,17 @@ class StoreLink:
     def key(self) -> StoreKey:
         """The key of the function's entries, for its code as it is now."""
         code = self.function.__code__
+        traits = process_traits()  # each time: the int/str limit can be changed
         known = self._key
-        if known is None or known[0] is not code:
-            fingerprint = f"{function_fingerprint(self.function)}/{process_traits()}"
+        if known is None or known[0] is not code or known[1] != traits:
+            fingerprint = f"{function_fingerprint(self.function)}/{traits}"
             # A function made by exec without a __name__ has no module: filed under
             # "" (its code's fingerprint still keeps other code's entries apart).
             module = self.function.__module__
             key = StoreKey(module if isinstance(module, str) else "",
                            self.function.__qualname__, fingerprint, VERSION)
-            known = self._key = (code, key)
-        return known[1]
+            known = self._key = (code, traits, key)
+        return known[2]
 
     def check_of(self, document: str) -> CheckFunction | None:
         """The check a stored guards document describes, or None when it cannot be
