@@ -38,9 +38,10 @@ Fingerprints (SHA-256, hex):
 
 The bytecode usually differs between Python versions (3.12's never matches
 3.13's), but code that calls nothing can have the same bytecode under 3.11 and
-3.12: a store keys its entries by the Python version as well.  Objects of the ``builtins`` module are named plainly
-(``int``, ``len``, also ``NoneType`` and the other built-in types that only
-``types`` holds) and found by name, without a fingerprint.
+3.12: a store keys its entries by the Python version as well.  Objects of the
+``builtins`` module are named plainly (``int``, ``len``, also ``NoneType`` and
+the other built-in types that only ``types`` holds) and found by name, without
+a fingerprint.
 """
 
 from __future__ import annotations
