@@ -844,3 +844,30 @@ def test_an_enum_member_of_another_value_is_another_member() -> None:
         assert guards.load_check(text).check({"c": Shade.RED})
     finally:
         Shade = original
+
+
+COLLIDING = [i * ((1 << 61) - 1) for i in range(65)]  # every one hashes to 0
+
+
+@pytest.mark.parametrize("tag", ["set", "frozenset", "dict"])
+def test_a_document_of_values_with_one_hash_is_refused(tag: str) -> None:
+    # Each value that shares a hash probes past all the others: loading n of them
+    # would cost n**2 (a hostile document of 64 MiB: hours).
+    check = compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)], {"x": 1})
+    doc = json.loads(check.to_json())
+    items: list[Any] = [encode_value(k) for k in COLLIDING]
+    if tag == "dict":
+        items = [[k, 0] for k in items]
+    doc["guards"][0]["facts"]["value"] = {"$": tag, "items": items}
+    with pytest.raises(DocumentError, match="values with one hash"):
+        load_check(json.dumps(doc))
+    keys = [encode_value(k) for k in COLLIDING[:64]]  # as many as may share one: loaded
+    doc["guards"][0]["facts"]["value"] = {"$": "dict", "items": [[k, 0] for k in keys]}
+    assert load_check(json.dumps(doc)).check({"x": dict.fromkeys(COLLIDING[:64], 0)})
+
+
+def test_a_guard_on_values_with_one_hash_is_not_portable() -> None:
+    for value in (set(COLLIDING), dict.fromkeys(COLLIDING)):
+        check = compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)],
+                               {"x": value})
+        assert check.portable_reason is not None and "one hash" in check.portable_reason
