@@ -871,3 +871,21 @@ def test_a_guard_on_values_with_one_hash_is_not_portable() -> None:
         check = compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)],
                                {"x": value})
         assert check.portable_reason is not None and "one hash" in check.portable_reason
+
+
+def test_a_document_of_sources_with_one_hash_is_refused() -> None:
+    # Sources (and so guards) are keys while loading: indexes that all hash to 0 would
+    # make a small document cost minutes (4,000 of them: 27 s).
+    frame = {"x": dict.fromkeys(COLLIDING, 1)}
+    many = [GetItemSource(LocalSource("x"), k).make_guard(GuardBuilder.NOT_NONE_MATCH)
+            for k in COLLIDING]
+    check = compile_guards(many, frame)
+    assert check.portable_reason is not None and "one hash" in check.portable_reason
+    doc = json.loads(compile_guards(many[:1], frame).to_json())
+    base, item = doc["sources"]
+    doc["sources"] = [base] + [{**item, "index": encode_value(k)} for k in COLLIDING]
+    doc["guards"] = [{**doc["guards"][0], "source": i + 1} for i in range(len(COLLIDING))]
+    with pytest.raises(DocumentError, match="values with one hash"):
+        load_check(json.dumps(doc))
+    doc["sources"], doc["guards"] = doc["sources"][:65], doc["guards"][:64]
+    assert load_check(json.dumps(doc)).check(frame)

@@ -316,7 +316,18 @@ def _same_hashes(keys: list[Any]) -> None:
         raise NotPortableError(f"a set or dict holds {_FLOODED}")
 
 
-def _no_flood(keys: list[Any], where: str) -> None:
+def refuse_flood_written(keys: list[Any], what: str) -> None:
+    """Raise :class:`~guards.NotPortableError` when more than :data:`MAX_SAME_HASH`
+    of ``keys`` (``what``: the sources or guards of a document being written) share a
+    hash: loading the document would refuse them (:func:`refuse_flood`)."""
+    if _flooded(keys):
+        raise NotPortableError(f"its {what} hold {_FLOODED}")
+
+
+def refuse_flood(keys: list[Any], where: str) -> None:
+    """Raise :class:`~guards.DocumentError` (naming ``where``) when more than
+    :data:`MAX_SAME_HASH` of ``keys``, read from a document to become a set's items
+    or a dict's keys, share a hash: building it would cost their number squared."""
     if _flooded(keys):
         raise DocumentError(f"{where} has {_FLOODED}")
 
@@ -324,7 +335,7 @@ def _no_flood(keys: list[Any], where: str) -> None:
 def _read_set(data: dict[str, JSON], where: str, source_at: Any, depth: int) -> Any:
     items = _items(data, where, source_at, depth)
     kind = set if data["$"] == "set" else frozenset
-    _no_flood(items, f"{where}.items")
+    refuse_flood(items, f"{where}.items")
     try:
         built = kind(items)  # adds them one by one, in the written order
     except TypeError:
@@ -345,7 +356,7 @@ def _read_dict(data: dict[str, JSON], where: str, source_at: Any, depth: int) ->
     for i, pair in enumerate(pairs):
         if type(pair) is not list or len(pair) != 2:
             raise fail(f"{where}.items[{i}]", "a [key, value] pair", pair)
-    _no_flood([pair[0] for pair in pairs], f"{where}.items")
+    refuse_flood([pair[0] for pair in pairs], f"{where}.items")
     for i, pair in enumerate(pairs):
         try:
             built[pair[0]] = pair[1]
