@@ -759,3 +759,133 @@ def test_the_hook_document_loads_without_calling_its_hooks(hook_module: None) ->
     with pytest.raises(NotPortableError, match="runs code on attribute reads"):
         compile_guards([LocalSource("m").make_guard(GuardBuilder.ID_MATCH)],
                        {"m": sys.modules["portable_probe_hook"]}).to_json()
+
+
+def _constant_rate(x: int) -> int:
+    return x * 2
+
+
+@guards.constant
+def constant_lookup(x: int) -> int:
+    """Untraced: what it returns depends on _constant_rate, whose code no guard names."""
+    return _constant_rate(x)
+
+
+@guards.constant
+class ConstantTable:
+    def __init__(self, x: int) -> None:
+        self.x = _constant_rate(x)
+
+
+class DerivedTable(ConstantTable):
+    pass
+
+
+def later_marked(x: int) -> int:
+    return _constant_rate(x)
+
+
+def test_a_function_marked_constant_is_not_named_across_processes() -> None:
+    # Its fingerprint is its own code's; what it returns depends on code it calls.
+    for obj in (constant_lookup, ConstantTable, DerivedTable):
+        check = compile_guards([LocalSource("f").make_guard(GuardBuilder.ID_MATCH)], {"f": obj})
+        assert check.portable_reason is not None
+        assert "guards.constant" in check.portable_reason
+    frame = {"f": later_marked}
+    text = compile_guards([LocalSource("f").make_guard(GuardBuilder.ID_MATCH)], frame).to_json()
+    later_marked.__guards_constant__ = True  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(StaleDocumentError, match=r"guards\.constant"):
+            guards.load_check(text)
+    finally:
+        del later_marked.__guards_constant__  # type: ignore[attr-defined]
+    assert guards.load_check(text).check(frame)
+
+
+def test_a_specialized_call_of_a_constant_function_stays_local(tmp_path: Path) -> None:
+    store = guards.SQLiteStore(tmp_path / "entries.db")
+
+    @guards.specialize(store=store)
+    def price(x: int) -> int:
+        return constant_lookup(x) + 1
+
+    assert price(5) == 11 and price.cache.info().entries == 1
+    assert store.stats().puts == 0
+
+
+def _shade(red: int, green: int = 10) -> type[enum.Enum]:
+    class Shade(enum.Enum):
+        RED = red
+        GREEN = green
+
+    Shade.__qualname__ = "Shade"
+    Shade.__module__ = __name__
+    return Shade
+
+
+Shade = _shade(1)
+
+
+def test_an_enum_member_of_another_value_is_another_member() -> None:
+    # A member is named by class and name, and no guard reads its value: a class whose
+    # members have other values (the next version of the program) must not match.
+    global Shade
+    frame = {"c": Shade.RED}
+    check = compile_guards([LocalSource("c").make_guard(GuardBuilder.CONSTANT_MATCH)], frame)
+    text = check.to_json()
+    assert guards.load_check(text).check(frame)
+    original = Shade
+    try:
+        for red, green in ((2, 10), (1, 11), (10, 1)):
+            Shade = _shade(red, green)
+            with pytest.raises(StaleDocumentError, match="another fingerprint"):
+                guards.load_check(text)
+        Shade = _shade(1)  # the same members and values: the same class, for a document
+        assert guards.load_check(text).check({"c": Shade.RED})
+    finally:
+        Shade = original
+
+
+COLLIDING = [i * ((1 << 61) - 1) for i in range(65)]  # every one hashes to 0
+
+
+@pytest.mark.parametrize("tag", ["set", "frozenset", "dict"])
+def test_a_document_of_values_with_one_hash_is_refused(tag: str) -> None:
+    # Each value that shares a hash probes past all the others: loading n of them
+    # would cost n**2 (a hostile document of 64 MiB: hours).
+    check = compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)], {"x": 1})
+    doc = json.loads(check.to_json())
+    items: list[Any] = [encode_value(k) for k in COLLIDING]
+    if tag == "dict":
+        items = [[k, 0] for k in items]
+    doc["guards"][0]["facts"]["value"] = {"$": tag, "items": items}
+    with pytest.raises(DocumentError, match="values with one hash"):
+        load_check(json.dumps(doc))
+    keys = [encode_value(k) for k in COLLIDING[:64]]  # as many as may share one: loaded
+    doc["guards"][0]["facts"]["value"] = {"$": "dict", "items": [[k, 0] for k in keys]}
+    assert load_check(json.dumps(doc)).check({"x": dict.fromkeys(COLLIDING[:64], 0)})
+
+
+def test_a_guard_on_values_with_one_hash_is_not_portable() -> None:
+    for value in (set(COLLIDING), dict.fromkeys(COLLIDING)):
+        check = compile_guards([LocalSource("x").make_guard(GuardBuilder.EQUALS_MATCH)],
+                               {"x": value})
+        assert check.portable_reason is not None and "one hash" in check.portable_reason
+
+
+def test_a_document_of_sources_with_one_hash_is_refused() -> None:
+    # Sources (and so guards) are keys while loading: indexes that all hash to 0 would
+    # make a small document cost minutes (4,000 of them: 27 s).
+    frame = {"x": dict.fromkeys(COLLIDING, 1)}
+    many = [GetItemSource(LocalSource("x"), k).make_guard(GuardBuilder.NOT_NONE_MATCH)
+            for k in COLLIDING]
+    check = compile_guards(many, frame)
+    assert check.portable_reason is not None and "one hash" in check.portable_reason
+    doc = json.loads(compile_guards(many[:1], frame).to_json())
+    base, item = doc["sources"]
+    doc["sources"] = [base] + [{**item, "index": encode_value(k)} for k in COLLIDING]
+    doc["guards"] = [{**doc["guards"][0], "source": i + 1} for i in range(len(COLLIDING))]
+    with pytest.raises(DocumentError, match="values with one hash"):
+        load_check(json.dumps(doc))
+    doc["sources"], doc["guards"] = doc["sources"][:65], doc["guards"][:64]
+    assert load_check(json.dumps(doc)).check(frame)

@@ -225,10 +225,13 @@ def write_planner(directory: Path, rate: int = 2, work: str = "pass") -> Path:
     return directory
 
 
-def _env(store_spec: str) -> dict[str, str]:
+def _env(store_spec: str, hash_seed: str = "12345") -> dict[str, str]:
+    """The workers' environment: one str hash seed (processes with different seeds
+    never share entries: test_processes_with_other_hash_seeds_share_nothing)."""
     src = str(Path(guards.__file__).resolve().parent.parent)
     path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path, "GUARDS_TEST_STORE": store_spec}
+    return {**os.environ, "PYTHONPATH": path, "GUARDS_TEST_STORE": store_spec,
+            "PYTHONHASHSEED": hash_seed}
 
 
 def start(module_dir: Path, arg: int, store_spec: str, at: float = 0.0) -> Any:
@@ -286,3 +289,134 @@ def test_a_store_that_is_down_is_bypassed_once_and_used_again(
     assert cached([100]) == scaled([100])  # traced, and written to the store again
     other = fresh(store)
     assert other([100]) == scaled([100]) and other.cache.info().store_hits == 1
+
+
+HASHING = """
+import json, sys
+import guards
+
+store = guards.SQLiteStore(sys.argv[1])
+
+@guards.specialize(store=store)
+def hashed(s):
+    return hash(s)
+
+@guards.specialize(store=store)
+def distinct(words):
+    return list(set(words))
+
+@guards.specialize(store=store)
+def tags():
+    return list({"red", "green", "blue", "cyan", "magenta"})
+
+words = ["a", "b", "c", "d", "e", "f", "g"]
+answers = [hashed("hello"), distinct(words), tags()]
+fresh = [hash("hello"), list(set(words)), list({"red", "green", "blue", "cyan", "magenta"})]
+hits = sum(f.cache.info().store_hits for f in (hashed, distinct, tags))
+print(json.dumps({"same": answers == fresh, "store_hits": hits}))
+"""
+
+
+def _hashing(db: Path, seed: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", HASHING, str(db)], capture_output=True, text=True,
+        env=_env("", hash_seed=seed), timeout=120, check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_processes_with_other_hash_seeds_share_nothing(tmp_path: Path) -> None:
+    # hash(s) and a set's order of str follow the process's hash seed, which no guard
+    # sees: an entry written under one seed must not answer under another.
+    db = tmp_path / "entries.db"
+    assert _hashing(db, "1") == {"same": True, "store_hits": 0}
+    assert _hashing(db, "2") == {"same": True, "store_hits": 0}
+    assert _hashing(db, "2") == {"same": True, "store_hits": 3}  # the same seed shares
+    assert _hashing(db, "0") == {"same": True, "store_hits": 0}  # no randomization
+
+
+def test_the_key_names_the_interpreter(store: guards.SQLiteStore) -> None:
+    # The same bytecode can run other builtins in another version (3.11 and 3.12 give
+    # call-free code one fingerprint; sum() of floats differs between them).
+    from guards.specialization.persisted import process_traits
+
+    version = f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}"
+    assert process_traits().startswith(version)
+    assert f"guards={guards.__version__};" in process_traits()  # another release: new keys
+    cached = fresh(store)
+    cached([1])
+    assert cached.specialized.store_link.key().fingerprint.endswith("/" + process_traits())
+
+
+WALKED: list[int] = []
+
+
+def walk(n: int) -> int:
+    WALKED.append(n)  # a write to a global: each call runs uncached, plainly
+    return 0 if n == 0 else walk_through_store(n - 1) + 1
+
+
+walk_through_store: Any = walk
+
+
+def test_a_recursion_never_waits_for_its_own_claim(store: guards.SQLiteStore) -> None:
+    # The outer miss holds the key's claim while the function runs plainly; the inner
+    # misses are the same thread's: they must not wait for that claim to be released.
+    global walk_through_store
+    walk_through_store = fresh(store, walk)
+    try:
+        assert walk_through_store(3) == 3
+    finally:
+        walk_through_store = walk
+    stats = store.stats()
+    assert (stats.locks_won, stats.locks_lost) == (1, 0)
+
+
+def test_a_build_that_misses_on_its_own_key_builds_without_waiting(
+    store: guards.SQLiteStore,
+) -> None:
+    key = guards.StoreKey("app", "nested", "v1")
+
+    def outer() -> tuple[Any, None]:
+        inner = guards.load_or_build(store, key, lambda entry: guards.MISS,
+                                     lambda: ("inner", None), wait=30.0)
+        return (inner.value, inner.waited), None
+
+    assert guards.load_or_build(store, key, lambda entry: guards.MISS, outer).value == (
+        "inner", False)
+    assert not store.lock_held(key)
+    with store.lock(key) as won:  # released: the next caller wins it
+        assert won
+
+
+def test_verify_mode_checks_answers_from_the_store(store: guards.SQLiteStore) -> None:
+    # An entry whose guards pass but whose value a fresh call would not return (written
+    # by a process where the result depended on what no guard sees): verify catches it.
+    writer = fresh(store)
+    writer([1, 2])
+    key = writer.specialized.store_link.key()
+    [entry] = store.get(key)
+    store.put(key, guards.StoredEntry(entry.document, store.serializer.dumps(["stale"])))
+    with pytest.raises(guards.StaleHitError, match=r"the store returned \['stale'\]"):
+        fresh(store, verify=True)([1, 2])
+    assert fresh(store, verify=True)([1, 3]) == [3, 9, "fast"]  # other guards: traced
+
+
+def digits(n: int) -> int:
+    return len(str(10 ** n))
+
+
+def test_the_key_names_the_int_str_limit(store: guards.SQLiteStore) -> None:
+    # str() of a large int raises under a lower limit (PYTHONINTMAXSTRDIGITS): an entry
+    # stored under another limit must not answer.
+    assert fresh(store, digits)(1000) == 1001
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        with pytest.raises(ValueError, match="limit"):
+            fresh(store, digits)(1000)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    again = fresh(store, digits)
+    assert again(1000) == 1001 and again.cache.info().store_hits == 1

@@ -64,7 +64,16 @@ from guards.core.sources import (
     TypeSource,
     WeakRefCallSource,
 )
-from guards.core.tagged import JSON, decode_value, encode_name, encode_value, fail, field
+from guards.core.tagged import (
+    JSON,
+    decode_value,
+    encode_name,
+    encode_value,
+    fail,
+    field,
+    refuse_flood,
+    refuse_flood_written,
+)
 from guards.core.values import SetSnapshot, referent, same_value
 from guards.errors import (
     DocumentError,
@@ -200,6 +209,8 @@ def write_document(
     for check in checks:
         if check.label is not None and check.guard in by_guard:
             labels[writer.source(check.sources[0])] = check.label
+    refuse_flood_written(list(writer.index), "sources")
+    refuse_flood_written(list(guards), "guards")
     return {"format": FORMAT, "version": VERSION, "sources": writer.sources,
             "guards": written, "dropped": written_dropped,
             "labels": [[index, label] for index, label in sorted(labels.items())]}
@@ -261,6 +272,9 @@ class _Reader:
         self.seen: dict[Source, Any] = {}  # the first stand-in value of each source
         for i, written in enumerate(field(data, "sources", "document", list)):
             self.sources.append(self._source(written, f"sources[{i}]"))
+        # Sources are keys (of stand-ins, checks, labels): many of one hash (indexes
+        # i * (2**61 - 1)) would cost their number squared.
+        refuse_flood(self.sources, "sources")
 
     def source_at(self, index: int, where: str) -> Source:
         if type(index) is not int or not 0 <= index < len(self.sources):
@@ -391,6 +405,7 @@ def read_document(text: str) -> LoadedChecks:
         guards.append(guard)
         checks.extend(reader.checks(guard, written.get("facts"),
                                     f"guards[{i}].facts"))
+    refuse_flood(guards, "guards")
     if len(set(guards)) != len(guards):
         raise DocumentError("the document lists a guard twice")
     dropped = tuple(reader.guard(written, f"dropped[{i}]", dropped=True)
@@ -646,6 +661,7 @@ def _class_keys_stand_in(guard: Guard, facts: dict[str, Any], where: str) -> Map
     keys = facts["keys"]
     if type(keys) is not list:
         raise fail(f"{where}.keys", "a list", keys)
+    refuse_flood(keys, f"{where}.keys")
     try:
         return {guard.source: dict.fromkeys(keys)}
     except TypeError:

@@ -23,18 +23,25 @@ Fingerprints (SHA-256, hex):
   their own fingerprint (line numbers and the file name are left out: moving a
   function does not change it);
 * a function: the fingerprint of its ``__code__`` (defaults and closure cells
-  are values, which guards check separately where they are read);
+  are values, which guards check separately where they are read); a function or
+  class marked ``guards.constant`` is neither named nor resolved
+  (:func:`marked_constant`): it runs untraced, so its result depends on code
+  that its fingerprint does not cover;
 * a class: its module and qualified name, the module and qualified name of each
   base, and for each key of its own ``__dict__`` (sorted, without caches that
   libraries add, see :func:`guards.core.values.class_keys`), the fingerprint of
   a function found there (also inside ``staticmethod``, ``classmethod`` and
   ``property``), else the name of the value's type.  Class attributes that are
-  plain values are not part of it: guards check what is read of them.
+  plain values are not part of it: guards check what is read of them.  An
+  enum's members are, by name and value, in order: a member is named by its
+  class and name, and no guard reads its value (it cannot change in a process).
 
-The bytecode differs between Python versions, so a fingerprint from 3.12 never
-matches under 3.13.  Objects of the ``builtins`` module are named plainly
-(``int``, ``len``, also ``NoneType`` and the other built-in types that only
-``types`` holds) and found by name, without a fingerprint.
+The bytecode usually differs between Python versions (3.12's never matches
+3.13's), but code that calls nothing can have the same bytecode under 3.11 and
+3.12: a store keys its entries by the Python version as well.  Objects of the
+``builtins`` module are named plainly (``int``, ``len``, also ``NoneType`` and
+the other built-in types that only ``types`` holds) and found by name, without
+a fingerprint.
 """
 
 from __future__ import annotations
@@ -133,7 +140,24 @@ def class_fingerprint(cls: type) -> str:
     for key in sorted(key for key in class_keys(namespace) if type(key) is str):
         digest.update(f"\x00{key}\x00{_member_token(namespace[key])}".encode(
             "utf-8", "surrogatepass"))
+    members = namespace.get("_member_map_")
+    if type(members) is dict and issubclass(cls, enum.Enum):
+        # An enum's members by name and value, in order (aliases too): a member is
+        # named by its class and name, and its value is never guarded (it cannot
+        # change in one process), so another value must be another class.
+        for name, member in members.items():
+            digest.update(f"\x01{name}\x00{_enum_value_token(member)}".encode(
+                "utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _enum_value_token(member: Any) -> str:
+    """A member's ``_value_`` as a token (object's own attribute read: no enum hook)."""
+    try:
+        value = object.__getattribute__(member, "_value_")
+    except AttributeError:
+        return "<no value>"
+    return _const_token(value)
 
 
 def _class_path(cls: type) -> str:
@@ -205,6 +229,23 @@ def plain_module(module: types.ModuleType) -> bool:
     return type(module) is types.ModuleType and "__getattr__" not in _MODULE_DICT.__get__(module)
 
 
+#: What ``guards.constant`` sets on a function or class: the tracer calls it untraced.
+CONSTANT_MARK = "__guards_constant__"
+_UNTRACED = ("is marked guards.constant: it runs untraced, so what it returns also depends "
+             "on the code it calls, which no fingerprint covers")
+
+
+def marked_constant(obj: Any) -> bool:
+    """True for a Python function, or a class (or a subclass of one), marked with
+    ``guards.constant``; read through ``__dict__`` only (no user code runs)."""
+    if type(obj) is types.FunctionType:
+        return obj.__dict__.get(CONSTANT_MARK, False) is not False
+    if issubclass(type(obj), type):
+        return any(_TYPE_DICT.__get__(k).get(CONSTANT_MARK, False) is not False
+                   for k in _TYPE_MRO.__get__(obj))
+    return False
+
+
 # -- naming ------------------------------------------------------------------------------
 def name_of(obj: Any) -> Name:
     """The :class:`Name` of ``obj``: a builtin, a module, a class, a Python function, a
@@ -253,6 +294,8 @@ def name_of(obj: Any) -> Name:
         msg = (f"{_shown(obj)} cannot be found by its name {module}.{qualname} "
                "(a lambda, a local function or class, or replaced in its module since)")
         raise NotPortableError(msg)
+    if marked_constant(obj):
+        raise NotPortableError(f"{_shown(obj)} {_UNTRACED}")
     if kind == "class":
         fingerprint = class_fingerprint(obj)
     elif kind == "function":
@@ -403,6 +446,8 @@ def resolve(name: Name) -> Any:
                 "cfunction": types.BuiltinFunctionType}[name.kind]
     if (issubclass(type(found), type) if expected is None else type(found) is expected) is False:
         raise _stale(name, f"is not a {name.kind} here")
+    if marked_constant(found):
+        raise _stale(name, _UNTRACED)
     fingerprint = (class_fingerprint(found) if name.kind == "class"
                    else function_fingerprint(found) if name.kind == "function" else "")
     if fingerprint != name.fingerprint:

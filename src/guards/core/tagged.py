@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import decimal
 import enum
 from collections.abc import Callable
@@ -56,6 +57,11 @@ JSON = Any
 
 #: How deep values may nest (tuples in lists in dicts...), writing and reading.
 MAX_DEPTH = 100
+#: The most items of one set, or keys of one dict, that may share a hash.  Ints and
+#: floats hash predictably (``i * (2**61 - 1)`` all hash to 0), and each item that
+#: shares a hash probes past all the others: a document of such items would cost
+#: the square of their number to load (64,000 of them, 3 MB: 23 s).
+MAX_SAME_HASH = 64
 #: Ints in this range are written as JSON numbers; others in hexadecimal.
 _JSON_INT = 1 << 63
 
@@ -97,9 +103,11 @@ def encode_value(
     if t is set or t is frozenset or t is SetSnapshot:
         kind = value.kind if t is SetSnapshot else t
         items = value.items if t is SetSnapshot else value
+        _same_hashes(list(items))
         return _tagged(kind.__name__, items=[
             encode_value(item, source_index=source_index, depth=inner) for item in items])
     if t is dict:
+        _same_hashes(list(value))
         return _tagged("dict", items=[
             [encode_value(k, source_index=source_index, depth=inner),
              encode_value(v, source_index=source_index, depth=inner)] for k, v in value.items()])
@@ -289,9 +297,45 @@ def _read_tuple(data: dict[str, JSON], where: str, source_at: Any, depth: int) -
     return tuple(_items(data, where, source_at, depth))
 
 
+def _flooded(keys: list[Any]) -> bool:
+    """More than :data:`MAX_SAME_HASH` of a set's items or a dict's keys share a hash
+    (the hashes of the codec's values run no user code)."""
+    try:
+        counts = collections.Counter(map(hash, keys))
+    except TypeError:
+        return False  # an unhashable one: building the set or dict says so
+    return bool(counts) and max(counts.values()) > MAX_SAME_HASH
+
+
+_FLOODED = (f"more than {MAX_SAME_HASH} values with one hash (loading them would cost the "
+            "square of their number)")
+
+
+def _same_hashes(keys: list[Any]) -> None:
+    if _flooded(keys):
+        raise NotPortableError(f"a set or dict holds {_FLOODED}")
+
+
+def refuse_flood_written(keys: list[Any], what: str) -> None:
+    """Raise :class:`~guards.NotPortableError` when more than :data:`MAX_SAME_HASH`
+    of ``keys`` (``what``: the sources or guards of a document being written) share a
+    hash: loading the document would refuse them (:func:`refuse_flood`)."""
+    if _flooded(keys):
+        raise NotPortableError(f"its {what} hold {_FLOODED}")
+
+
+def refuse_flood(keys: list[Any], where: str) -> None:
+    """Raise :class:`~guards.DocumentError` (naming ``where``) when more than
+    :data:`MAX_SAME_HASH` of ``keys``, read from a document to become a set's items
+    or a dict's keys, share a hash: building it would cost their number squared."""
+    if _flooded(keys):
+        raise DocumentError(f"{where} has {_FLOODED}")
+
+
 def _read_set(data: dict[str, JSON], where: str, source_at: Any, depth: int) -> Any:
     items = _items(data, where, source_at, depth)
     kind = set if data["$"] == "set" else frozenset
+    refuse_flood(items, f"{where}.items")
     try:
         built = kind(items)  # adds them one by one, in the written order
     except TypeError:
@@ -312,6 +356,8 @@ def _read_dict(data: dict[str, JSON], where: str, source_at: Any, depth: int) ->
     for i, pair in enumerate(pairs):
         if type(pair) is not list or len(pair) != 2:
             raise fail(f"{where}.items[{i}]", "a [key, value] pair", pair)
+    refuse_flood([pair[0] for pair in pairs], f"{where}.items")
+    for i, pair in enumerate(pairs):
         try:
             built[pair[0]] = pair[1]
         except TypeError:

@@ -262,6 +262,10 @@ class Specialized:
         value = link.value_of(entry)
         if value is MISS:
             return MISS
+        share = config.verify if self.verify is None else self.verify
+        if share and self._sample.due(share):  # checked as a hit is: it is one, elsewhere
+            self._verify(CacheEntry(check, _Stored(value, (), copy_results=self.copy_results)),
+                         f_locals, value, source="the store")
         with self._miss_lock:
             found = self._found(f_locals, f_globals)  # another thread's, meanwhile
             if found is not None:
@@ -502,12 +506,14 @@ class Specialized:
             return self._call_plain(f_locals)
         return outcome.result
 
-    def _verify(self, entry: CacheEntry, f_locals: dict[str, Any], cached: Any) -> None:
+    def _verify(
+        self, entry: CacheEntry, f_locals: dict[str, Any], cached: Any, source: str = "the cache"
+    ) -> None:
         fresh = self._call_plain(f_locals)
         if not _results_equal(cached, fresh):
             guards_text = "\n".join(f"  {g}" for g in entry.check.guards)
             msg = (
-                f"stale hit in {self.function.__qualname__}: the cache returned {show(cached)} "
+                f"stale hit in {self.function.__qualname__}: {source} returned {show(cached)} "
                 f"but a fresh call returns {show(fresh)}; the entry's guards:\n{guards_text}"
             )
             raise StaleHitError(msg, entry)
@@ -945,7 +951,9 @@ def specialize(
     :class:`~guards.SQLiteStore`, :class:`~guards.RedisStore`) keeps entries beyond the
     process: a local miss looks there first (an entry whose guards pass answers,
     counted in ``cache.info().store_hits``, and is kept locally), and a new entry
-    whose guards can be named in another process is written there
+    whose guards can be named in another process is written there; entries are
+    shared only by processes of the same Python version and str hash seed
+    (``PYTHONHASHSEED``), which a result can depend on unguarded
     (``docs/persistence.md``).
 
     Raises :class:`~guards.GuardsTypeError` for a ``strict``, ``verify``,

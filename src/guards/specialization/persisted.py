@@ -11,16 +11,19 @@ of several processes at once share one trace through the store's claim
 
 What the store is keyed by: the function's module and qualified name, the
 fingerprint of its code (so another version of the code never offers its
-entries) and the version of the guards document format.
+entries), the traits of the process that a result can depend on but no guard
+sees (:func:`process_traits`) and the version of the guards document format.
 """
 
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from guards import __version__
 from guards.checks.cache import MISS
 from guards.checks.compiled import CheckFunction, load_check
 from guards.checks.portable import VERSION
@@ -31,6 +34,33 @@ from guards.stores.interface import Store, StoredEntry, StoreKey
 
 #: Guard documents kept loaded per function (a store offers the same few again).
 LOADED_DOCUMENTS = 64
+#: A str whose hash tells processes with different str hash seeds apart.
+_HASH_PROBE = "guards.process-traits"
+
+
+def process_traits() -> str:
+    """What a traced run's result can depend on that differs between processes and
+    that no guard sees, as text: a part of every function's store key.
+
+    - the version of guards: an entry is as sound as the tracer that made it, and an
+      upgrade that fixes the tracer must not be answered by the entries of the
+      tracer it fixed;
+    - the interpreter and its minor version (``cpython-3.12``): the same bytecode
+      can mean other builtins (``sum()`` of floats changed in 3.12);
+    - the limit of int/str conversions (``sys.get_int_max_str_digits()``, set by
+      ``PYTHONINTMAXSTRDIGITS``): ``str(10 ** 1000)`` raises under a lower one;
+    - under hash randomization (``PYTHONHASHSEED`` unset or not ``0``), the hash of
+      a fixed str: the str and bytes hash seed.  A result can hold ``hash(s)`` or
+      the iteration order of a set of str, the same on every call of one process
+      and another in the next; processes share entries only when they share the
+      seed (set ``PYTHONHASHSEED`` to the same value for a fleet).
+    """
+    version = sys.version_info
+    traits = (f"{sys.implementation.name}-{version.major}.{version.minor}"
+              f";guards={__version__};digits={sys.get_int_max_str_digits()}")
+    if sys.flags.hash_randomization:
+        traits += f";hash={hash(_HASH_PROBE) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    return traits
 
 
 class StoreLink:
@@ -47,7 +77,7 @@ class StoreLink:
         self.function = function
         self.store = store
         self._results_equal = results_equal
-        self._key: tuple[Any, StoreKey] | None = None
+        self._key: tuple[Any, str, StoreKey] | None = None
         # document -> its check, or None when it cannot be loaded in this process.
         self._loaded: collections.OrderedDict[str, CheckFunction | None] = (
             collections.OrderedDict()
@@ -58,16 +88,17 @@ class StoreLink:
     def key(self) -> StoreKey:
         """The key of the function's entries, for its code as it is now."""
         code = self.function.__code__
+        traits = process_traits()  # each time: the int/str limit can be changed
         known = self._key
-        if known is None or known[0] is not code:
-            fingerprint = function_fingerprint(self.function)
+        if known is None or known[0] is not code or known[1] != traits:
+            fingerprint = f"{function_fingerprint(self.function)}/{traits}"
             # A function made by exec without a __name__ has no module: filed under
             # "" (its code's fingerprint still keeps other code's entries apart).
             module = self.function.__module__
             key = StoreKey(module if isinstance(module, str) else "",
                            self.function.__qualname__, fingerprint, VERSION)
-            known = self._key = (code, key)
-        return known[1]
+            known = self._key = (code, traits, key)
+        return known[2]
 
     def check_of(self, document: str) -> CheckFunction | None:
         """The check a stored guards document describes, or None when it cannot be

@@ -12,6 +12,7 @@ wait ends without an entry that accepts it builds its own.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,17 @@ T = TypeVar("T")
 
 #: The first pause between two looks at the store while waiting, and the longest.
 FIRST_PAUSE, LONGEST_PAUSE = 0.005, 0.1
+
+
+class _Claims(threading.local):
+    """The keys whose claim this thread holds, in :func:`load_or_build` calls further
+    up its stack."""
+
+    def __init__(self) -> None:
+        self.held: set[StoreKey] = set()
+
+
+_CLAIMS = _Claims()
 
 
 @attrs.frozen
@@ -77,7 +89,9 @@ def load_or_build(
     the winner looks once more (another may have just put an entry), builds,
     puts, releases; a loser looks at the store again, with growing pauses, for
     at most ``wait`` seconds or until the claim is released, then builds its
-    own if no entry accepted its call.  ``accept`` and ``build`` may raise;
+    own if no entry accepted its call.  A call made while the same thread holds
+    the claim on ``key`` further up its stack (a recursive function's inner miss)
+    does not claim or wait: it builds its own.  ``accept`` and ``build`` may raise;
     their error propagates (a claim won is released).
 
     Raises :class:`~guards.GuardsTypeError` or :class:`~guards.GuardsValueError`
@@ -90,12 +104,21 @@ def load_or_build(
     value = _first_accepted(store.get(key), accept, seen)
     if value is not MISS:
         return Loaded(value, True)
+    held = _CLAIMS.held
+    if key in held:
+        # This thread claimed the key further up its stack (a recursion, a build that
+        # misses on its own key): waiting for that claim would wait for itself.
+        return Loaded(_build_and_put(store, key, build), False)
     with store.lock(key) as won:
         if won:
-            value = _first_accepted(store.get(key), accept, seen)
-            if value is not MISS:
-                return Loaded(value, True)
-            return Loaded(_build_and_put(store, key, build), False)
+            held.add(key)
+            try:
+                value = _first_accepted(store.get(key), accept, seen)
+                if value is not MISS:
+                    return Loaded(value, True)
+                return Loaded(_build_and_put(store, key, build), False)
+            finally:
+                held.discard(key)
     value = _wait_for_entry(store, key, accept, seen, wait)
     if value is not MISS:
         return Loaded(value, True, waited=True)
