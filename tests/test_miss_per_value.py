@@ -122,7 +122,7 @@ def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
     make: Callable[[int], Callable[..., Any]], compiles: collections.Counter[str]
 ) -> None:
     counted = []
-    for n in (5, 200):
+    for n in (20, 200):
         read = guards.specialize(make(n))
         compiles.clear()
         args = (Bag(n),) if make is attribute_reader else tuple(range(n))
@@ -132,7 +132,14 @@ def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
         [entry] = read.cache.entries
         # One tuple comparison for all the values: a text that stays short.
         assert len(entry.check.code.splitlines()) < 15
-    assert counted[0] == counted[1] == {"check": 1, "specialize": 1}
+    # The check alone: an entry of many checks is looked up from a tuple of such
+    # entries by the body written when the function was specialized.
+    assert counted[0] == counted[1] == {"check": 1}
+    # An entry of few checks is written into the body: compiled again.
+    read = guards.specialize(make(3))
+    compiles.clear()
+    assert read(*((Bag(3),) if make is attribute_reader else (0, 1, 2))) == 3
+    assert dict(compiles) == {"check": 1, "specialize": 1}
 
 
 # -- the grouped comparison keeps every guarantee ---------------------------------------
@@ -333,7 +340,8 @@ def test_a_miss_of_a_function_of_many_parameters_compiles_as_many_lines_for_any_
     compiled_texts: list[str],
 ) -> None:
     # The wrapper reads each omitted parameter's default now (two lines a parameter):
-    # written once, not again at every miss.
+    # written once, not again at every miss.  Its entries of many checks are looked up
+    # by a front that is no generated text; one of few checks is written into a front.
     lines = []
     for n in (20, 100):
         read = guards.specialize(argument_reader(n))
@@ -341,9 +349,77 @@ def test_a_miss_of_a_function_of_many_parameters_compiles_as_many_lines_for_any_
         assert read(*range(n)) == sum(range(n))
         assert read(*range(1, n + 1)) == sum(range(1, n + 1))
         assert read(*range(n)) == sum(range(n)) and read.cache.info().hits == 1
-        assert len(compiled_texts) == 2  # one per miss
+        assert compiled_texts == []
+        first = guards.specialize(reader(
+            ", ".join(f"x{i}" for i in range(n)), "x0 + x1"
+        ))
+        compiled_texts.clear()
+        assert first(*range(n)) == 1 and first(*range(n)) == 1
+        assert first.cache.info().hits == 1
+        assert len(compiled_texts) == 1  # its front
         lines.append([len(text.splitlines()) for text in compiled_texts])
     assert lines[0] == lines[1]
+
+
+@pytest.mark.parametrize("make", [attribute_reader, argument_reader])
+def test_entries_of_many_checks_hit_in_the_front_beside_entries_of_few(
+    make: Callable[[int], Callable[..., Any]], compiled_texts: list[str]
+) -> None:
+    """Entries of many checks (looked up from a tuple, nothing compiled) and of few
+    (written into the front) hit in the front, most recent first, as the cache
+    changes: a new entry of either kind, an eviction, a clear."""
+    n = 30
+    if make is attribute_reader:
+        body = " + ".join(f"o.a{i}" for i in range(n))
+        read = guards.specialize(max_entries=3)(
+            reader("o, few=False", f"o.a0 if few else {body}")
+        )
+
+        def call(start: int, *, few: bool = False) -> Any:
+            bag = Bag(n)
+            for i in range(n):
+                setattr(bag, f"a{i}", start + i)
+            return read(bag, few=few) if few else read(bag)
+    else:
+        names = [f"x{i}" for i in range(n)]
+        read = guards.specialize(max_entries=3)(
+            reader(f"{', '.join(names)}, few=False", f"x0 if few else {' + '.join(names)}")
+        )
+
+        def call(start: int, *, few: bool = False) -> Any:
+            args = range(start, start + n)
+            return read(*args, few=few) if few else read(*args)
+
+    def expected(start: int, *, few: bool = False) -> int:
+        return start if few else sum(range(start, start + n))
+
+    calls = _slow_calls(read)
+    compiled_texts.clear()
+    for start in (0, 100):  # two entries of many checks: nothing compiled
+        assert call(start) == expected(start)
+    assert compiled_texts == [] and len(calls) == 2
+    for start in (0, 100, 0):
+        assert call(start) == expected(start)
+    assert len(calls) == 2 and read.cache.info().hits == 3  # hits in the front
+    assert call(7, few=True) == 7  # an entry of few checks: a front written
+    assert len(compiled_texts) == 1 and len(calls) == 3
+    for start, few in ((7, True), (0, False), (100, False), (7, True)):
+        assert call(start, few=few) == expected(start, few=few)
+    assert len(calls) == 3 and read.cache.info().hits == 7
+    assert call(200) == expected(200)  # evicts the least recently used
+    assert len(calls) == 4 and read.cache.info().evictions == 1
+    for start, few in ((200, False), (7, True), (100, False)):
+        assert call(start, few=few) == expected(start, few=few)
+    assert len(calls) == 4
+    assert call(300) == expected(300) and call(400) == expected(400)  # the few one goes
+    assert all(len(entry.check.checks) > 16 for entry in read.cache.entries)
+    texts = len(compiled_texts)
+    for start in (300, 400, 200, 300):
+        assert call(start) == expected(start)
+    assert len(calls) == 6 and len(compiled_texts) == texts
+    read.cache.clear()
+    assert call(300) == expected(300) and len(calls) == 7
+    assert call(300) == expected(300) and len(calls) == 7
 
 
 def test_a_function_of_many_parameters_hits_in_the_front_and_binds_as_python_does() -> None:
@@ -371,3 +447,4 @@ def test_a_function_of_many_parameters_hits_in_the_front_and_binds_as_python_doe
     with pytest.raises(TypeError) as expected:
         plain()
     assert str(raised.value) == str(expected.value)
+

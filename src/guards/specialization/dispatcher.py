@@ -38,6 +38,7 @@ again on the function itself as it was given, so Python raises its own
 from __future__ import annotations
 
 import builtins
+import functools
 import threading
 import types
 import weakref
@@ -189,13 +190,26 @@ class Dispatcher:
         self.front_fn, self.nohit, self.front_result = n.get("front"), n.get("nohit"), n.get("r")
         self.globals[self.front_fn] = _no_entries
         self.globals[self.nohit] = NO_HIT
+        # Entries that call their check function (more than INLINE_CHECKS checks) are
+        # looked up from a tuple of them, in a body written once, when every inline
+        # entry is one: the first miss of a function that reads many values compiles
+        # no body again.  (check, value, get, hits) per entry; see _called_entries.
+        self.calls = n.get("calls")
+        self.call_vars = tuple(n.get(hint) for hint in ("c", "v", "get", "h", "hit"))
+        self.globals[self.calls] = ()
         self.wrapper = self._define()
+        #: The body that looks entries up in the tuple (None: a wide function's, kept
+        #: as it is, and one that checks entries on the slow path only).
+        self._calls_code: types.CodeType | None = (
+            None if self.wide or not self.inline else self.wrapper.__code__
+        )
         cache.add_listener(self.refresh)
 
     # -- generation -------------------------------------------------------------------
     def _define(self) -> types.FunctionType:
+        lookup = self._calls_lookup() if self.inline and not self.wide else []
         return compile_generated(
-            self._skeleton([], front=self.wide and self.inline),
+            self._skeleton(lookup, front=self.wide and self.inline),
             kind="specialize", label=self.function.__qualname__,
             namespace=self.globals, owner=self._pop_wrapper,
         )
@@ -236,6 +250,8 @@ class Dispatcher:
 
     def _generate(self) -> None:
         """Generate the body again for the cache's current entries and swap it in (locked)."""
+        if len(self.cache) <= INLINE_ENTRIES and self._swap_calls():
+            return
         free = self._free_names()
         emitter = Emitter(self.names.prefix(f"{free}"))
         if len(self.cache) > INLINE_ENTRIES:
@@ -274,6 +290,47 @@ class Dispatcher:
         for name in self._previous:  # two generations back: no thread can be there
             self.globals.pop(name, None)
         self._previous = list(emitter.constants)
+
+    def _swap_calls(self) -> bool:
+        """When every entry calls its check function (more than :data:`INLINE_CHECKS`
+        checks), look them up from a tuple: in the body written when the wrapper was
+        defined, or a wide function's front made of :func:`_called_entries`, with
+        nothing compiled.  False (nothing done) otherwise."""
+        entries = self.cache.entries
+        if any(len(entry.check.checks) <= INLINE_CHECKS for entry in entries):
+            return False
+        calls = tuple(_entry_call(entry) for entry in entries)
+        if self.wide:
+            if self.function.__code__.co_freevars:
+                return False  # its frame locals hold the cells' contents: generated
+            front = functools.partial(
+                _called_entries, tuple(self._parameter_names()), calls,
+                self.function.__globals__,
+            )
+            self.globals[self.front_fn] = front
+        else:
+            if self._calls_code is None:
+                return False
+            self.globals[self.calls] = calls
+            self.wrapper.__code__ = self._calls_code
+        self._front = None
+        self._entry_functions.clear()
+        for name in self._previous:  # the last generated body's: replaced now
+            self.globals.pop(name, None)
+        self._previous = []
+        return True
+
+    def _calls_lookup(self) -> list[str]:
+        """The lines that look entries up in the tuple of :meth:`_swap_calls`."""
+        check, value, get, hits, result = self.call_vars
+        frame = f"{{{', '.join(self._frame_entries())}}}"
+        return [
+            f"for {check}, {value}, {get}, {hits} in {self.calls}:",
+            f"    if {check}({frame}, {self.g}):",
+            f"        {result} = {value} if {get} is None else {get}()",
+            f"        next({hits})",
+            f"        return {result}",
+        ]
 
     def _free_names(self) -> int:
         """A set of names whose last body is gone: no thread runs it, or ever will
@@ -711,6 +768,36 @@ def _caller_as_given(function: types.FunctionType, shape: SignatureShape) -> Cal
 
 def _no_entries(*args: Any) -> Any:
     """A wide function's front before its first entry: no hit."""
+    return NO_HIT
+
+
+def _entry_call(entry: CacheEntry) -> tuple[Any, ...]:
+    """``entry`` as the body of :meth:`Dispatcher._calls_lookup` reads it: its check
+    function, its value (stored as it is) or None and the function that gives it,
+    and its hit counter."""
+    stored = entry.value
+    if getattr(stored, "immutable", False):
+        return entry.check.check, stored.value, None, entry.hit_counter
+    return entry.check.check, None, stored.get, entry.hit_counter
+
+
+def _called_entries(
+    names: tuple[str, ...], calls: tuple[tuple[Any, ...], ...], f_globals: dict[str, Any],
+    *args: Any,
+) -> Any:
+    """A wide function's front when every entry calls its check function: the value of
+    the first entry whose check passes on the parameters ``names`` bound to ``args``
+    (its hit counted), else ``NO_HIT``; a check that raises falls through to the
+    slow path, as in a generated front."""
+    try:
+        frame = dict(zip(names, args, strict=True))
+        for check, value, get, hits in calls:
+            if check(frame, f_globals):
+                result = value if get is None else get()
+                next(hits)
+                return result
+    except Exception:  # a failed check: the slow path decides
+        pass
     return NO_HIT
 
 
