@@ -24,6 +24,8 @@ from guards.checks import generated
 from guards.core.builder import GuardBuilder
 from guards.core.sources import AttrSource
 from guards.specialization.library import has_library_frames
+from guards.specialization.proxy import UNSET, TrackedScalar, tracer_of, tracker_of
+from guards.specialization.scalars import ScalarTracer
 
 FILE = os.path.basename(__file__)
 
@@ -448,3 +450,32 @@ def test_a_function_of_many_parameters_hits_in_the_front_and_binds_as_python_doe
         plain()
     assert str(raised.value) == str(expected.value)
 
+
+def test_a_stand_in_made_for_a_value_read_is_the_one_its_class_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ScalarTracer.proxy makes each stand-in without its class's ``__init__``: every slot
+    as ``cls(tracker, tracer)`` sets it."""
+    made: list[Any] = []
+    real = ScalarTracer.proxy
+
+    def keeping(self: ScalarTracer, *args: Any, **kwargs: Any) -> Any:
+        proxy = real(self, *args, **kwargs)
+        made.append(proxy)
+        return proxy
+
+    monkeypatch.setattr(ScalarTracer, "proxy", keeping)
+    read = guards.specialize(reader("o, x, d", "o.a0 + o.a1 + x + d['k'] + len(d['s'])"))
+    assert read(Bag(2), 2.5, {"k": 3, "s": "ab"}) == 8.5
+    assert len(made) >= 4
+    slots = ("_guards_tracker", "_guards_tracer", "_guards_apply", "_guards_real")
+    for proxy in made:
+        cls = type(proxy)
+        tracker, tracer = tracker_of(proxy), tracer_of(proxy)
+        normal = cls(tracker, tracer)
+        # The value was guarded by value since (realized): its real value kept.
+        fields = [object.__getattribute__(proxy, name) for name in slots]
+        expected = [object.__getattribute__(normal, name) for name in slots]
+        assert fields[:3] == expected[:3] and fields[0] is tracker and fields[1] is tracer
+        assert fields[3] is UNSET or fields[3] == tracker.unguarded_value()
+        assert cls.__init__ is TrackedScalar.__init__  # what the written-out one follows

@@ -208,11 +208,13 @@ class Reading:
 
 
 @pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
+@pytest.mark.parametrize(("method", "value"), [("plain_attr", 5), ("other_attr", [5])])
 def test_an_error_of_the_tracer_reading_an_attribute_never_reaches_user_code(
-    handler: str, monkeypatch: pytest.MonkeyPatch
+    handler: str, method: str, value: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `o.a` on a proxy is its own boundary (written out, not wrapped): an error the tracer
-    # raises there discards the run, whatever the function catches.
+    # raises there discards the run, whatever the function catches.  The boundary asks
+    # plain_attr (an exact scalar's read), then other_attr.
     namespace: dict[str, Any] = {"GuardsError": GuardsError}
     exec(
         "def read(o):\n"
@@ -222,19 +224,19 @@ def test_an_error_of_the_tracer_reading_an_attribute_never_reaches_user_code(
         "        return 'caught'\n",
         namespace,
     )
-    real = Tracer.get_attr
+    real = getattr(Tracer, method)
 
     def failing(self: Tracer, proxy: Any, name: str) -> Any:
         if name == "a":
             raise GuardsError("the tracer's own error")
         return real(self, proxy, name)
 
-    monkeypatch.setattr(Tracer, "get_attr", failing)
+    monkeypatch.setattr(Tracer, method, failing)
     f = guards.specialize(namespace["read"])
-    assert same_as_plain(f, Reading(5)) == 5
+    assert same_as_plain(f, Reading(value)) == value
     assert f.cache.info().entries == 0
-    monkeypatch.setattr(Tracer, "get_attr", real)
-    assert same_as_plain(f, Reading(5)) == 5 and f.cache.info().entries == 1
+    monkeypatch.setattr(Tracer, method, real)
+    assert same_as_plain(f, Reading(value)) == value and f.cache.info().entries == 1
 
 
 @pytest.mark.parametrize("handler", ["Exception", "GuardsError", "BaseException"])
@@ -264,24 +266,30 @@ def test_an_error_of_the_tracer_in_an_operator_never_reaches_user_code(
 
 
 @pytest.mark.parametrize("container", [[5], {0: 5}, (5,)])
+@pytest.mark.parametrize("method", ["plain_item", "other_item"])
 def test_an_error_of_the_tracer_reading_an_item_never_reaches_user_code(
-    container: Any, monkeypatch: pytest.MonkeyPatch
+    container: Any, method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # `xs[0]` on a proxy is its own boundary too.
+    # `xs[0]` on a proxy is its own boundary too: it asks plain_item, then other_item.
     def first(xs: Any) -> Any:
         try:
             return xs[0]
         except Exception:
             return "caught"
 
-    real = Tracer.get_item
+    real = getattr(Tracer, method)
+    if method == "other_item":  # an item plain_item leaves to other_item: a list
+        container = type(container)(
+            {key: [item] for key, item in container.items()} if type(container) is dict
+            else [[item] for item in container]
+        )
 
     def failing(self: Tracer, proxy: Any, key: Any) -> Any:
         raise GuardsError("the tracer's own error")
 
-    monkeypatch.setattr(Tracer, "get_item", failing)
+    monkeypatch.setattr(Tracer, method, failing)
     f = guards.specialize(first)
-    assert same_as_plain(f, container) == 5
+    assert same_as_plain(f, container) == container[0]
     assert f.cache.info().entries == 0
-    monkeypatch.setattr(Tracer, "get_item", real)
-    assert same_as_plain(f, container) == 5 and f.cache.info().entries == 1
+    monkeypatch.setattr(Tracer, method, real)
+    assert same_as_plain(f, container) == container[0] and f.cache.info().entries == 1

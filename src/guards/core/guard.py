@@ -68,6 +68,20 @@ def _is_library_frame(frame: FrameType) -> bool:
     return found
 
 
+def user_frame(frame: FrameType) -> FrameType | None:
+    """``frame`` if it is not a frame of guards' own modules (``_is_library_frame``),
+    else None: answered without another call for a module whose name does not start
+    with ``guards`` (the user frame of each operator a miss traces) and for guards' own
+    modules seen before."""
+    f_globals = frame.f_globals
+    if id(f_globals) in _LIBRARY_GLOBALS:
+        return None
+    module = f_globals.get("__name__", "")
+    if isinstance(module, str) and module.startswith("guards") and _is_library_frame(frame):
+        return None
+    return frame
+
+
 def _frame_provenance(frame: FrameType) -> Provenance:
     code = frame.f_code
     lineno = frame.f_lineno
@@ -93,6 +107,10 @@ class _Caller(threading.local):
 
 #: The user frame that entered the innermost :class:`called_from_user` block of this thread.
 _CALLER = _Caller()
+#: The same, for a block written out where each value a miss reads passes (a scalar
+#: stand-in's operator): set ``USER_CALLER.frame = user_frame(sys._getframe(1))`` in
+#: the body of the function user code called, and put the previous frame back after.
+USER_CALLER = _CALLER
 
 
 class called_from_user:
@@ -112,8 +130,7 @@ class called_from_user:
     def __enter__(self) -> None:
         self._previous = _CALLER.frame
         frame = sys._getframe(2)  # the caller of the function whose body this block is in
-        library = id(frame.f_globals) in _LIBRARY_GLOBALS or _is_library_frame(frame)
-        _CALLER.frame = None if library else frame
+        _CALLER.frame = user_frame(frame)
 
     def __exit__(self, *exc: object) -> None:
         _CALLER.frame = self._previous
@@ -128,6 +145,10 @@ def capture_provenance(skip: int = 1, *, full_stack: bool = False) -> Provenance
     """
     caller = _CALLER.frame
     if caller is not None and not full_stack:
+        # _frame_provenance's own first case, inline (one or two per value a miss reads).
+        last = _LAST_PROVENANCE[0]
+        if last[0] is caller.f_code and last[1] == caller.f_lineno:
+            return last[2]
         return _frame_provenance(caller)
     try:
         frame: FrameType | None = sys._getframe(skip + 1)

@@ -29,10 +29,10 @@ import math
 import operator
 import weakref
 from collections.abc import Callable
-from sys import exception, gettrace, settrace
+from sys import _getframe, exception, gettrace, settrace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from guards.core.guard import called_from_user
+from guards.core.guard import USER_CALLER, called_from_user, user_frame
 from guards.core.values import is_immutable_type, type_lookup
 from guards.specialization.taint import raised_by_tracing
 from guards.tracking.net import TRACE_FUNCTION, quiet
@@ -71,7 +71,20 @@ class Tracked:
         if exception() is not None:  # _Boundary.__enter__
             tracer.check_handled()
         try:
-            return tracer.get_attr(self, name)
+            # tracer.get_attr(self, name), its quiet stretch written out: get_attr's own
+            # frame would start with the net's trace function on (a callback, on 3.11).
+            trace = gettrace()
+            off = trace is TRACE_FUNCTION and exception() is None
+            if off:
+                settrace(None)
+            try:
+                found = tracer.plain_attr(self, name)
+            finally:
+                if off:
+                    settrace(trace)
+            if found is not UNANSWERED:
+                return found
+            return tracer.other_attr(self, name)
         except BaseException as exc:  # _Boundary.__exit__
             if raised_by_tracing(exc):
                 tracer.refuse(exc)
@@ -115,7 +128,20 @@ class TrackedObject(Tracked):
         if exception() is not None:  # _Boundary.__enter__
             tracer.check_handled()
         try:
-            return tracer.get_item(self, key)
+            # tracer.get_item(self, key), its quiet stretch written out (as in
+            # Tracked.__getattribute__).
+            trace = gettrace()
+            off = trace is TRACE_FUNCTION and exception() is None
+            if off:
+                settrace(None)
+            try:
+                found = tracer.plain_item(self, key)
+            finally:
+                if off:
+                    settrace(trace)
+            if found is not UNANSWERED:
+                return found
+            return tracer.other_item(self, key)
         except BaseException as exc:  # _Boundary.__exit__
             if raised_by_tracing(exc):
                 tracer.refuse(exc)
@@ -384,6 +410,9 @@ def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
+#: A marker: no answer (``Tracer.plain_attr``'s, for a read it leaves to ``other_attr``).
+UNANSWERED: Any = type("Unanswered", (), {"__repr__": lambda self: "<unanswered>",
+                                         "__slots__": ()})()
 #: A marker: not set.
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<unset>", "__slots__": ()})()
 #: Exact types of the operands an operation on a value guarded by value computes with
@@ -414,24 +443,28 @@ def _scalar_operation(name: str, fn: Callable[..., Any], kind: str) -> Callable[
                     off = trace is TRACE_FUNCTION and exception() is None
                     if off:
                         settrace(None)
+                    # `with called_from_user():` written out likewise (its __enter__
+                    # and __exit__ were two more calls).
+                    previous = USER_CALLER.frame
+                    USER_CALLER.frame = user_frame(_getframe(1))
                     try:
                         tracer: Tracer = object.__getattribute__(self, "_guards_tracer")
-                        with called_from_user():
-                            # `with tracer.entered:` written out, as in Tracked's
-                            # __getattribute__: two calls fewer per value a miss reads.
-                            if exception() is not None:  # _Boundary.__enter__
-                                tracer.check_handled()
+                        # `with tracer.entered:` written out, as in Tracked's
+                        # __getattribute__: two calls fewer per value a miss reads.
+                        if exception() is not None:  # _Boundary.__enter__
+                            tracer.check_handled()
+                        try:
                             try:
-                                try:
-                                    return tracer.scalars.operate(self, name, fn, args)
-                                except Exception as exc:
-                                    tracer.scalars.raised(self, exc)
-                                    raise
-                            except BaseException as exc:  # _Boundary.__exit__
-                                if raised_by_tracing(exc):
-                                    tracer.refuse(exc)
+                                return tracer.scalars.operate(self, name, fn, args)
+                            except Exception as exc:
+                                tracer.scalars.raised(self, exc)
                                 raise
+                        except BaseException as exc:  # _Boundary.__exit__
+                            if raised_by_tracing(exc):
+                                tracer.refuse(exc)
+                            raise
                     finally:
+                        USER_CALLER.frame = previous
                         if off:
                             settrace(trace)
                 return slow(self, *args)

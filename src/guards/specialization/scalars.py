@@ -149,9 +149,13 @@ class ScalarTracer:
         if found is None:
             if value is UNSET:
                 value = tracker.unguarded_value()
-            made: TrackedScalar = SCALAR_PROXY_CLASSES[type(value)](  # type: ignore[assignment]
-                tracker, self.tracer
-            )
+            # SCALAR_PROXY_CLASSES[type(value)](tracker, self.tracer), its __init__ written
+            # out (the class has no other): one proxy per value a miss reads.
+            made: TrackedScalar = _new_proxy(SCALAR_PROXY_CLASSES[type(value)])
+            _set(made, "_guards_tracker", tracker)
+            _set(made, "_guards_tracer", self.tracer)
+            _set(made, "_guards_apply", ())
+            _set(made, "_guards_real", UNSET)
             self.proxies[source] = made
             self.made += 1
             return made
@@ -196,21 +200,37 @@ class ScalarTracer:
         if apply == ("len",):
             return tracker.len()
         value = tracker.unguarded_value()
-        if tracker.source not in self._exact:
-            self._exact.add(tracker.source)
-            base = self.proxies.get(tracker.source)
+        source = tracker.source
+        if source not in self._exact:
+            self._exact.add(source)
+            base = self.proxies.get(source)
             if base is not None:  # from now on, computed on directly (TrackedScalar)
                 object.__setattr__(base, "_guards_real", value)
-            _install_plain(tracker, "CONSTANT_MATCH")
+            # _install_plain(tracker, "CONSTANT_MATCH"), inline: one per value a miss
+            # reads, most often inside an operator's quiet stretch already.
+            context = tracker.context
+            trace = gettrace()
+            off = trace is TRACE_FUNCTION and exception() is None
+            if off:
+                settrace(None)
+            try:
+                context.install_plain(
+                    source, "CONSTANT_MATCH", capture_provenance(full_stack=context.full_stack)
+                )
+            finally:
+                if off:
+                    settrace(trace)
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
-            context = self.tracer.context
-            self._asked_types.pop(tracker.source, None)  # implied by the value
-            for kind, *args in self._asked.pop(tracker.source, ()):  # implied by the value
-                if not args:
-                    context.discard_plain(tracker.source, kind)
-                elif not any(isinstance(arg, Source) for _, arg in args):
-                    context.discard_guard(Guard(tracker.source, kind, tuple(args)))
+            self._asked_types.pop(source, None)  # implied by the value
+            asked = self._asked.pop(source, None)
+            if asked:
+                context = self.tracer.context
+                for kind, *args in asked:  # implied by the value
+                    if not args:
+                        context.discard_plain(source, kind)
+                    elif not any(isinstance(arg, Source) for _, arg in args):
+                        context.discard_guard(Guard(source, kind, tuple(args)))
         return apply_transform(apply, value) if apply else value
 
     def ask(self, proxy: TrackedScalar, kind: Any, **args: Any) -> bool:
@@ -319,7 +339,7 @@ class ScalarTracer:
         if deriving is not None and not applied(proxy):
             symbol, reflected = deriving
             other = args[0] if reflected else args[1]
-            value = self.value(proxy)
+            value = tracker_of(proxy).unguarded_value()  # self.value(proxy), not applied
             if type(value) in (int, float) and type(other) in (int, float):
                 try:
                     result = fn(*(other, value) if reflected else (value, other))
@@ -332,6 +352,20 @@ class ScalarTracer:
                 ):
                     apply = (symbol, other, "reflected") if reflected else (symbol, other)
                     return self.derive(tracker_of(proxy), apply, result)
+        if len(args) == 2:
+            # apply(fn, args) for an operator, written out (one per value a miss reads):
+            # each scalar stand-in straight to realize(), an exact built-in scalar as is
+            # (Tracer.realize gives it back), anything else through Tracer.realize.
+            left, right = args
+            if issubclass(type(left), TrackedScalar):
+                left = self.realize(left)
+            elif type(left) not in _AS_IS:
+                left = self.tracer.realize(left, getattr(fn, "__name__", "an operation"))
+            if issubclass(type(right), TrackedScalar):
+                right = self.realize(right)
+            elif type(right) not in _AS_IS:
+                right = self.tracer.realize(right, getattr(fn, "__name__", "an operation"))
+            return fn(left, right)
         return self.apply(fn, args)
 
     def compare(self, proxy: TrackedScalar, op: str, other: Any) -> Any:
@@ -439,6 +473,11 @@ class ScalarTracer:
         return outcome
 
 
+_new_proxy: Callable[[type], Any] = object.__new__
+_set = object.__setattr__
+#: Exact types that :meth:`Tracer.realize <guards.specialization.tracer.Tracer.realize>`
+#: gives back as they are (an operand of an operator that is no stand-in).
+_AS_IS = frozenset({int, float, str, bytes, bool, type(None)})
 #: The key of ``TYPE_MATCH`` without arguments among the predicates :meth:`ScalarTracer.ask`
 #: notes of a source.
 _TYPE_KEY = ("TYPE_MATCH",)
@@ -466,6 +505,12 @@ def _install_plain(tracker: LazyTracker, kind: str) -> None:
 def _exact(apply: tuple[Any, ...]) -> tuple[Any, ...]:
     """``apply`` as a key that tells apart what ``==`` does not: ``n + 1`` from ``n + 1.0``
     (a result of another type), ``x * 0.0`` from ``x * -0.0`` (of another sign)."""
+    if len(apply) == 2:  # (symbol, constant): one per value `total + o.aK` derives
+        symbol, other = apply
+        return (
+            (type(symbol), repr(symbol) if type(symbol) is float else symbol),
+            (type(other), repr(other) if type(other) is float else other),
+        )
     return tuple((type(part), repr(part) if type(part) is float else part) for part in apply)
 
 

@@ -161,6 +161,7 @@ from guards.specialization.polyfills import (
 from guards.specialization.proxy import (
     OPERATIONS,
     SCALAR_PROXY_TYPES,
+    UNANSWERED,
     Tracked,
     applied,
     c_type_name,
@@ -1443,23 +1444,55 @@ class Tracer:
         if off:
             settrace(None)
         try:
-            tracker = tracker_of(proxy)
-            value = tracker.unguarded_value()
-            common = (
-                name != "__class__" and name != "__annotations__"
-                and type(value) not in _BUILTIN_CONTAINERS and not is_library_value(value)
-            )
-            if common:
-                child = self._read_attr(tracker, name)
-                attr = child.unguarded_value()
-                if type(attr) in _PLAIN_VALUES:  # an exact built-in scalar: no user code runs
-                    if self._proxied(attr):  # wrap()'s own first case for it, at once
-                        return self.scalars.proxy(child, attr)
-                    return self.wrap(child)
+            found = self.plain_attr(proxy, name)
         finally:
             if off:
                 settrace(trace)
-        if not common:
+        if found is not UNANSWERED:
+            return found
+        return self.other_attr(proxy, name)
+
+    def plain_attr(self, proxy: Tracked, name: str) -> Any:
+        """:meth:`get_attr` of the commonest read of a miss, an attribute of an object
+        whose value is an exact built-in scalar: guards' own code and an exempt read
+        (its caller may turn the net's trace function off around it, as ``quiet``);
+        :data:`~guards.specialization.proxy.UNANSWERED` for any other read, with nothing
+        done but the read (then :meth:`other_attr` answers)."""
+        tracker = tracker_of(proxy)
+        value = tracker.unguarded_value()
+        if (
+            name == "__class__" or name == "__annotations__"
+            or type(value) in _BUILTIN_CONTAINERS or is_library_value(value)
+        ):
+            return UNANSWERED
+        try:  # self._read_attr(tracker, name), inline (one per value a miss reads)
+            child = tracker.attr(name)
+        except Exception as exc:
+            self._attr_failed(tracker, name, exc)
+            raise
+        attr = child.unguarded_value()
+        if type(attr) in _PLAIN_VALUES:  # an exact built-in scalar: no user code runs
+            # self._proxied(attr), inline: wrap()'s own first case for it, at once.
+            if type(attr) in SCALAR_PROXY_TYPES and self.scalars.lazy and (
+                attr == attr and (bool(attr) or type(attr) not in (str, bytes))
+            ):
+                return self.scalars.proxy(child, attr)
+            return self.wrap(child)
+        return UNANSWERED
+
+    def other_attr(self, proxy: Tracked, name: str) -> Any:
+        """:meth:`get_attr` of a read :meth:`plain_attr` did not answer (a read of an
+        attribute of an object it made is found again, not made twice)."""
+        tracker = tracker_of(proxy)
+        value = tracker.unguarded_value()
+        if not (
+            name == "__class__" or name == "__annotations__"
+            or type(value) in _BUILTIN_CONTAINERS or is_library_value(value)
+        ):
+            with quiet():  # read already by plain_attr: its tracker
+                child = self._read_attr(tracker, name)
+            attr = child.unguarded_value()
+        else:
             if name == "__class__" and self.type_lookup(tracker, name) is OBJECT_CLASS:
                 return self.type_of(tracker)  # else a property of its own: read it as one
             if is_library_value(value):
@@ -1489,16 +1522,19 @@ class Tracer:
         """
         try:
             return tracker.attr(name)
-        except AttributeError:
+        except Exception as exc:
+            self._attr_failed(tracker, name, exc)
+            raise
+
+    def _attr_failed(self, tracker: LazyTracker, name: str, exc: Exception) -> None:
+        """What :meth:`_read_attr` does when ``tracker.attr(name)`` raised ``exc`` (which
+        its caller raises again)."""
+        if isinstance(exc, AttributeError):
             if name in _PROTOCOL_ATTRIBUTES:
                 tracker.python_type()  # C code names the type in the error it raises next
-            raise
-        except GuardsError:
-            raise
-        except Exception as exc:
+        elif not isinstance(exc, GuardsError):
             self.untrackable(f"reading {tracker.source.name}.{name} raised "
                              f"{type(exc).__name__}, which no guard can promise again")
-            raise
 
     def _value_attr(self, proxy: Tracked, name: str) -> Any:
         """``proxy.name`` of a library value (:mod:`guards.specialization.library_values`):
@@ -1561,32 +1597,53 @@ class Tracer:
         unless the object is a ``Mapping`` (``DICT_CONTAINS`` then guards the key
         absent, as for ``os.environ``, whose ``__getitem__`` is library code).
         """
-        tracker = tracker_of(proxy)
-        plain = type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
-            PLAIN_SUBSCRIPT_TYPES
-        )
-        if plain:
-            # The commonest item read: an exact scalar key of an exact list, tuple or
-            # dict.  quiet(), inline: guards' own code and the exempt read, up to a value
-            # that is not plain (no user code hashes, compares or looks up the key).
-            trace = gettrace()
-            off = trace is TRACE_FUNCTION and exception() is None
+        # quiet(), inline: guards' own code and the exempt read, up to a value that is not
+        # plain (no user code hashes, compares or looks up the key).
+        trace = gettrace()
+        off = trace is TRACE_FUNCTION and exception() is None
+        if off:
+            settrace(None)
+        try:
+            found = self.plain_item(proxy, key)
+        finally:
             if off:
-                settrace(None)
+                settrace(trace)
+        if found is not UNANSWERED:
+            return found
+        return self.other_item(proxy, key)
+
+    def plain_item(self, proxy: Tracked, key: Any) -> Any:
+        """:meth:`get_item` of the commonest item read, an exact scalar key of an exact
+        list, tuple or dict whose item is an exact built-in scalar: guards' own code and
+        an exempt read (its caller may turn the net's trace function off around it, as
+        ``quiet``); :data:`~guards.specialization.proxy.UNANSWERED` for any other read
+        (then :meth:`other_item` answers)."""
+        tracker = tracker_of(proxy)
+        if type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
+            PLAIN_SUBSCRIPT_TYPES
+        ):
             try:
                 child = tracker.item(key)
                 item = child.unguarded_value()
                 if type(item) in _PLAIN_VALUES:
-                    if self._proxied(item):
+                    # self._proxied(item), inline: wrap()'s own first case for it, at once.
+                    if type(item) in SCALAR_PROXY_TYPES and self.scalars.lazy and (
+                        item == item and (bool(item) or type(item) not in (str, bytes))
+                    ):
                         return self.scalars.proxy(child, item)
                     return self.wrap(child)
             except GuardsError:
                 raise
             except Exception:
-                pass  # read again below, to be answered as any failing read is
-            finally:
-                if off:
-                    settrace(trace)
+                pass  # read again by other_item, to be answered as any failing read is
+        return UNANSWERED
+
+    def other_item(self, proxy: Tracked, key: Any) -> Any:
+        """:meth:`get_item` of a read :meth:`plain_item` did not answer."""
+        tracker = tracker_of(proxy)
+        plain = type(key) in _PLAIN_VALUES and type(tracker.unguarded_value()) in (
+            PLAIN_SUBSCRIPT_TYPES
+        )
         if plain:  # neither a library value nor a dict with __missing__; the key as it is
             real_key = key
         else:

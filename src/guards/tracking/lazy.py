@@ -53,6 +53,7 @@ import threading
 import types
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import getitem
 from typing import TYPE_CHECKING, Any
 
 from guards.checks.compiled import CheckFunction, compile_checks
@@ -123,6 +124,10 @@ _FIXED_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
 #: No value read yet.
 _UNREAD = object()
 
+#: Exact types whose item :meth:`LazyTracker.item` reads as ``value[key]`` (no ``__missing__``).
+_EXACT_SUBSCRIPTED = frozenset({dict, list, tuple})
+#: ``object.__new__``, for a :class:`LazyTracker` made without its ``__init__``.
+_new_tracker = object.__new__
 #: Kinds that guard a scalar by its exact type and value (``merge_item_guards``).
 _VALUE_KINDS = frozenset({"CONSTANT_MATCH", "EQUALS_MATCH", "NONE_MATCH", "BOOL_MATCH"})
 
@@ -231,9 +236,20 @@ class TracingContext:
             kind in _DEFERRED_KINDS and not source.is_skipped
             and type(self._values.get(source, _UNREAD)) in _FIXED_TYPES
         ):
-            self._add(guard, None)  # built on the same value by compile()
+            built = None  # built on the same value by compile()
         else:
-            self._add(guard, self._build(guard))
+            built = self._build(guard)
+        if kind == "SEQUENCE_VALUES_MATCH":
+            self._add(guard, built)
+            return
+        # _add, inline for a guard without arguments (one or two per value a miss reads).
+        for weaker in _IMPLIES.get(kind, ()):
+            self._implied.add((source, weaker))
+            installed = self._plain.pop((source, weaker), None)
+            if installed is not None:
+                self._guards.pop(installed, None)
+        self._guards[guard] = built
+        self._plain[source, kind] = guard
 
     def _add(self, guard: Guard, built: tuple[Check, ...] | GuardsError | None) -> None:
         """Install ``guard`` with its checks, leaving out the guards it makes redundant."""
@@ -303,9 +319,12 @@ class TracingContext:
         covered: set[Source] = set()
         whole: set[Source] = set()
         for guard in self._guards:
+            source: Source | None = guard.source
             if guard.kind in _WHOLE_VALUE_KINDS:
                 whole.add(guard.source)
-            _cover(guard.source, covered)
+            while source is not None and source not in covered:  # _cover, inline
+                covered.add(source)
+                source = source.base
         read = [
             source for source in self._values
             if type(source) in (AttrSource, GetItemSource, GlobalSource)
@@ -735,8 +754,12 @@ class LazyTracker:
                     self.install(GuardBuilder.HASATTR, source)
                     raise
                 context._values[source] = found
-            tracker = context._trackers[source] = LazyTracker(context, source)
+            # LazyTracker(context, source), without __init__'s call: both of its types.
+            tracker = _new_tracker(LazyTracker)
+            tracker.context = context
+            tracker.source = source
             tracker._value = found
+            context._trackers[source] = tracker
             return tracker
         source = AttrSource(self.source, name)
         if name == "__annotations__" and type(value) is types.FunctionType:
@@ -750,11 +773,36 @@ class LazyTracker:
 
     def item(self, key: Any) -> LazyTracker:
         """The tracker of ``value[key]``; a missing key or index guards that it is missing."""
-        self.unguarded_value()
-        source = (
-            item_source(self.source, key) if fast_item_key(key)
-            else GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
-        )
+        value = self.unguarded_value()
+        if type(value) in _EXACT_SUBSCRIPTED and fast_item_key(key):
+            # The commonest item read of a miss, as attr(): the source made at once, the
+            # value read straight from this tracker's (an exact dict has no __missing__:
+            # the step is value[key]).  A missing item is answered below.
+            source: Source = item_source(self.source, key)
+            context = self.context
+            tracker = context._trackers.get(source)
+            if tracker is not None:
+                return tracker
+            found = context._values.get(source, _UNREAD)
+            if found is _UNREAD:
+                try:
+                    found = exempt_call(getitem, value, key)
+                except (KeyError, IndexError, TypeError):
+                    found = _UNREAD  # read again below, and guarded as missing
+                else:
+                    context._values[source] = found
+            if found is not _UNREAD:
+                tracker = _new_tracker(LazyTracker)
+                tracker.context = context
+                tracker.source = source
+                tracker._value = found
+                context._trackers[source] = tracker
+                return tracker
+        else:
+            source = (
+                item_source(self.source, key) if fast_item_key(key)
+                else GetItemSource(self.source, key, index_is_slice=isinstance(key, slice))
+            )
         try:
             self.context.value_of(source)
         except (KeyError, IndexError, TypeError) as exc:
