@@ -131,6 +131,12 @@ _SHOWN_TYPES: dict[type, str] = {t: t.__qualname__ for t in (int, float, str, by
 #: An int strictly between ``-_SHORT_INT`` and ``_SHORT_INT`` has a short repr, as
 #: :func:`show` gives it (fewer digits than its limit, and than the interpreter's).
 _SHORT_INT = 10**18
+#: ``("T", t)`` for the commonest types ``t`` of a scalar check's constants (shared).
+_TYPE_PAIRS: dict[type, tuple[str, type]] = {
+    t: ("T", t) for t in (int, float, str, bytes, bool, type(None))
+}
+#: No label found yet (``GuardBuilder._base_labels``' default).
+_NO_LABEL: Any = object()
 #: The kinds :meth:`GuardBuilder._scalar_check` may build at once.
 _SCALAR_KINDS = frozenset({"TYPE_MATCH", "CONSTANT_MATCH", "EQUALS_MATCH"})
 
@@ -213,12 +219,24 @@ class GuardBuilder:
         # Check's fields by position, in their order (guard, sources, expr, constants,
         # description, expected, actual, cost, label): binding nine keywords took a
         # third of making the record, one per value a miss reads.
+        # _scalar_label(source), inline (one per check a miss compiles).
+        base = source.base
+        if type(source) is AttrSource or (
+            type(source) is GetItemSource and not isinstance(base, ClosureSource)
+        ):
+            label = self._base_labels.get(base, _NO_LABEL)  # type: ignore[arg-type]
+            if label is _NO_LABEL:
+                label = self._base_labels[base] = self._label(base)  # type: ignore[index,arg-type]
+        else:
+            label = self._label(source)
+        # The constants' ("T", t) pair of one of the commonest types is shared.
+        pair = _TYPE_PAIRS.get(t) or ("T", t)
         if guard.kind == "TYPE_MATCH":
             shown = _SHOWN_TYPES.get(t)
             self.checks.append(Check(
-                guard, (source,), "type({0}) is {T}", (("T", t),),
+                guard, (source,), "type({0}) is {T}", (pair,),
                 f"type({source.name}) is {show(t) if shown is None else shown}",
-                t, type, COST_IDENTITY, self._scalar_label(source),
+                t, type, COST_IDENTITY, label,
             ))
             return True
         if t not in _EXACT_EQUALITY or (t is float and (value != value or value == 0.0)):
@@ -226,9 +244,8 @@ class GuardBuilder:
         # show(value), without its call for a short int (its repr is what show gives).
         shown = repr(value) if t is int and -_SHORT_INT < value < _SHORT_INT else show(value)
         self.checks.append(Check(
-            guard, (source,), _EQUALS_EXPR, (("V", value), ("T", t)),
-            f"{source.name} == {shown}", value, _identity, COST_CHEAP,
-            self._scalar_label(source),
+            guard, (source,), _EQUALS_EXPR, (("V", value), pair),
+            f"{source.name} == {shown}", value, _identity, COST_CHEAP, label,
         ))
         return True
 

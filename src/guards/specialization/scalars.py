@@ -53,7 +53,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable
 from sys import exception, gettrace, settrace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from guards.core.builder import (
     COMPARISONS,
@@ -76,6 +76,7 @@ from guards.specialization.proxy import (
     tracer_of,
     tracker_of,
 )
+from guards.tracking.lazy import UNREAD, read_value
 from guards.tracking.net import TRACE_FUNCTION
 
 if TYPE_CHECKING:
@@ -170,8 +171,13 @@ class ScalarTracer:
             # An int or float most often: its class without proxy_class's call (and the
             # weak dictionary's, behind it).
             cls = SCALAR_PROXY_CLASSES.get(type(value)) or proxy_class(type(value))
-            made = cls(tracker, self.tracer, apply)  # type: ignore[call-arg]
-            found = self.derived[key] = cast("TrackedScalar", made)
+            # cls(tracker, self.tracer, apply), its __init__ written out as in proxy().
+            made: TrackedScalar = _new_proxy(cls)
+            _set(made, "_guards_tracker", tracker)
+            _set(made, "_guards_tracer", self.tracer)
+            _set(made, "_guards_apply", apply)
+            _set(made, "_guards_real", UNSET)
+            found = self.derived[key] = made
             self.made += 1
         return found
 
@@ -199,7 +205,9 @@ class ScalarTracer:
         apply = applied(proxy)
         if apply == ("len",):
             return tracker.len()
-        value = tracker.unguarded_value()
+        value = read_value(tracker)  # tracker.unguarded_value(), without its call
+        if value is UNREAD:
+            value = tracker.unguarded_value()
         source = tracker.source
         if source not in self._exact:
             self._exact.add(source)
@@ -222,9 +230,11 @@ class ScalarTracer:
                     settrace(trace)
             if type(value) is int and value.bit_length() > _STR_DIGITS_BITS:
                 self.tracer.guard_str_digits()
-            self._asked_types.pop(source, None)  # implied by the value
+            deferred = self._asked_types.pop(source, None)  # implied by the value
             asked = self._asked.pop(source, None)
-            if asked:
+            # A TYPE_MATCH only asked for a derived value is not installed yet: nothing
+            # to take out (the commonest case: `total + o.aK`, then `... + o.aL`).
+            if asked and not (asked is _TYPE_ONLY and deferred is not None):
                 context = self.tracer.context
                 for kind, *args in asked:  # implied by the value
                     if not args:
@@ -242,7 +252,9 @@ class ScalarTracer:
         relation = bool(args) and any(isinstance(arg, Source) for arg in args.values())
         if source in self._exact and not relation:
             return True
-        asked = self._asked.setdefault(source, set())
+        asked = self._asked.get(source)
+        if asked is None or asked is _TYPE_ONLY:  # _TYPE_ONLY is shared: a set of its own
+            asked = self._asked[source] = set(asked or ())
         key = (kind.__name__, *sorted(args.items())) if args else (kind.__name__,)
         if key in asked:
             return True
@@ -264,12 +276,15 @@ class ScalarTracer:
         source = tracker.source
         if source in self._exact:
             return True
-        asked = self._asked.setdefault(source, set())
-        if _TYPE_KEY in asked:
-            return True
-        if len(asked) >= PREDICATE_LIMIT:
-            return False
-        asked.add(_TYPE_KEY)
+        asked = self._asked.get(source)
+        if asked is None:
+            self._asked[source] = _TYPE_ONLY  # no set made for the commonest case
+        else:
+            if _TYPE_KEY in asked:
+                return True
+            if len(asked) >= PREDICATE_LIMIT:
+                return False
+            asked.add(_TYPE_KEY)
         # The line asking, as _install_plain gives its guard (and quiet likewise).
         trace = gettrace()
         off = trace is TRACE_FUNCTION and exception() is None
@@ -339,7 +354,10 @@ class ScalarTracer:
         if deriving is not None and not applied(proxy):
             symbol, reflected = deriving
             other = args[0] if reflected else args[1]
-            value = tracker_of(proxy).unguarded_value()  # self.value(proxy), not applied
+            tracker = tracker_of(proxy)
+            value = read_value(tracker)  # self.value(proxy), not applied, without calls
+            if value is UNREAD:
+                value = tracker.unguarded_value()
             if type(value) in (int, float) and type(other) in (int, float):
                 try:
                     result = fn(*(other, value) if reflected else (value, other))
@@ -481,6 +499,9 @@ _AS_IS = frozenset({int, float, str, bytes, bool, type(None)})
 #: The key of ``TYPE_MATCH`` without arguments among the predicates :meth:`ScalarTracer.ask`
 #: notes of a source.
 _TYPE_KEY = ("TYPE_MATCH",)
+#: The predicates noted of a source asked only its type for a derived value (shared:
+#: :meth:`ScalarTracer.ask` makes a set of its own before adding to it).
+_TYPE_ONLY: Any = frozenset({_TYPE_KEY})
 
 
 def _install_plain(tracker: LazyTracker, kind: str) -> None:
@@ -505,13 +526,19 @@ def _install_plain(tracker: LazyTracker, kind: str) -> None:
 def _exact(apply: tuple[Any, ...]) -> tuple[Any, ...]:
     """``apply`` as a key that tells apart what ``==`` does not: ``n + 1`` from ``n + 1.0``
     (a result of another type), ``x * 0.0`` from ``x * -0.0`` (of another sign)."""
-    if len(apply) == 2:  # (symbol, constant): one per value `total + o.aK` derives
-        symbol, other = apply
+    if len(apply) == 2 or (len(apply) == 3 and apply[2] == "reflected"):
+        # (symbol, constant[, "reflected"]): one per value `total + o.aK` derives
+        symbol, other = apply[0], apply[1]
         return (
-            (type(symbol), repr(symbol) if type(symbol) is float else symbol),
-            (type(other), repr(other) if type(other) is float else other),
+            type(symbol), repr(symbol) if type(symbol) is float else symbol,
+            type(other), repr(other) if type(other) is float else other,
+            len(apply),
         )
-    return tuple((type(part), repr(part) if type(part) is float else part) for part in apply)
+    # Flat, as above: two items per part, so equal keys have equal parts.
+    return tuple([
+        item for part in apply
+        for item in (type(part), repr(part) if type(part) is float else part)
+    ])
 
 
 def _contains(container: Any, item: Any) -> bool:

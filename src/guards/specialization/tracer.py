@@ -189,7 +189,7 @@ from guards.specialization.unbound import (
     attribute_sites,
 )
 from guards.specialization.world import held_reads_world, reads_world, traced_library, world_value
-from guards.tracking.lazy import LazyTracker, TracingContext
+from guards.tracking.lazy import UNREAD, LazyTracker, TracingContext, read_value
 from guards.tracking.net import (
     TRACE_FUNCTION,
     UntracedCodeNet,
@@ -1459,7 +1459,9 @@ class Tracer:
         :data:`~guards.specialization.proxy.UNANSWERED` for any other read, with nothing
         done but the read (then :meth:`other_attr` answers)."""
         tracker = tracker_of(proxy)
-        value = tracker.unguarded_value()
+        value = read_value(tracker)  # tracker.unguarded_value(), without its call
+        if value is UNREAD:
+            value = tracker.unguarded_value()
         if (
             name == "__class__" or name == "__annotations__"
             or type(value) in _BUILTIN_CONTAINERS or is_library_value(value)
@@ -1470,7 +1472,9 @@ class Tracer:
         except Exception as exc:
             self._attr_failed(tracker, name, exc)
             raise
-        attr = child.unguarded_value()
+        attr = read_value(child)
+        if attr is UNREAD:
+            attr = child.unguarded_value()
         if type(attr) in _PLAIN_VALUES:  # an exact built-in scalar: no user code runs
             # self._proxied(attr), inline: wrap()'s own first case for it, at once.
             if type(attr) in SCALAR_PROXY_TYPES and self.scalars.lazy and (
@@ -1624,7 +1628,9 @@ class Tracer:
         ):
             try:
                 child = tracker.item(key)
-                item = child.unguarded_value()
+                item = read_value(child)  # child.unguarded_value(), without its call
+                if item is UNREAD:
+                    item = child.unguarded_value()
                 if type(item) in _PLAIN_VALUES:
                     # self._proxied(item), inline: wrap()'s own first case for it, at once.
                     if type(item) in SCALAR_PROXY_TYPES and self.scalars.lazy and (
@@ -3174,11 +3180,25 @@ def _run_top(tracer: Tracer, function: types.FunctionType) -> Any:
     unused = code_facts(code).unused
     arguments: dict[str, Any] = {}
     for name in parameters(code).frame_names():
-        with quiet():  # guards' own code and exempt reads, up to a value that is not plain
+        # quiet(), inline (its __enter__ and __exit__ were two calls per parameter):
+        # guards' own code and exempt reads, up to a value that is not plain.
+        trace = gettrace()
+        off = trace is TRACE_FUNCTION and exception() is None
+        if off:
+            settrace(None)
+        try:
             tracker = context.local(name)
             plain = name not in unused and _reads_plain(tracker)
             if plain:  # an exact built-in scalar (as in Tracer.get_attr): no user code runs
-                arguments[name] = tracer.wrap(tracker)
+                value = tracker.unguarded_value()  # read by _reads_plain
+                # wrap()'s own first case for such a value, at once.
+                arguments[name] = (
+                    tracer.scalars.proxy(tracker, value) if tracer._proxied(value)
+                    else tracer.wrap(tracker)
+                )
+        finally:
+            if off:
+                settrace(trace)
         if not plain:
             arguments[name] = tracer._argument(tracker, name in unused)
     closure = tuple(

@@ -51,7 +51,7 @@ from __future__ import annotations
 import abc
 import threading
 import types
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import getitem
 from typing import TYPE_CHECKING, Any
@@ -184,7 +184,9 @@ class TracingContext:
         # None: not built yet, a guard of the value the trace read, which cannot change
         # (see _DEFERRED_KINDS): built by compile().
         self._guards: dict[Guard, tuple[Check, ...] | GuardsError | None] = {}
-        self._implied: set[tuple[Source, str]] = set()
+        # source -> the kinds on it that a stronger guard installed makes redundant (an
+        # _IMPLIES value itself when there is one: no new object per value read).
+        self._implied: dict[Source, frozenset[str]] = {}
         # (source, kind) -> the guard installed without arguments (an implied one is
         # found here to be taken out, without making a Guard to look it up).
         self._plain: dict[tuple[Source, str], Guard] = {}
@@ -207,7 +209,7 @@ class TracingContext:
         for guard in guards:
             if type(guard) is not Guard:
                 check_type("guard", guard, Guard)
-            if (guard.source, guard.kind) in self._implied:
+            if guard.kind in self._implied.get(guard.source, ()):
                 continue
             if self._whole and _whole_of(guard) in self._whole:
                 continue  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
@@ -226,7 +228,7 @@ class TracingContext:
         kind without arguments (``TYPE_MATCH``, ``CONSTANT_MATCH``), the guard made
         and installed in one call: one or two per value a miss reads."""
         guard = plain_guard(source, kind, provenance)
-        if (source, kind) in self._implied:
+        if kind in self._implied.get(source, ()):
             return
         if self._whole and _whole_of(guard) in self._whole:
             return  # its list is guarded whole (SEQUENCE_VALUES_MATCH)
@@ -243,8 +245,13 @@ class TracingContext:
             self._add(guard, built)
             return
         # _add, inline for a guard without arguments (one or two per value a miss reads).
-        for weaker in _IMPLIES.get(kind, ()):
-            self._implied.add((source, weaker))
+        implied = _IMPLIES.get(kind)
+        if implied is not None:  # self._imply(source, implied), inline
+            before = self._implied.get(source)
+            self._implied[source] = (
+                implied if before is None or before is implied else before | implied
+            )
+        for weaker in implied or ():
             installed = self._plain.pop((source, weaker), None)
             if installed is not None:
                 self._guards.pop(installed, None)
@@ -257,14 +264,21 @@ class TracingContext:
             self._whole.add(guard.source)
             for item_guard in [g for g in self._guards if _whole_of(g) == guard.source]:
                 del self._guards[item_guard]
-        for weaker in _IMPLIES.get(guard.kind, ()):
-            self._implied.add((guard.source, weaker))
+        implied = _IMPLIES.get(guard.kind)
+        if implied is not None:
+            self._imply(guard.source, implied)
+        for weaker in implied or ():
             installed = self._plain.pop((guard.source, weaker), None)
             if installed is not None:
                 self._guards.pop(installed, None)
         self._guards[guard] = built
         if not guard.args:
             self._plain[guard.source, guard.kind] = guard
+
+    def _imply(self, source: Source, kinds: frozenset[str]) -> None:
+        """Note that guards of ``kinds`` on ``source`` are redundant from now on."""
+        before = self._implied.get(source)
+        self._implied[source] = kinds if before is None or before is kinds else before | kinds
 
     def merge_item_guards(self, min_length: int) -> None:
         """Guard as one value (``SEQUENCE_VALUES_MATCH``) each list or tuple of at least
@@ -447,7 +461,19 @@ class TracingContext:
 
     def local(self, name: str) -> LazyTracker:
         """The tracker of the local variable ``name``: ``L[name]``."""
-        return self.track(local_source(name) if type(name) is str else LocalSource(name))
+        if type(name) is not str:
+            return self.track(LocalSource(name))
+        # track(), inline (one per parameter a miss reads), the tracker made without
+        # its __init__'s call.
+        source = local_source(name)
+        tracker = self._trackers.get(source)
+        if tracker is None:
+            tracker = _new_tracker(LazyTracker)
+            tracker.context = self
+            tracker.source = source
+            tracker._value = _UNREAD
+            self._trackers[source] = tracker
+        return tracker
 
     def global_var(self, name: str) -> LazyTracker:
         """The tracker of the global variable ``name``: ``G[name]``."""
@@ -458,6 +484,13 @@ class TracingContext:
         found = self._values.get(source, _UNREAD)  # a miss reads most paths once: no raise
         if found is not _UNREAD:
             return found
+        f_locals = self.f_locals
+        if type(source) is LocalSource and type(f_locals) is dict:
+            # L[name] of an exact dict by a str: no user code reads it (each parameter).
+            found = f_locals.get(source.local_name, _UNREAD)
+            if found is not _UNREAD:
+                self._values[source] = found
+                return found
         if not isinstance(source, Source):
             check_type("source", source, Source)  # raises
         with exempt():  # a property or __getitem__ on the path: its guard runs it again
@@ -737,7 +770,9 @@ class LazyTracker:
         by ``inspect`` and ``typing``).  To guard them, track
         ``AttrSource(t.source, "__annotations__")`` itself.
         """
-        value = self.unguarded_value()
+        value = self._value
+        if value is _UNREAD:
+            value = self.unguarded_value()
         if type(name) is str and name != "__annotations__":
             # The commonest read of a miss: one Python call for the source, and the
             # value read straight from this tracker's (the context's memo, as value_of).
@@ -773,7 +808,9 @@ class LazyTracker:
 
     def item(self, key: Any) -> LazyTracker:
         """The tracker of ``value[key]``; a missing key or index guards that it is missing."""
-        value = self.unguarded_value()
+        value = self._value
+        if value is _UNREAD:
+            value = self.unguarded_value()
         if type(value) in _EXACT_SUBSCRIPTED and fast_item_key(key):
             # The commonest item read of a miss, as attr(): the source made at once, the
             # value read straight from this tracker's (an exact dict has no __missing__:
@@ -879,6 +916,14 @@ class LazyTracker:
 _PLAIN_INSTANCECHECKS = (
     type.__dict__["__instancecheck__"], abc.ABCMeta.__dict__["__instancecheck__"]
 )
+
+
+#: ``read_value(tracker)``: the value ``tracker`` has read already, or :data:`UNREAD`
+#: (then ``tracker.unguarded_value()`` reads it).  The slot's own getter: a call in C,
+#: with no Python frame (a miss asks it several times per value read).
+read_value: Callable[[LazyTracker], Any] = LazyTracker.__dict__["_value"].__get__
+#: What :data:`read_value` gives for a tracker that has read nothing yet.
+UNREAD: Any = _UNREAD
 
 
 def _decided_by_type(classinfo: Any) -> bool | None:
