@@ -454,28 +454,33 @@ def test_a_function_of_many_parameters_hits_in_the_front_and_binds_as_python_doe
 def test_a_stand_in_made_for_a_value_read_is_the_one_its_class_makes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """ScalarTracer.proxy makes each stand-in without its class's ``__init__``: every slot
-    as ``cls(tracker, tracer)`` sets it."""
-    made: list[Any] = []
-    real = ScalarTracer.proxy
+    """ScalarTracer.proxy and derive make each stand-in without its class's
+    ``__init__``: every slot as ``cls(tracker, tracer, apply)`` sets it."""
+    scalar_tracers: list[ScalarTracer] = []
+    real = ScalarTracer.__init__
 
-    def keeping(self: ScalarTracer, *args: Any, **kwargs: Any) -> Any:
-        proxy = real(self, *args, **kwargs)
-        made.append(proxy)
-        return proxy
+    def keeping(self: ScalarTracer, *args: Any, **kwargs: Any) -> None:
+        # Runs before the run's net opens (a wrapper in the run would be user code).
+        real(self, *args, **kwargs)
+        scalar_tracers.append(self)
 
-    monkeypatch.setattr(ScalarTracer, "proxy", keeping)
+    monkeypatch.setattr(ScalarTracer, "__init__", keeping)
     read = guards.specialize(reader("o, x, d", "o.a0 + o.a1 + x + d['k'] + len(d['s'])"))
     assert read(Bag(2), 2.5, {"k": 3, "s": "ab"}) == 8.5
-    assert len(made) >= 4
+    [scalars] = scalar_tracers
+    made = [*scalars.proxies.values(), *scalars.derived.values()]
+    assert len(scalars.proxies) == 5 and len(scalars.derived) >= 2
     slots = ("_guards_tracker", "_guards_tracer", "_guards_apply", "_guards_real")
     for proxy in made:
         cls = type(proxy)
+        assert cls.__init__ is TrackedScalar.__init__  # what the written-out one follows
         tracker, tracer = tracker_of(proxy), tracer_of(proxy)
-        normal = cls(tracker, tracer)
-        # The value was guarded by value since (realized): its real value kept.
+        apply = object.__getattribute__(proxy, "_guards_apply")
+        normal = cls(tracker, tracer, apply)
         fields = [object.__getattribute__(proxy, name) for name in slots]
         expected = [object.__getattribute__(normal, name) for name in slots]
         assert fields[:3] == expected[:3] and fields[0] is tracker and fields[1] is tracer
-        assert fields[3] is UNSET or fields[3] == tracker.unguarded_value()
-        assert cls.__init__ is TrackedScalar.__init__  # what the written-out one follows
+        # Guarded by value since (realized), a stand-in keeps the value: else unset.
+        assert fields[3] is expected[3] is UNSET or (
+            not apply and fields[3] == tracker.unguarded_value()
+        )

@@ -297,9 +297,12 @@ class Dispatcher:
         defined, or a wide function's front made of :func:`_called_entries`, with
         nothing compiled.  False (nothing done) otherwise."""
         entries = self.cache.entries
-        if any(len(entry.check.checks) <= INLINE_CHECKS for entry in entries):
-            return False
-        calls = tuple(_entry_call(entry) for entry in entries)
+        # A loop, not any() of a generator: one closed early raises (an event for the
+        # net with sys.monitoring, on every miss).
+        for entry in entries:
+            if len(entry.check.checks) <= INLINE_CHECKS:
+                return False
+        calls = tuple([_entry_call(entry) for entry in entries])
         if self.wide:
             if self.function.__code__.co_freevars:
                 return False  # its frame locals hold the cells' contents: generated
