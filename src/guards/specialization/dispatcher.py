@@ -11,7 +11,11 @@ frame locals and goes to the slow path, ``Specialized.dispatch``.
 
 When the inline entries change, the body is generated again and swapped
 into the same function object (``wrapper.__code__``), so the object users
-hold never changes.  With more entries than are inlined, the body looks the
+hold never changes.  While every inline entry calls its check function (more
+than :data:`INLINE_CHECKS` checks, as a function reading many values makes),
+they are looked up from a tuple by lines the wrapper was defined with (a wide
+function's front is a plain function over the tuple): a change rebinds the
+tuple and compiles nothing.  With more entries than are inlined, the body looks the
 candidates up in a dict and a list it reads as constants
 (:class:`IndexedFront`); an entry added or evicted updates those in place,
 and the body is generated again only when the cache builds its index anew,
