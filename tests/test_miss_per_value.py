@@ -132,7 +132,9 @@ def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
         [entry] = read.cache.entries
         # One tuple comparison for all the values: a text that stays short.
         assert len(entry.check.code.splitlines()) < 15
-    assert counted[0] == counted[1] == {"check": 1, "specialize": 1}
+    # The C evaluator runs the check with no text compiled (its text is made when asked).
+    expected = {"specialize": 1} if entry.check.native else {"check": 1, "specialize": 1}
+    assert counted[0] == counted[1] == expected
 
 
 # -- the grouped comparison keeps every guarantee ---------------------------------------
@@ -280,7 +282,7 @@ def test_the_net_leaves_guards_own_generated_code_for_good() -> None:
     read = guards.specialize(attribute_reader(3))
     assert read(Bag(3)) == 3
     [entry] = read.cache.entries
-    assert has_library_frames(entry.check.check.__code__)
+    assert has_library_frames(entry.check.python_check.__code__)
     assert not has_library_frames(read.__code__)
     assert not has_library_frames(attribute_reader(3).__code__)
 
