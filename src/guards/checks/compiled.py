@@ -220,7 +220,7 @@ def assemble_checks(
                 source = source.base
             roots[source.name] = None
         label = ", ".join(roots) or "no guards"
-        generated = compile_checks_fast(_unique_checks(checks), label)
+        generated = compile_checks_fast(checks, label)
         return CheckFunction(kept, dropped_guards, generated, checks)
 
 
@@ -264,18 +264,6 @@ class gc_paused:
     def __exit__(self, *exc: object) -> None:
         if self._enabled:
             gc.enable()
-
-
-def _unique_checks(checks: Sequence[Check]) -> list[Check]:
-    """Keep the first of checks that test the same thing (TYPE_MATCH inside SEQUENCE_LENGTH...)."""
-    seen: set[tuple[Any, ...]] = set()
-    unique = []
-    for check in checks:
-        key = check.dedup_key
-        if key not in seen:
-            seen.add(key)
-            unique.append(check)
-    return unique
 
 
 def _self_check(

@@ -34,7 +34,6 @@ from guards.checks.codegen import (
     Emitter,
     Generated,
     LazyPredicates,
-    access_tree,
     check_functions,
     generate,
     render_expr,
@@ -43,6 +42,7 @@ from guards.checks.generated import LineWriter
 from guards.core.builder import Check
 from guards.core.sources import (
     AttrSource,
+    ChainedSource,
     ClosureSource,
     CodeSource,
     ConstantSource,
@@ -202,14 +202,16 @@ _TYPE_TEMPLATE = "type({0}) is {T}"
 
 
 def build_plan(checks: Sequence[Check], label: str) -> Plan:
-    """The plan of ``checks`` (no duplicates): the same reads and tests, in the same
-    order, as the generated check of :func:`guards.checks.codegen.generate`.
+    """The plan of ``checks``: the same reads and tests, in the same order, as the
+    generated check of :func:`guards.checks.codegen.generate` for ``checks`` without
+    their duplicates (checks with equal :attr:`~guards.core.builder.Check.dedup_key`:
+    the first is kept).
 
     Registers: first one for each value that a check across paths compares (kept
     to the end), then one per depth of the access-path tree (a value is needed
     only while the paths below it are checked).
     """
-    root, relational = access_tree(checks)
+    tree, roots, relational = _tree(checks)
     needed = {source: i for i, source in enumerate(
         dict.fromkeys(source for check in relational for source in check.sources)
     )}
@@ -219,16 +221,14 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
     append = steps.append
     ordered: list[Check] = []
     pending: list[int] = []  # the steps with a Python function still to compile
-    deepest = 0
-    stack: list[tuple[Any, int, int]] = [
-        (child, -1, base) for child in reversed(root.children.values())
-    ]
+    deepest = base
+    stack: list[tuple[Any, int, int]] = [(root, -1, base) for root in reversed(roots)]
     pop, push = stack.pop, stack.append
     # The commonest reads and tests are written out here: a miss plans every value
     # its run read, so this loop is on the miss path (issue 12).
     while stack:
-        node, parent, register = pop()
-        source = node.source
+        source, parent, register = pop()
+        node_checks, children = tree[source]
         if register > deepest:
             deepest = register
         into = needed.get(source, register) if needed else register
@@ -244,9 +244,8 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
                 if isinstance(step[3], _Pending):
                     pending.append(len(steps))
                 append(step)
-        node_checks = node.checks
         if len(node_checks) > 1:
-            node_checks = sorted(node_checks, key=_cost)
+            node_checks = sorted(_unique(node_checks), key=_cost)
         for check in node_checks:
             expr = check.expr
             constants = check.constants
@@ -262,12 +261,11 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
                     pending.append(len(steps))
                 append(step)
         ordered += node_checks
-        children = node.children
         if children:
             below = register + 1
-            for child in reversed(children.values()):
+            for child in reversed(children):
                 push((child, into, below))
-    for check in relational:
+    for check in _unique(relational):
         step = _test(check, tuple([needed[s] for s in check.sources]), fallbacks)
         if isinstance(step[3], _Pending):
             pending.append(len(steps))
@@ -278,8 +276,56 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
         for i in pending:
             step = steps[i]
             steps[i] = (*step[:3], functions[step[3].index], *step[4:])
-    registers = deepest + 1 if checks else base
-    return Plan(tuple(steps), registers, tuple(ordered))
+    return Plan(tuple(steps), deepest + 1 if roots else base, tuple(ordered))
+
+
+def _tree(
+    checks: Sequence[Check],
+) -> tuple[dict[Source, tuple[list[Check], list[Source]]], list[Source], list[Check]]:
+    """The access-path tree as :func:`~guards.checks.codegen.access_tree` makes it
+    (paths in first-seen order, each under the path it extends), as plain lists:
+    each source's checks and the sources one step below it; the roots; and the
+    checks across paths."""
+    tree: dict[Source, tuple[list[Check], list[Source]]] = {}
+    roots: list[Source] = []
+    relational: list[Check] = []
+    get = tree.get
+    for check in checks:
+        sources = check.sources
+        if len(sources) != 1:
+            relational.append(check)
+        for source in sources:
+            node = get(source)
+            if node is None:
+                node = tree[source] = ([], [])
+                # Up the path until a known prefix (or a root): each new one joins it.
+                below = source
+                while True:
+                    base = below.base if isinstance(below, ChainedSource) else None
+                    if base is None:
+                        roots.append(below)
+                        break
+                    parent = get(base)
+                    if parent is not None:
+                        parent[1].append(below)
+                        break
+                    tree[base] = ([], [below])
+                    below = base
+            if len(sources) == 1:
+                node[0].append(check)
+    return tree, roots, relational
+
+
+def _unique(checks: Sequence[Check]) -> list[Check]:
+    """``checks`` without the later of two with equal ``dedup_key``, in their order."""
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for check in checks:
+        key = check.dedup_key
+        if key not in seen:
+            seen.add(key)
+            unique.append(check)
+    return unique
 
 
 def _cost(check: Check) -> int:
@@ -313,15 +359,16 @@ def _test(check: Check, registers: tuple[int, ...], fallbacks: _Fallbacks) -> St
 
 
 def compile_checks_fast(checks: Sequence[Check], label: str) -> Generated:
-    """``checks`` (no duplicates) as one ``check(L, G=None) -> bool``: in the C
+    """``checks`` (the later of duplicates left out) as one ``check(L, G=None) -> bool``: in the C
     evaluator when it is available, else as :func:`~guards.checks.codegen.generate`'s
     Python function.  Either never raises, but for a ``BaseException`` that is not an
     ``Exception`` (``KeyboardInterrupt``), which propagates."""
     if EVALUATOR is None:
-        return generate(checks, label)
+        return generate(_unique(checks), label)
     plan = build_plan(checks, label)
     evaluator = EVALUATOR.Evaluator(plan.steps, plan.registers)
+    ordered = plan.ordered_checks
     return Generated(
-        evaluator, LazyPredicates.of(plan.ordered_checks, label), plan.ordered_checks,
-        python=lambda: generate(checks, label),
+        evaluator, LazyPredicates.of(ordered, label), ordered,
+        python=lambda: generate(ordered, label),
     )
