@@ -12,6 +12,7 @@ it must not leak.
 from __future__ import annotations
 
 import collections
+import copy
 import gc
 import os
 import subprocess
@@ -429,3 +430,156 @@ def test_the_plan_has_one_register_per_depth_and_one_per_value_compared_across_p
     assert plan.registers == 6 + 2  # depths 0..5, then x and y kept for the `is`
     assert in_c(cf)({"x": value, "y": value}) is True
     assert in_c(cf)({"x": value, "y": [[[[[7]]]]]}) is False
+
+
+# -- the same reads, in the same order, as the Python text -------------------------------
+READS: list[tuple[int, str]] = []
+
+
+class Logged:
+    """Every attribute read is logged (the object, the name), as a property's effects."""
+
+    def __getattribute__(self, name: str) -> Any:
+        READS.append((id(self), name))
+        return object.__getattribute__(self, name)
+
+
+leaves = st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b", ""]), st.none(),
+                   st.booleans())
+
+
+def _logged_tree(draw: st.DrawFn, depth: int) -> Logged:
+    node = Logged()
+    for i in range(draw(st.integers(0, 6))):
+        if depth < 2 and draw(st.booleans()):
+            setattr(node, f"a{i}", _logged_tree(draw, depth + 1))
+        else:
+            setattr(node, f"a{i}", draw(leaves))
+    return node
+
+
+def _paths(source: Source, value: Any) -> list[tuple[Source, Any]]:
+    found = [(source, value)]
+    if type(value) is Logged:
+        for name, item in vars(value).items():
+            found += _paths(AttrSource(source, name), item)
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_evaluator_reads_what_the_python_text_reads_in_its_order(
+    data: st.DataObject,
+) -> None:
+    """Reads have effects (properties): the C steps run the Python text's reads, in its
+    order, grouped reads of many scalar siblings included (they are read together first)."""
+    f_locals = {f"r{i}": _logged_tree(data.draw, 0) for i in range(data.draw(st.integers(1, 5)))}
+    found = [p for name, root in f_locals.items() for p in _paths(LocalSource(name), root)]
+    chosen = data.draw(st.lists(st.sampled_from(found), min_size=1, max_size=25))
+    guard_list = [
+        source.make_guard(GuardBuilder.TYPE_MATCH if type(value) is Logged
+                          else GuardBuilder.EQUALS_MATCH)
+        for source, value in chosen
+    ]
+    pairs = [p for p in found if type(p[1]) is Logged]
+    if len(pairs) >= 2 and data.draw(st.booleans()):
+        a, b = data.draw(st.sampled_from(pairs)), data.draw(st.sampled_from(pairs))
+        if a[1] is b[1] and a[0] != b[0]:
+            guard_list.append(a[0].make_guard(GuardBuilder.DUPLICATE_INPUT, source_b=b[0]))
+    cf = compile_guards(guard_list, f_locals)
+    check = in_c(cf)
+    for _ in range(data.draw(st.integers(0, 3)) + 1):
+        READS.clear()
+        verdict = check(f_locals)
+        in_c_reads = list(READS)
+        READS.clear()
+        assert cf.python_check(f_locals) is verdict
+        assert in_c_reads == READS
+        source, _ = data.draw(st.sampled_from(found))
+        if isinstance(source, AttrSource):  # change one value in place
+            try:
+                owner = source.base.get(f_locals)
+            except AttributeError:  # an earlier change cut the path
+                continue
+            if type(owner) is Logged:
+                setattr(owner, source.member, data.draw(leaves))
+
+
+def test_many_scalar_siblings_are_all_read_before_any_is_compared() -> None:
+    """The Python text reads four or more scalar siblings with one attrgetter: a read
+    that changes another sibling is seen by both paths alike."""
+
+    class Tricky:
+        def __init__(self) -> None:
+            self._a, self.b, self.c, self.d = 1, 2, 3, 4
+
+        @property
+        def a(self) -> int:
+            return self._a
+
+        @property
+        def e(self) -> int:  # read last, changes a: too late for the comparison of a
+            self._a = 99
+            return 5
+
+    guard_list = [AttrSource(x, name).make_guard(GuardBuilder.EQUALS_MATCH) for name in "abcde"]
+    cf = compile_guards(guard_list, {"x": types.SimpleNamespace(a=1, b=2, c=3, d=4, e=5)})
+    for check in (in_c(cf), cf.python_check):
+        assert check({"x": Tricky()}) is True
+    # Three siblings are not grouped: read in the order the guards came, e first.
+    cf = compile_guards([guard_list[4], guard_list[0], guard_list[1]],
+                        {"x": types.SimpleNamespace(a=1, b=2, e=5)})
+    for check in (in_c(cf), cf.python_check):
+        assert check({"x": Tricky()}) is False  # a is read after e: 99
+
+
+def test_a_register_no_step_wrote_is_refused_when_built() -> None:
+    with pytest.raises(ValueError, match="reads a register that no earlier step wrote"):
+        _module().Evaluator(((plans.TYPE_IS, 0, 0, int, None, 0, ()),), 1)
+    with pytest.raises(ValueError, match="reads a register that no earlier step wrote"):
+        _module().Evaluator(((plans.LOCAL, 0, -1, "x", None, 0, ()),
+                             (plans.PRED, 0, 0, len, None, 0, (0, 1))), 2)
+
+
+def test_plan_fields_must_be_ints_so_no_user_code_runs_while_it_is_built() -> None:
+    class Index:
+        def __index__(self) -> int:
+            raise AssertionError("user code ran while a plan was parsed")
+
+    for bad in ((plans.LOCAL, 0, Index(), "x", None, 0, ()),
+                (Index(), 0, -1, "x", None, 0, ()),
+                (plans.LOCAL, 0, -1, "x", None, Index(), ()),
+                (plans.LOCAL, True, -1, "x", None, 0, ())):
+        with pytest.raises(ValueError, match="must be an int"):
+            _module().Evaluator((bad,), 1)
+
+
+def test_an_evaluator_is_copied_as_itself_and_weakly_referenced_like_a_function() -> None:
+
+
+    check = in_c(compile_guards([x.make_guard(GuardBuilder.TYPE_MATCH)], {"x": 1}))
+    assert copy.copy(check) is check and copy.deepcopy({"c": check})["c"] is check
+    ref = weakref.ref(check)
+    assert ref() is check and check.__name__ == "check"
+    del check
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.parametrize("depth", [50, 300])
+def test_deep_paths_compile_on_both_paths(depth: int) -> None:
+    """An item path hundreds of steps deep: the Python text stores every few steps
+    (CPython refuses expressions nested 200 deep), the evaluator a register per step."""
+    source: Source = x
+    value: Any = 7
+    for _ in range(depth):
+        source = GetItemSource(source, 0)
+        value = [value]
+    cf = compile_guards([source.make_guard(GuardBuilder.EQUALS_MATCH)], {"x": value})
+    for check in (cf.check, cf.python_check, in_c(cf)):
+        assert check({"x": value}) is True
+    changed: Any = 8
+    for _ in range(depth):
+        changed = [changed]
+    for check in (cf.check, cf.python_check, in_c(cf)):
+        assert check({"x": changed}) is False

@@ -67,8 +67,10 @@ typedef struct {
     Step *steps;
     Py_ssize_t nsteps;
     Py_ssize_t nregs;
-    PyObject *plan;       /* the tuple it was built from, for repr and pickling */
+    PyObject *plan;       /* the tuple it was built from */
+    PyObject *weakreflist;
     vectorcallfunc vectorcall;
+    int ready;            /* built whole, and not cleared: else every check fails */
 } Evaluator;
 
 /* Exact types subscripted directly (guards.core.sources.PLAIN_SUBSCRIPT_TYPES). */
@@ -282,6 +284,10 @@ run(Evaluator *self, PyObject *L, PyObject *G)
     PyObject *verdict = Py_True;
     Py_ssize_t nregs = self->nregs;
 
+    if (!self->ready) {
+        /* Half built or cleared by the collector: never pass a frame. */
+        Py_RETURN_FALSE;
+    }
     if (nregs > 32) {
         regs = PyMem_Calloc((size_t)nregs, sizeof(PyObject *));
         if (regs == NULL) {
@@ -413,6 +419,7 @@ evaluator_traverse(Evaluator *self, visitproc visit, void *arg)
 static int
 evaluator_clear(Evaluator *self)
 {
+    self->ready = 0;
     clear_steps(self);
     Py_CLEAR(self->plan);
     return 0;
@@ -423,14 +430,22 @@ evaluator_dealloc(Evaluator *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
     evaluator_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
 
+/* An exact int (no __index__: no user code runs while a plan is parsed). */
 static int
 as_int(PyObject *item, const char *what, Py_ssize_t i, int *out)
 {
+    if (!PyLong_CheckExact(item)) {
+        PyErr_Format(PyExc_ValueError, "step %zd: %s must be an int", i, what);
+        return -1;
+    }
     long value = PyLong_AsLong(item);
     if (value == -1 && PyErr_Occurred()) {
         return -1;
@@ -459,6 +474,10 @@ parse_step(PyObject *item, Py_ssize_t i, Py_ssize_t nregs, Step *s)
     }
     s->a = Py_NewRef(PyTuple_GET_ITEM(item, 3));
     s->b = Py_NewRef(PyTuple_GET_ITEM(item, 4));
+    if (!PyLong_CheckExact(PyTuple_GET_ITEM(item, 5))) {
+        PyErr_Format(PyExc_ValueError, "step %zd: n must be an int", i);
+        return -1;
+    }
     s->n = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 5));
     if (s->n == -1 && PyErr_Occurred()) {
         return -1;
@@ -542,16 +561,63 @@ evaluator_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
+    /* Which registers hold a value when each step runs: a step may only read a
+     * register that an earlier read wrote (registers are never emptied during a
+     * check, and the first failing step ends it). */
+    char *written = PyMem_Calloc(nregs ? (size_t)nregs : 1, 1);
+    if (written == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
+        Step *s = &self->steps[i];
         self->nsteps = i + 1; /* so that a failure frees what was parsed */
-        if (parse_step(PyTuple_GET_ITEM(plan, i), i, nregs, &self->steps[i]) < 0) {
-            Py_DECREF(self);
-            return NULL;
+        if (parse_step(PyTuple_GET_ITEM(plan, i), i, nregs, s) < 0) {
+            goto fail;
+        }
+        int rootless = s->code == OP_LOCAL || s->code == OP_GLOBAL || s->code == OP_GLOBALS
+            || s->code == OP_ROOT;
+        int unset = !rootless && !written[s->src];
+        for (int j = 0; j < s->nargs; j++) {
+            unset |= !written[s->args[j]];
+        }
+        if (unset) {
+            PyErr_Format(PyExc_ValueError,
+                         "step %zd: reads a register that no earlier step wrote", i);
+            goto fail;
+        }
+        if (s->code < OP_TYPE_IS) {
+            written[s->dst] = 1;
         }
     }
+    PyMem_Free(written);
     self->nsteps = n;
+    self->ready = 1;
     return (PyObject *)self;
+fail:
+    PyMem_Free(written);
+    Py_DECREF(self);
+    return NULL;
 }
+
+static PyObject *
+evaluator_copy(PyObject *self, PyObject *unused)
+{
+    /* Immutable once built: a copy is itself, as a function's is. */
+    return Py_NewRef(self);
+}
+
+static PyObject *
+evaluator_get_name(Evaluator *self, void *closure)
+{
+    return PyUnicode_FromString("check");
+}
+
+static PyMethodDef evaluator_methods[] = {
+    {"__copy__", evaluator_copy, METH_NOARGS, "Itself: an evaluator is immutable."},
+    {"__deepcopy__", evaluator_copy, METH_O, "Itself: an evaluator is immutable."},
+    {NULL},
+};
 
 static PyObject *
 evaluator_get_steps(Evaluator *self, void *closure)
@@ -569,11 +635,14 @@ static PyGetSetDef evaluator_getset[] = {
     {"steps", (getter)evaluator_get_steps, NULL, "The steps it runs, as given.", NULL},
     {"registers", (getter)evaluator_get_registers, NULL, "How many values it holds at once.",
      NULL},
+    {"__name__", (getter)evaluator_get_name, NULL, "check, as the generated function.", NULL},
+    {"__qualname__", (getter)evaluator_get_name, NULL, "check.", NULL},
     {NULL},
 };
 
 static PyMemberDef evaluator_members[] = {
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Evaluator, vectorcall), Py_READONLY},
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(Evaluator, weakreflist), Py_READONLY},
     {NULL},
 };
 
@@ -585,6 +654,7 @@ static PyType_Slot evaluator_slots[] = {
     {Py_tp_clear, evaluator_clear},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_getset, evaluator_getset},
+    {Py_tp_methods, evaluator_methods},
     {Py_tp_members, evaluator_members},
     {0, NULL},
 };

@@ -252,9 +252,11 @@ def emit_segments(
         )
         if not segments[-1].getlines():
             segments.pop()
-    stack: list[tuple[_Node, str, int]] = [(child, "", 0) for child in reversed(roots)]
+    stack: list[tuple[_Node, str, int, int]] = [
+        (child, "", 0, 0) for child in reversed(roots)
+    ]
     while stack:
-        node, base_expr, depth = stack.pop()
+        node, base_expr, depth, folded = stack.pop()
         assert node.source is not None
         if node.source.base is None:
             segments.append(LineWriter())
@@ -263,8 +265,9 @@ def emit_segments(
             expr = root_code(node.source, emitter.bind)
         if expr is None:
             expr = node.source.step_code(base_expr, emitter.bind)
-        if not node.checks and len(node.children) == 1 and node.source not in needed:
-            stack.extend((child, expr, depth + 1) for child in node.children.values())
+        if (not node.checks and len(node.children) == 1 and node.source not in needed
+                and folded < MAX_FOLDED):
+            stack.extend((child, expr, depth + 1, folded + 1) for child in node.children.values())
             continue
         segments[-1].line(f"# {comment_safe(node.source.name)}")
         if expr.isidentifier():  # already a local (a parameter of the dispatcher)
@@ -278,7 +281,7 @@ def emit_segments(
         children = list(node.children.values())
         if len(children) >= GROUP_MIN:
             children = emit_equal_groups(children, var, needed, emitter, segments[-1], ordered)
-        stack.extend((child, var, depth + 1) for child in reversed(children))
+        stack.extend((child, var, depth + 1, 0) for child in reversed(children))
     if relational:
         segments.append(LineWriter())
         for check in relational:
@@ -286,6 +289,10 @@ def emit_segments(
     return [segment.getlines() for segment in segments], ordered
 
 
+#: At most this many steps in a row with no checks are written as one expression:
+#: an item step nests its base in parentheses, and CPython refuses an expression
+#: nested 200 deep ("too many nested parentheses").
+MAX_FOLDED = 16
 #: At least this many sibling paths (attributes, or items) that are each checked for one
 #: exact built-in scalar are read with one call and compared as one tuple.
 GROUP_MIN = 4
@@ -303,7 +310,13 @@ def _exact_scalar(node: _Node) -> tuple[type, Any] | None:
     built-in scalar (an int, a non-NaN float, a str, bytes, a bool or None), else None."""
     if node.children or len(node.checks) != 1:
         return None
-    check = node.checks[0]
+    return scalar_demand(node.checks[0])
+
+
+def scalar_demand(check: Check) -> tuple[type, Any] | None:
+    """``(type, value)`` when ``check`` demands one exact built-in scalar (an int, a
+    non-NaN float, a str, bytes, a bool or None), else None: a leaf with only such a
+    check is read and compared with its siblings as one tuple (:func:`emit_equal_groups`)."""
     if check.expr in _SINGLETON_TEMPLATES:
         value = _SINGLETON_TEMPLATES[check.expr]
         return type(value), value

@@ -31,12 +31,14 @@ from typing import Any
 import attrs
 
 from guards.checks.codegen import (
+    GROUP_MIN,
     Emitter,
     Generated,
     LazyPredicates,
     check_functions,
     generate,
     render_expr,
+    scalar_demand,
 )
 from guards.checks.generated import LineWriter
 from guards.core.builder import Check
@@ -58,6 +60,7 @@ from guards.core.sources import (
     WeakRefCallSource,
     dict_key,
     get_item,
+    is_plain_identifier,
 )
 
 try:
@@ -188,6 +191,16 @@ class _Fallbacks:
         return check_functions(self.writer.text(), self.names, self.emitter, label)
 
 
+class _NoFallbacks(_Fallbacks):
+    """For steps that always have a C form (grouped scalars): asking is a bug."""
+
+    def function(self, params: Sequence[str], expr: str) -> int:
+        raise AssertionError(f"no Python step expected here: {expr}")
+
+
+_NO_FALLBACKS = _NoFallbacks()
+
+
 class _Pending:
     """A callable of a step, filled in once the fallbacks are compiled."""
 
@@ -222,6 +235,8 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
     ordered: list[Check] = []
     pending: list[int] = []  # the steps with a Python function still to compile
     deepest = base
+    if len(roots) >= GROUP_MIN:
+        roots, deepest = _emit_groups(roots, -1, base, tree, needed, True, steps, ordered)
     stack: list[tuple[Any, int, int]] = [(root, -1, base) for root in reversed(roots)]
     pop, push = stack.pop, stack.append
     # The commonest reads and tests are written out here: a miss plans every value
@@ -263,6 +278,11 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
         ordered += node_checks
         if children:
             below = register + 1
+            if len(children) >= GROUP_MIN:
+                children, last = _emit_groups(
+                    children, into, below, tree, needed, False, steps, ordered
+                )
+                deepest = max(deepest, last)
             for child in reversed(children):
                 push((child, into, below))
     for check in _unique(relational):
@@ -277,6 +297,55 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
             step = steps[i]
             steps[i] = (*step[:3], functions[step[3].index], *step[4:])
     return Plan(tuple(steps), deepest + 1 if roots else base, tuple(ordered))
+
+
+def _emit_groups(
+    children: list[Source], parent: int, first: int, tree: dict[Source, Any],
+    needed: dict[Source, int], at_roots: bool, steps: list[Step], ordered: list[Check],
+) -> tuple[list[Source], int]:
+    """The grouped reads of :func:`guards.checks.codegen.emit_equal_groups`, in its
+    order: at least :data:`GROUP_MIN` sibling leaves that each demand one exact
+    built-in scalar are all read (attributes, then items; roots together) before
+    any of them is tested, and before their other siblings.  The Python check reads
+    them with one ``attrgetter``/``itemgetter`` call, so reading them one by one here
+    runs the same properties in the same order.  Returns the siblings left to walk
+    one by one (in their order) and the last register used."""
+    attrs_: list[tuple[Source, Check]] = []
+    items: list[tuple[Source, Check]] = []
+    rest: list[Source] = []
+    for child in children:
+        child_checks, grandchildren = tree[child]
+        demand = None
+        if not grandchildren and child not in needed:
+            unique = _unique(child_checks) if len(child_checks) > 1 else child_checks
+            if len(unique) == 1 and scalar_demand(unique[0]) is not None:
+                demand = unique[0]
+        kind = type(child)
+        if demand is None:
+            rest.append(child)
+        elif at_roots or (kind is AttrSource and isinstance(child, AttrSource)
+                          and is_plain_identifier(child.member)):
+            attrs_.append((child, demand))
+        elif kind is GetItemSource and isinstance(child, GetItemSource) and (
+            not child.index_is_slice
+        ):
+            items.append((child, demand))
+        else:
+            rest.append(child)
+    last = first
+    for group in (attrs_, items):
+        if len(group) < GROUP_MIN:
+            rest.extend(child for child, _ in group)
+            continue
+        for i, (child, _) in enumerate(group):
+            steps.extend(_reads(child, first + i, parent, _NO_FALLBACKS))
+        for i, (_, check) in enumerate(group):
+            steps.append(_test(check, (first + i,), _NO_FALLBACKS))
+            ordered.append(check)
+        last = max(last, first + len(group) - 1)
+    order = {child: i for i, child in enumerate(children)}
+    rest.sort(key=order.__getitem__)  # small groups went back to the end of rest
+    return rest, last
 
 
 def _tree(
@@ -370,5 +439,7 @@ def compile_checks_fast(checks: Sequence[Check], label: str) -> Generated:
     ordered = plan.ordered_checks
     return Generated(
         evaluator, LazyPredicates.of(ordered, label), ordered,
-        python=lambda: generate(ordered, label),
+        # From the checks as given: the text walks the paths in the order it would
+        # have without the evaluator (ordered puts checks across paths last).
+        python=lambda: generate(_unique(checks), label),
     )
