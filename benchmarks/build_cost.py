@@ -4,7 +4,9 @@ Run: ``python benchmarks/build_cost.py``.  Builds the mixed guard sets of
 ``guard_sets.py`` (make the guards, build and compile them) at 1,000 and
 10,000 guards, and traces a specialized function that reads 1,000 values, then
 10,000.  Reports microseconds and bytes (peak traced allocation, tracemalloc)
-per guard.  Target: 10k costs at most 12 times 1k (no super-linear step).
+per guard.  Target: 10k costs at most 12 times 1k (no super-linear step).  The
+two sizes are timed in interleaved rounds (medians), so that the machine's load
+moves both alike.
 
 Objects that exist before the benchmark (torch's, when ``run.py`` has imported
 it for the Dynamo comparisons) are moved out of the garbage collector's view
@@ -29,18 +31,31 @@ import guards
 TARGET = 12.0
 
 
-def measure(build: Callable[[], Any], repeats: int) -> tuple[float, int]:
-    """Median seconds of ``build()``, and its peak traced allocation in bytes."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def measure(builds: dict[int, Callable[[], Any]], rounds: int) -> dict[int, tuple[float, int]]:
+    """Per size: the median seconds of ``builds[size]()`` and its peak traced allocation.
+
+    The sizes are timed in interleaved rounds, as every benchmark here times its
+    contenders (``_timing.compare``): a drift of the machine's load during the run
+    moves both sizes alike, instead of the ratio.  A small size is built several
+    times per round, so each sample lasts about as long.
+    """
+    largest = max(builds)
+    times: dict[int, list[float]] = {size: [] for size in builds}
+    for _ in range(rounds):
+        for size, build in builds.items():
+            repeat = max(1, largest // size)
+            start = time.perf_counter()
+            for _ in range(repeat):
+                build()
+            times[size].append((time.perf_counter() - start) / repeat)
+    results = {}
+    for size, build in builds.items():
+        tracemalloc.start()
         build()
-        times.append(time.perf_counter() - start)
-    tracemalloc.start()
-    build()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return statistics.median(times), peak
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        results[size] = (statistics.median(times[size]), peak)
+    return results
 
 
 def compile_set(size: int) -> Callable[[], Any]:
@@ -73,17 +88,15 @@ def run() -> list[dict[str, Any]]:
 
 def _run() -> list[dict[str, Any]]:
     rows = []
-    print("build cost (median of repeats; memory is the peak traced allocation)")
+    print("build cost (median of interleaved rounds; memory is the peak traced allocation)")
     print(f"  {'what':<28} {'n':>6} {'ms':>9} {'us/guard':>9} {'bytes/guard':>12}")
     for name, maker in (("build + compile guards", compile_set),
                         ("trace a function reading n", trace_reads)):
-        results = {}
-        for size in (1_000, 10_000):
-            seconds, peak = measure(maker(size), repeats=5 if size == 1_000 else 3)
-            results[size] = seconds
+        measured = measure({size: maker(size) for size in (1_000, 10_000)}, rounds=5)
+        for size, (seconds, peak) in measured.items():
             print(f"  {name:<28} {size:>6} {seconds * 1e3:>9.1f} {seconds / size * 1e6:>9.1f} "
                   f"{peak / size:>12.0f}")
-        ratio = results[10_000] / results[1_000]
+        ratio = measured[10_000][0] / measured[1_000][0]
         print(f"  {name}: 10k / 1k = {ratio:.1f} (target <= {TARGET:.0f})")
         rows.append(row("build cost", f"{name}, 10k / 1k", ratio, TARGET))
     return rows

@@ -47,6 +47,8 @@ def verdicts(cf: CheckFunction, f_locals: Any, f_globals: Any = None) -> bool:
     """``check``'s verdict, asserting it is a bool and that ``check_verbose`` agrees."""
     fast = cf.check(f_locals, f_globals)
     assert type(fast) is bool
+    # The C evaluator and the generated Python text agree (the same function without it).
+    assert cf.python_check(f_locals, f_globals) is fast
     result = cf.check_verbose(f_locals, f_globals)
     assert result.passed is fast
     assert bool(result) is fast
@@ -368,7 +370,7 @@ def test_code_is_registered_in_linecache_until_the_check_dies() -> None:
     assert filename in linecache.cache
     lines = cf.code.splitlines()
     assert [linecache.getline(filename, i + 1).rstrip("\n") for i in range(len(lines))] == lines
-    assert inspect.getsource(cf.check) in cf.code
+    assert inspect.getsource(cf.python_check) in cf.code
     compile(cf.code, filename, "exec")  # the registered text is the real, valid source
     del cf
     gc.collect()

@@ -64,9 +64,10 @@ def gone_after_collect(filename: str) -> bool:
 # ------------------------------------------------------------- every kind shows its text
 def test_a_compiled_check_shows_its_text() -> None:
     cf = compile_guards([x.make_guard(GuardBuilder.EQUALS_MATCH)], {"x": 1})
-    assert_shows_source(cf.check)
-    assert registered_text(cf.check.__code__) == cf.code
-    assert cf.filename == cf.check.__code__.co_filename
+    assert_shows_source(cf.python_check)
+    assert registered_text(cf.python_check.__code__) == cf.code
+    assert cf.filename == cf.python_check.__code__.co_filename
+    assert (cf.check is cf.python_check) is not cf.native
     assert cf.filename.startswith("<guards check L['x'] #")
 
 
@@ -197,7 +198,7 @@ class Fine:
 def test_a_traceback_through_a_check_shows_the_generated_line() -> None:
     cf = compile_guards([AttrSource(x, "attr").make_guard(GuardBuilder.TYPE_MATCH)], {"x": Fine()})
     with pytest.raises(Interrupt) as info:
-        cf.check({"x": Raises()})
+        cf.python_check({"x": Raises()})
     tb = traceback.extract_tb(info.value.__traceback__)
     frames = [frame for frame in tb if frame.filename == cf.filename]
     assert len(frames) == 1

@@ -135,13 +135,15 @@ def test_the_texts_compiled_by_a_miss_do_not_grow_with_the_values_read(
         # One tuple comparison for all the values: a text that stays short.
         assert len(entry.check.code.splitlines()) < 15
     # The check alone: an entry of many checks is looked up from a tuple of such
-    # entries by the body written when the function was specialized.
-    assert counted[0] == counted[1] == {"check": 1}
+    # entries by the body written when the function was specialized.  The C
+    # evaluator runs a check with no text compiled (its text is made when asked).
+    native = entry.check.native
+    assert counted[0] == counted[1] == ({} if native else {"check": 1})
     # An entry of few checks is written into the body: compiled again.
     read = guards.specialize(make(3))
     compiles.clear()
     assert read(*((Bag(3),) if make is attribute_reader else (0, 1, 2))) == 3
-    assert dict(compiles) == {"check": 1, "specialize": 1}
+    assert dict(compiles) == ({"specialize": 1} if native else {"check": 1, "specialize": 1})
 
 
 # -- the grouped comparison keeps every guarantee ---------------------------------------
@@ -289,7 +291,7 @@ def test_the_net_leaves_guards_own_generated_code_for_good() -> None:
     read = guards.specialize(attribute_reader(3))
     assert read(Bag(3)) == 3
     [entry] = read.cache.entries
-    assert has_library_frames(entry.check.check.__code__)
+    assert has_library_frames(entry.check.python_check.__code__)
     assert not has_library_frames(read.__code__)
     assert not has_library_frames(attribute_reader(3).__code__)
 

@@ -22,8 +22,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
-
 from guards.checks.generated import (
     GENERATED_MODULE,
     LineWriter,
@@ -47,22 +45,79 @@ from guards.forks import fork_safe
 CheckFn = Callable[..., bool]
 
 
-@attrs.define
 class _Node:
-    source: Source | None
-    checks: list[Check] = attrs.Factory(list)
-    children: dict[Source, _Node] = attrs.Factory(dict)
+    """A path in the access tree: its checks and the paths one step below it."""
+
+    __slots__ = ("checks", "children", "source")
+
+    # Written out (not attrs): a miss makes one per value its run read.
+    def __init__(self, source: Source | None) -> None:
+        self.source = source
+        self.checks: list[Check] = []
+        self.children: dict[Source, _Node] = {}
 
 
-@attrs.frozen
 class Generated:
-    """The output of :func:`generate`: the function, its text and the checks in run order."""
+    """The output of :func:`generate` (or of a plan): the function, its checks in run
+    order, the verbose path's predicates and the generated Python text.
 
-    check: CheckFn
-    predicates: _LazyPredicates
-    ordered_checks: tuple[Check, ...]
-    code: str
-    filename: str
+    ``check`` is what runs.  ``python_check`` is the generated Python function of the
+    same checks: ``check`` itself, unless the checks run in the C evaluator
+    (:mod:`guards.checks.plan`, made with ``python``).  Then the text is generated
+    and compiled only when asked for (``code``, ``filename``, ``python_check``), so a
+    miss does not pay for it.
+    """
+
+    __slots__ = ("_code", "_make", "_python", "check", "ordered_checks", "predicates")
+
+    def __init__(
+        self, check: CheckFn, predicates: LazyPredicates, ordered_checks: tuple[Check, ...],
+        *, code: str | None = None, python: Callable[[], Generated] | None = None,
+    ) -> None:
+        if (code is None) == (python is None):
+            msg = "Generated needs either the code of check or a maker of its Python form"
+            raise TypeError(msg)
+        self.check = check
+        self.predicates = predicates
+        self.ordered_checks = ordered_checks
+        self._code = code
+        self._make = python
+        self._python: Generated | None = self if python is None else None
+
+    def python(self) -> Generated:
+        """The generated Python form of the same checks (made the first time)."""
+        python = self._python
+        if python is None:
+            # No lock (a miss would pay for one per check): two threads may both make
+            # it; the first one stored is kept, so every caller sees one text.
+            assert self._make is not None
+            made = self._make()
+            if self._python is None:
+                self._python = made
+            python = self._python
+        return python
+
+    @property
+    def native(self) -> bool:
+        """True when :attr:`check` is not the generated Python function (the C evaluator)."""
+        return self._python is not self
+
+    @property
+    def python_check(self) -> CheckFn:
+        """The generated Python ``check(L, G=None)`` of the same checks."""
+        return self.python().check
+
+    @property
+    def code(self) -> str:
+        """The text of :attr:`python_check`."""
+        code = self.python()._code
+        assert code is not None
+        return code
+
+    @property
+    def filename(self) -> str:
+        """The ``linecache`` name of :attr:`code`."""
+        return self.python_check.__code__.co_filename
 
 
 class Emitter:
@@ -129,7 +184,9 @@ def _fields(template: str) -> frozenset[str]:
     return frozenset(field for _, field, _, _ in string.Formatter().parse(template) if field)
 
 
-def _render_expr(check: Check, value_vars: Sequence[str], emitter: Emitter) -> str:
+def render_expr(check: Check, value_vars: Sequence[str], emitter: Emitter) -> str:
+    """``check``'s expression on the variables ``value_vars`` (one per source), its
+    constants bound through ``emitter``."""
     used = _fields(check.expr)
     names = {
         name: emitter.bind(value, name) for name, value in check.constants if name in used
@@ -165,7 +222,7 @@ def emit_segments(
     def emit_checks(checks: Sequence[Check], value_vars: Sequence[str]) -> None:
         """One ``if`` for a value's checks, cheapest first: fewer lines and jumps."""
         ordered.extend(checks)
-        exprs = [f"({_render_expr(check, value_vars, emitter)})" for check in checks]
+        exprs = [f"({render_expr(check, value_vars, emitter)})" for check in checks]
         # Kinds only: descriptions show expected values, which stay out of the code.
         kinds = ", ".join(dict.fromkeys(comment_safe(check.guard.kind) for check in checks))
         segment = segments[-1]
@@ -195,9 +252,11 @@ def emit_segments(
         )
         if not segments[-1].getlines():
             segments.pop()
-    stack: list[tuple[_Node, str, int]] = [(child, "", 0) for child in reversed(roots)]
+    stack: list[tuple[_Node, str, int, int]] = [
+        (child, "", 0, 0) for child in reversed(roots)
+    ]
     while stack:
-        node, base_expr, depth = stack.pop()
+        node, base_expr, depth, folded = stack.pop()
         assert node.source is not None
         if node.source.base is None:
             segments.append(LineWriter())
@@ -206,8 +265,9 @@ def emit_segments(
             expr = root_code(node.source, emitter.bind)
         if expr is None:
             expr = node.source.step_code(base_expr, emitter.bind)
-        if not node.checks and len(node.children) == 1 and node.source not in needed:
-            stack.extend((child, expr, depth + 1) for child in node.children.values())
+        if (not node.checks and len(node.children) == 1 and node.source not in needed
+                and folded < MAX_FOLDED):
+            stack.extend((child, expr, depth + 1, folded + 1) for child in node.children.values())
             continue
         segments[-1].line(f"# {comment_safe(node.source.name)}")
         if expr.isidentifier():  # already a local (a parameter of the dispatcher)
@@ -221,7 +281,7 @@ def emit_segments(
         children = list(node.children.values())
         if len(children) >= GROUP_MIN:
             children = emit_equal_groups(children, var, needed, emitter, segments[-1], ordered)
-        stack.extend((child, var, depth + 1) for child in reversed(children))
+        stack.extend((child, var, depth + 1, 0) for child in reversed(children))
     if relational:
         segments.append(LineWriter())
         for check in relational:
@@ -229,6 +289,10 @@ def emit_segments(
     return [segment.getlines() for segment in segments], ordered
 
 
+#: At most this many steps in a row with no checks are written as one expression:
+#: an item step nests its base in parentheses, and CPython refuses an expression
+#: nested 200 deep ("too many nested parentheses").
+MAX_FOLDED = 16
 #: At least this many sibling paths (attributes, or items) that are each checked for one
 #: exact built-in scalar are read with one call and compared as one tuple.
 GROUP_MIN = 4
@@ -246,7 +310,13 @@ def _exact_scalar(node: _Node) -> tuple[type, Any] | None:
     built-in scalar (an int, a non-NaN float, a str, bytes, a bool or None), else None."""
     if node.children or len(node.checks) != 1:
         return None
-    check = node.checks[0]
+    return scalar_demand(node.checks[0])
+
+
+def scalar_demand(check: Check) -> tuple[type, Any] | None:
+    """``(type, value)`` when ``check`` demands one exact built-in scalar (an int, a
+    non-NaN float, a str, bytes, a bool or None), else None: a leaf with only such a
+    check is read and compared with its siblings as one tuple (:func:`emit_equal_groups`)."""
     if check.expr in _SINGLETON_TEMPLATES:
         value = _SINGLETON_TEMPLATES[check.expr]
         return type(value), value
@@ -423,8 +493,8 @@ def generate(checks: Sequence[Check], label: str) -> Generated:
     check_fn = compile_generated(
         code, kind="check", label=label, namespace=namespace, owner=_get_check
     )
-    predicates = _LazyPredicates(ordered, emitter, label, namespace)
-    return Generated(check_fn, predicates, tuple(ordered), code, check_fn.__code__.co_filename)
+    predicates = LazyPredicates(ordered, emitter, label, namespace)
+    return Generated(check_fn, predicates, tuple(ordered), code=code)
 
 
 def _get_check(namespace: dict[str, Any]) -> CheckFn:
@@ -447,8 +517,18 @@ def _parts(segments: Sequence[Sequence[str]]) -> list[list[str]]:
     return parts
 
 
-class _LazyPredicates:
-    """The verbose path's predicates, compiled the first time a failure is explained."""
+class LazyPredicates:
+    """The verbose path's predicates, compiled the first time a failure is explained.
+
+    ``LazyPredicates.of(ordered, label)`` makes them for checks compiled elsewhere
+    (a plan): one function per check, in ``ordered``'s order.
+    """
+
+    @classmethod
+    def of(cls, ordered: Sequence[Check], label: str) -> LazyPredicates:
+        """The predicates of ``ordered``, with constants of their own."""
+        emitter = Emitter()
+        return cls(ordered, emitter, label, _namespace(emitter))
 
     def __init__(
         self, ordered: Sequence[Check], emitter: Emitter, label: str,
@@ -469,6 +549,25 @@ class _LazyPredicates:
             return self._predicates
 
 
+def check_functions(
+    text: str, names: Sequence[str], emitter: Emitter, label: str
+) -> list[Callable[..., Any]]:
+    """Compile ``text`` (functions whose constants ``emitter`` bound) as part of the
+    check ``label``; its functions ``names``, in that order."""
+    namespace = _namespace(emitter)
+    compile_generated(
+        text, kind="check", label=label, namespace=namespace, owner=_get_check_of(names[0])
+    )
+    return [namespace[name] for name in names]
+
+
+def _get_check_of(name: str) -> Callable[[dict[str, Any]], Any]:
+    def get(namespace: dict[str, Any]) -> Any:
+        return namespace[name]
+
+    return get
+
+
 def _predicates(
     ordered: Sequence[Check], emitter: Emitter, label: str, namespace: dict[str, Any]
 ) -> tuple[Callable[..., Any], ...]:
@@ -484,12 +583,14 @@ def _predicates(
         params = [f"_p{j}" for j in range(len(check.sources))]
         writer.line(f"def _pred{i}({', '.join(params)}):")
         with writer.indent():
-            writer.line(f"return {_render_expr(check, params, emitter)}")
+            writer.line(f"return {render_expr(check, params, emitter)}")
     # Checks compared as one tuple (emit_equal_groups) bind their own constants only now.
     namespace.update(
         (name, value) for name, value in emitter.constants.items() if name not in namespace
     )
-    compile_generated(
-        writer.text(), kind="explain", label=label, namespace=namespace, owner=_get_check
-    )
+    if not ordered:
+        return ()
+    # The text lives as long as the check of this namespace, or its first predicate.
+    owner = _get_check if "check" in namespace else _get_check_of("_pred0")
+    compile_generated(writer.text(), kind="explain", label=label, namespace=namespace, owner=owner)
     return tuple(namespace[f"_pred{i}"] for i in range(len(ordered)))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from guards.checks.codegen import Generated, access_tree, generate
+from guards.checks.codegen import Generated, access_tree
 from guards.checks.explain import CheckResult, evaluate
+from guards.checks.plan import compile_checks_fast
 from guards.checks.portable import read_document, to_text, write_document
 from guards.core.builder import Check, GuardBuilder
 from guards.core.guard import Guard
@@ -51,8 +52,24 @@ class CheckFunction:
         self._portable: tuple[str | None, str | None] | None = None  # (document, reason)
 
     @property
+    def native(self) -> bool:
+        """True when ``check`` runs in the C evaluator (``guards._evaluator``), False
+        when it is the generated Python function :attr:`python_check`."""
+        return self._generated.native
+
+    @property
+    def python_check(self) -> Callable[..., bool]:
+        """The generated Python ``check(L, G=None)`` of the same guards: ``check`` itself
+        without the C evaluator, else made (once) when asked for.  Same verdicts; its
+        frames show in tracebacks and debuggers, with the line of each step."""
+        return self._generated.python_check
+
+    @property
     def code(self) -> str:
-        """The generated Python source of ``check`` (also shown by tracebacks and debuggers)."""
+        """The Python source of :attr:`python_check` (shown by tracebacks and debuggers).
+
+        When ``check`` runs in the C evaluator, this is the text it stands for,
+        generated the first time it is asked for."""
         return self._generated.code
 
     @property
@@ -203,8 +220,8 @@ def assemble_checks(
                 source = source.base
             roots[source.name] = None
         label = ", ".join(roots) or "no guards"
-        return CheckFunction(kept, dropped_guards, generate(_unique_checks(checks), label),
-                             checks)
+        generated = compile_checks_fast(checks, label)
+        return CheckFunction(kept, dropped_guards, generated, checks)
 
 
 def load_check(text: str) -> CheckFunction:
@@ -247,18 +264,6 @@ class gc_paused:
     def __exit__(self, *exc: object) -> None:
         if self._enabled:
             gc.enable()
-
-
-def _unique_checks(checks: Sequence[Check]) -> list[Check]:
-    """Keep the first of checks that test the same thing (TYPE_MATCH inside SEQUENCE_LENGTH...)."""
-    seen: set[tuple[Any, ...]] = set()
-    unique = []
-    for check in checks:
-        key = check.dedup_key
-        if key not in seen:
-            seen.add(key)
-            unique.append(check)
-    return unique
 
 
 def _self_check(
