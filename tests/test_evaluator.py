@@ -583,3 +583,18 @@ def test_deep_paths_compile_on_both_paths(depth: int) -> None:
         changed = [changed]
     for check in (cf.check, cf.python_check, in_c(cf)):
         assert check({"x": changed}) is False
+
+
+@pytest.mark.parametrize("roots", [4, 5, 40])
+def test_roots_that_are_all_scalars_are_read_together(roots: int) -> None:
+    """Every root a scalar leaf: the plan's one group is the whole walk."""
+    names = [f"x{i}" for i in range(roots)]
+    f_locals = {name: i for i, name in enumerate(names)}
+    cf = compile_guards([LocalSource(n).make_guard(GuardBuilder.EQUALS_MATCH) for n in names],
+                        f_locals)
+    plan = plans.build_plan(cf.checks, "t")
+    assert plan.registers == roots
+    for check in (in_c(cf), cf.check, cf.python_check):
+        assert check(f_locals) is True
+        assert check({**f_locals, names[-1]: -1}) is False
+        assert check({**f_locals, names[0]: True}) is False

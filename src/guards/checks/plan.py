@@ -296,7 +296,8 @@ def build_plan(checks: Sequence[Check], label: str) -> Plan:
         for i in pending:
             step = steps[i]
             steps[i] = (*step[:3], functions[step[3].index], *step[4:])
-    return Plan(tuple(steps), deepest + 1 if roots else base, tuple(ordered))
+    # (Roots may all have been read as one group: steps, not roots, tell.)
+    return Plan(tuple(steps), deepest + 1 if steps else base, tuple(ordered))
 
 
 def _emit_groups(
