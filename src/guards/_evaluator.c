@@ -67,7 +67,6 @@ typedef struct {
     Step *steps;
     Py_ssize_t nsteps;
     Py_ssize_t nregs;
-    PyObject *plan;       /* the tuple it was built from */
     PyObject *weakreflist;
     vectorcallfunc vectorcall;
     int ready;            /* built whole, and not cleared: else every check fails */
@@ -408,7 +407,6 @@ static int
 evaluator_traverse(Evaluator *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->plan);
     for (Py_ssize_t i = 0; i < self->nsteps; i++) {
         Py_VISIT(self->steps[i].a);
         Py_VISIT(self->steps[i].b);
@@ -421,7 +419,6 @@ evaluator_clear(Evaluator *self)
 {
     self->ready = 0;
     clear_steps(self);
-    Py_CLEAR(self->plan);
     return 0;
 }
 
@@ -554,7 +551,6 @@ evaluator_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     self->vectorcall = evaluator_vectorcall;
     self->nregs = nregs;
-    self->plan = Py_NewRef(plan);
     Py_ssize_t n = PyTuple_GET_SIZE(plan);
     self->steps = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Step));
     if (self->steps == NULL) {
@@ -619,10 +615,40 @@ static PyMethodDef evaluator_methods[] = {
     {NULL},
 };
 
+/* The steps as tuples again, made when asked: an evaluator keeps only its C array
+ * (the tuples it was built from would be objects for the collector to walk). */
 static PyObject *
 evaluator_get_steps(Evaluator *self, void *closure)
 {
-    return Py_NewRef(self->plan);
+    PyObject *steps = PyTuple_New(self->nsteps);
+    if (steps == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->nsteps; i++) {
+        const Step *s = &self->steps[i];
+        PyObject *args = PyTuple_New(s->nargs);
+        if (args == NULL) {
+            Py_DECREF(steps);
+            return NULL;
+        }
+        for (int j = 0; j < s->nargs; j++) {
+            PyObject *reg = PyLong_FromLong(s->args[j]);
+            if (reg == NULL) {
+                Py_DECREF(args);
+                Py_DECREF(steps);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(args, j, reg);
+        }
+        PyObject *step = Py_BuildValue("(iiiOOnN)", s->code, s->dst, s->src, s->a, s->b, s->n,
+                                       args);
+        if (step == NULL) {
+            Py_DECREF(steps);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(steps, i, step);
+    }
+    return steps;
 }
 
 static PyObject *
@@ -632,7 +658,7 @@ evaluator_get_registers(Evaluator *self, void *closure)
 }
 
 static PyGetSetDef evaluator_getset[] = {
-    {"steps", (getter)evaluator_get_steps, NULL, "The steps it runs, as given.", NULL},
+    {"steps", (getter)evaluator_get_steps, NULL, "The steps it runs, as tuples (made when asked).", NULL},
     {"registers", (getter)evaluator_get_registers, NULL, "How many values it holds at once.",
      NULL},
     {"__name__", (getter)evaluator_get_name, NULL, "check, as the generated function.", NULL},

@@ -297,7 +297,7 @@ MAX_FOLDED = 16
 #: exact built-in scalar are read with one call and compared as one tuple.
 GROUP_MIN = 4
 #: Exact types whose ``==`` runs no user code and agrees with the equality checks'.
-_GROUP_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
+GROUP_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
 #: EQUALS_MATCH's check of a value whose ``==`` is exact (GuardBuilder.EQUALS_MATCH).
 _EQUAL_TEMPLATE = "{0} is {V} or (type({0}) is {T} and {0} == {V})"
 #: Identity checks of singletons: the value they demand and its type.
@@ -324,7 +324,7 @@ def scalar_demand(check: Check) -> tuple[type, Any] | None:
         return None
     constants = dict(check.constants)
     t, value = constants.get("T"), constants.get("V")
-    if t not in _GROUP_TYPES or type(value) is not t or value != value:
+    if t not in GROUP_TYPES or type(value) is not t or value != value:
         return None
     return t, value
 
@@ -517,6 +517,21 @@ def _parts(segments: Sequence[Sequence[str]]) -> list[list[str]]:
     return parts
 
 
+class _PredicatesLock:
+    """The one lock of every :class:`LazyPredicates` (re-made in a forked child)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+
+# One lock for all: predicates are compiled only when a failure is first explained,
+# and a lock of its own (with its fork hook) per check cost every miss an allocation.
+_PREDICATES = _PredicatesLock()
+fork_safe(_PREDICATES, "lock")
+
+
 class LazyPredicates:
     """The verbose path's predicates, compiled the first time a failure is explained.
 
@@ -524,27 +539,31 @@ class LazyPredicates:
     (a plan): one function per check, in ``ordered``'s order.
     """
 
+    __slots__ = ("_args", "_predicates")
+
     @classmethod
     def of(cls, ordered: Sequence[Check], label: str) -> LazyPredicates:
-        """The predicates of ``ordered``, with constants of their own."""
-        emitter = Emitter()
-        return cls(ordered, emitter, label, _namespace(emitter))
+        """The predicates of ``ordered``, with constants of their own (bound when
+        they are compiled)."""
+        return cls(ordered, None, label, None)
 
     def __init__(
-        self, ordered: Sequence[Check], emitter: Emitter, label: str,
-        namespace: dict[str, Any],
+        self, ordered: Sequence[Check], emitter: Emitter | None, label: str,
+        namespace: dict[str, Any] | None,
     ) -> None:
-        self._args: tuple[Sequence[Check], Emitter, str, dict[str, Any]] | None = (
+        self._args: tuple[Sequence[Check], Emitter | None, str, dict[str, Any] | None] | None = (
             ordered, emitter, label, namespace,
         )
         self._predicates: tuple[Callable[..., Any], ...] = ()
-        self._lock = threading.Lock()
-        fork_safe(self, "_lock")
 
     def get(self) -> tuple[Callable[..., Any], ...]:
-        with self._lock:
+        with _PREDICATES.lock:
             if self._args is not None:
-                self._predicates = _predicates(*self._args)
+                ordered, emitter, label, namespace = self._args
+                if emitter is None or namespace is None:
+                    emitter = Emitter()
+                    namespace = _namespace(emitter)
+                self._predicates = _predicates(ordered, emitter, label, namespace)
                 self._args = None
             return self._predicates
 

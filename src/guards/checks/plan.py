@@ -32,6 +32,7 @@ import attrs
 
 from guards.checks.codegen import (
     GROUP_MIN,
+    GROUP_TYPES,
     Emitter,
     Generated,
     LazyPredicates,
@@ -317,9 +318,9 @@ def _emit_groups(
     for child in children:
         child_checks, grandchildren = tree[child]
         demand = None
-        if not grandchildren and child not in needed:
+        if not grandchildren and not (needed and child in needed):
             unique = _unique(child_checks) if len(child_checks) > 1 else child_checks
-            if len(unique) == 1 and scalar_demand(unique[0]) is not None:
+            if len(unique) == 1 and _demands_scalar(unique[0]):
                 demand = unique[0]
         kind = type(child)
         if demand is None:
@@ -334,19 +335,51 @@ def _emit_groups(
         else:
             rest.append(child)
     last = first
+    moved = False
     for group in (attrs_, items):
         if len(group) < GROUP_MIN:
             rest.extend(child for child, _ in group)
+            moved = moved or bool(group)
             continue
-        for i, (child, _) in enumerate(group):
-            steps.extend(_reads(child, first + i, parent, _NO_FALLBACKS))
-        for i, (_, check) in enumerate(group):
-            steps.append(_test(check, (first + i,), _NO_FALLBACKS))
-            ordered.append(check)
+        register = first
+        for child, _ in group:  # attributes, items, or roots of the common kinds
+            kind = type(child)
+            if kind is AttrSource and isinstance(child, AttrSource):
+                steps.append(
+                    (ATTR, register, parent, _name(child.member), None, 0, _NO_REGISTERS)
+                )
+            elif kind is GetItemSource and isinstance(child, GetItemSource):
+                steps.append((ITEM, register, parent, child.index, get_item, 0, _NO_REGISTERS))
+            else:
+                steps.extend(_reads(child, register, parent, _NO_FALLBACKS))
+            register += 1
+        register = first
+        for _, check in group:
+            constants = check.constants
+            if len(constants) == 2 and constants[0][0] == "V" and constants[1][0] == "T":
+                steps.append((EQUALS, 0, register, constants[0][1], constants[1][1], 0,
+                              _NO_REGISTERS))
+            else:
+                steps.append(_test(check, (register,), _NO_FALLBACKS))
+            register += 1
+        ordered += [check for _, check in group]
         last = max(last, first + len(group) - 1)
-    order = {child: i for i, child in enumerate(children)}
-    rest.sort(key=order.__getitem__)  # small groups went back to the end of rest
+    if moved and rest:  # small groups went back to the end of rest: the first order
+        order = {child: i for i, child in enumerate(children)}
+        rest.sort(key=order.__getitem__)
     return rest, last
+
+
+def _demands_scalar(check: Check) -> bool:
+    """:func:`~guards.checks.codegen.scalar_demand` is not None: the commonest case,
+    an equality check written by ``scalar_check``, answered without building a dict."""
+    constants = check.constants
+    expr = check.expr
+    if ((expr is _EQUALS_TEMPLATE or expr == _EQUALS_TEMPLATE) and len(constants) == 2
+            and constants[0][0] == "V" and constants[1][0] == "T"):
+        value, t = constants[0][1], constants[1][1]
+        return t in GROUP_TYPES and type(value) is t and value == value
+    return scalar_demand(check) is not None
 
 
 def _tree(
