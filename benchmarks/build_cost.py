@@ -16,14 +16,13 @@ them too, and the ratio measures the size of the rest of the process.
 
 from __future__ import annotations
 
-import gc
 import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from _timing import row
+from _timing import outside_the_heap, row
 from guard_sets import guard_set, ours
 
 import guards
@@ -78,12 +77,7 @@ def trace_reads(size: int) -> Callable[[], Any]:
 
 
 def run() -> list[dict[str, Any]]:
-    gc.collect()
-    gc.freeze()
-    try:
-        return _run()
-    finally:
-        gc.unfreeze()
+    return outside_the_heap(_run)
 
 
 def _run() -> list[dict[str, Any]]:

@@ -19,13 +19,12 @@ them.  ``docs/performance.md`` says where a miss's time goes.
 
 from __future__ import annotations
 
-import gc
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from _timing import row
+from _timing import outside_the_heap, row
 
 import guards
 from guards.checks.generated import forget_compiled_texts
@@ -96,15 +95,7 @@ def miss_overhead_us(
 
 
 def run() -> list[dict[str, Any]]:
-    # As build_cost.py: objects that exist before the benchmark (torch's, when run.py
-    # imported it for the Dynamo comparisons) leave the collector's view, so that a
-    # full collection landing in a miss does not walk the rest of the process.
-    gc.collect()
-    gc.freeze()
-    try:
-        return _run()
-    finally:
-        gc.unfreeze()
+    return outside_the_heap(_run)
 
 
 def _run() -> list[dict[str, Any]]:

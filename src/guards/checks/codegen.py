@@ -317,13 +317,17 @@ def scalar_demand(check: Check) -> tuple[type, Any] | None:
     """``(type, value)`` when ``check`` demands one exact built-in scalar (an int, a
     non-NaN float, a str, bytes, a bool or None), else None: a leaf with only such a
     check is read and compared with its siblings as one tuple (:func:`emit_equal_groups`)."""
-    if check.expr in _SINGLETON_TEMPLATES:
-        value = _SINGLETON_TEMPLATES[check.expr]
+    expr, constants = check.expr, check.constants
+    if expr in _SINGLETON_TEMPLATES:
+        value = _SINGLETON_TEMPLATES[expr]
         return type(value), value
-    if check.expr != _EQUAL_TEMPLATE:
+    if expr != _EQUAL_TEMPLATE:
         return None
-    constants = dict(check.constants)
-    t, value = constants.get("T"), constants.get("V")
+    if len(constants) == 2 and constants[0][0] == "V" and constants[1][0] == "T":
+        (_, value), (_, t) = constants  # as scalar_check writes them: no dict per check
+    else:
+        found = dict(constants)
+        t, value = found.get("T"), found.get("V")
     if t not in GROUP_TYPES or type(value) is not t or value != value:
         return None
     return t, value

@@ -10,7 +10,8 @@ TorchDynamo's C++ guard managers run their accessors and leaf guards.
 
 Every step has the semantics of the text the Python check would run for it.
 Sources and check templates with a step of their own in C are listed in
-:data:`READS` and :data:`TESTS` (exact types and exact templates only); any
+:data:`READS` and :data:`TESTS` (exact types and exact templates only; attributes
+and items, the commonest reads, are written out in :func:`build_plan`); any
 other one becomes a Python function made from the very same ``step_code`` or
 ``expr`` template, which the evaluator calls.  So every guard kind keeps its
 meaning, and a new kind is fast once it is listed here.
@@ -32,7 +33,6 @@ import attrs
 
 from guards.checks.codegen import (
     GROUP_MIN,
-    GROUP_TYPES,
     Emitter,
     Generated,
     LazyPredicates,
@@ -75,6 +75,7 @@ PURE_PYTHON_VARIABLE = "GUARDS_PURE_PYTHON"
 
 #: The compiled evaluator's module, or None when checks run as generated Python.
 EVALUATOR: ModuleType | None = None if os.environ.get(PURE_PYTHON_VARIABLE) else _evaluator
+
 
 def load_extension() -> ModuleType | None:
     """The extension module if it was built, whatever :data:`PURE_PYTHON_VARIABLE` says
@@ -124,13 +125,13 @@ ReadRule = Callable[[Any, int, int], list[Step]]
 
 READS: dict[type[Source], ReadRule] = {
     LocalSource: lambda s, d, r: [_read(LOCAL, d, -1, _name(s.local_name))],
+    # AttrSource and GetItemSource, the commonest steps, are written out in build_plan
+    # and _emit_groups: ATTR (getattr) and ITEM (exact dicts, lists, tuples, strs and
+    # bytes subscripted directly; others through get_item, which never calls
+    # __missing__, as GetItemSource.step_code).
     GlobalSource: lambda s, d, r: [_read(GLOBAL, d, -1, _name(s.global_name))],
     ConstantSource: lambda s, d, r: [_read(GLOBAL, d, -1, s.source_name)],
     GlobalsSource: lambda s, d, r: [_read(GLOBALS, d, -1)],
-    AttrSource: lambda s, d, r: [_read(ATTR, d, r, _name(s.member))],
-    # Exact dicts, lists, tuples, strs and bytes directly; others through get_item,
-    # which never calls __missing__ (GetItemSource.step_code).
-    GetItemSource: lambda s, d, r: [_read(ITEM, d, r, s.index, get_item)],
     ClosureSource: lambda s, d, r: [_read(ATTR, d, r, "__closure__")],
     CodeSource: lambda s, d, r: [_read(ATTR, d, r, "__code__")],
     DefaultsSource: lambda s, d, r: [
@@ -320,7 +321,7 @@ def _emit_groups(
         demand = None
         if not grandchildren and not (needed and child in needed):
             unique = _unique(child_checks) if len(child_checks) > 1 else child_checks
-            if len(unique) == 1 and _demands_scalar(unique[0]):
+            if len(unique) == 1 and scalar_demand(unique[0]) is not None:
                 demand = unique[0]
         kind = type(child)
         if demand is None:
@@ -368,18 +369,6 @@ def _emit_groups(
         order = {child: i for i, child in enumerate(children)}
         rest.sort(key=order.__getitem__)
     return rest, last
-
-
-def _demands_scalar(check: Check) -> bool:
-    """:func:`~guards.checks.codegen.scalar_demand` is not None: the commonest case,
-    an equality check written by ``scalar_check``, answered without building a dict."""
-    constants = check.constants
-    expr = check.expr
-    if ((expr is _EQUALS_TEMPLATE or expr == _EQUALS_TEMPLATE) and len(constants) == 2
-            and constants[0][0] == "V" and constants[1][0] == "T"):
-        value, t = constants[0][1], constants[1][1]
-        return t in GROUP_TYPES and type(value) is t and value == value
-    return scalar_demand(check) is not None
 
 
 def _tree(
