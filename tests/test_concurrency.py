@@ -16,6 +16,7 @@ often (``sys.setswitchinterval``) so that the interleavings are many.  What must
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import signal
@@ -246,6 +247,42 @@ def test_cache_books_are_exact_without_evictions() -> None:
     assert (info.hits, info.misses, info.evictions) == (tally.hits, tally.misses, 0)
     assert info.hits + info.misses == THREADS * 300
     assert info.entries == tally.misses  # racing threads may each add the same x
+
+
+@pytest.mark.parametrize("size", [5, 40])  # scanned, then indexed (INDEX_FROM is 12)
+def test_a_hit_during_a_collection_inside_a_snapshot_of_the_cache(size: int) -> None:
+    """A hit that lands while the cache copies its recency order, as another thread's
+    would: on 3.11 a collection may start inside a C call that is iterating the order,
+    and its callbacks (finalizers in real programs) may switch threads.  Simulated
+    deterministically: a collection at every other allocation, whose callback hits.
+    Every reader of the order must see each entry once, and nothing may raise."""
+    cache = GuardedCache(max_entries=64)
+    for x in range(size):
+        cache.add(CHECKS[x % 20] if x < 20 else equals_x(x), x)
+    hits_meanwhile = 0
+
+    def hit_meanwhile(phase: str, info: dict[str, int]) -> None:
+        nonlocal hits_meanwhile
+        if phase == "start":
+            hits_meanwhile += 1
+            cache.find({"x": hits_meanwhile % size})
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(hit_meanwhile)
+    gc.set_threshold(1)
+    try:
+        for n in range(100):
+            assert sorted(entry.value for entry in cache.entries) == list(range(size))
+            assert cache.info().entries == size
+            assert n % size in [entry.value for entry in cache.candidates({"x": n % size})]
+            assert cache.lookup({"x": n % size}) == n % size
+            assert cache.lookup({"x": -1}) is MISS
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(hit_meanwhile)
+    assert hits_meanwhile > 100
+    info = cache.info()
+    assert info.hits == 100 + hits_meanwhile and info.misses == 100
 
 
 def test_cache_on_limit_run_and_raise_under_threads() -> None:

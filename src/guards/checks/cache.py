@@ -83,6 +83,28 @@ class CacheInfo(NamedTuple):
     store_hits: int = 0
 
 
+def _snapshot(order: collections.OrderedDict[CacheEntry, None]) -> list[CacheEntry]:
+    """The keys of ``order`` as they stood at one moment, in order.
+
+    Hits move entries to the end of a cache's order without taking its lock
+    (:meth:`GuardedCache.find`), so the copy must be made in one step no other
+    thread can enter.  ``tuple(order)`` is not: on Python 3.11 allocating the
+    tuple, once the iteration has begun, may start a collection, whose
+    finalizers and callbacks run Python code (:class:`HitCounter`'s among them)
+    where the interpreter may switch to a thread that moves an entry; the
+    iteration then raises ``RuntimeError``.  ``list()`` allocates no object
+    the collector tracks while it iterates (it grows its array with
+    ``PyMem_Realloc``), and from 3.12 a collection only starts between
+    bytecodes.  Should a later CPython break that, another try is right: each
+    failure means another thread's hit completed meanwhile.
+    """
+    while True:
+        try:
+            return list(order)
+        except RuntimeError:  # "OrderedDict mutated during iteration"
+            continue
+
+
 def counter_value(counter: itertools.count[int]) -> int:
     """How many times ``next`` was called on a counter that started at 0."""
     # itertools.count is the one counter whose next() is atomic under the GIL.
@@ -329,7 +351,7 @@ class GuardedCache:
         nothing is counted.
         """
         if len(self._order) < INDEX_FROM:
-            return tuple(self._order)[::-1]  # tuple() is one C call: atomic under the GIL
+            return _snapshot(self._order)[::-1]
         return self.index.candidates(f_locals, f_globals)
 
     @property
@@ -345,7 +367,7 @@ class GuardedCache:
             with self._lock:
                 index = self._index
                 if index is None:
-                    index = self._index = EntryIndex.build(tuple(self._order)[::-1])
+                    index = self._index = EntryIndex.build(_snapshot(self._order)[::-1])
         return index
 
     def explain(
@@ -532,7 +554,7 @@ class GuardedCache:
         """The entries, most recently used first (O(number of entries))."""
         with self._lock:
             self._sync_recency()
-            return tuple(self._order)[::-1]
+            return tuple(_snapshot(self._order)[::-1])
 
     def _sync_recency(self) -> None:
         """Stamp entries that were hit without a stamp (on specialize's fast path).
@@ -545,7 +567,7 @@ class GuardedCache:
         counted before the same eviction.
         """
         moved = []
-        for entry in tuple(self._order):  # find() may move entries meanwhile
+        for entry in _snapshot(self._order):  # find() may move entries meanwhile
             hits = entry.hits
             if hits != entry._synced_hits:
                 entry._synced_hits = hits
@@ -574,7 +596,7 @@ class GuardedCache:
     def info(self) -> CacheInfo:
         """Hits, misses, entries and the limit (plus evictions and uncached runs)."""
         with self._lock:
-            entries = tuple(self._order)
+            entries = _snapshot(self._order)
             hits = self._retired_count() + sum(entry.hits for entry in entries)
             return CacheInfo(
                 hits, counter_value(self._misses), len(entries), self.max_entries,
